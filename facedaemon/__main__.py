@@ -1,0 +1,97 @@
+"""facedaemon command line: run, check-config, identify."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("facedaemon")
+
+EXIT_CONFIG = 2  # bad config or arguments: restarting will not help
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facedaemon", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon")
+    run.add_argument("--config", "-c", type=Path, default=Path("/etc/facedaemon/facedaemon.yaml"))
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("config", type=Path)
+    check.set_defaults(handler=_check_config)
+
+    identify = commands.add_parser("identify", help="name the faces in images (JSON line per image)")
+    identify.add_argument("--faces", required=True, type=Path, help="known faces folder")
+    identify.add_argument("--model", choices=("hog", "cnn"), default="hog")
+    identify.add_argument("--tolerance", type=float, default=0.6)
+    identify.add_argument("--scale", type=float, default=1.0, help="detect on the image scaled by this factor")
+    identify.add_argument("--cache-dir", type=Path, default=None)
+    identify.add_argument("images", nargs="+", type=Path)
+    identify.set_defaults(handler=_identify)
+    return parser
+
+
+def _load(path: Path):
+    from facedaemon.config import ConfigError, load
+
+    try:
+        return load(path)
+    except ConfigError as exc:
+        print(f"facedaemon: invalid config:\n{exc}", file=sys.stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    names = ", ".join(f"{c.name} ({c.source.kind.value})" for c in config.cameras)
+    print(f"{args.config}: ok — {len(config.cameras)} camera(s): {names}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from facedaemon.logs import setup_logging
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    setup_logging(config.log_level)
+    from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
+    from facedaemon.supervision.arbiter import Daemon
+
+    try:
+        log.info("using ffmpeg %s", find_ffmpeg(config.encoder.ffmpeg))
+    except FfmpegNotFound as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    for camera in config.cameras:
+        if camera.source.kind.value == "pattern" and camera.enabled:
+            log.info("camera %s: built-in test pattern (no camera needed); point 'source' at a camera to "
+                     "watch real video", camera.name)
+    return Daemon(config, args.config).run()
+
+
+def _identify(args: argparse.Namespace) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    from facedaemon.logs import setup_logging
+    from facedaemon.recognition.identify import run_identify
+
+    setup_logging("warning")
+    return run_identify(args.faces, args.images, model=args.model, tolerance=args.tolerance, scale=args.scale,
+                        cache_dir=args.cache_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

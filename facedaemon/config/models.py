@@ -1,0 +1,145 @@
+"""Typed configuration: one small model per section, unknown keys rejected.
+
+Models hold data only. Paths are resolved against the config file's folder by the loader; nothing here reads
+the environment or the filesystem.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceKind(StrEnum):
+    V4L2 = "v4l2"
+    RTSP = "rtsp"
+    FILE = "file"
+    PATTERN = "pattern"
+
+
+class HttpConfig(Section):
+    listen: str = Field("127.0.0.1:8080", description="host:port gunicorn binds the web page, HLS and API to")
+    workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes")
+    threads: int = Field(8, ge=1, le=64, description="threads per gunicorn worker")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class RecognitionConfig(Section):
+    model: Literal["hog", "cnn"] = Field(
+        "hog", description="face detector: hog (CPU) or cnn (slow without GPU)"
+    )
+    scale: float = Field(0.25, gt=0.0, le=1.0, description="detect faces on the frame scaled by this factor")
+    tolerance: float = Field(
+        0.6, gt=0.0, le=1.0, description="max face distance for a match (lower = stricter)"
+    )
+    upsample: int = Field(1, ge=0, le=3, description="times the detector upsamples the scaled frame")
+    recheck_seconds: float = Field(
+        1.0, gt=0.0, description="re-encode a tracked face this often to confirm its name"
+    )
+
+
+class HlsConfig(Section):
+    segment_seconds: float = Field(1.0, gt=0.0, le=10.0, description="target length of one HLS segment")
+    playlist_size: int = Field(
+        6, ge=2, le=60, description="segments listed in the playlist; older ones deleted"
+    )
+
+
+class EncoderConfig(Section):
+    codec: str = Field("libx264", description="ffmpeg video encoder: libx264, h264_v4l2m2m (Pi), h264_vaapi")
+    preset: str = Field("ultrafast", description="libx264 preset")
+    bitrate: str | None = Field(
+        None, description="target bitrate such as 2M; default: constant quality (crf)"
+    )
+    crf: int = Field(23, ge=0, le=51, description="libx264 constant-quality factor when no bitrate is set")
+    ffmpeg: str | None = Field(
+        None, description="path of the ffmpeg binary; default: system ffmpeg, else bundled"
+    )
+
+
+class MetricsConfig(Section):
+    person_labels: bool = Field(False, description="label face metrics with person names (privacy: off)")
+
+
+class SourceConfig(Section):
+    kind: SourceKind
+    uri: str = Field(description="device path, index, rtsp:// URL, file path or pattern name")
+
+
+class CameraConfig(Section):
+    name: str
+    source: SourceConfig
+    enabled: bool = Field(True, description="false: configured but not started")
+    recognize: bool = Field(True, description="run face recognition on this camera")
+    width: int | None = Field(None, ge=16, le=7680, description="requested capture width (v4l2, pattern)")
+    height: int | None = Field(None, ge=16, le=4320, description="requested capture height (v4l2, pattern)")
+    fps: float | None = Field(
+        None, gt=0.0, le=240.0, description="requested frame rate; files default to theirs"
+    )
+    loop: bool = Field(False, description="file sources: start again at the end")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not CAMERA_NAME.match(value):
+            raise ValueError(
+                "camera names use letters, digits, '_' and '-' (at most 64, no leading '-' or '_')"
+            )
+        return value
+
+
+class Config(Section):
+    faces_dir: Path = Field(description="known faces: faces/<person>/*.jpg or faces/<person>.jpg")
+    runtime_dir: Path = Field(description="HLS output and status files (tmpfs under systemd)")
+    cache_dir: Path | None = Field(
+        None, description="face-encoding cache; default: <faces_dir>/.facedaemon-cache"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    http: HttpConfig = HttpConfig()
+    recognition: RecognitionConfig = RecognitionConfig()
+    hls: HlsConfig = HlsConfig()
+    encoder: EncoderConfig = EncoderConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    cameras: tuple[CameraConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_cameras(self) -> Config:
+        names = [camera.name for camera in self.cameras]
+        if len(names) != len(set(names)):
+            raise ValueError("camera names must be unique")
+        return self
+
+    @property
+    def encodings_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.faces_dir / ".facedaemon-cache"
+
+    def camera(self, name: str) -> CameraConfig:
+        for camera in self.cameras:
+            if camera.name == name:
+                return camera
+        raise KeyError(name)

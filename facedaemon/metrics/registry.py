@@ -1,0 +1,91 @@
+"""The daemon's Prometheus metrics, in a registry of its own (never the import-time global one)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.033, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+INFERENCE_BUCKETS = (0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class DaemonMetrics:
+    registry: CollectorRegistry
+    frames_captured: Counter
+    frames_output: Counter
+    frames_dropped: Counter
+    frame_latency: Histogram
+    inference: Histogram
+    faces_detected: Counter
+    faces_recognized: Counter
+    camera_up: Gauge
+    encoder_restarts: Counter
+    worker_restarts: Counter
+    person_labels: bool = False
+
+    @classmethod
+    def create(cls, *, person_labels: bool = False, process: bool = True) -> DaemonMetrics:
+        registry = CollectorRegistry()
+        if process:
+            ProcessCollector(namespace="facedaemon", registry=registry)
+
+        def counter(name: str, doc: str, labels: tuple[str, ...] = ("camera",)) -> Counter:
+            return Counter(name, doc, labels, registry=registry)
+
+        return cls(
+            registry=registry,
+            frames_captured=counter("facedaemon_frames_captured", "Frames read from the camera."),
+            frames_output=counter("facedaemon_frames_output", "Annotated frames written to the encoder."),
+            frames_dropped=counter("facedaemon_frames_dropped",
+                                   "Frames dropped on purpose, by stage (capture: a newer frame replaced it; "
+                                   "encoder: ffmpeg down or stalled).", ("camera", "stage")),
+            frame_latency=Histogram("facedaemon_frame_latency_seconds",
+                                    "Capture to written-to-encoder time of each output frame.", ["camera"],
+                                    buckets=LATENCY_BUCKETS, registry=registry),
+            inference=Histogram("facedaemon_inference_seconds",
+                                "Recognition worker time per analysed frame (detect + encode + match).",
+                                ["camera"], buckets=INFERENCE_BUCKETS, registry=registry),
+            faces_detected=counter("facedaemon_faces_detected", "Faces found by the detector, summed over frames."),
+            faces_recognized=counter("facedaemon_faces_recognized",
+                                     "Face tracks given a name (person='known' unless metrics.person_labels).",
+                                     ("camera", "person")),
+            camera_up=Gauge("facedaemon_camera_up", "1 while the camera delivers frames.", ["camera"],
+                            registry=registry),
+            encoder_restarts=counter("facedaemon_encoder_restarts", "Times the camera's ffmpeg was restarted."),
+            worker_restarts=Counter("facedaemon_recognition_worker_restarts",
+                                    "Times the recognition worker process was restarted.", registry=registry),
+            person_labels=person_labels,
+        )
+
+    def add_camera(self, camera: str) -> None:
+        """Create a camera's series at zero so dashboards show it before the first event."""
+        for metric in (self.frames_captured, self.frames_output, self.faces_detected, self.encoder_restarts):
+            metric.labels(camera)
+        for stage in ("capture", "encoder"):
+            self.frames_dropped.labels(camera, stage)
+        self.frame_latency.labels(camera)
+        self.inference.labels(camera)
+        self.camera_up.labels(camera).set(0)
+
+    def remove_camera(self, camera: str) -> None:
+        for metric in (self.frames_captured, self.frames_output, self.faces_detected, self.encoder_restarts,
+                       self.frame_latency, self.inference, self.camera_up):
+            _remove(metric, camera)
+        for stage in ("capture", "encoder"):
+            _remove(self.frames_dropped, camera, stage)
+        for labels in list(self.faces_recognized._metrics):  # label sets of this camera, whatever the person
+            if labels[0] == camera:
+                _remove(self.faces_recognized, *labels)
+
+    def person_label(self, name: str, known: bool) -> str:
+        if not known:
+            return "unknown"
+        return name if self.person_labels else "known"
+
+
+def _remove(metric, *labels: str) -> None:
+    with contextlib.suppress(KeyError):
+        metric.remove(*labels)

@@ -1,0 +1,205 @@
+"""Owner of one camera's ffmpeg: raw frames in through a pipe, HLS out; never lets ffmpeg block the caller."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import select
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from facedaemon.config.models import EncoderConfig, HlsConfig
+from facedaemon.outputs.ffmpeg_args import DEFAULT_FPS_HINT, build_hls_args
+from facedaemon.outputs.hls import prepare_hls_dir
+from facedaemon.supervision.backoff import Backoff
+from facedaemon.supervision.process import ManagedProcess
+
+log = logging.getLogger(__name__)
+
+STALL_SECONDS = 2.0  # longest a write may wait for ffmpeg before it counts as hung
+TAIL_IN_LOG = 5  # stderr lines quoted when ffmpeg dies
+
+
+class Encoder:
+    """Feeds BGR frames to ffmpeg, starting it on the first frame and restarting it when it dies, hangs or the
+    frame size changes. Use from one thread; stop() may come from another."""
+
+    def __init__(
+        self,
+        camera: str,
+        ffmpeg: str,
+        out_dir: Path,
+        hls: HlsConfig,
+        encoder: EncoderConfig,
+        *,
+        on_restart: Callable[[], None] | None = None,
+        fps_hint: float = DEFAULT_FPS_HINT,
+        stall_seconds: float = STALL_SECONDS,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.camera = camera
+        self._ffmpeg = ffmpeg
+        self._out_dir = out_dir
+        self._hls = hls
+        self._encoder = encoder
+        self._on_restart = on_restart
+        self._fps_hint = fps_hint
+        self._stall_seconds = stall_seconds
+        self._backoff = backoff or Backoff()
+        self._lock = threading.Lock()
+        self._proc: ManagedProcess | None = None
+        self._size: tuple[int, int] | None = None
+        self._retry_at = 0.0
+        self._started_once = False
+        self._closed = False
+        self.restarts = 0
+        self.last_error: str | None = None  # why the last ffmpeg ended badly (masked), for status pages
+
+    @property
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None and proc.alive() else None
+
+    def write(self, frame: np.ndarray) -> bool:
+        """Hand one BGR uint8 HxWx3 frame to ffmpeg; False if it was dropped (backoff, restart, stopped)."""
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"camera {self.camera}: encoder needs BGR uint8 HxWx3 frames, got "
+                             f"{frame.dtype} {frame.shape}")
+        with self._lock:
+            if self._closed:
+                return False
+            size = (frame.shape[1], frame.shape[0])
+            if self._proc is not None and size != self._size:
+                log.info("camera %s: frame size changed %dx%d -> %dx%d, restarting ffmpeg",
+                         self.camera, *(self._size or (0, 0)), *size)
+                self._end_process(graceful=True)
+                self._retry_at = 0.0  # not a failure: start again at once
+            if self._proc is not None and not self._proc.alive():
+                self._failed(f"ffmpeg exited with code {self._proc.returncode}")
+                return False
+            if self._proc is None and not self._start(size):
+                return False
+            return self._send(np.ascontiguousarray(frame))
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Close ffmpeg's input so it finishes the current segment, then make sure it is gone. Final."""
+        with self._lock:
+            self._closed = True
+            if self._proc is not None:
+                self._end_process(graceful=True, timeout=timeout)
+
+    # -- process lifecycle -------------------------------------------------------------------------------------
+
+    def _start(self, size: tuple[int, int]) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False  # backing off after a failure: drop the frame
+        width, height = size
+        try:
+            start_number = prepare_hls_dir(self._out_dir)
+            argv = build_hls_args(self._ffmpeg, width=width, height=height, out_dir=self._out_dir,
+                                  hls=self._hls, encoder=self._encoder, start_number=start_number,
+                                  fps_hint=self._fps_hint)
+            proc = ManagedProcess(argv, name=f"ffmpeg[{self.camera}]", stdin=subprocess.PIPE)
+        except (OSError, ValueError) as exc:
+            self._failed(f"cannot start ffmpeg: {exc}")
+            return False
+        self._proc, self._size = proc, size
+        assert proc.stdin is not None
+        fd = proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        _grow_pipe(fd, width * height * 3)
+        self._backoff.started()
+        if self._started_once:
+            self.restarts += 1
+            if self._on_restart is not None:
+                self._on_restart()
+        self._started_once = True
+        log.info("camera %s: ffmpeg started (pid %d, %dx%d, %s, first segment %d)",
+                 self.camera, proc.pid, width, height, self._encoder.codec, start_number)
+        return True
+
+    def _failed(self, why: str) -> None:
+        """Log why ffmpeg is gone (with its last words), reap it and schedule the next start."""
+        tail = self._end_process(graceful=False)
+        delay = self._backoff.failed()
+        self._retry_at = time.monotonic() + delay
+        self.last_error = f"{why}: {tail}" if tail else why
+        log.warning("camera %s: %s; restarting in %.1f s; ffmpeg said: %s",
+                    self.camera, why, delay, tail or "(nothing)")
+
+    def _end_process(self, *, graceful: bool, timeout: float = 3.0) -> str:
+        """Stop and reap the current ffmpeg, if any; return its last stderr lines on one line."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return ""
+        if graceful:
+            proc.close_stdin()  # EOF: ffmpeg writes out the last segment and the playlist
+            proc.wait(timeout / 2)
+            proc.stop(timeout / 2)
+        else:
+            proc.kill()
+        return " | ".join(proc.stderr_tail().splitlines()[-TAIL_IN_LOG:])
+
+    # -- writing -----------------------------------------------------------------------------------------------
+
+    def _send(self, frame: np.ndarray) -> bool:
+        assert self._proc is not None and self._proc.stdin is not None
+        fd = self._proc.stdin.fileno()
+        data = memoryview(frame).cast("B")
+        deadline = time.monotonic() + self._stall_seconds
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        while data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._failed(f"ffmpeg took no input for {self._stall_seconds:.1f} s (hung), killed it")
+                return False
+            events = poller.poll(remaining * 1000)
+            if not events:
+                continue
+            if any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events):
+                return self._broken()
+            try:
+                written = os.write(fd, data)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                if exc.errno == errno.EPIPE:
+                    return self._broken()
+                raise
+            data = data[written:]
+        self.last_error = None
+        return True
+
+    def _broken(self) -> bool:
+        """ffmpeg closed its input: it died (or is dying); collect its exit status."""
+        assert self._proc is not None
+        code = self._proc.wait(0.5)
+        self._failed(f"ffmpeg exited with code {code}" if code is not None else "ffmpeg closed its input")
+        return False
+
+
+def _grow_pipe(fd: int, frame_bytes: int) -> None:
+    """Make the pipe hold a whole frame if allowed, else as much as allowed: fewer wake-ups per frame and room
+    to absorb a short hiccup in ffmpeg. Failure only costs efficiency."""
+    wanted = max(frame_bytes, 65536)
+    for size in (wanted, _pipe_max()):
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(size, wanted))
+            return
+        except OSError:
+            continue
+
+
+def _pipe_max() -> int:
+    try:
+        return int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except (OSError, ValueError):
+        return 1 << 20

@@ -1,0 +1,147 @@
+"""The ffmpeg command line that turns raw BGR frames on stdin into a live fMP4 HLS stream (pure, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from facedaemon.config.models import EncoderConfig, HlsConfig
+from facedaemon.outputs.hls import INIT, SEGMENT_PATTERN, playlist_path
+
+VAAPI_DEVICE = "/dev/dri/renderD128"
+V4L2M2M_DEFAULT_BITRATE = 2_000_000  # the Pi's encoder has no constant-quality mode: it needs a target
+_BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
+_MULTIPLIER = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+
+# Input timestamps come from the wall clock: frames dropped upstream leave real gaps instead of the stream running
+# fast. The rawvideo demuxer's time base is 1/framerate, so its default (25) would round two frames 30 ms apart onto
+# the same tick (non-monotonic DTS); declaring 1000 keeps millisecond precision.
+_CLOCK_RATE = 1000
+DEFAULT_FPS_HINT = 30.0
+
+
+def parse_bitrate(value: str) -> int:
+    """'2M' → 2000000, '800k' → 800000, '1500000' → 1500000; ValueError naming the key otherwise."""
+    match = _BITRATE.match(value.strip())
+    if not match:
+        raise ValueError(f"encoder.bitrate: {value!r} is not a bitrate such as 800k, 2M or 1500000")
+    bits = int(float(match[1]) * _MULTIPLIER[match[2].lower()])
+    if bits <= 0:
+        raise ValueError(f"encoder.bitrate: {value!r} must be above zero")
+    return bits
+
+
+def build_hls_args(
+    ffmpeg: str,
+    *,
+    width: int,
+    height: int,
+    out_dir: Path,
+    hls: HlsConfig,
+    encoder: EncoderConfig,
+    start_number: int = 0,
+    fps_hint: float = DEFAULT_FPS_HINT,
+) -> list[str]:
+    """argv for one ffmpeg run reading bgr24 width×height frames from stdin and writing out_dir/index.m3u8.
+
+    start_number: first segment number (continue across restarts). fps_hint: the expected frame rate, only used
+    for the encoder's level and rate-control budget; timestamps always come from the wall clock.
+    """
+    if width < 2 or height < 2:
+        raise ValueError(f"frame size {width}x{height} is too small to encode")
+    if fps_hint <= 0:
+        raise ValueError(f"fps hint must be above zero, not {fps_hint}")
+    return [
+        ffmpeg,
+        *_global_args(encoder),
+        *_input_args(width, height, _input_rate(encoder, fps_hint)),
+        "-an",
+        *_filter_args(width, height, encoder),
+        *_codec_args(encoder, fps_hint),
+        *_keyframe_args(hls),
+        *_hls_args(out_dir, hls, start_number),
+    ]
+
+
+def _global_args(encoder: EncoderConfig) -> list[str]:
+    # -nostdin only stops ffmpeg reading keyboard commands from stdin ('q', '?'): raw frames on a pipe would
+    # otherwise be taken as keystrokes; pipe:0 is still read as the input.
+    args = ["-hide_banner", "-loglevel", "warning", "-nostats", "-nostdin"]
+    if encoder.codec == "h264_vaapi":
+        args += ["-vaapi_device", VAAPI_DEVICE]
+    return args
+
+
+def _input_rate(encoder: EncoderConfig, fps_hint: float) -> str:
+    # ffmpeg hands the declared input rate to the encoder. libx264 takes the real rate from -x264-params, so it
+    # can keep millisecond timestamps; the hardware encoders budget bits per frame from it (1000 would starve
+    # them), so they get the hint and ffmpeg's coarser ticks.
+    return str(_CLOCK_RATE) if encoder.codec == "libx264" else f"{fps_hint:g}"
+
+
+def _input_args(width: int, height: int, rate: str) -> list[str]:
+    # -fpsprobesize 0: take the declared rate instead of guessing one from the first (bursty) frames.
+    return [
+        "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{width}x{height}",
+        "-framerate", rate, "-use_wallclock_as_timestamps", "1", "-fpsprobesize", "0",
+        "-i", "pipe:0",
+    ]
+
+
+def _filter_args(width: int, height: int, encoder: EncoderConfig) -> list[str]:
+    filters = []
+    if width % 2 or height % 2:
+        # 4:2:0 chroma needs even dimensions: drop the odd last column/row rather than fail.
+        filters.append(f"crop={width - width % 2}:{height - height % 2}:0:0")
+    if encoder.codec == "h264_vaapi":
+        filters.append("format=nv12,hwupload")
+    return ["-vf", ",".join(filters)] if filters else []
+
+
+def _codec_args(encoder: EncoderConfig, fps_hint: float) -> list[str]:
+    # passthrough: encode each frame with its own wall-clock timestamp; no duplicating or dropping to a rate.
+    # A 90 kHz encoder clock keeps close frames on distinct ticks (coarser ones give non-monotonic DTS).
+    args = ["-c:v", encoder.codec, "-fps_mode", "passthrough", "-enc_time_base", "1/90000"]
+    bitrate = parse_bitrate(encoder.bitrate) if encoder.bitrate is not None else None
+    if encoder.codec == "libx264":
+        # fps: the declared 1000 would make x264 signal H.264 level 6 (phones refuse it) and misjudge budgets.
+        args += ["-preset", encoder.preset, "-tune", "zerolatency", "-pix_fmt", "yuv420p"]
+        args += ["-x264-params", f"fps={fps_hint:g}"]
+        args += _rate_args(bitrate) if bitrate is not None else ["-crf", str(encoder.crf)]
+    elif encoder.codec == "h264_v4l2m2m":
+        args += ["-pix_fmt", "yuv420p", *_rate_args(bitrate or V4L2M2M_DEFAULT_BITRATE)]
+    elif encoder.codec == "h264_vaapi":
+        args += _rate_args(bitrate) if bitrate is not None else ["-qp", str(encoder.crf)]
+    else:
+        args += ["-pix_fmt", "yuv420p", *(_rate_args(bitrate) if bitrate is not None else [])]
+    return args
+
+
+def _rate_args(bitrate: int) -> list[str]:
+    # A capped rate with a 2 s buffer: a busy scene cannot burst a segment far beyond the link's capacity.
+    return ["-b:v", str(bitrate), "-maxrate", str(bitrate), "-bufsize", str(2 * bitrate)]
+
+
+def _keyframe_args(hls: HlsConfig) -> list[str]:
+    # The HLS muxer can only cut at a keyframe; forcing one every segment_seconds of timestamp makes each
+    # segment start with one whatever the (variable) frame rate.
+    return ["-force_key_frames", f"expr:gte(t,n_forced*{hls.segment_seconds:g})"]
+
+
+def _hls_args(out_dir: Path, hls: HlsConfig, start_number: int) -> list[str]:
+    # delete_segments: bounded disk use; temp_file: playlist and segments appear by rename, never half-written;
+    # omit_endlist: a stopped daemon leaves a live playlist so players keep polling instead of ending the stream;
+    # independent_segments: each segment decodes on its own (they all start with a keyframe).
+    flags = "delete_segments+temp_file+independent_segments+omit_endlist+program_date_time"
+    return [
+        "-f", "hls",
+        "-hls_time", f"{hls.segment_seconds:g}",
+        "-hls_list_size", str(hls.playlist_size),
+        "-hls_delete_threshold", "1",
+        "-hls_flags", flags,
+        "-hls_segment_type", "fmp4",
+        "-hls_fmp4_init_filename", INIT,
+        "-hls_segment_filename", str(out_dir / SEGMENT_PATTERN),
+        "-start_number", str(start_number),
+        str(playlist_path(out_dir)),
+    ]

@@ -1,0 +1,108 @@
+"""Thin wrapper around face_recognition (dlib): detection, encoding and the box arithmetic between scales.
+
+face_recognition and cv2 are imported inside the functions so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import warnings
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from facedaemon.recognition.matcher import KnownFaces, match_many
+from facedaemon.recognition.types import Box, FaceResult
+
+if TYPE_CHECKING:
+    from facedaemon.config.models import RecognitionConfig
+
+
+def face_recognition_module() -> ModuleType:
+    from PIL import ImageFile
+
+    # face_recognition's import flips Pillow's global to accept truncated files; we want those refused.
+    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+    # face_recognition_models imports pkg_resources, which warns on every fresh interpreter.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*pkg_resources.*", category=UserWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        import face_recognition
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+    return face_recognition
+
+
+def shrink(image: np.ndarray, scale: float) -> np.ndarray:
+    """Resize by `scale` with area averaging (the right filter for downscaling); scale 1 returns the input."""
+    if scale == 1.0:
+        return image
+    import cv2
+
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def prepare(frame_bgr: np.ndarray, scale: float) -> np.ndarray:
+    """The camera frame scaled for detection, converted to the RGB order dlib expects."""
+    import cv2
+
+    return np.ascontiguousarray(cv2.cvtColor(shrink(frame_bgr, scale), cv2.COLOR_BGR2RGB))
+
+
+def to_rgb(frame_bgr: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return np.ascontiguousarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+
+
+def detect(rgb_small: np.ndarray, model: str, upsample: int) -> list[Box]:
+    face_recognition = face_recognition_module()
+    boxes = face_recognition.face_locations(rgb_small, number_of_times_to_upsample=upsample, model=model)
+    return [tuple(int(v) for v in box) for box in boxes]  # type: ignore[misc]
+
+
+def encode(rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
+    """One 128-d encoding per box (boxes in `rgb`'s pixels); no detection is repeated."""
+    if not boxes:
+        return []
+    face_recognition = face_recognition_module()
+    return list(face_recognition.face_encodings(rgb, known_face_locations=list(boxes)))
+
+
+def scale_boxes(boxes: list[Box], factor: float, frame_shape: tuple[int, ...]) -> list[Box]:
+    """Multiply (top, right, bottom, left) boxes by `factor`, clamped inside a frame of `frame_shape`."""
+    height, width = frame_shape[0], frame_shape[1]
+    scaled = []
+    for top, right, bottom, left in boxes:
+        scaled.append(
+            (
+                _clamp(round(top * factor), height),
+                _clamp(round(right * factor), width),
+                _clamp(round(bottom * factor), height),
+                _clamp(round(left * factor), width),
+            )
+        )
+    return scaled
+
+
+def _clamp(value: int, limit: int) -> int:
+    return max(0, min(limit, int(value)))
+
+
+def detect_full(rgb: np.ndarray, scale: float, model: str, upsample: int) -> list[Box]:
+    """Detect on `rgb` shrunk by `scale`; boxes come back in `rgb`'s own pixels."""
+    small = np.ascontiguousarray(shrink(rgb, scale))
+    boxes = detect(small, model, upsample)
+    factor = rgb.shape[1] / small.shape[1]
+    return [box for box in scale_boxes(boxes, factor, rgb.shape) if box[2] > box[0] and box[1] > box[3]]
+
+
+def identify_image(rgb: np.ndarray, known: KnownFaces, rec_config: RecognitionConfig) -> list[FaceResult]:
+    """Every face in a still image, named against `known` (no tracker: track is the face's index)."""
+    boxes = detect_full(rgb, rec_config.scale, rec_config.model, rec_config.upsample)
+    matches = match_many(known, encode(rgb, boxes), rec_config.tolerance)
+    return [
+        FaceResult(m.name, m.confidence, m.distance, box, index)
+        for index, (box, m) in enumerate(zip(boxes, matches, strict=True))
+    ]

@@ -1,0 +1,58 @@
+"""`facedaemon identify`: name the faces in still images, one JSON line per image."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from facedaemon.config.models import RecognitionConfig
+from facedaemon.recognition import engine
+from facedaemon.recognition.gallery import GalleryError, load_gallery
+from facedaemon.recognition.images import ImageError, load_rgb
+from facedaemon.recognition.matcher import KnownFaces
+
+EXIT_OK, EXIT_IMAGE_ERROR, EXIT_GALLERY_ERROR = 0, 1, 2
+
+
+def run_identify(
+    faces_dir: Path,
+    images: list[Path],
+    *,
+    model: str = "hog",
+    tolerance: float = 0.6,
+    scale: float = 1.0,
+    cache_dir: Path | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """0: every image read; 1: some could not be (each gets an "error" line); 2: unusable faces_dir."""
+    rec = RecognitionConfig(model=model, tolerance=tolerance, scale=scale)
+    try:
+        known, _ = load_gallery(faces_dir, cache_dir, model=model)
+    except GalleryError as exc:
+        print(f"identify: {exc}", file=sys.stderr)
+        return EXIT_GALLERY_ERROR
+    status = EXIT_OK
+    for image in images:
+        line = identify_one(image, known, rec)
+        if "error" in line:
+            status = EXIT_IMAGE_ERROR
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+    return status
+
+
+def identify_one(image: Path, known: KnownFaces, rec: RecognitionConfig) -> dict:
+    try:
+        rgb = load_rgb(image)
+    except ImageError as exc:
+        return {"image": str(image), "error": str(exc)}
+    faces = engine.identify_image(rgb, known, rec)
+    return {"image": str(image), "faces": [_face_json(face) for face in faces]}
+
+
+def _face_json(face) -> dict:
+    data = face.to_json()
+    data.pop("track")  # no tracker for still images
+    return data

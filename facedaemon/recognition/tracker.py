@@ -1,0 +1,130 @@
+"""Follow faces across frames by box overlap so a face is encoded once per track, not once per frame.
+
+Pure: the caller passes the time in, so tests need no sleeping.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from facedaemon.recognition.types import UNKNOWN, Box
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    name: str
+    distance: float | None
+    confidence: float
+
+
+@dataclass(slots=True)
+class Track:
+    id: int
+    box: Box
+    last_seen: float
+    last_encoded: float | None = None
+    votes: deque[Vote] = field(default_factory=lambda: deque(maxlen=5))
+
+    def vote(self, name: str, distance: float | None, confidence: float, now: float) -> None:
+        self.votes.append(Vote(name, distance, confidence))
+        self.last_encoded = now
+
+    @property
+    def name(self) -> str:
+        return winner(self.votes)
+
+    @property
+    def evidence(self) -> Vote:
+        """The newest vote for the winning name: the distance and confidence reported with the label."""
+        name = self.name
+        for vote in reversed(self.votes):
+            if vote.name == name:
+                return vote
+        return Vote(UNKNOWN, None, 0.0)
+
+
+def vote_weight(vote: Vote) -> float:
+    # Confidence is how sure a match is; for Unknown the certainty is the opposite (far from everyone = surely
+    # unknown), so a confident name is not outvoted by a single borderline miss and vice versa.
+    return vote.confidence if vote.name != UNKNOWN else 1.0 - vote.confidence
+
+
+def winner(votes: deque[Vote] | list[Vote]) -> str:
+    """Name with the largest total weight; ties go to the name voted most recently."""
+    totals: dict[str, float] = {}
+    recency: dict[str, int] = {}
+    for index, vote in enumerate(votes):
+        totals[vote.name] = totals.get(vote.name, 0.0) + vote_weight(vote)
+        recency[vote.name] = index
+    if not totals:
+        return UNKNOWN
+    return max(totals, key=lambda name: (round(totals[name], 9), recency[name]))
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two (top, right, bottom, left) boxes."""
+    top, bottom = max(a[0], b[0]), min(a[2], b[2])
+    left, right = max(a[3], b[3]), min(a[1], b[1])
+    inter = max(0, bottom - top) * max(0, right - left)
+    union = _area(a) + _area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _area(box: Box) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[1] - box[3])
+
+
+def needs_encoding(track: Track, now: float, recheck_seconds: float) -> bool:
+    return track.last_encoded is None or now - track.last_encoded >= recheck_seconds
+
+
+@dataclass
+class Tracker:
+    """Tracks for one camera."""
+
+    min_iou: float = 0.2
+    expire_seconds: float = 1.0
+    votes_kept: int = 5
+    tracks: list[Track] = field(default_factory=list)
+    _next_id: int = 1
+
+    def update(self, boxes: list[Box], now: float) -> list[Track]:
+        """Associate this frame's detections with tracks; return the track for each box, in box order."""
+        self.expire(now)
+        assigned = associate(self.tracks, boxes, self.min_iou)
+        result: list[Track] = []
+        for index, box in enumerate(boxes):
+            track = assigned.get(index)
+            if track is None:
+                track = Track(self._next_id, box, now, votes=deque(maxlen=self.votes_kept))
+                self._next_id += 1
+                self.tracks.append(track)
+            track.box = box
+            track.last_seen = now
+            result.append(track)
+        return result
+
+    def expire(self, now: float) -> None:
+        self.tracks = [t for t in self.tracks if now - t.last_seen <= self.expire_seconds]
+
+
+def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int, Track]:
+    """Greedy best-overlap-first matching: each track and each box used at most once."""
+    pairs = [
+        (overlap, b, t)
+        for b, box in enumerate(boxes)
+        for t, track in enumerate(tracks)
+        if (overlap := iou(track.box, box)) >= min_iou
+    ]
+    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    used_boxes: set[int] = set()
+    used_tracks: set[int] = set()
+    result: dict[int, Track] = {}
+    for _, b, t in pairs:
+        if b in used_boxes or t in used_tracks:
+            continue
+        used_boxes.add(b)
+        used_tracks.add(t)
+        result[b] = tracks[t]
+    return result

@@ -1,0 +1,36 @@
+"""Result types the recognition worker hands to the camera pipeline, status file and web API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UNKNOWN = "Unknown"
+
+Box = tuple[int, int, int, int]  # (top, right, bottom, left), face_recognition's order
+
+
+@dataclass(frozen=True, slots=True)
+class FaceResult:
+    name: str  # person name or UNKNOWN
+    confidence: float  # 0..1 from distance_to_confidence; for UNKNOWN computed from the best distance
+    distance: float | None  # best distance to that person's encodings; None if the gallery is empty
+    box: Box  # full-frame pixels
+    track: int  # tracker id, stable while the face is tracked
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "confidence": round(float(self.confidence), 4),
+            "distance": None if self.distance is None else round(float(self.distance), 4),
+            "box": [int(v) for v in self.box],
+            "track": int(self.track),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionResult:
+    camera: str
+    frame_time: float  # time.time() of the captured frame this result is for
+    faces: tuple[FaceResult, ...]
+    inference_seconds: float  # wall time the worker spent on this frame
+    encoded: int  # faces encoded this round (0 when every track was reused)

@@ -1,0 +1,341 @@
+"""Owner of the recognition child process (face encoding holds the GIL, so it cannot share our process).
+
+Frames go to the child through one SharedMemory block per camera; requests and results are small messages.
+Each child gets fresh queues: a child killed while holding a queue's lock would otherwise wedge its successor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing import shared_memory
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from facedaemon.recognition.worker_child import ChildSettings, Request, child_main
+from facedaemon.recognition.worker_logs import LogForwarder
+from facedaemon.supervision.backoff import Backoff
+
+if TYPE_CHECKING:
+    from facedaemon.config.models import Config
+    from facedaemon.recognition.types import RecognitionResult
+
+log = logging.getLogger(__name__)
+
+READ_POLL_SECONDS = 0.2
+
+
+@dataclass
+class WorkerStats:
+    submitted: int = 0
+    busy: int = 0  # submit() refused: a request for that camera was in flight or the child not ready
+    results: int = 0
+    errors: int = 0  # requests the child failed on
+    abandoned: int = 0  # requests lost to a child crash or stall
+    restarts: int = 0
+    encoded: int = 0
+    inference_seconds: float = 0.0
+
+
+@dataclass
+class _Generation:
+    """One child process and everything that dies with it."""
+
+    process: Any
+    requests: Any
+    results: Any
+    logs: LogForwarder
+    reader: threading.Thread | None = None
+    halt: threading.Event = field(default_factory=threading.Event)
+    ready: bool = False
+
+
+class RecognitionWorker:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        on_result: Callable[[RecognitionResult], None] | None = None,
+        backoff: Backoff | None = None,
+        stall_seconds: float = 30.0,
+    ) -> None:
+        self._settings = ChildSettings(
+            faces_dir=config.faces_dir,
+            cache_dir=config.encodings_cache_dir,
+            recognition=config.recognition,
+            log_level=config.log_level,
+        )
+        self._on_result = on_result
+        self._backoff = backoff or Backoff()
+        self._stall_seconds = stall_seconds
+        self._ctx = multiprocessing.get_context("spawn")
+        self._life = threading.RLock()  # start / check / stop
+        self._lock = threading.Lock()  # the dicts below, shared with camera threads and the reader
+        self._gen: _Generation | None = None
+        self._restart_at: float | None = None
+        self._stopping = False
+        self._blocks: dict[str, shared_memory.SharedMemory] = {}
+        self._in_flight: dict[str, float] = {}  # camera → monotonic time of submit
+        self._latest: dict[str, RecognitionResult] = {}
+        self._stats = WorkerStats()
+        self.gallery: dict | None = None  # the child's gallery summary once ready
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._life:
+            self._stopping = False
+            gen = self._gen
+            if gen is not None and gen.process.is_alive():
+                return
+            if gen is not None:  # died and not yet noticed by check()
+                self._gen = None
+                self._close_generation(gen)
+                with self._lock:
+                    self._in_flight.clear()
+            self._restart_at = None
+            self._spawn()
+
+    def check(self) -> None:
+        """Restart a dead or stalled child (with backoff); called periodically by the arbiter."""
+        with self._life:
+            if self._stopping:
+                return
+            gen = self._gen
+            if gen is not None and gen.process.is_alive():
+                if not self._stalled():
+                    return
+                log.warning("recognition: no result for %.0f s; killing the worker", self._stall_seconds)
+                _end_process(gen.process, ask=None, deadline=time.monotonic() + 2.0)
+            if gen is not None:
+                self._bury(gen)
+            if self._restart_at is not None and time.monotonic() >= self._restart_at:
+                self._restart_at = None
+                self._stats.restarts += 1
+                try:
+                    self._spawn()
+                except OSError as exc:
+                    self._restart_at = time.monotonic() + self._backoff.failed()
+                    log.error("recognition: cannot start worker: %s", exc)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the child to exit, then terminate, then kill; bounded by ~timeout. Safe in any state."""
+        deadline = time.monotonic() + timeout
+        with self._life:
+            self._stopping = True
+            self._restart_at = None
+            gen, self._gen = self._gen, None
+            if gen is not None:
+                _end_process(gen.process, ask=gen.requests, deadline=deadline)
+                self._close_generation(gen)
+            with self._lock:
+                blocks, self._blocks = self._blocks, {}
+                self._in_flight.clear()
+            for block in blocks.values():
+                _release(block)
+
+    # -- state -----------------------------------------------------------------------------------------------
+
+    def alive(self) -> bool:
+        gen = self._gen
+        return gen is not None and gen.process.is_alive()
+
+    def ready(self) -> bool:
+        gen = self._gen
+        return gen is not None and gen.ready and gen.process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        gen = self._gen
+        return gen.process.pid if gen is not None else None
+
+    @property
+    def restarts(self) -> int:
+        return self._stats.restarts
+
+    def stats(self) -> WorkerStats:
+        with self._lock:
+            return WorkerStats(**vars(self._stats))
+
+    def latest(self, camera: str) -> RecognitionResult | None:
+        with self._lock:
+            return self._latest.get(camera)
+
+    def in_flight(self, camera: str) -> bool:
+        with self._lock:
+            return camera in self._in_flight
+
+    def shared_memory_names(self) -> list[str]:
+        with self._lock:
+            return [block.name for block in self._blocks.values()]
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    def submit(self, camera: str, frame: np.ndarray, frame_time: float) -> bool:
+        """Hand a BGR uint8 HxWx3 frame to the child; False at once if busy for this camera or not ready."""
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            got = f"{frame.dtype} {frame.shape}"
+            raise ValueError(f"camera {camera}: expected a BGR uint8 HxWx3 frame, got {got}")
+        gen = self._gen
+        with self._lock:
+            if gen is None or not gen.ready or camera in self._in_flight:
+                self._stats.busy += 1
+                return False
+            block = self._block(camera, frame.nbytes)
+            np.ndarray(frame.shape, dtype=np.uint8, buffer=block.buf)[...] = frame
+            self._in_flight[camera] = time.monotonic()
+            self._stats.submitted += 1
+        try:
+            gen.requests.put(Request(camera, block.name, tuple(frame.shape), frame_time))
+        except (ValueError, AssertionError, OSError):  # the queue closed: stop() or a restart raced us
+            with self._lock:
+                self._in_flight.pop(camera, None)
+            return False
+        return True
+
+    def _block(self, camera: str, size: int) -> shared_memory.SharedMemory:
+        """The camera's block, replaced when a frame no longer fits (resolution change). Holds _lock."""
+        block = self._blocks.get(camera)
+        if block is not None and block.size >= size:
+            return block
+        if block is not None:
+            log.info("camera %s: frame size changed; new shared memory block of %d bytes", camera, size)
+            _release(block)
+        block = shared_memory.SharedMemory(create=True, size=size)
+        self._blocks[camera] = block
+        return block
+
+    def _stalled(self) -> bool:
+        with self._lock:
+            oldest = min(self._in_flight.values(), default=None)
+        return oldest is not None and time.monotonic() - oldest > self._stall_seconds
+
+    # -- child generations -----------------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        log_queue = self._ctx.Queue()
+        gen = _Generation(
+            process=None,
+            requests=self._ctx.Queue(),
+            results=self._ctx.Queue(),
+            logs=LogForwarder(log_queue),
+        )
+        gen.process = self._ctx.Process(
+            target=child_main,
+            args=(self._settings, gen.requests, gen.results, log_queue),
+            name="facedaemon-recognition",
+            daemon=True,
+        )
+        gen.logs.start()
+        try:
+            gen.process.start()
+        except BaseException:
+            self._close_generation(gen)
+            raise
+        gen.reader = threading.Thread(target=self._read, args=(gen,), name="recognition-results", daemon=True)
+        gen.reader.start()
+        self._gen = gen
+        self._backoff.started()
+        log.info("recognition: worker started (pid %s)", gen.process.pid)
+
+    def _bury(self, gen: _Generation) -> None:
+        """Forget a dead child: drop its in-flight requests so cameras can submit again; plan a restart."""
+        if self._gen is gen:
+            self._gen = None
+            with self._lock:
+                self._stats.abandoned += len(self._in_flight)
+                self._in_flight.clear()
+            self._close_generation(gen)
+            delay = self._backoff.failed()
+            self._restart_at = time.monotonic() + delay
+            log.warning(
+                "recognition: worker (pid %s) exited with code %s; restarting in %.1f s",
+                gen.process.pid, gen.process.exitcode, delay,
+            )
+
+    def _close_generation(self, gen: _Generation) -> None:
+        gen.ready = False
+        gen.halt.set()
+        if gen.reader is not None and gen.reader is not threading.current_thread():
+            gen.reader.join(timeout=0.5)
+        gen.logs.stop(timeout=0.5)
+        for q in (gen.requests, gen.results):
+            q.close()
+            # Do not let interpreter exit wait on a feeder thread whose reader is gone.
+            q.cancel_join_thread()
+
+    def _read(self, gen: _Generation) -> None:
+        while not gen.halt.is_set():
+            try:
+                message = gen.results.get(timeout=READ_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError, ValueError):
+                return  # the queue was closed under us or the child died mid-message
+            except Exception as exc:  # a garbled message: check() notices the dead or stalled child
+                log.warning("recognition: unreadable message from the worker: %s", exc)
+                return
+            self._dispatch(gen, message)
+
+    def _dispatch(self, gen: _Generation, message: tuple) -> None:
+        kind = message[0]
+        if kind == "ready":
+            self.gallery = message[1]
+            gen.ready = True
+            log.info(
+                "recognition: ready, %d people from %d images (%d skipped)",
+                len(message[1]["people"]), message[1]["images"], len(message[1]["skipped"]),
+            )
+        elif kind == "result":
+            self._deliver(message[1])
+        elif kind == "error":
+            camera = message[1]
+            with self._lock:
+                self._in_flight.pop(camera, None)
+                self._stats.errors += 1
+            log.warning("camera %s: recognition failed: %s", camera, message[2])
+
+    def _deliver(self, result: RecognitionResult) -> None:
+        with self._lock:
+            self._in_flight.pop(result.camera, None)
+            self._latest[result.camera] = result
+            self._stats.results += 1
+            self._stats.encoded += result.encoded
+            self._stats.inference_seconds += result.inference_seconds
+        if self._on_result is not None:
+            try:
+                self._on_result(result)
+            except Exception:
+                log.exception("camera %s: on_result callback failed", result.camera)
+
+
+def _end_process(process: Any, *, ask: Any, deadline: float) -> None:
+    """Ask (sentinel on the request queue), wait, SIGTERM, wait, SIGKILL, reap: at most deadline + 1 s."""
+    if process.pid is None:
+        return  # never started
+    if ask is not None and process.is_alive():
+        with contextlib.suppress(Exception):
+            ask.put_nowait(None)
+        process.join(max(0.0, (deadline - time.monotonic()) * 0.6))
+    if process.is_alive():
+        process.terminate()
+        process.join(max(0.1, deadline - time.monotonic()))
+    if process.is_alive():
+        process.kill()
+        process.join(1.0)
+    if process.is_alive():
+        log.error("recognition: worker pid %s survived SIGKILL", process.pid)
+
+
+def _release(block: shared_memory.SharedMemory) -> None:
+    with contextlib.suppress(BufferError, OSError):
+        block.close()
+    with contextlib.suppress(FileNotFoundError):
+        block.unlink()

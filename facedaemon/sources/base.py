@@ -1,0 +1,40 @@
+"""The one shape every frame source has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class SourceError(Exception):
+    """The source cannot deliver frames now; the message says why (credentials masked)."""
+
+
+class SourceEnded(SourceError):
+    """A file without `loop` reached its end: nothing more will come, so it is not reopened."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    image: np.ndarray  # BGR uint8, H×W×3
+    captured: float  # time.time() when the frame was read
+    captured_mono: float  # time.monotonic() at the same moment, for latency
+
+
+class FrameSource(Protocol):
+    """Opened by its owner, read in one thread, closed by its owner.
+
+    read() blocks until the next frame is due (sources pace themselves like a camera) and raises SourceError when
+    the source fails; the owner then closes it and reopens it with backoff.
+    """
+
+    description: str  # for logs and status: never carries credentials
+
+    def open(self) -> None: ...
+
+    def read(self) -> Frame: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,171 @@
+"""The daemon's main loop: starts every stage, checks them each tick, stops them all within a deadline.
+
+Signal handlers only enqueue the signal; the loop does the work. One place to read what happens when.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from pathlib import Path
+
+from facedaemon.config.models import Config
+from facedaemon.metrics.registry import DaemonMetrics
+from facedaemon.metrics.snapshot import write_metrics, write_status
+from facedaemon.supervision import systemd
+from facedaemon.supervision.camera import CameraPipeline
+from facedaemon.supervision.gunicorn import WebServer
+
+log = logging.getLogger(__name__)
+
+TICK = 0.25
+METRICS_EVERY = 1.0
+STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s the README promises
+
+
+class Daemon:
+    def __init__(self, config: Config, config_path: Path, *, web: bool = True) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.metrics = DaemonMetrics.create(person_labels=config.metrics.person_labels)
+        self.cameras: dict[str, CameraPipeline] = {}
+        self.worker = None
+        self.web = WebServer(config, config_path) if web else None
+        self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._started = time.time()
+        self._ready_sent = False
+        self._next_watchdog = 0.0
+
+    # -- start -------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.config.runtime_dir.mkdir(parents=True, exist_ok=True)
+        enabled = [camera for camera in self.config.cameras if camera.enabled]
+        if any(camera.recognize for camera in enabled):
+            self._start_worker()
+        for camera in enabled:
+            self.cameras[camera.name] = self._make_pipeline(camera)
+        for camera in self.config.cameras:
+            if not camera.enabled:
+                log.info("camera %s: disabled in the config", camera.name)
+        for pipeline in self.cameras.values():
+            pipeline.start()
+        self._write_snapshots(time.monotonic())
+        if self.web is not None:
+            self.web.start()
+
+    def _start_worker(self) -> None:
+        from facedaemon.recognition.worker import RecognitionWorker
+
+        self.worker = RecognitionWorker(self.config, on_result=self._on_result)
+        self.worker.start()
+
+    def _make_pipeline(self, camera) -> CameraPipeline:
+        from facedaemon.outputs.encoder import Encoder
+        from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+        from facedaemon.outputs.hls import prepare_hls_dir
+        from facedaemon.sources.factory import make_source
+
+        out_dir = self.config.runtime_dir / camera.name
+        prepare_hls_dir(out_dir)
+        restarts = self.metrics.encoder_restarts.labels(camera.name)
+        encoder = Encoder(camera.name, find_ffmpeg(self.config.encoder.ffmpeg), out_dir, self.config.hls,
+                          self.config.encoder, on_restart=restarts.inc)
+        return CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
+                              recognizer=self.worker)
+
+    def _on_result(self, result) -> None:
+        pipeline = self.cameras.get(result.camera)
+        if pipeline is not None:
+            pipeline.on_result(result)
+
+    # -- run ---------------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Start, loop until SIGTERM/SIGINT, stop. Returns the exit code."""
+        self._install_signals()
+        self.start()
+        next_metrics = 0.0
+        while True:
+            try:
+                signum = self._signals.get(timeout=TICK)
+            except queue.Empty:
+                signum = None
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                log.info("received %s: stopping", signal.Signals(signum).name)
+                break
+            if signum == signal.SIGHUP:
+                log.warning("received SIGHUP: reloading the config is not supported yet; restart the service")
+            now = time.monotonic()
+            self._check(now)
+            self._write_snapshots(now, metrics=now >= next_metrics)
+            if now >= next_metrics:
+                next_metrics = now + METRICS_EVERY
+        self.stop()
+        return 0
+
+    def _install_signals(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, lambda num, _frame: self._signals.put(num))
+
+    def _check(self, now: float) -> None:
+        for pipeline in self.cameras.values():
+            pipeline.check(now)
+        if self.worker is not None:
+            before = self.worker.restarts
+            self.worker.check()
+            if self.worker.restarts != before:
+                self.metrics.worker_restarts.inc(self.worker.restarts - before)
+        if self.web is not None:
+            self.web.check(now)
+        self._notify_systemd(now)
+
+    def _notify_systemd(self, now: float) -> None:
+        streaming = [p for p in self.cameras.values() if p.status.state == "streaming"]
+        if not self._ready_sent and (streaming or not self.cameras):
+            systemd.notify(f"READY=1\nSTATUS=streaming {len(streaming)} camera(s)")
+            self._ready_sent = True
+        interval = systemd.watchdog_interval()
+        # Ping only while at least one camera makes progress: a stuck pipeline gets restarted by systemd.
+        if interval and now >= self._next_watchdog and (streaming or not self.cameras):
+            systemd.notify("WATCHDOG=1")
+            self._next_watchdog = now + interval
+
+    def _write_snapshots(self, now: float, metrics: bool = True) -> None:
+        runtime_dir = self.config.runtime_dir
+        status = {
+            "pid": os.getpid(),
+            "updated": time.time(),
+            "started": self._started,
+            "cameras": {name: pipeline.snapshot(now) for name, pipeline in self.cameras.items()},
+        }
+        for camera in self.config.cameras:
+            if not camera.enabled:
+                status["cameras"][camera.name] = {"state": "disabled", "reason": "disabled in the config",
+                                                  "faces": []}
+        try:
+            write_status(runtime_dir, status)
+            if metrics:
+                write_metrics(runtime_dir, self.metrics.registry)
+        except OSError as exc:  # runtime_dir full or gone: keep streaming, say so once per tick at most
+            log.warning("cannot write status to %s: %s", runtime_dir, exc)
+
+    # -- stop --------------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop everything within STOP_DEADLINE: web first (no new clients), then cameras, then the worker."""
+        systemd.notify("STOPPING=1")
+        deadline = time.monotonic() + STOP_DEADLINE
+        if self.web is not None:
+            self.web.stop(timeout=3.0)
+        stoppers = [threading.Thread(target=pipeline.stop, args=(3.0,), name=f"{name}-stop")
+                    for name, pipeline in self.cameras.items()]  # in parallel: N cameras still fit the deadline
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(max(0.1, deadline - 2.0 - time.monotonic()))
+        if self.worker is not None:
+            self.worker.stop(timeout=max(0.5, deadline - time.monotonic()))
+        (self.config.runtime_dir / "status.json").unlink(missing_ok=True)
+        log.info("stopped")

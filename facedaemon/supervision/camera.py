@@ -1,0 +1,219 @@
+"""One camera's stages: a capture thread and an output thread, joined by a newest-wins slot.
+
+capture:  source.read() → LatestSlot            (never waits for anyone; a frame not yet taken is replaced)
+output:   slot → recognition.submit (non-blocking) → draw latest faces → encoder.write → HLS
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from facedaemon.config.models import CameraConfig
+from facedaemon.recognition.types import UNKNOWN, RecognitionResult
+from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
+from facedaemon.supervision.backoff import Backoff
+from facedaemon.supervision.handoff import LatestSlot
+from facedaemon.supervision.rate import RateMeter
+from facedaemon.supervision.redact import mask_credentials
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from facedaemon.metrics.registry import DaemonMetrics
+
+log = logging.getLogger(__name__)
+
+RESULT_MAX_AGE = 2.0  # seconds: older recognition results are not drawn (worker down or far behind)
+STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as stalled
+
+
+class Recognizer(Protocol):
+    def submit(self, camera: str, frame: np.ndarray, frame_time: float) -> bool: ...
+
+    def latest(self, camera: str) -> RecognitionResult | None: ...
+
+
+class FrameSink(Protocol):
+    def write(self, frame: np.ndarray) -> bool: ...
+
+    def stop(self, timeout: float = 3.0) -> None: ...
+
+
+@dataclass
+class CameraState:
+    state: str = "starting"
+    reason: str | None = None
+    width: int | None = None
+    height: int | None = None
+    last_capture_mono: float | None = None
+    last_output: float | None = None  # wall time, for status readers in other processes
+    last_output_mono: float | None = None
+    fps_in: RateMeter = field(default_factory=RateMeter)
+    fps_out: RateMeter = field(default_factory=RateMeter)
+
+
+class CameraPipeline:
+    def __init__(self, camera: CameraConfig, *, source_factory: Callable[[CameraConfig], FrameSource],
+                 sink: FrameSink, metrics: DaemonMetrics, recognizer: Recognizer | None = None) -> None:
+        self.camera = camera
+        self.name = camera.name
+        self._source_factory = source_factory
+        self._sink = sink
+        self._metrics = metrics
+        self._recognizer = recognizer if camera.recognize else None
+        self._slot: LatestSlot[Frame] = LatestSlot()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._named_tracks: dict[int, str] = {}
+        self.status = CameraState()
+        metrics.add_camera(self.name)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        for target, role in ((self._capture_loop, "capture"), (self._output_loop, "output")):
+            thread = threading.Thread(target=target, name=f"{self.name}-{role}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Ask both threads to stop and stop the encoder; threads blocked in a camera read are left (daemonic)."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._sink.stop(max(0.5, deadline - time.monotonic()))
+        self._set_state("stopped", None)
+
+    def alive(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    # -- capture -----------------------------------------------------------------------------------------------
+    def _capture_loop(self) -> None:
+        backoff = Backoff(first=0.5, cap=10.0, healthy_after=30.0)
+        while not self._stop.is_set():
+            ended = self._run_source(backoff)
+            if ended or self._stop.is_set():
+                return
+            delay = backoff.failed()
+            log.info("camera %s: reconnecting in %.1f s", self.name, delay)
+            self._stop.wait(delay)
+
+    def _run_source(self, backoff: Backoff) -> bool:
+        """Open the source and read until it fails; True when it ended for good (a file without loop)."""
+        source = self._source_factory(self.camera)
+        try:
+            source.open()
+            backoff.started()
+            log.info("camera %s: opened %s", self.name, source.description)
+            while not self._stop.is_set():
+                self._captured(source.read())
+        except SourceEnded as exc:
+            self._fail("ended", str(exc))
+            return True
+        except SourceError as exc:
+            self._fail("error", str(exc))
+        except Exception as exc:  # a bug or a library fault must not kill the camera for good
+            log.exception("camera %s: unexpected error in capture", self.name)
+            self._fail("error", f"{type(exc).__name__}: {exc}")
+        finally:
+            source.close()
+        return False
+
+    def _captured(self, frame: Frame) -> None:
+        status = self.status
+        status.last_capture_mono = frame.captured_mono
+        status.fps_in.tick(frame.captured_mono)
+        self._metrics.frames_captured.labels(self.name).inc()
+        if self._slot.put(frame):
+            self._metrics.frames_dropped.labels(self.name, "capture").inc()
+
+    def _fail(self, state: str, reason: str) -> None:
+        reason = mask_credentials(reason)
+        log.warning("camera %s: %s", self.name, reason)
+        self._set_state(state, reason)
+
+    def _set_state(self, state: str, reason: str | None) -> None:
+        self.status.state, self.status.reason = state, reason
+        self._metrics.camera_up.labels(self.name).set(1 if state == "streaming" else 0)
+
+    # -- output ------------------------------------------------------------------------------------------------
+    def _output_loop(self) -> None:
+        from facedaemon.annotate.draw import draw_faces
+
+        while not self._stop.is_set():
+            frame = self._slot.take(timeout=0.5)
+            if frame is None:
+                continue
+            try:
+                self._emit(frame, draw_faces)
+            except Exception:
+                log.exception("camera %s: unexpected error in output", self.name)
+                self._stop.wait(0.5)
+
+    def _emit(self, frame: Frame, draw: Callable[..., None]) -> None:
+        image = frame.image
+        if self._recognizer is not None:
+            self._recognizer.submit(self.name, image, frame.captured)  # copies the clean frame before drawing
+        draw(image, self.current_faces(frame.captured))
+        if not self._sink.write(image):
+            self._metrics.frames_dropped.labels(self.name, "encoder").inc()
+            return
+        now = time.monotonic()
+        self._metrics.frames_output.labels(self.name).inc()
+        self._metrics.frame_latency.labels(self.name).observe(now - frame.captured_mono)
+        status = self.status
+        status.last_output_mono, status.last_output = now, time.time()
+        status.fps_out.tick(now)
+        status.height, status.width = image.shape[:2]
+        if status.state != "streaming":
+            log.info("camera %s: streaming %dx%d", self.name, status.width, status.height)
+            self._set_state("streaming", None)
+
+    def current_faces(self, frame_time: float) -> tuple:
+        result = self._recognizer.latest(self.name) if self._recognizer is not None else None
+        if result is None or frame_time - result.frame_time > RESULT_MAX_AGE:
+            return ()
+        return result.faces
+
+    # -- results and health ------------------------------------------------------------------------------------
+    def on_result(self, result: RecognitionResult) -> None:
+        """Called from the recognition worker's reader thread."""
+        metrics = self._metrics
+        metrics.inference.labels(self.name).observe(result.inference_seconds)
+        metrics.faces_detected.labels(self.name).inc(len(result.faces))
+        for face in result.faces:
+            if self._named_tracks.get(face.track) != face.name:
+                self._named_tracks[face.track] = face.name
+                person = metrics.person_label(face.name, face.name != UNKNOWN)
+                metrics.faces_recognized.labels(self.name, person).inc()
+        if len(self._named_tracks) > 256:  # forget old tracks; ids only grow
+            for track in sorted(self._named_tracks)[:128]:
+                del self._named_tracks[track]
+
+    def check(self, now: float) -> None:
+        """Called by the arbiter: a camera that stopped delivering frames is not 'streaming'."""
+        status = self.status
+        if status.state == "streaming" and (status.last_output_mono is None
+                                            or now - status.last_output_mono > STALL_SECONDS):
+            self._fail("error", f"no frames for {STALL_SECONDS:.0f} s (camera hung?)")
+
+    def snapshot(self, now_mono: float) -> dict[str, Any]:
+        status = self.status
+        faces_result = self._recognizer.latest(self.name) if self._recognizer is not None else None
+        return {
+            "state": status.state if self.camera.enabled else "disabled",
+            "reason": status.reason,
+            "source": mask_credentials(self.camera.source.uri),
+            "fps_in": round(status.fps_in.rate(now_mono), 2),
+            "fps_out": round(status.fps_out.rate(now_mono), 2),
+            "last_frame": status.last_output,
+            "width": status.width,
+            "height": status.height,
+            "faces": [face.to_json() for face in faces_result.faces] if faces_result else [],
+            "faces_time": faces_result.frame_time if faces_result else None,
+        }

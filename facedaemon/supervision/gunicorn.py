@@ -1,0 +1,77 @@
+"""The web server: one gunicorn master (with its workers) owned, checked and restarted by the daemon."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from facedaemon.config.models import Config
+from facedaemon.supervision.backoff import Backoff
+from facedaemon.supervision.process import ManagedProcess
+
+log = logging.getLogger(__name__)
+
+
+def gunicorn_args(config: Config, config_path: Path, python: str = sys.executable) -> list[str]:
+    """The gunicorn command line: pure, so it is tested as a list."""
+    http = config.http
+    app = f"facedaemon.web.app:create_app_from_config({str(config_path.resolve())!r})"
+    return [
+        python, "-m", "gunicorn",
+        "--bind", http.listen,
+        "--workers", str(http.workers),
+        "--worker-class", "gthread",
+        "--threads", str(http.threads),
+        "--timeout", "30",
+        "--graceful-timeout", "3",  # leaves time to kill within systemd's stop timeout
+        "--keep-alive", "5",
+        "--limit-request-line", "4094",
+        "--limit-request-fields", "50",
+        "--log-level", "warning",
+        "--error-logfile", "-",
+        "--worker-tmp-dir", "/dev/shm" if Path("/dev/shm").is_dir() else "/tmp",
+        "--name", "facedaemon-web",
+        app,
+    ]
+
+
+class WebServer:
+    def __init__(self, config: Config, config_path: Path) -> None:
+        self._argv = gunicorn_args(config, config_path)
+        self._listen = config.http.listen
+        self._process: ManagedProcess | None = None
+        self._backoff = Backoff(first=1.0, cap=30.0, healthy_after=60.0)
+        self._retry_at = 0.0
+        self.restarts = 0
+
+    def start(self) -> None:
+        self._process = ManagedProcess(self._argv, name="gunicorn")
+        self._backoff.started()
+        log.info("web: gunicorn listening on http://%s/ (pid %s)", self._listen, self._process.pid)
+
+    def check(self, now: float | None = None) -> None:
+        """Restart gunicorn with backoff if it died (port taken, crash)."""
+        now = time.monotonic() if now is None else now
+        process = self._process
+        if process is not None and process.alive():
+            return
+        if process is not None:
+            delay = self._backoff.failed()
+            log.error("web: gunicorn exited with %s; restarting in %.0f s; its last output: %s",
+                      process.returncode, delay, process.stderr_tail(lines=5).replace("\n", " | ") or "(none)")
+            self._process = None
+            self._retry_at = now + delay
+        if now >= self._retry_at:
+            self.restarts += 1
+            self.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._process is not None:
+            self._process.stop(timeout)
+            self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None

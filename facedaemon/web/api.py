@@ -1,0 +1,57 @@
+"""JSON API the page polls: camera states and the faces on each camera's latest analysed frame."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, abort, current_app, jsonify
+
+from facedaemon.web.app import get_context
+from facedaemon.web.status import camera_view, is_fresh, read_status
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+
+@blueprint.get("/cameras")
+def cameras() -> Response:
+    context = get_context(current_app)
+    status = read_status(context.runtime_dir)
+    now = time.time()
+    listing = []
+    for name in context.cameras:
+        view = camera_view(status, name, now, context.stale_after)
+        listing.append(
+            {
+                "name": name,
+                "state": view.state,
+                "fps": round(view.fps_out, 2),
+                "fps_in": round(view.fps_in, 2),
+                "reason": view.reason,
+                "width": view.width,
+                "height": view.height,
+            }
+        )
+    return jsonify(listing)
+
+
+@blueprint.get("/cameras/<camera>/faces")
+def faces(camera: str) -> Response:
+    context = get_context(current_app)
+    if camera not in context.cameras:
+        abort(404, description=f"unknown camera {camera!r}")
+    status = read_status(context.runtime_dir)
+    now = time.time()
+    if not is_fresh(status, now, context.stale_after):
+        # Faces from a dead daemon would be shown as if they were live.
+        return jsonify({"camera": camera, "time": None, "faces": []})
+    view = camera_view(status, camera, now, context.stale_after)
+    return jsonify(
+        {
+            "camera": camera,
+            "time": view.faces_time,
+            "faces": [
+                {"name": face.name, "confidence": round(face.confidence, 4), "box": list(face.box)}
+                for face in view.faces
+            ],
+        }
+    )

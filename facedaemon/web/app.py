@@ -1,0 +1,98 @@
+"""Flask application factory for the page, HLS files, JSON API, health check and metrics.
+
+The web app only reads files the daemon writes into runtime_dir (see the runtime directory contract), so it
+can run in gunicorn workers apart from the daemon and never needs cv2, numpy or face_recognition.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, Response, abort, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "facedaemon"
+# No route takes a body; the limit only has to stop someone streaming a large upload at a worker.
+MAX_CONTENT_LENGTH = 1024 * 1024
+# MSE plays from blob: URLs; everything else comes from this origin. No inline script or style on the page.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+)
+
+
+@dataclass(frozen=True)
+class WebContext:
+    runtime_dir: Path
+    cameras: tuple[str, ...]
+    stale_after: float = 5.0
+
+
+def get_context(app: Flask) -> WebContext:
+    context = app.extensions[EXTENSION_KEY]
+    assert isinstance(context, WebContext)
+    return context
+
+
+def create_app(context: WebContext) -> Flask:
+    from facedaemon.web import api, health, hls, pages
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    app.extensions[EXTENSION_KEY] = context
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(hls.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(health.blueprint)
+    app.before_request(_refuse_large_body)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def create_app_from_config(config_path: str) -> Flask:
+    """Entry point for gunicorn: "facedaemon.web.app:create_app_from_config('/etc/facedaemon.yaml')"."""
+    from facedaemon.config import load
+
+    config = load(Path(config_path))
+    cameras = tuple(camera.name for camera in config.cameras if camera.enabled)
+    log.info("web app: cameras %s, runtime_dir %s", ", ".join(cameras), config.runtime_dir)
+    return create_app(WebContext(runtime_dir=Path(config.runtime_dir), cameras=cameras))
+
+
+def _refuse_large_body() -> None:
+    # Flask enforces MAX_CONTENT_LENGTH only when a body is read, and no route reads one: check the header.
+    length = request.content_length
+    if length is not None and length > MAX_CONTENT_LENGTH:
+        abort(413)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    if not _wants_json():
+        return error
+    response = jsonify({"error": error.name, "status": error.code, "detail": error.description})
+    response.status_code = error.code or 500
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response | HTTPException:
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _http_error(InternalServerError())

@@ -1,0 +1,55 @@
+"""/hls/<camera>/<file>: the HLS playlist, init segment and media segments ffmpeg writes for a camera.
+
+Only names ffmpeg produces are served (HLS_FILE), only for configured cameras, and only regular files that
+really live in runtime_dir/<camera>: a symlink there (or a symlinked camera folder) is refused, not followed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, send_from_directory
+
+from facedaemon.outputs.hls import HLS_FILE
+from facedaemon.web.app import get_context
+
+blueprint = Blueprint("hls", __name__)
+
+PLAYLIST = "index.m3u8"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+MEDIA_TYPE = "video/mp4"
+
+
+def _media_type(filename: str) -> str:
+    return PLAYLIST_TYPE if filename == PLAYLIST else MEDIA_TYPE
+
+
+def contained_file(runtime_dir: Path, camera: str, filename: str) -> Path | None:
+    """The camera folder if runtime_dir/camera/filename is a regular file inside it, following no symlink."""
+    root = os.path.realpath(runtime_dir)
+    folder = os.path.join(root, camera)
+    expected = os.path.join(folder, filename)
+    try:
+        if os.path.realpath(expected) != expected:
+            return None
+        if not stat.S_ISREG(os.lstat(expected).st_mode):
+            return None
+    except (OSError, ValueError):  # e.g. a name too long for the filesystem
+        return None
+    return Path(folder)
+
+
+@blueprint.get("/hls/<camera>/<path:filename>")
+def file(camera: str, filename: str) -> Response:
+    context = get_context(current_app)
+    if camera not in context.cameras or not HLS_FILE.fullmatch(filename):
+        abort(404)
+    folder = contained_file(context.runtime_dir, camera, filename)
+    if folder is None:
+        abort(404)
+    # The playlist changes every segment and init.mp4 with each ffmpeg run: let clients revalidate, not cache.
+    response = send_from_directory(folder, filename, mimetype=_media_type(filename), max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

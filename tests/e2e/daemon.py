@@ -1,0 +1,139 @@
+"""Run the real daemon as a subprocess on a free loopback port, and stop exactly what it started."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below pid (from /proc), so a test can prove none is left behind."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@dataclass
+class RunningDaemon:
+    process: subprocess.Popen
+    base_url: str
+    config_path: Path
+    runtime_dir: Path
+    log_path: Path
+    seen_pids: set[int] = field(default_factory=set)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.base_url + path, timeout=10, **kwargs)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, predicate, timeout: float, what: str, interval: float = 0.5):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"daemon exited with {self.process.returncode}:\n{self.log()[-4000:]}"
+            self.seen_pids |= descendants(self.process.pid)
+            try:
+                last = predicate()
+                if last:
+                    return last
+            except (requests.RequestException, ValueError, KeyError) as exc:
+                last = exc
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n"
+                             f"--- daemon log ---\n{self.log()[-4000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> float:
+        """Signal the daemon, wait, return how long it took; kill whatever is left if it overran."""
+        self.seen_pids |= descendants(self.process.pid)
+        started = time.monotonic()
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        elapsed = time.monotonic() - started
+        return elapsed
+
+    def kill_leftovers(self) -> list[int]:
+        left = [pid for pid in self.seen_pids if alive(pid)]
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return left
+
+
+def write_config(tmp: Path, cameras: dict, faces_dir: Path, **overrides) -> tuple[Path, int]:
+    port = free_port()
+    config = {
+        "faces_dir": str(faces_dir),
+        "runtime_dir": str(tmp / "run"),
+        "cache_dir": str(tmp / "cache"),
+        "log_level": "info",
+        "http": {"listen": f"127.0.0.1:{port}"},
+        "cameras": cameras,
+        **overrides,
+    }
+    path = tmp / "facedaemon.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path, port
+
+
+def start_daemon(tmp: Path, config_path: Path, port: int) -> RunningDaemon:
+    log_path = tmp / "daemon.log"
+    handle = log_path.open("wb")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("NOTIFY_SOCKET", None)
+    process = subprocess.Popen([sys.executable, "-m", "facedaemon", "run", "--config", str(config_path)],
+                               stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO, env=env)
+    handle.close()
+    runtime_dir = Path(yaml.safe_load(config_path.read_text())["runtime_dir"])
+    return RunningDaemon(process, f"http://127.0.0.1:{port}", config_path, runtime_dir, log_path)
+
+
+def status(daemon: RunningDaemon) -> dict:
+    return json.loads((daemon.runtime_dir / "status.json").read_text())

@@ -1,0 +1,144 @@
+"""The real daemon end to end: video file + test pattern in, real recognition, real ffmpeg HLS, real gunicorn out."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.daemon import start_daemon, write_config
+from tests.e2e.media import colour_pixels, decode_video, make_people_clip
+
+pytestmark = pytest.mark.e2e
+
+GREEN = (0, 200, 0)  # annotate.draw.KNOWN_COLOUR
+RED = (0, 0, 220)  # annotate.draw.UNKNOWN_COLOUR
+METRICS = (
+    "facedaemon_frames_captured_total", "facedaemon_frames_output_total", "facedaemon_frames_dropped_total",
+    "facedaemon_frame_latency_seconds_bucket", "facedaemon_inference_seconds_bucket",
+    "facedaemon_faces_detected_total", "facedaemon_camera_up", "facedaemon_encoder_restarts_total",
+)
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory, shared_data):
+    tmp = tmp_path_factory.mktemp("e2e")
+    faces = tmp / "faces"
+    (faces / "Obama").mkdir(parents=True)
+    shutil.copy(shared_data / "images" / "obama2.jpg", faces / "Obama" / "obama2.jpg")
+    shutil.copy(shared_data / "images" / "obama3.jpg", faces / "Obama" / "obama3.jpg")
+    for photo in (shared_data / "known_faces").glob("*.jpg"):  # the seed's flat layout, four other people
+        shutil.copy(photo, faces / photo.name)
+    clip = make_people_clip(shared_data, tmp / "people.mp4")
+    cameras = {
+        "people": {"source": str(clip), "loop": True},
+        "pattern": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False},
+    }
+    config_path, port = write_config(tmp, cameras, faces)
+    running = start_daemon(tmp, config_path, port)
+    try:
+        running.wait_for(lambda: running.get("/healthz").status_code == 200, 120, "/healthz to say ok")
+        yield running
+    finally:
+        running.stop()
+        running.kill_leftovers()
+
+
+def playlist(daemon, camera: str) -> tuple[str, list[str]]:
+    text = daemon.get(f"/hls/{camera}/index.m3u8").text
+    init = re.search(r'#EXT-X-MAP:URI="([^"]+)"', text)
+    segments = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert text.startswith("#EXTM3U") and init and segments, text
+    return init.group(1), segments
+
+
+def fetch_stream(daemon, camera: str, tmp: Path, after: str | None = None, count: int = 2) -> Path:
+    """Download init + the newest `count` segments (newer than `after`) over HTTP into one playable file."""
+    def fresh():
+        init, segments = playlist(daemon, camera)
+        newer = segments[segments.index(after) + 1:] if after in segments else segments
+        return (init, newer[-count:]) if len(newer) >= count else None
+
+    init, segments = daemon.wait_for(fresh, 30, f"{count} new segments of {camera}")
+    out = tmp / f"{camera}.mp4"
+    with out.open("wb") as handle:
+        for name in (init, *segments):
+            response = daemon.get(f"/hls/{camera}/{name}")
+            assert response.status_code == 200, name
+            handle.write(response.content)
+    return out
+
+
+def test_page_shows_a_player_per_camera(daemon):
+    page = daemon.get("/")
+    assert page.status_code == 200
+    for camera in ("people", "pattern"):
+        assert camera in page.text
+    script = re.search(r'<script[^>]+src="([^"]+)"', page.text)
+    assert script and daemon.get(script.group(1)).status_code == 200
+
+
+def test_api_names_the_known_face_and_marks_the_stranger(daemon):
+    def faces():
+        return daemon.get("/api/cameras/people/faces").json()["faces"]
+
+    obama = daemon.wait_for(lambda: [f for f in faces() if f["name"] == "Obama"], 60, "Obama on the API")[0]
+    assert 0.5 < obama["confidence"] <= 1.0
+    top, right, bottom, left = obama["box"]
+    assert 0 <= left < right <= 1280 and 0 <= top < bottom <= 720
+    assert 100 <= bottom - top <= 260, obama  # the clip's face is ~150 px tall
+    # Biden (not enrolled) is on screen 2 s of every 6.
+    daemon.wait_for(lambda: [f for f in faces() if f["name"] == "Unknown"], 30, "the unknown face on the API")
+
+
+def test_hls_over_http_carries_boxes_and_names_on_every_frame(daemon, tmp_path):
+    daemon.wait_for(lambda: any(f["name"] == "Obama" for f in daemon.get("/api/cameras/people/faces").json()
+                                ["faces"]), 60, "Obama recognised")
+    _, segments = playlist(daemon, "people")
+    frames = decode_video(fetch_stream(daemon, "people", tmp_path, after=segments[-1], count=2))
+    assert len(frames) >= 40, "two 1 s segments at 30 fps"
+    assert frames[0].shape == (720, 1280, 3)
+    # Obama is on screen all the time: his green box must be on (nearly) every frame, not every other one.
+    boxed = [colour_pixels(frame, GREEN) > 400 for frame in frames]
+    assert sum(boxed) >= 0.95 * len(frames), f"green box on {sum(boxed)}/{len(frames)} frames"
+
+
+def test_pattern_camera_streams_without_recognition(daemon, tmp_path):
+    frames = decode_video(fetch_stream(daemon, "pattern", tmp_path, count=1))
+    assert frames and frames[0].shape == (360, 640, 3)
+    assert all(colour_pixels(frame, GREEN) < 50 for frame in frames)
+
+
+def test_api_cameras_reports_state_and_fps(daemon):
+    cameras = {c["name"]: c for c in daemon.get("/api/cameras").json()}
+    assert set(cameras) == {"people", "pattern"}
+    assert cameras["people"]["state"] == "streaming"
+    assert 25 <= cameras["people"]["fps"] <= 32, cameras["people"]
+    assert 12 <= cameras["pattern"]["fps"] <= 16, cameras["pattern"]
+
+
+def test_metrics_are_exported_per_camera(daemon):
+    def scrape():
+        text = daemon.get("/metrics").text
+        value = re.search(r'^facedaemon_faces_detected_total\{camera="people"\} (\S+)$', text, re.M)
+        return text if value and float(value.group(1)) > 0 else None
+
+    text = daemon.wait_for(scrape, 30, "faces counted in /metrics")
+    for name in METRICS:
+        assert re.search(rf'^{name}\{{[^}}]*camera="people"', text, re.M), name
+    output = float(re.search(r'^facedaemon_frames_output_total\{camera="people"\} (\S+)$', text, re.M).group(1))
+    assert output > 30
+    assert 'person="Obama"' not in text, "person names stay out of labels unless metrics.person_labels"
+
+
+def test_sigterm_stops_everything_within_10_seconds(daemon):
+    children = daemon.seen_pids
+    assert len(children) >= 4, "ffmpeg ×2, gunicorn master + worker, recognition worker"
+    elapsed = daemon.stop(signal.SIGTERM)
+    assert daemon.process.returncode == 0
+    assert elapsed < 10
+    assert daemon.kill_leftovers() == [], "processes left behind after SIGTERM"
+    assert not (daemon.runtime_dir / "status.json").exists()

@@ -1,0 +1,140 @@
+"""Gallery loading with the real face models on copies of the shared test photos."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facedaemon.recognition.gallery import GalleryError, load_gallery
+
+DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+IMAGES = DATA / "images"
+
+pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"shared test photos not found at {IMAGES}")
+
+
+def copy(name: str, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(IMAGES / name, dest)
+    return dest
+
+
+@pytest.fixture
+def faces(tmp_path: Path) -> Path:
+    """Both layouts: a folder of photos for Obama, a single file for Biden."""
+    root = tmp_path / "faces"
+    copy("obama2.jpg", root / "Obama" / "a.jpg")
+    copy("obama3.jpg", root / "Obama" / "b.JPG")
+    copy("biden.jpg", root / "Biden.jpg")
+    return root
+
+
+def skipped_names(summary) -> dict[str, str]:
+    return {path.name: reason for path, reason in summary.skipped}
+
+
+def test_both_layouts_and_cache_hit(faces: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    known, summary = load_gallery(faces, cache)
+    assert summary.people == ("Biden", "Obama")
+    assert sorted(known.names) == ["Biden", "Obama", "Obama"]
+    assert (summary.images, summary.encoded, summary.cached, summary.skipped) == (3, 3, 0, ())
+    assert (cache / "encodings.npz").is_file()
+
+    again, second = load_gallery(faces, cache)
+    assert (second.encoded, second.cached, second.images) == (0, 3, 3)
+    assert np.allclose(np.sort(again.encodings, axis=0), np.sort(known.encodings, axis=0))
+
+
+def test_renamed_and_duplicated_files_are_not_re_encoded(faces: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_gallery(faces, cache)
+    (faces / "Obama" / "a.jpg").rename(faces / "Obama" / "renamed.jpg")
+    shutil.copyfile(faces / "Biden.jpg", faces / "Joe.jpg")
+    _, summary = load_gallery(faces, cache)
+    assert summary.encoded == 0
+    assert summary.people == ("Biden", "Joe", "Obama")
+
+
+def test_same_content_twice_is_encoded_once(tmp_path: Path) -> None:
+    root = tmp_path / "faces"
+    copy("obama2.jpg", root / "Obama" / "one.jpg")
+    copy("obama2.jpg", root / "Obama" / "two.jpg")
+    known, summary = load_gallery(root, None)
+    assert summary.encoded == 1
+    assert known.names == ("Obama", "Obama")
+
+
+def test_bad_images_are_skipped_with_reasons(tmp_path: Path) -> None:
+    root = tmp_path / "faces"
+    copy("obama2.jpg", root / "Obama" / "good.jpg")
+    (root / "Obama" / "empty.jpg").write_bytes(b"")
+    (root / "Obama" / "notes.jpg").write_text("this is not a picture\n")
+    data = (IMAGES / "obama3.jpg").read_bytes()
+    (root / "Obama" / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    Image.new("RGB", (640, 480), (128, 128, 128)).save(root / "Obama" / "gray.png")
+    Image.new("L", (7000, 6000), 90).save(root / "Obama" / "huge.png")  # 42 MP > 40 MP limit
+    (root / "Obama" / "readme.txt").write_text("ignored: not an image name\n")
+
+    known, summary = load_gallery(root, tmp_path / "cache")
+    skipped = skipped_names(summary)
+    assert set(skipped) == {"empty.jpg", "notes.jpg", "truncated.jpg", "gray.png", "huge.png"}
+    assert "empty" in skipped["empty.jpg"]
+    assert "not a recognised image" in skipped["notes.jpg"]
+    assert "truncated" in skipped["truncated.jpg"]
+    assert skipped["gray.png"] == "no face found"
+    assert "too large" in skipped["huge.png"]
+    assert known.names == ("Obama",)
+
+    # Bad images are remembered too: nothing is decoded again.
+    _, second = load_gallery(root, tmp_path / "cache")
+    assert second.encoded == 0
+    assert set(skipped_names(second)) == set(skipped)
+
+
+def test_rgba_and_exif_rotated_images_find_the_face(tmp_path: Path) -> None:
+    root = tmp_path / "faces"
+    copy("32bit.png", root / "Alpha" / "32bit.png")
+    sideways = Image.open(IMAGES / "obama2.jpg").transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: display rotated 90° clockwise
+    (root / "Rotated").mkdir()
+    sideways.save(root / "Rotated" / "tagged.jpg", exif=exif)
+    known, summary = load_gallery(root, None)
+    assert summary.skipped == ()
+    assert known.people == ("Alpha", "Rotated")
+
+
+def test_hidden_entries_and_cache_dir_are_ignored(faces: Path) -> None:
+    cache = faces / ".facedaemon-cache"
+    copy("obama2.jpg", faces / ".Hidden" / "x.jpg")
+    copy("obama2.jpg", faces / "Obama" / ".secret.jpg")
+    _, first = load_gallery(faces, cache)
+    (cache / "stray.jpg").write_bytes((IMAGES / "biden.jpg").read_bytes())
+    _, second = load_gallery(faces, cache)
+    assert first.people == second.people == ("Biden", "Obama")
+    assert second.images == 3
+
+
+def test_corrupt_cache_is_rebuilt(faces: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "encodings.npz").write_bytes(b"PK\x03\x04 definitely not a zip")
+    _, summary = load_gallery(faces, cache)
+    assert summary.encoded == 3
+    assert "unreadable" in caplog.text
+    _, second = load_gallery(faces, cache)
+    assert second.encoded == 0
+
+
+def test_missing_faces_dir_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(GalleryError, match="does not exist"):
+        load_gallery(tmp_path / "nope", None)
+
+
+def test_empty_faces_dir_gives_empty_gallery(tmp_path: Path) -> None:
+    known, summary = load_gallery(tmp_path, None)
+    assert len(known) == 0
+    assert summary.people == ()

@@ -1,0 +1,71 @@
+"""`identify` end to end on real photos."""
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from facedaemon.recognition.identify import run_identify
+
+DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+IMAGES = DATA / "images"
+KNOWN = DATA / "known_faces"
+
+pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"shared test photos not found at {IMAGES}")
+
+
+@pytest.fixture
+def faces(tmp_path: Path) -> Path:
+    root = tmp_path / "faces"
+    root.mkdir()
+    shutil.copyfile(IMAGES / "obama2.jpg", root / "Obama.jpg")
+    shutil.copyfile(IMAGES / "biden.jpg", root / "Biden.jpg")
+    return root
+
+
+def identify(faces_dir: Path, images: list[Path], cache: Path | None = None) -> tuple[int, list[dict]]:
+    out = io.StringIO()
+    code = run_identify(faces_dir, images, model="hog", tolerance=0.6, scale=0.5, cache_dir=cache, out=out)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_names_obama_and_biden(faces: Path) -> None:
+    code, lines = identify(faces, [IMAGES / "obama.jpg", IMAGES / "biden.jpg"])
+    assert code == 0
+    assert [line["image"] for line in lines] == [str(IMAGES / "obama.jpg"), str(IMAGES / "biden.jpg")]
+    (obama,) = lines[0]["faces"]
+    (biden,) = lines[1]["faces"]
+    assert obama["name"] == "Obama"
+    assert biden["name"] == "Biden"
+    assert set(obama) == {"name", "confidence", "distance", "box"}
+    assert obama["confidence"] > 0.5 and obama["distance"] < 0.6
+    top, right, bottom, left = obama["box"]
+    assert 0 <= top < bottom <= 1137 and 0 <= left < right <= 910
+
+
+@pytest.mark.skipif(not KNOWN.is_dir(), reason=f"known_faces not found at {KNOWN}")
+def test_obama_is_unknown_to_the_seed_gallery(tmp_path: Path) -> None:
+    faces = tmp_path / "known"
+    shutil.copytree(KNOWN, faces)
+    code, lines = identify(faces, [IMAGES / "obama.jpg"], cache=tmp_path / "cache")
+    assert code == 0
+    (face,) = lines[0]["faces"]
+    assert face["name"] == "Unknown"
+    assert face["distance"] > 0.6
+
+
+def test_unreadable_image_is_an_error_line_and_exit_1(faces: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not an image")
+    code, lines = identify(faces, [broken, IMAGES / "obama.jpg", tmp_path / "missing.jpg"])
+    assert code == 1
+    assert lines[0]["image"] == str(broken) and "error" in lines[0] and "faces" not in lines[0]
+    assert lines[1]["faces"][0]["name"] == "Obama"
+    assert "cannot read" in lines[2]["error"]
+
+
+def test_missing_faces_dir_exits_2(tmp_path: Path) -> None:
+    code, lines = identify(tmp_path / "nope", [IMAGES / "obama.jpg"])
+    assert (code, lines) == (2, [])

@@ -1,0 +1,86 @@
+"""Frame sources with real I/O: the test pattern, video files through OpenCV, a missing V4L2 device."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
+from facedaemon.sources.base import SourceEnded, SourceError
+from facedaemon.sources.capture import CaptureSource
+from facedaemon.sources.factory import make_source
+from facedaemon.sources.file import FileSource
+from facedaemon.sources.pattern import PatternSource
+from tests.e2e.media import make_people_clip
+
+
+def read_for(source, seconds: float) -> list:
+    frames, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        frames.append(source.read())
+    return frames
+
+
+def test_pattern_paces_itself_like_a_camera():
+    source = PatternSource("demo", 320, 180, fps=20)
+    source.open()
+    try:
+        frames = read_for(source, 1.0)
+    finally:
+        source.close()
+    assert 17 <= len(frames) <= 23
+    assert frames[0].image.shape == (180, 320, 3)
+    assert (frames[0].image != frames[-1].image).any(), "the pattern moves"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, shared_data):
+    return make_people_clip(shared_data, tmp_path_factory.mktemp("clip") / "people.mp4", seconds=1.0, fps=30)
+
+
+def test_file_plays_at_its_own_rate_and_ends(clip):
+    source = FileSource(clip)
+    source.open()
+    started = time.monotonic()
+    frames = []
+    with pytest.raises(SourceEnded):
+        while True:
+            frames.append(source.read())
+    source.close()
+    assert len(frames) == 30
+    assert 0.85 <= time.monotonic() - started <= 1.5, "a 1 s clip takes about 1 s, like a camera"
+
+
+def test_file_loops_when_asked(clip):
+    source = FileSource(clip, loop=True, fps=120)
+    source.open()
+    try:
+        frames = [source.read() for _ in range(75)]
+    finally:
+        source.close()
+    assert len(frames) == 75 and frames[-1].image.shape == (720, 1280, 3)
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not a video at all"])
+def test_bad_file_is_a_clear_source_error(tmp_path, content):
+    path = tmp_path / "cam.mp4"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SourceError, match=r"cam\.mp4"):
+        FileSource(path).open()
+
+
+def test_missing_v4l2_device_is_a_clear_source_error():
+    with pytest.raises(SourceError, match="/dev/video97 does not exist"):
+        CaptureSource("/dev/video97", rtsp=False).open()
+
+
+def test_factory_picks_the_source_by_kind(tmp_path):
+    def camera(kind, uri):
+        return CameraConfig(name="c", source=SourceConfig(kind=kind, uri=uri))
+
+    assert isinstance(make_source(camera(SourceKind.PATTERN, "pattern")), PatternSource)
+    assert isinstance(make_source(camera(SourceKind.FILE, str(tmp_path / "x.mp4"))), FileSource)
+    rtsp = make_source(camera(SourceKind.RTSP, "rtsp://user:secret@192.0.2.1/s"))
+    assert "secret" not in rtsp.description

@@ -1,0 +1,106 @@
+import pytest
+
+from facedaemon.recognition.tracker import Tracker, Vote, iou, needs_encoding, winner
+from facedaemon.recognition.types import UNKNOWN
+
+A = (100, 200, 200, 100)  # top, right, bottom, left
+A_MOVED = (110, 210, 210, 110)
+B = (100, 600, 200, 500)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (A, A, 1.0),
+        (A, B, 0.0),
+        (A, (100, 150, 200, 100), 0.5),
+        (A, (150, 250, 250, 150), 2500 / 17500),
+        (A, (0, 0, 0, 0), 0.0),
+    ],
+)
+def test_iou(a, b, expected) -> None:
+    assert iou(a, b) == pytest.approx(expected)
+
+
+def test_moving_face_keeps_its_track_and_new_face_gets_a_new_one() -> None:
+    tracker = Tracker()
+    (first,) = tracker.update([A], now=0.0)
+    moved, other = tracker.update([A_MOVED, B], now=0.2)
+    assert moved.id == first.id
+    assert moved.box == A_MOVED
+    assert other.id != first.id
+
+
+def test_two_faces_keep_their_ids_when_detection_order_swaps() -> None:
+    tracker = Tracker()
+    a, b = tracker.update([A, B], now=0.0)
+    b2, a2 = tracker.update([B, A_MOVED], now=0.1)
+    assert (a2.id, b2.id) == (a.id, b.id)
+
+
+@pytest.mark.parametrize(("gap", "same"), [(0.5, True), (1.0, True), (1.01, False), (5.0, False)])
+def test_tracks_expire_after_not_being_seen(gap: float, same: bool) -> None:
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([A], now=10.0)
+    (again,) = tracker.update([A], now=10.0 + gap)
+    assert (again.id == first.id) is same
+
+
+def test_expire_drops_unseen_tracks() -> None:
+    tracker = Tracker(expire_seconds=1.0)
+    tracker.update([A, B], now=0.0)
+    tracker.update([A], now=0.9)
+    tracker.expire(now=1.5)
+    assert [t.box for t in tracker.tracks] == [A]
+
+
+@pytest.mark.parametrize(
+    ("last_encoded", "now", "expected"),
+    [(None, 0.0, True), (0.0, 0.5, False), (0.0, 1.0, True), (0.0, 3.0, True)],
+)
+def test_needs_encoding(last_encoded, now, expected) -> None:
+    tracker = Tracker()
+    (track,) = tracker.update([A], now=now)
+    track.last_encoded = last_encoded
+    assert needs_encoding(track, now, recheck_seconds=1.0) is expected
+
+
+def test_vote_marks_track_encoded() -> None:
+    (track,) = Tracker().update([A], now=2.0)
+    assert needs_encoding(track, 2.0, 1.0)
+    track.vote("Obama", 0.4, 0.8, now=2.0)
+    assert not needs_encoding(track, 2.5, 1.0)
+    assert track.name == "Obama"
+    assert track.evidence == Vote("Obama", 0.4, 0.8)
+
+
+@pytest.mark.parametrize(
+    ("votes", "expected"),
+    [
+        ([], UNKNOWN),
+        ([Vote("Obama", 0.4, 0.9)], "Obama"),
+        # one bad match does not flip a stable label
+        ([Vote("Obama", 0.4, 0.9), Vote("Obama", 0.4, 0.9), Vote("Biden", 0.55, 0.6)], "Obama"),
+        ([Vote("Obama", 0.4, 0.9), Vote("Obama", 0.4, 0.9), Vote(UNKNOWN, 0.62, 0.47)], "Obama"),
+        # a confident name beats a borderline miss
+        ([Vote(UNKNOWN, 0.62, 0.47), Vote("Obama", 0.3, 0.95)], "Obama"),
+        # repeated clear misses win over an old weak match
+        ([Vote("Obama", 0.58, 0.55), Vote(UNKNOWN, 0.9, 0.12), Vote(UNKNOWN, 0.9, 0.12)], UNKNOWN),
+        # equal weight: the newest name wins
+        ([Vote("Obama", 0.4, 0.8), Vote("Biden", 0.4, 0.8)], "Biden"),
+    ],
+)
+def test_winner(votes, expected) -> None:
+    assert winner(votes) == expected
+
+
+def test_votes_are_bounded_so_a_label_can_change() -> None:
+    tracker = Tracker(votes_kept=3)
+    (track,) = tracker.update([A], now=0.0)
+    for i in range(3):
+        track.vote("Obama", 0.4, 0.9, now=float(i))
+    assert track.name == "Obama"
+    for i in range(3):
+        track.vote("Biden", 0.4, 0.9, now=3.0 + i)
+    assert track.name == "Biden"
+    assert len(track.votes) == 3
