@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
 CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -80,6 +81,13 @@ class EncoderConfig(Section):
     ffmpeg: str | None = Field(
         None, description="path of the ffmpeg binary; default: system ffmpeg, else bundled"
     )
+
+    @field_validator("bitrate")
+    @classmethod
+    def _bitrate(cls, value: str | None) -> str | None:
+        if value is not None and not BITRATE.match(value.strip()):
+            raise ValueError("must be a bitrate such as 800k, 2M or 1500000")
+        return value
 
 
 class MetricsConfig(Section):

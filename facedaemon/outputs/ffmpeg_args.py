@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from facedaemon.config.models import EncoderConfig, HlsConfig
+from facedaemon.config.models import BITRATE, EncoderConfig, HlsConfig
 from facedaemon.outputs.hls import INIT, SEGMENT_PATTERN, playlist_path
 
 VAAPI_DEVICE = "/dev/dri/renderD128"
 V4L2M2M_DEFAULT_BITRATE = 2_000_000  # the Pi's encoder has no constant-quality mode: it needs a target
-_BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
+_BITRATE = BITRATE  # one definition: the config validates what this parses
 _MULTIPLIER = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
 
 # Input timestamps come from the wall clock: frames dropped upstream leave real gaps instead of the stream running

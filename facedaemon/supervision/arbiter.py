@@ -66,14 +66,12 @@ class Daemon:
     def _make_pipeline(self, camera) -> CameraPipeline:
         from facedaemon.outputs.encoder import Encoder
         from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
-        from facedaemon.outputs.hls import prepare_hls_dir
         from facedaemon.sources.factory import make_source
 
         out_dir = self.config.runtime_dir / camera.name
-        prepare_hls_dir(out_dir)
         restarts = self.metrics.encoder_restarts.labels(camera.name)
         encoder = Encoder(camera.name, find_ffmpeg(self.config.encoder.ffmpeg), out_dir, self.config.hls,
-                          self.config.encoder, on_restart=restarts.inc)
+                          self.config.encoder, on_restart=restarts.inc, fps_hint=camera.fps or 30.0)
         return CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
                               recognizer=self.worker)
 

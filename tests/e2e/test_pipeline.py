@@ -108,8 +108,8 @@ def test_hls_over_http_carries_boxes_and_names_on_every_frame(daemon, tmp_path):
 
 def test_pattern_camera_streams_without_recognition(daemon, tmp_path):
     frames = decode_video(fetch_stream(daemon, "pattern", tmp_path, count=1))
-    assert frames and frames[0].shape == (360, 640, 3)
-    assert all(colour_pixels(frame, GREEN) < 50 for frame in frames)
+    assert len(frames) >= 10 and frames[0].shape == (360, 640, 3)
+    assert (frames[0] != frames[-1]).any(), "the pattern moves"
 
 
 def test_api_cameras_reports_state_and_fps(daemon):

@@ -14,7 +14,8 @@ from facedaemon.supervision.redact import mask_credentials
         ("rtsp://u:p@ss:w@rd@host/x", "rtsp://***@host/x"),  # unescaped '@' in the password
         ("rtsp://u:pa/ss@host/x", "rtsp://***@host/x"),  # unescaped '/' in the password
         ("rtsp://u:p%40x@host", "rtsp://***@host"),
-        ("[rtsp @ 0x55d0] rtsp://u:p@h:554/s: 401 Unauthorized", "[rtsp @ 0x55d0] rtsp://***@h:554/s: 401 Unauthorized"),
+        ("[rtsp @ 0x55d0] rtsp://u:p@h:554/s: 401 Unauthorized",
+         "[rtsp @ 0x55d0] rtsp://***@h:554/s: 401 Unauthorized"),
         ("open 'rtsp://u:p@h/a' failed", "open 'rtsp://***@h/a' failed"),
         ('url="rtsp://u:p@h/a" user@example.org', 'url="rtsp://***@h/a" user@example.org'),
         ("rtsp://a:b@h1/x and rtsp://c:d@h2/y", "rtsp://***@h1/x and rtsp://***@h2/y"),

@@ -1,0 +1,121 @@
+"""Faults injected into the real daemon: a broken camera, ffmpeg and the recognition worker killed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.daemon import REPO, descendants, start_daemon, write_config
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("faults")
+    (tmp / "faces").mkdir()
+    cameras = {
+        "good": {"source": "pattern", "width": 320, "height": 240, "fps": 15},
+        "broken": {"source": str(tmp / "no-such-video.mp4")},
+        "off": {"source": "pattern", "enabled": False},
+    }
+    config_path, port = write_config(tmp, cameras, tmp / "faces")
+    running = start_daemon(tmp, config_path, port)
+    try:
+        running.wait_for(lambda: running.get("/api/cameras").json()[0], 60, "the web app")
+        yield running
+    finally:
+        running.stop()
+        running.kill_leftovers()
+
+
+def metric(daemon, name: str, camera: str) -> float:
+    text = daemon.get("/metrics").text
+    found = re.search(rf'^{name}\{{camera="{camera}"\}} (\S+)$', text, re.M)
+    assert found, f"{name} for {camera} not in /metrics"
+    return float(found.group(1))
+
+
+def pids_running(daemon, needle: str) -> list[int]:
+    found = []
+    for pid in descendants(daemon.process.pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if needle in cmdline:
+            found.append(pid)
+    return found
+
+
+def test_broken_camera_is_reported_and_the_others_stream(daemon):
+    def unhealthy():
+        response = daemon.get("/healthz")
+        return response.json() if response.status_code == 503 and "broken" in response.json()["reasons"] else None
+
+    body = daemon.wait_for(unhealthy, 30, "/healthz to name the broken camera")
+    assert "no-such-video.mp4" in body["reasons"]["broken"]
+    assert "good" not in body["reasons"]
+    cameras = {c["name"]: c for c in daemon.wait_for(
+        lambda: [c for c in daemon.get("/api/cameras").json() if c["name"] == "good" and c["state"] == "streaming"]
+        and daemon.get("/api/cameras").json(), 30, "good camera streaming")}
+    assert cameras["broken"]["state"] == "error"
+    assert metric(daemon, "facedaemon_camera_up", "broken") == 0
+    assert metric(daemon, "facedaemon_camera_up", "good") == 1
+    daemon.wait_for(lambda: daemon.get("/hls/good/index.m3u8").status_code == 200, 10, "the good camera's HLS")
+    assert "off" not in cameras or cameras["off"]["state"] == "disabled"
+
+
+def test_killed_ffmpeg_is_restarted_and_hls_resumes(daemon):
+    daemon.wait_for(lambda: pids_running(daemon, "good/index.m3u8"), 30, "ffmpeg of camera good")
+    before = metric(daemon, "facedaemon_encoder_restarts_total", "good")
+    for pid in pids_running(daemon, "good/index.m3u8"):
+        os.kill(pid, signal.SIGKILL)
+    killed_at = time.time()
+    daemon.wait_for(lambda: metric(daemon, "facedaemon_encoder_restarts_total", "good") > before, 15,
+                    "the encoder restart to be counted")
+
+    def segment_after_kill():
+        text = daemon.get("/hls/good/index.m3u8").text
+        names = [line for line in text.splitlines() if line.startswith("seg_")]
+        return [n for n in names if (daemon.runtime_dir / "good" / n).stat().st_mtime > killed_at + 0.5]
+
+    daemon.wait_for(segment_after_kill, 5, "a new HLS segment listed within 5 s of the restart")
+    assert daemon.process.poll() is None
+
+
+def test_killed_recognition_worker_is_restarted(daemon):
+    def worker():
+        return [pid for pid in descendants(daemon.process.pid)
+                if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+    first = daemon.wait_for(worker, 30, "the recognition worker")
+    os.kill(first[0], signal.SIGKILL)
+    daemon.wait_for(lambda: worker() and worker() != first, 30, "a new recognition worker")
+    text = daemon.get("/metrics").text
+    assert re.search(r"^facedaemon_recognition_worker_restarts_total (\S+)$", text, re.M)
+
+
+def test_bad_config_is_refused_with_file_line_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("faces_dir: faces\nruntime_dir: run\ncameras:\n  door:\n    source: pattern\n    fps: -5\n")
+    for command in (["check-config", str(bad)], ["run", "--config", str(bad)]):
+        result = subprocess.run([sys.executable, "-m", "facedaemon", *command], capture_output=True, text=True,
+                                timeout=30, cwd=REPO)
+        assert result.returncode == 2
+        assert f"{bad}:6: cameras.door.fps" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_check_config_accepts_the_shipped_default():
+    result = subprocess.run([sys.executable, "-m", "facedaemon", "check-config", "etc/facedaemon.yaml"],
+                            capture_output=True, text=True, timeout=30, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "demo" in result.stdout
