@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     identify.add_argument("--cache-dir", type=Path, default=None)
     identify.add_argument("images", nargs="+", type=Path)
     identify.set_defaults(handler=_identify)
+
+    hashing = commands.add_parser("hash-password", help="print a password hash (or a new bearer token) for auth")
+    hashing.add_argument("--token", action="store_true", help="make a random bearer token and print its digest")
+    hashing.set_defaults(handler=_hash_password)
     return parser
 
 
@@ -91,6 +95,28 @@ def _identify(args: argparse.Namespace) -> int:
     setup_logging("warning")
     return run_identify(args.faces, args.images, model=args.model, tolerance=args.tolerance, scale=args.scale,
                         cache_dir=args.cache_dir)
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    if args.token:
+        import secrets
+
+        from facedaemon.web.auth import hash_token
+
+        token = secrets.token_urlsafe(32)
+        print(f"token (give it to the client, keep it secret): {token}")
+        print(f"digest (put it in auth.tokens): {hash_token(token)}")
+        return 0
+    import getpass
+
+    from werkzeug.security import generate_password_hash
+
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        print("facedaemon: use at least 8 characters", file=sys.stderr)
+        return EXIT_CONFIG
+    print(generate_password_hash(password))
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+PASSWORD_HASH = re.compile(r"^(scrypt|pbkdf2):[^$]+\$[^$]+\$[0-9a-f]+$")  # werkzeug.security's format
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -94,6 +97,35 @@ class MetricsConfig(Section):
     person_labels: bool = Field(False, description="label face metrics with person names (privacy: off)")
 
 
+class AuthConfig(Section):
+    enabled: bool | None = Field(None, description="null: on exactly when http.listen is beyond loopback")
+    users: dict[str, str] = Field(default_factory=dict,
+                                  description="user name → password hash from `facedaemon hash-password`")
+    tokens: tuple[str, ...] = Field((), description="sha256 hex digests of bearer tokens (`hash-password --token`)")
+    public_metrics: bool = Field(False, description="serve /metrics without credentials (a scraper on the LAN)")
+    max_failures: int = Field(10, ge=1, le=1000, description="failed logins per client per minute before 429")
+
+    @field_validator("tokens")
+    @classmethod
+    def _digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for token in value:
+            if not SHA256_HEX.match(token):
+                raise ValueError("each token must be the sha256 hex digest printed by `facedaemon hash-password "
+                                 "--token`, never the token itself")
+        return value
+
+    @field_validator("users")
+    @classmethod
+    def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        for user, hashed in value.items():
+            if not user or ":" in user:
+                raise ValueError(f"user name {user!r} must be non-empty and without ':'")
+            if not PASSWORD_HASH.match(hashed):
+                raise ValueError(f"the password of {user!r} must be a hash from `facedaemon hash-password`, "
+                                 "never the password itself")
+        return value
+
+
 class SourceConfig(Section):
     kind: SourceKind
     uri: str = Field(description="device path, index, rtsp:// URL, file path or pattern name")
@@ -134,6 +166,7 @@ class Config(Section):
     encoder: EncoderConfig = EncoderConfig()
     metrics: MetricsConfig = MetricsConfig()
     cameras: tuple[CameraConfig, ...] = Field(min_length=1)
+    auth: AuthConfig = AuthConfig()
 
     @model_validator(mode="after")
     def _unique_cameras(self) -> Config:
@@ -141,6 +174,21 @@ class Config(Section):
         if len(names) != len(set(names)):
             raise ValueError("camera names must be unique")
         return self
+
+    @model_validator(mode="after")
+    def _auth_beyond_loopback(self) -> Config:
+        if self.auth_required and not (self.auth.users or self.auth.tokens):
+            where = "http.listen is beyond loopback" if self.auth.enabled is None else "auth.enabled is true"
+            raise ValueError(f"auth: {where} ({self.http.listen}) but no auth.users or auth.tokens are set: add a "
+                             "user (facedaemon hash-password) or set auth.enabled: false to serve without login")
+        return self
+
+    @property
+    def auth_required(self) -> bool:
+        if self.auth.enabled is not None:
+            return self.auth.enabled
+        host = self.http.host
+        return not (host in LOOPBACK_HOSTS or host.startswith("127."))
 
     @property
     def encodings_cache_dir(self) -> Path:

@@ -13,6 +13,8 @@ from pathlib import Path
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from facedaemon.config.models import AuthConfig
+
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "facedaemon"
@@ -30,6 +32,7 @@ class WebContext:
     runtime_dir: Path
     cameras: tuple[str, ...]
     stale_after: float = 5.0
+    auth: AuthConfig | None = None  # None: no login (loopback only, or auth.enabled: false)
 
 
 def get_context(app: Flask) -> WebContext:
@@ -49,6 +52,10 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     app.before_request(_refuse_large_body)
+    if context.auth is not None:
+        from facedaemon.web import auth
+
+        auth.install(app, context.auth)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -62,7 +69,11 @@ def create_app_from_config(config_path: str) -> Flask:
     config = load(Path(config_path))
     cameras = tuple(camera.name for camera in config.cameras if camera.enabled)
     log.info("web app: cameras %s, runtime_dir %s", ", ".join(cameras), config.runtime_dir)
-    return create_app(WebContext(runtime_dir=Path(config.runtime_dir), cameras=cameras))
+    auth = config.auth if config.auth_required else None
+    if auth is None:
+        log.warning("web app: no login required (http.listen %s, auth.enabled %s)", config.http.listen,
+                    config.auth.enabled)
+    return create_app(WebContext(runtime_dir=Path(config.runtime_dir), cameras=cameras, auth=auth))
 
 
 def _refuse_large_body() -> None:

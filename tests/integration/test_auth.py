@@ -1,0 +1,129 @@
+"""Login on every route but /healthz: Basic users with hashed passwords, bearer tokens, rate limit, CSRF check."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.security import generate_password_hash
+
+from facedaemon.config.models import AuthConfig
+from facedaemon.web.app import WebContext, create_app
+from facedaemon.web.auth import FailureLimiter, hash_token
+
+PASSWORD = "correct horse battery"
+TOKEN = "tok_9f8e7d6c5b4a"
+ROUTES = ("/", "/api/cameras", "/api/cameras/front/faces", "/hls/front/index.m3u8", "/metrics", "/static/player.js")
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    return generate_password_hash(PASSWORD)  # scrypt: slow, so once per module
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Path:
+    (tmp_path / "front").mkdir()
+    (tmp_path / "front" / "index.m3u8").write_bytes(b"#EXTM3U\n")
+    (tmp_path / "metrics.prom").write_bytes(b"facedaemon_camera_up 1\n")
+    now = time.time()
+    status = {"pid": 1, "updated": now, "started": now,
+              "cameras": {"front": {"state": "streaming", "last_frame": now, "faces": []}}}
+    (tmp_path / "status.json").write_text(json.dumps(status))
+    return tmp_path
+
+
+def make_app(runtime: Path, password_hash: str, **auth) -> Flask:
+    config = AuthConfig(users={"alice": password_hash}, tokens=(hash_token(TOKEN),), **auth)
+    app = create_app(WebContext(runtime_dir=runtime, cameras=("front",), auth=config))
+
+    @app.post("/api/test-change")
+    def change():  # stands in for the state-changing routes to come
+        return {"changed": True}
+
+    return app
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_every_route_needs_a_login(runtime, password_hash, path):
+    client = make_app(runtime, password_hash).test_client()
+    response = client.get(path)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+    assert client.get(path, headers=basic("alice", PASSWORD)).status_code == 200
+    assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_healthz_stays_public_and_metrics_can_be_made_public(runtime, password_hash):
+    client = make_app(runtime, password_hash, public_metrics=True).test_client()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/").status_code == 401
+
+
+@pytest.mark.parametrize("headers", [
+    basic("alice", "wrong password"),
+    basic("mallory", PASSWORD),
+    basic("alice", ""),
+    {"Authorization": "Bearer not-the-token"},
+    {"Authorization": f"Bearer {hash_token(TOKEN)}"},  # the digest itself is not a credential
+    {"Authorization": "Basic !!!not-base64"},
+    {"Authorization": "Digest username=alice"},
+])
+def test_wrong_credentials_are_refused(runtime, password_hash, headers):
+    response = make_app(runtime, password_hash).test_client().get("/api/cameras", headers=headers)
+    assert response.status_code == 401
+
+
+def test_failed_logins_are_rate_limited_per_client(runtime, password_hash):
+    client = make_app(runtime, password_hash, max_failures=3).test_client()
+    for _ in range(3):
+        assert client.get("/", headers=basic("alice", "guess")).status_code == 401
+    blocked = client.get("/", headers=basic("alice", PASSWORD))
+    assert blocked.status_code == 429, "even the right password waits: no oracle while blocked"
+    assert int(blocked.headers["Retry-After"]) > 0
+    other = client.get("/", headers=basic("alice", PASSWORD), environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+
+
+def test_failure_limiter_window():
+    limiter = FailureLimiter(limit=2, window=60)
+    limiter.failed("a", 0.0)
+    limiter.failed("a", 10.0)
+    assert limiter.blocked_for("a", 11.0) == pytest.approx(49.0)
+    assert limiter.blocked_for("b", 11.0) == 0
+    assert limiter.blocked_for("a", 61.0) == 0, "the first failure left the window"
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({}, 200),  # not a browser (curl with a password): no CSRF risk
+    ({"Origin": "http://localhost"}, 200),
+    ({"Referer": "http://localhost/"}, 200),
+    ({"Origin": "http://evil.example"}, 403),
+    ({"Referer": "http://evil.example/page"}, 403),
+    ({"Origin": "http://localhost.evil.example"}, 403),
+])
+def test_state_changing_requests_must_be_same_origin(runtime, password_hash, headers, status):
+    client = make_app(runtime, password_hash).test_client()
+    response = client.post("/api/test-change", headers={**basic("alice", PASSWORD), **headers})
+    assert response.status_code == status
+
+
+def test_no_wildcard_cors_anywhere(runtime, password_hash):
+    client = make_app(runtime, password_hash).test_client()
+    for path in ROUTES:
+        response = client.get(path, headers={**basic("alice", PASSWORD), "Origin": "http://evil.example"})
+        assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_without_auth_config_the_app_is_open(runtime):
+    client = create_app(WebContext(runtime_dir=runtime, cameras=("front",))).test_client()
+    assert client.get("/api/cameras").status_code == 200
