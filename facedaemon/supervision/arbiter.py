@@ -38,6 +38,7 @@ class Daemon:
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._started = time.time()
         self._ready_sent = False
+        self._status_failing = False
         self._next_watchdog = 0.0
 
     # -- start -------------------------------------------------------------------------------------------------
@@ -147,8 +148,15 @@ class Daemon:
             write_status(runtime_dir, status)
             if metrics:
                 write_metrics(runtime_dir, self.metrics.registry)
-        except OSError as exc:  # runtime_dir full or gone: keep streaming, say so once per tick at most
-            log.warning("cannot write status to %s: %s", runtime_dir, exc)
+        except OSError as exc:  # runtime_dir full or gone: keep streaming; say so once, not four times a second
+            if not self._status_failing:
+                log.error("cannot write status to %s: %s (the web app reports the daemon as down meanwhile)",
+                          runtime_dir, exc)
+            self._status_failing = True
+        else:
+            if self._status_failing:
+                log.info("writing status to %s again", runtime_dir)
+            self._status_failing = False
 
     # -- stop --------------------------------------------------------------------------------------------------
     def stop(self) -> None:
