@@ -8,12 +8,17 @@ import numpy as np
 
 from facedaemon.sources.base import Frame
 from facedaemon.sources.pacing import Pacer
+from facedaemon.sources.pattern_code import draw_code
 
 BARS = [(192, 192, 192), (0, 192, 192), (192, 192, 0), (0, 192, 0), (192, 0, 192), (0, 0, 192), (192, 0, 0)]
 
 
 class PatternSource:
-    """Colour bars, a sweeping block and a clock (wall time with milliseconds) burned into every frame."""
+    """Colour bars, a sweeping block and a clock (wall time with milliseconds) burned into every frame.
+
+    The same time is also drawn as a machine-readable stripe along the bottom (pattern_code) so a tool can
+    measure glass-to-glass delay from a screenshot of any player.
+    """
 
     def __init__(self, name: str, width: int = 1280, height: int = 720, fps: float = 30.0) -> None:
         self.name = name
@@ -31,11 +36,13 @@ class PatternSource:
     def read(self) -> Frame:
         assert self._background is not None and self._pacer is not None, "open() first"
         self._pacer.wait()
+        now, now_mono = time.time(), time.monotonic()
         image = self._background.copy()
         self._draw_motion(image)
-        self._draw_clock(image)
+        self._draw_clock(image, now)
+        draw_code(image, int(now * 1000))
         self._count += 1
-        return Frame(image, time.time(), time.monotonic())
+        return Frame(image, now, now_mono)
 
     def close(self) -> None:
         self._background = None
@@ -48,10 +55,9 @@ class PatternSource:
         y = self.height - size - self.height // 20
         image[y : y + size, x : x + size] = (255, 255, 255)
 
-    def _draw_clock(self, image: np.ndarray) -> None:
+    def _draw_clock(self, image: np.ndarray, now: float) -> None:
         import cv2
 
-        now = time.time()
         text = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
         scale = self.height / 360
         org = (self.width // 20, self.height // 6)

@@ -1,15 +1,26 @@
 // Live view for facedaemon: plays each camera's fMP4 HLS stream and shows its state and faces.
-// Safari plays HLS natively; elsewhere a small Media Source Extensions loop follows the playlist.
+// A small Media Source Extensions loop follows the playlist; browsers without MSE use their own HLS player.
 // No third-party code and no build step.
 "use strict";
 
-const LIVE_EDGE_SEGMENTS = 3; // start this many segments behind the newest one
+const START_SEGMENTS = 2; // a new player fetches only the newest segments: it joins at the live edge
 const KEEP_SECONDS = 30; // buffered video older than this is removed
-const MAX_LAG_SECONDS = 3; // jump forward when playback falls this far behind the buffered end
-const LIVE_DELAY_SECONDS = 1; // where a jump lands, behind the buffered end
+const MAX_LAG_SECONDS = 3; // this much later than the steered delay (e.g. after a stall): jump forward
+const CATCH_UP_RATE = 1.1; // a little behind: play slightly fast instead of jumping
+const SLOW_DOWN_RATE = 0.95; // too close to the end of the buffer: play slightly slow instead of stalling
 const RETRY_MS = 3000; // camera not streaming yet, or the stream broke
 const STATUS_MS = 1000; // state and faces refresh
 const OPEN_TIMEOUT_MS = 5000;
+
+// Segments arrive whole, so the video buffered ahead of the playhead is a sawtooth: one segment more just after
+// an append, least just before it. The player steers that low point to this margin: the smallest delay at which
+// a late segment (a busy encoder, a slow poll) does not run the buffer dry.
+const MARGIN_SECONDS = 0.5;
+
+// Poll the playlist three times per segment: a new segment is picked up soon after it is listed.
+function pollMs(segmentSeconds) {
+  return Math.min(Math.max(segmentSeconds * 1000 / 3, 200), 2000);
+}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -70,23 +81,28 @@ function waitForEvent(target, name, ms) {
 }
 
 class LivePlayer {
-  constructor(video, playlistUrl, note) {
+  // report(state, text): state is "loading", "playing", "waiting" or "error"; text is shown to the user.
+  constructor(video, playlistUrl, report) {
     this.video = video;
     this.playlistUrl = playlistUrl;
-    this.note = note;
+    this.report = report;
     this.source = null;
     this.buffer = null;
     this.objectUrl = null;
     this.lastSequence = -1;
+    this.averageLow = null;
   }
 
   start() {
-    if (this.video.canPlayType("application/vnd.apple.mpegurl")) {
-      this.playNative();
-    } else if (window.MediaSource) {
+    // MSE first, as hls.js does: it keeps the delay low and survives ffmpeg restarts (timestamps start again
+    // without a discontinuity tag), which a browser's own HLS player may not. Native HLS is the fallback for
+    // browsers without MSE (iPhone Safari).
+    if (window.MediaSource) {
       this.loop();
+    } else if (this.video.canPlayType("application/vnd.apple.mpegurl")) {
+      this.playNative();
     } else {
-      this.note("this browser cannot play the stream here: open the playlist URL in VLC or ffplay");
+      this.report("error", "this browser cannot play the stream here: open the playlist URL in VLC or ffplay");
     }
   }
 
@@ -95,9 +111,10 @@ class LivePlayer {
       this.video.src = this.playlistUrl;
       this.video.play().catch(() => {});
     };
-    this.video.addEventListener("playing", () => this.note(""));
+    this.video.addEventListener("playing", () => this.report("playing", ""));
     this.video.addEventListener("error", () => {
-      this.note("waiting for the stream…");
+      const error = this.video.error;
+      this.report("waiting", `stream interrupted (${(error && error.message) || "video error"}), retrying…`);
       setTimeout(load, RETRY_MS);
     });
     load();
@@ -109,7 +126,9 @@ class LivePlayer {
       try {
         wait = await this.step();
       } catch (error) {
-        this.note(`stream interrupted (${error.message || error}), retrying…`);
+        const message = error.message || String(error);
+        if (error.fatal) this.report("error", message);
+        else this.report("waiting", `stream interrupted (${message}), retrying…`);
         this.reset();
       }
       await sleep(wait);
@@ -118,31 +137,37 @@ class LivePlayer {
 
   // One poll of the playlist; returns how long to wait before the next one.
   async step() {
+    if (this.video.error) throw new Error(`video decoder: ${this.video.error.message || this.video.error.code}`);
     const response = await fetch(this.playlistUrl, { cache: "no-store" });
     if (!response.ok) {
-      this.note(response.status === 404 ? "waiting for the stream…" : `playlist: HTTP ${response.status}`);
+      // 404 between ffmpeg runs: the daemon removes the old playlist before a new run writes its own.
+      const why = response.status === 404 ? "waiting for the stream…" : `playlist: HTTP ${response.status}`;
+      this.report("waiting", why);
       this.reset();
-      return RETRY_MS;
+      return RETRY_MS / 3;
     }
     const playlist = parsePlaylist(await response.text(), response.url);
     const segments = playlist.segments;
     if (!playlist.init || segments.length === 0) {
-      this.note("waiting for the stream…");
-      return RETRY_MS;
+      this.report("waiting", "waiting for the stream…");
+      return RETRY_MS / 3;
     }
-    const newest = segments[segments.length - 1].sequence;
+    const newest = segments[segments.length - 1];
     // Numbers going back (the folder was cleaned) or a hole (we fell behind the window): the buffer no
     // longer lines up, so start again at the live edge.
-    if (this.buffer && (newest < this.lastSequence || segments[0].sequence > this.lastSequence + 1)) {
+    if (this.buffer && (newest.sequence < this.lastSequence || segments[0].sequence > this.lastSequence + 1)) {
       this.reset();
     }
     if (!this.buffer) {
       await this.open(playlist.init);
-      this.lastSequence = newest - LIVE_EDGE_SEGMENTS;
+      this.lastSequence = newest.sequence - START_SEGMENTS;
     }
+    const joining = this.lastSequence < 0 || this.bufferedEnd() === 0;
+    let lowLag = null;
     for (const segment of segments) {
       if (segment.sequence <= this.lastSequence) continue;
       const endBefore = this.bufferedEnd();
+      if (lowLag === null && !joining) lowLag = endBefore - this.video.currentTime;
       await this.update((buffer, data) => buffer.appendBuffer(data), await fetchBytes(segment.url));
       this.lastSequence = segment.sequence;
       // Segment numbers carry on across ffmpeg restarts but timestamps start again: a segment that does not
@@ -153,17 +178,20 @@ class LivePlayer {
       }
     }
     await this.trim();
-    this.followLiveEdge();
-    this.note("");
-    const pace = segments[segments.length - 1].duration * 1000;
-    return Math.min(Math.max(pace, 250), 5000);
+    this.followLiveEdge(newest.duration, lowLag);
+    if (this.video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) this.report("playing", "");
+    return pollMs(newest.duration);
   }
 
   async open(initUrl) {
     const init = await fetchBytes(initUrl);
     const type = codecFromInit(init);
     if (!type) throw new Error("no H.264 configuration in init.mp4");
-    if (!MediaSource.isTypeSupported(type)) throw new Error(`browser cannot play ${type}`);
+    if (!MediaSource.isTypeSupported(type)) {
+      const error = new Error(`this browser cannot play H.264 (${type}): open the playlist URL in VLC or ffplay`);
+      error.fatal = true;
+      throw error;
+    }
     const source = new MediaSource();
     this.objectUrl = URL.createObjectURL(source);
     this.video.src = this.objectUrl;
@@ -209,15 +237,27 @@ class LivePlayer {
     return ranges.length === 0 ? 0 : ranges.end(ranges.length - 1);
   }
 
-  followLiveEdge() {
+  // Keep the buffer's low point (lowLag: what was left just before this poll's first append, null when nothing
+  // came) near MARGIN_SECONDS: jump when far off (joining, a stall, a tab that was hidden), otherwise nudge the
+  // playback rate so the delay drifts back without a visible skip.
+  followLiveEdge(segmentSeconds, lowLag) {
     const ranges = this.buffer.buffered;
     if (ranges.length === 0) return;
     const start = ranges.start(ranges.length - 1);
     const end = ranges.end(ranges.length - 1);
     const now = this.video.currentTime;
-    if (now < start || end - now > MAX_LAG_SECONDS) {
-      this.video.currentTime = Math.max(start, end - LIVE_DELAY_SECONDS);
+    if (now < start || end - now > segmentSeconds + MARGIN_SECONDS + MAX_LAG_SECONDS) {
+      this.video.currentTime = Math.max(start, end - segmentSeconds - MARGIN_SECONDS);
+      this.averageLow = null;
+      this.video.playbackRate = 1;
+      return;
     }
+    if (lowLag === null) return;
+    this.averageLow = this.averageLow === null ? lowLag : 0.7 * this.averageLow + 0.3 * lowLag;
+    let rate = 1;
+    if (this.averageLow > MARGIN_SECONDS + 0.3) rate = CATCH_UP_RATE;
+    else if (this.averageLow < MARGIN_SECONDS - 0.2) rate = SLOW_DOWN_RATE;
+    if (this.video.playbackRate !== rate) this.video.playbackRate = rate;
   }
 
   reset() {
@@ -230,6 +270,7 @@ class LivePlayer {
     this.buffer = null;
     this.objectUrl = null;
     this.lastSequence = -1;
+    this.averageLow = null;
   }
 }
 
@@ -262,7 +303,9 @@ class CameraCard {
     });
   }
 
-  note(text) {
+  // What the player says: data-player drives the styling (and lets tests see an error without parsing text).
+  playerState(state, text) {
+    this.section.dataset.player = state;
     this.noteText.textContent = text;
   }
 
@@ -313,13 +356,14 @@ function boot() {
   for (const section of document.querySelectorAll("section.camera")) {
     const card = new CameraCard(section);
     cards.set(card.name, card);
-    new LivePlayer(section.querySelector("video"), card.playlistUrl, (text) => card.note(text)).start();
+    const report = (state, text) => card.playerState(state, text);
+    new LivePlayer(section.querySelector("video"), card.playlistUrl, report).start();
   }
   pollStatus(document.body.dataset.api, cards);
 }
 
 if (typeof module !== "undefined" && module.exports) {
-  module.exports = { parsePlaylist, codecFromInit }; // for the tests (node)
+  module.exports = { parsePlaylist, codecFromInit, pollMs }; // for the tests (node)
 } else {
   document.addEventListener("DOMContentLoaded", boot);
 }
