@@ -1,4 +1,4 @@
-"""facedaemon command line: run, check-config, identify."""
+"""facedaemon command line: run, check-config, identify, bench."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     hashing = commands.add_parser("hash-password", help="print a password hash (or a new bearer token) for auth")
     hashing.add_argument("--token", action="store_true", help="make a random bearer token and print its digest")
     hashing.set_defaults(handler=_hash_password)
+
+    from facedaemon.bench.cli import add_arguments  # argparse only: nothing heavy is imported
+
+    bench = commands.add_parser("bench", help="measure the seed's design and facedaemon on the same clip")
+    add_arguments(bench)
+    bench.set_defaults(handler=_bench)
     return parser
 
 
@@ -117,6 +123,15 @@ def _hash_password(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(generate_password_hash(password))
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    from facedaemon.bench.cli import run
+
+    return run(args)
 
 
 if __name__ == "__main__":

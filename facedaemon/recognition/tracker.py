@@ -108,6 +108,40 @@ class Tracker:
     def expire(self, now: float) -> None:
         self.tracks = [t for t in self.tracks if now - t.last_seen <= self.expire_seconds]
 
+    def coasting(self, detected: list[Track], now: float, within: float) -> list[Track]:
+        """Named tracks the detector missed this frame but saw less than `within` seconds ago.
+
+        HOG on a downscaled frame misses a face now and then; reporting the track where it was last seen keeps
+        its label on screen instead of blinking off until the next hit.
+        """
+        ids = {track.id for track in detected}
+        return [t for t in self.tracks if t.id not in ids and t.votes and now - t.last_seen <= within]
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """A track's last box, when it was seen, and its smoothed velocity in pixels per second per box edge."""
+
+    box: Box
+    time: float
+    velocity: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+def follow(previous: Motion | None, box: Box, time: float, smoothing: float = 0.5) -> Motion:
+    """Motion after seeing `box` at `time`; velocity is an exponential average so box jitter does not fling it."""
+    if previous is None or time <= previous.time:
+        return Motion(box, time, previous.velocity if previous is not None else (0.0, 0.0, 0.0, 0.0))
+    span = time - previous.time
+    measured = tuple((now - then) / span for now, then in zip(box, previous.box, strict=True))
+    velocity = tuple(smoothing * m + (1.0 - smoothing) * v for m, v in zip(measured, previous.velocity, strict=True))
+    return Motion(box, time, velocity)  # type: ignore[arg-type]
+
+
+def predict(motion: Motion, at: float, horizon: float) -> Box:
+    """Where the box should be at `at`, extrapolated at most `horizon` seconds past the last sighting."""
+    ahead = min(max(0.0, at - motion.time), horizon)
+    return tuple(round(edge + v * ahead) for edge, v in zip(motion.box, motion.velocity, strict=True))  # type: ignore[return-value]
+
 
 def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int, Track]:
     """Greedy best-overlap-first matching: each track and each box used at most once."""

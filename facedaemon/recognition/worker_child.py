@@ -37,7 +37,8 @@ class ChildSettings:
     cache_dir: Path | None
     recognition: RecognitionConfig
     log_level: str = "info"
-    expire_seconds: float = 1.0
+    expire_seconds: float = 1.0  # a track unseen this long is forgotten (a face coming back is encoded again)
+    coast_seconds: float = 0.6  # a named track the detector missed is still reported this long
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,17 @@ class Child:
         boxes = engine.scale_boxes(found, frame.shape[1] / small.shape[1], frame.shape)
         boxes = [b for b in boxes if b[2] > b[0] and b[1] > b[3]]
         now = time.monotonic()
-        tracks = self.camera(request).tracker.update(boxes, now)
+        tracker = self.camera(request).tracker
+        tracks = tracker.update(boxes, now)
         due = [t for t in tracks if needs_encoding(t, now, rec.recheck_seconds)]
         if due:
             encodings = engine.encode(engine.to_rgb(frame), [t.box for t in due])
             for track, m in zip(due, match_many(self.known, encodings, rec.tolerance), strict=True):
                 track.vote(m.name, m.distance, m.confidence, now)
         del frame  # release the shared buffer before we answer
+        shown = tracks + tracker.coasting(tracks, now, self.settings.coast_seconds)
         faces = tuple(
-            FaceResult(t.name, t.evidence.confidence, t.evidence.distance, t.box, t.id) for t in tracks
+            FaceResult(t.name, t.evidence.confidence, t.evidence.distance, t.box, t.id) for t in shown
         )
         elapsed = time.perf_counter() - started
         return RecognitionResult(request.camera, request.frame_time, faces, elapsed, len(due))

@@ -1,11 +1,15 @@
 """One camera's stages: a capture thread and an output thread, joined by a newest-wins slot.
 
 capture:  source.read() → LatestSlot            (never waits for anyone; a frame not yet taken is replaced)
-output:   slot → recognition.submit (non-blocking) → draw latest faces → encoder.write → HLS
+output:   slot → recognition.submit (non-blocking, paced) → draw latest faces → encoder.write → HLS
+
+Recognition is paced per camera: fast while looking for faces (a newcomer is named quickly), slower while every
+face on screen is tracked and named (CPU); between results the drawn boxes follow each face's velocity.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -14,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from facedaemon.config.models import CameraConfig
-from facedaemon.recognition.types import UNKNOWN, RecognitionResult
+from facedaemon.recognition.tracker import Motion, follow, predict
+from facedaemon.recognition.types import UNKNOWN, FaceResult, RecognitionResult
 from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
 from facedaemon.supervision.backoff import Backoff
 from facedaemon.supervision.handoff import LatestSlot
@@ -30,6 +35,24 @@ log = logging.getLogger(__name__)
 
 RESULT_MAX_AGE = 2.0  # seconds: older recognition results are not drawn (worker down or far behind)
 STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as stalled
+SEARCH_RATE = 8.0  # frames/s sent to recognition while no face, or an unknown one, is on screen
+FOLLOW_RATE = 4.0  # frames/s while every face on screen is tracked and named (boxes are extrapolated between)
+PREDICT_HORIZON = 0.5  # seconds: boxes are extrapolated at most this far past their last sighting
+
+
+def submit_interval(latest: RecognitionResult | None) -> float:
+    """Seconds between frames sent to recognition, given what the last result showed."""
+    settled = latest is not None and latest.faces and all(face.name != UNKNOWN for face in latest.faces)
+    return 1.0 / (FOLLOW_RATE if settled else SEARCH_RATE)
+
+
+def moved(faces: tuple[FaceResult, ...], motions: dict[int, Motion], at: float) -> tuple[FaceResult, ...]:
+    """The faces with their boxes moved to where their tracks' velocities put them at `at`."""
+    return tuple(
+        dataclasses.replace(face, box=predict(motion, at, PREDICT_HORIZON))
+        if (motion := motions.get(face.track)) is not None else face
+        for face in faces
+    )
 
 
 class Recognizer(Protocol):
@@ -70,6 +93,8 @@ class CameraPipeline:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._named_tracks: dict[int, str] = {}
+        self._motions: dict[int, Motion] = {}  # replaced whole by the result thread, read by the output thread
+        self._next_submit = 0.0  # monotonic time the next frame may go to recognition
         self.status = CameraState()
         metrics.add_camera(self.name)
 
@@ -157,8 +182,7 @@ class CameraPipeline:
 
     def _emit(self, frame: Frame, draw: Callable[..., None]) -> None:
         image = frame.image
-        if self._recognizer is not None:
-            self._recognizer.submit(self.name, image, frame.captured)  # copies the clean frame before drawing
+        self._maybe_submit(frame)
         draw(image, self.current_faces(frame.captured))
         if not self._sink.write(image):
             self._metrics.frames_dropped.labels(self.name, "encoder").inc()
@@ -174,11 +198,19 @@ class CameraPipeline:
             log.info("camera %s: streaming %dx%d", self.name, status.width, status.height)
             self._set_state("streaming", None)
 
+    def _maybe_submit(self, frame: Frame) -> None:
+        recognizer = self._recognizer
+        if recognizer is None or frame.captured_mono < self._next_submit:
+            return
+        # submit() copies the clean frame before we draw on it; False = still busy with our last one.
+        if recognizer.submit(self.name, frame.image, frame.captured):
+            self._next_submit = frame.captured_mono + submit_interval(recognizer.latest(self.name))
+
     def current_faces(self, frame_time: float) -> tuple:
         result = self._recognizer.latest(self.name) if self._recognizer is not None else None
         if result is None or frame_time - result.frame_time > RESULT_MAX_AGE:
             return ()
-        return result.faces
+        return moved(result.faces, self._motions, frame_time)
 
     # -- results and health ------------------------------------------------------------------------------------
     def on_result(self, result: RecognitionResult) -> None:
@@ -186,6 +218,9 @@ class CameraPipeline:
         metrics = self._metrics
         metrics.inference.labels(self.name).observe(result.inference_seconds)
         metrics.faces_detected.labels(self.name).inc(len(result.faces))
+        previous = self._motions
+        self._motions = {face.track: follow(previous.get(face.track), face.box, result.frame_time)
+                         for face in result.faces}
         for face in result.faces:
             if self._named_tracks.get(face.track) != face.name:
                 self._named_tracks[face.track] = face.name

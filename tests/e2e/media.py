@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+from facedaemon.bench.clip import make_entry_clip, make_people_clip
 
-
-def make_people_clip(shared: Path, out: Path, seconds: float = 6.0, fps: int = 30) -> Path:
-    """720p: Obama moves left to right the whole time; Biden shows up between 2 s and 4 s."""
-    images = shared / "images"
-    graph = (
-        # Head and shoulders, faces 140-170 px tall: found by HOG at the default scale 0.25.
-        "[1:v]crop=iw:ih*0.55:0:0,scale=-2:340,format=rgb24[a];"
-        "[2:v]crop=iw:ih*0.38:0:0,scale=-2:420,format=rgb24[b];"
-        f"[0:v][a]overlay=x='20+t*{240 / seconds:.3f}':y=150:shortest=1[v1];"
-        "[v1][b]overlay=x=780:y=120:enable='between(t,2,4)',format=yuv420p[v]"
-    )
-    cmd = [
-        find_ffmpeg(), "-y", "-loglevel", "error",
-        "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={seconds}",
-        "-loop", "1", "-i", str(images / "obama.jpg"),
-        "-loop", "1", "-i", str(images / "biden.jpg"),
-        "-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),
-        "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), str(out),
-    ]
-    subprocess.run(cmd, check=True, timeout=120)
-    return out
+__all__ = ["colour_pixels", "decode_video", "make_entry_clip", "make_people_clip"]
 
 
 def decode_video(path: Path) -> list[np.ndarray]:

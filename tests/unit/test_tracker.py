@@ -1,6 +1,6 @@
 import pytest
 
-from facedaemon.recognition.tracker import Tracker, Vote, iou, needs_encoding, winner
+from facedaemon.recognition.tracker import Motion, Tracker, Vote, follow, iou, needs_encoding, predict, winner
 from facedaemon.recognition.types import UNKNOWN
 
 A = (100, 200, 200, 100)  # top, right, bottom, left
@@ -104,3 +104,33 @@ def test_votes_are_bounded_so_a_label_can_change() -> None:
         track.vote("Biden", 0.4, 0.9, now=3.0 + i)
     assert track.name == "Biden"
     assert len(track.votes) == 3
+
+
+def test_coasting_reports_named_tracks_the_detector_missed_for_a_while() -> None:
+    tracker = Tracker(expire_seconds=1.0)
+    named, _unnamed = tracker.update([A, B], now=0.0)
+    named.vote("Obama", 0.4, 0.9, now=0.0)
+    detected = tracker.update([], now=0.4)
+    assert detected == []
+    assert tracker.coasting(detected, now=0.4, within=0.6) == [named], "unnamed tracks are not drawn blind"
+    assert tracker.coasting(detected, now=0.7, within=0.6) == []
+    (again,) = tracker.update([A_MOVED], now=0.9)
+    assert again.id == named.id and again.name == "Obama", "the track survived the misses with its votes"
+    assert tracker.coasting([again], now=0.9, within=0.6) == []
+
+
+def test_follow_measures_a_smoothed_velocity() -> None:
+    first = follow(None, (100, 200, 200, 100), 0.0)
+    assert first.velocity == (0.0, 0.0, 0.0, 0.0)
+    second = follow(first, (100, 220, 200, 120), 0.5)  # moving right at 40 px/s
+    assert second.velocity == pytest.approx((0.0, 20.0, 0.0, 20.0))  # half-way there: smoothing 0.5
+    third = follow(second, (100, 240, 200, 140), 1.0)
+    assert third.velocity == pytest.approx((0.0, 30.0, 0.0, 30.0))
+    assert follow(third, (0, 0, 0, 0), 1.0) == Motion((0, 0, 0, 0), 1.0, third.velocity), "no time, no speed"
+
+
+def test_predict_extrapolates_within_the_horizon_only() -> None:
+    motion = Motion((100, 200, 200, 100), 10.0, (0.0, 40.0, 0.0, 40.0))
+    assert predict(motion, 10.25, horizon=0.5) == (100, 210, 200, 110)
+    assert predict(motion, 12.0, horizon=0.5) == (100, 220, 200, 120)
+    assert predict(motion, 9.0, horizon=0.5) == motion.box, "an older frame keeps the last box"

@@ -1,0 +1,188 @@
+"""`facedaemon bench`: make the clip and gallery, run each design in a process of its own, print the table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from facedaemon.bench.clip import (
+    KNOWN_NAME,
+    REPO_SHARED_DATA,
+    EntryClip,
+    count_frames,
+    make_bench_gallery,
+    make_entry_clip,
+)
+
+if TYPE_CHECKING:
+    from facedaemon.bench.phase import PhaseSpec
+
+DEFAULT_SECONDS = 20.0
+QUICK_SECONDS = 5.0
+MATCH_ROWS = 100_000
+MIN_FPS = 29.0
+
+
+class BenchError(Exception):
+    """Missing input or a design that failed to run; the message says which."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=None,
+                        help=f"measured seconds per design (default {DEFAULT_SECONDS:.0f}; 600 for the memory figure)")
+    parser.add_argument("--cameras", type=int, default=3, help="cameras for the multi-camera figure (default 3)")
+    parser.add_argument("--clip", type=Path, default=None,
+                        help="a video where the known person appears at --appear-at seconds (default: made from "
+                             "../shared/data/images/obama.jpg)")
+    parser.add_argument("--appear-at", type=float, default=2.0, help="when the known face appears in --clip")
+    parser.add_argument("--name", default=KNOWN_NAME, help="the known person in the clip (default Obama)")
+    parser.add_argument("--faces", type=Path, default=None,
+                        help="known faces folder (default: Obama from obama2/3.jpg + ../shared/data/known_faces)")
+    parser.add_argument("--data", type=Path, default=None, help="the shared photos (default ../shared/data)")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:.0f} s per design, 1 camera (CI smoke)")
+    parser.add_argument("--json", type=Path, default=None, help="also write every figure to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except BenchError as exc:
+        print(f"facedaemon bench: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from facedaemon.bench.phase import PhaseSpec
+    from facedaemon.bench.report import rows, table
+
+    seconds = args.seconds or (QUICK_SECONDS if args.quick else DEFAULT_SECONDS)
+    cameras = 1 if args.quick else max(1, args.cameras)
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="facedaemon-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        clip = _clip(args, tmp)
+        faces = args.faces or make_bench_gallery(_shared(args), tmp / "faces")
+        if not faces.is_dir():
+            raise BenchError(f"known faces folder {faces} does not exist")
+
+        def spec(design: str, count: int) -> PhaseSpec:
+            return PhaseSpec(design, str(clip.path), clip.fps, clip.frames, clip.appear_at, clip.name, str(faces),
+                             str(tmp / "cache"), seconds, count)
+
+        _say(f"clip {clip.path.name}: {clip.frames} frames at {clip.fps} fps, {clip.name} appears at "
+             f"{clip.appear_at:g} s; {seconds:g} s measured per design")
+        naive = _phase(spec("naive", 1))
+        ours = _phase(spec("pipeline", 1))
+        if cameras > 1:
+            multi = _phase(spec("pipeline", cameras))
+            ours["cameras_ok"], ours["multi_fps_min"] = multi["cameras_ok"], multi["fps_out"]
+            ours["multi_cpu_pct_per_camera"] = multi["cpu_pct_per_camera"]
+            # The seed design already misses 29 fps with one camera; more cameras only share its one consumer.
+            naive["cameras_ok"] = _phase(spec("naive", cameras))["cameras_ok"] if naive["fps_out"] >= MIN_FPS else 0
+    naive["match_100k_ms"], ours["match_100k_ms"] = match_figures()
+    load_after = os.getloadavg()
+    print(table(naive, ours, rows(seconds, cameras)))
+    print()
+    print(_machine(load_before, load_after))
+    print(f"command: facedaemon bench {' '.join(sys.argv[2:]) if sys.argv[1:2] == ['bench'] else ''}".rstrip())
+    if args.json is not None:
+        args.json.write_text(json.dumps({"naive": naive, "facedaemon": ours, "seconds": seconds,
+                                         "cameras": cameras, "machine": _machine(load_before, load_after)}, indent=2))
+    return 0
+
+
+def _shared(args: argparse.Namespace) -> Path:
+    shared = (args.data or REPO_SHARED_DATA).resolve()
+    if not (shared / "images" / "obama.jpg").is_file():
+        raise BenchError(f"test photos not found in {shared} (give --data DIR, or --clip and --faces)")
+    return shared
+
+
+def _clip(args: argparse.Namespace, tmp: Path) -> EntryClip:
+    if args.clip is None:
+        _say("making the clip …")
+        return make_entry_clip(_shared(args), tmp / "entry.mp4")
+    if not args.clip.is_file():
+        raise BenchError(f"clip {args.clip} does not exist")
+    import cv2
+
+    capture = cv2.VideoCapture(str(args.clip))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    frames = count_frames(args.clip)
+    if not frames or not fps:
+        raise BenchError(f"clip {args.clip} is not a video OpenCV can read")
+    return EntryClip(args.clip.resolve(), round(fps), frames, args.appear_at, args.name)
+
+
+def _phase(spec: PhaseSpec) -> dict[str, float]:
+    _say(f"running {spec.design} with {spec.cameras} camera(s) …")
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        done = subprocess.run([sys.executable, "-m", "facedaemon.bench.phase", json.dumps(asdict(spec))],
+                              capture_output=True, text=True, env=env, timeout=spec.seconds + 300)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"the {spec.design} run did not finish in {exc.timeout:.0f} s") from exc
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise BenchError(f"the {spec.design} run failed (exit {done.returncode}):\n{tail}")
+    return json.loads(lines[-1])
+
+
+def match_figures(rows_: int = MATCH_ROWS, runs: int = 51) -> tuple[float, float]:
+    """Median ms to name one face against `rows_` random encodings: the seed's way, then facedaemon's."""
+    import numpy as np
+
+    from facedaemon.bench.naive import seed_match
+    from facedaemon.recognition.matcher import KnownFaces, match
+
+    rng = np.random.default_rng(7)
+    encodings = rng.normal(0.0, 0.09, (rows_, 128))
+    names = [f"person{i}" for i in range(rows_)]
+    known = KnownFaces(tuple(names), encodings)
+    query = rng.normal(0.0, 0.09, 128)
+    seed_list = list(encodings)  # the seed kept a Python list of arrays
+    return (_median_ms(lambda: seed_match(seed_list, names, query), max(5, runs // 5)),
+            _median_ms(lambda: match(known, query, 0.6), runs))
+
+
+def _median_ms(call, runs: int) -> float:
+    import numpy as np
+
+    call()  # warm caches
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times) * 1000.0)
+
+
+def _machine(before: tuple[float, ...], after: tuple[float, ...]) -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"machine: {os.cpu_count()} × {model}, {platform.system()} {platform.release()}, Python "
+            f"{platform.python_version()}; load average {before[0]:.2f} before, {after[0]:.2f} after "
+            f"(other work on the machine skews every figure)")
+
+
+def _say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
