@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from facedaemon.config.models import CameraConfig, SourceKind
-from facedaemon.sources.base import FrameSource
+from facedaemon.config.secrets import SecretError, expand_secrets, has_secrets
+from facedaemon.sources.base import Frame, FrameSource, SourceError
+from facedaemon.supervision.redact import mask_credentials
 
 
 def make_source(camera: CameraConfig) -> FrameSource:
@@ -21,5 +24,32 @@ def make_source(camera: CameraConfig) -> FrameSource:
         return FileSource(Path(source.uri), loop=camera.loop, fps=camera.fps)
     from facedaemon.sources.capture import CaptureSource
 
-    return CaptureSource(source.uri, rtsp=source.kind is SourceKind.RTSP, width=camera.width,
-                         height=camera.height, fps=camera.fps)
+    rtsp = source.kind is SourceKind.RTSP
+    uri = source.uri
+    if rtsp and has_secrets(uri):
+        try:
+            uri = expand_secrets(uri, os.environ, os.environ.get("CREDENTIALS_DIRECTORY"))
+        except SecretError as exc:
+            return MissingSecretSource(mask_credentials(source.uri), str(exc))
+    capture = CaptureSource(uri, rtsp=rtsp, width=camera.width, height=camera.height, fps=camera.fps)
+    if uri != source.uri:
+        capture.description = mask_credentials(source.uri)  # logs show the placeholder, whatever the secret's shape
+    return capture
+
+
+class MissingSecretSource:
+    """Stands for an RTSP source whose secret is missing: opening fails with why, so the camera retries with
+    backoff (a credential file may appear later) and says so in its status instead of the capture thread dying."""
+
+    def __init__(self, description: str, reason: str) -> None:
+        self.description = description
+        self._reason = reason
+
+    def open(self) -> None:
+        raise SourceError(f"cannot open {self.description}: {self._reason}")
+
+    def read(self) -> Frame:
+        raise SourceError("not open")
+
+    def close(self) -> None:
+        pass

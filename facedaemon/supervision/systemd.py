@@ -5,8 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import MutableMapping
 
 log = logging.getLogger(__name__)
+
+
+NOTIFY_VARIABLES = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+
+
+def take_environment(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Remove systemd's notify variables from the environment and return them, for notify() and watchdog_interval().
+
+    Children must not inherit them: gunicorn speaks sd_notify too and would report READY=1 for the whole service
+    before any camera streams (systemd ignores it under NotifyAccess=main, but not under NotifyAccess=all).
+    """
+    env = os.environ if environ is None else environ
+    return {name: env.pop(name) for name in NOTIFY_VARIABLES if name in env}
 
 
 def notify(message: str, environ: dict[str, str] | None = None) -> bool:

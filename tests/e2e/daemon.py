@@ -123,11 +123,14 @@ def write_config(tmp: Path, cameras: dict, faces_dir: Path, **overrides) -> tupl
     return path, port
 
 
-def start_daemon(tmp: Path, config_path: Path, port: int) -> RunningDaemon:
+def start_daemon(tmp: Path, config_path: Path, port: int, env: dict[str, str] | None = None) -> RunningDaemon:
+    """`env`: extra environment variables for the daemon (e.g. NOTIFY_SOCKET, WATCHDOG_USEC)."""
     log_path = tmp / "daemon.log"
     handle = log_path.open("wb")
+    extra = env or {}
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("NOTIFY_SOCKET", None)
+    env.update(extra)
     process = subprocess.Popen([sys.executable, "-m", "facedaemon", "run", "--config", str(config_path)],
                                stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO, env=env)
     handle.close()

@@ -1,0 +1,239 @@
+"""etc/prometheus and etc/grafana against a real Prometheus scraping the real daemon.
+
+Every expression of the Grafana dashboard must return data, every alert rule must load and evaluate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from tests.e2e.daemon import REPO, free_port, start_daemon, write_config
+from tests.e2e.media import make_people_clip
+
+pytestmark = pytest.mark.e2e
+
+DASHBOARD = REPO / "etc" / "grafana" / "facedaemon-dashboard.json"
+SCRAPE_CONFIG = REPO / "etc" / "prometheus" / "facedaemon.yml"
+RULES = REPO / "etc" / "prometheus" / "facedaemon-rules.yml"
+CAMERA = "people"  # the camera whose name replaces $camera: it has faces, so every panel has data
+GRAFANA_VARIABLES = {"$camera": CAMERA, "$__rate_interval": "30s"}
+
+
+def dashboard() -> dict:
+    return json.loads(DASHBOARD.read_text())
+
+
+def dashboard_expressions() -> list[tuple[str, str]]:
+    """(panel title, PromQL with Grafana's variables replaced) for every query of every panel."""
+    found = []
+    for panel in dashboard()["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for variable, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(variable, value)
+            assert "$" not in expr, f"{panel['title']}: unknown variable in {target['expr']}"
+            found.append((panel["title"], expr))
+    return found
+
+
+def alert_rules() -> list[dict]:
+    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} not installed (Debian package 'prometheus', see tests/debian-packages.txt and "
+                    f"scripts/test-deps): the Prometheus rules and dashboard queries are NOT tested")
+    return path
+
+
+# -- the files on their own ----------------------------------------------------------------------------------------
+def test_dashboard_is_an_importable_grafana_dashboard():
+    board = dashboard()
+    assert 36 <= board["schemaVersion"] <= 41
+    assert board["uid"] and board["title"] and board["id"] is None
+    assert [item["name"] for item in board["__inputs"]] == ["DS_PROMETHEUS"]
+    variables = {item["name"]: item for item in board["templating"]["list"]}
+    camera = variables["camera"]
+    assert camera["definition"] == "label_values(facedaemon_camera_up, camera)"
+    assert camera["datasource"]["uid"] == "${DS_PROMETHEUS}"
+    ids, refs = set(), set()
+    for panel in board["panels"]:
+        assert panel["id"] not in ids, f"duplicate panel id {panel['id']}"
+        ids.add(panel["id"])
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24 and grid["w"] > 0 and grid["h"] > 0, panel["title"]
+        assert panel["datasource"]["uid"] == "${DS_PROMETHEUS}", panel["title"]
+        letters = [target["refId"] for target in panel["targets"]]
+        assert len(letters) == len(set(letters)) and panel["targets"], panel["title"]
+        refs.update(target["datasource"]["uid"] for target in panel["targets"])
+    assert refs == {"${DS_PROMETHEUS}"}
+    text = " ".join(expr for _title, expr in dashboard_expressions())
+    for metric in ("facedaemon_frames_output_total", "facedaemon_frames_captured_total",
+                   "facedaemon_frame_latency_seconds_bucket", "facedaemon_inference_seconds_bucket",
+                   "facedaemon_faces_detected_total", "facedaemon_camera_up", "facedaemon_encoder_restarts_total",
+                   "facedaemon_process_cpu_seconds_total", "facedaemon_process_resident_memory_bytes"):
+        assert metric in text, f"the dashboard does not show {metric}"
+    assert "histogram_quantile(0.95" in text
+
+
+def test_promtool_accepts_the_rules_and_the_scrape_config():
+    promtool = tool("promtool")
+    rules = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+    assert f"SUCCESS: {len(alert_rules())} rules found" in rules.stdout
+    config = subprocess.run([promtool, "check", "config", str(SCRAPE_CONFIG)], capture_output=True, text=True,
+                            timeout=60)
+    assert config.returncode == 0, config.stdout + config.stderr
+    assert "SUCCESS: 1 rule files found" in config.stdout  # the example's rule_files path resolves
+
+
+# -- a real Prometheus scraping the real daemon --------------------------------------------------------------------
+class Prometheus:
+    def __init__(self, tmp: Path, target: str) -> None:
+        config = yaml.safe_load(SCRAPE_CONFIG.read_text())  # the shipped example, pointed at the test daemon
+        config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+        config["rule_files"] = [str(RULES)]
+        job = config["scrape_configs"][0]
+        job["scrape_interval"] = "1s"
+        job["static_configs"] = [{"targets": [target]}]
+        self.config_path = tmp / "prometheus.yml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / "prometheus.log"
+        self._tmp = tmp
+        self.process: subprocess.Popen | None = None
+
+    def check_config(self, promtool: str) -> subprocess.CompletedProcess:
+        return subprocess.run([promtool, "check", "config", str(self.config_path)], capture_output=True, text=True,
+                              timeout=60)
+
+    def start(self, binary: str) -> None:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [binary, f"--config.file={self.config_path}", f"--storage.tsdb.path={self._tmp / 'tsdb'}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def api(self, path: str, **params) -> dict:
+        response = requests.get(self.url + path, params=params, timeout=10)
+        body = response.json()
+        assert response.status_code == 200 and body["status"] == "success", f"{path} {params}: {body}"
+        return body["data"]
+
+    def wait_for(self, predicate, timeout: float, what: str):
+        deadline, last = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"prometheus exited with {self.process.returncode}:\n{self.log()}"
+            try:
+                last = predicate()
+                if last:
+                    return last
+            except (requests.RequestException, ValueError) as exc:
+                last = exc
+            time.sleep(1)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory, shared_data):
+    binary, promtool = tool("prometheus"), tool("promtool")
+    tmp = tmp_path_factory.mktemp("prometheus")
+    faces = tmp / "faces"
+    (faces / "Obama").mkdir(parents=True)
+    for name in ("obama2.jpg", "obama3.jpg"):
+        shutil.copy(shared_data / "images" / name, faces / "Obama" / name)
+    clip = make_people_clip(shared_data, tmp / "people.mp4")
+    cameras = {
+        CAMERA: {"source": str(clip), "loop": True},
+        "pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False},
+    }
+    config_path, port = write_config(tmp, cameras, faces)
+    daemon = start_daemon(tmp, config_path, port)
+    server = Prometheus(tmp, f"127.0.0.1:{port}")
+    try:
+        checked = server.check_config(promtool)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 120, "/healthz to say ok")
+        server.start(binary)
+        server.wait_for(lambda: requests.get(server.url + "/-/ready", timeout=5).status_code == 200, 60,
+                        "prometheus to be ready")
+        yield server
+    finally:
+        server.stop()
+        daemon.stop()
+        daemon.kill_leftovers()
+
+
+def finite_values(result: list[dict]) -> list[float]:
+    values = [float(item["value"][1]) for item in result]
+    return [value for value in values if math.isfinite(value)]
+
+
+def test_prometheus_scrapes_the_daemon(prometheus):
+    def target_up():
+        targets = prometheus.api("/api/v1/targets")["activeTargets"]
+        return targets and all(target["health"] == "up" for target in targets) and targets
+
+    targets = prometheus.wait_for(target_up, 60, "the facedaemon target to be up")
+    assert [target["labels"]["job"] for target in targets] == ["facedaemon"]
+
+
+@pytest.mark.parametrize(("title", "expr"), dashboard_expressions(), ids=lambda value: re.sub(r"\W+", "_", value)[:60])
+def test_every_dashboard_query_returns_data(prometheus, title, expr):
+    def data():
+        result = prometheus.api("/api/v1/query", query=expr)["result"]
+        return finite_values(result) and result
+
+    result = prometheus.wait_for(data, 120, f"data for panel {title!r}: {expr}")
+    cameras = {item["metric"].get("camera") for item in result}
+    assert cameras <= {CAMERA, None}, f"{title}: $camera did not filter: {cameras}"
+
+
+def test_every_alert_rule_loads_and_evaluates(prometheus):
+    rules = alert_rules()
+    for rule in rules:
+        prometheus.api("/api/v1/query", query=rule["expr"])  # a PromQL error would fail here
+
+    def all_ok():
+        loaded = [rule for group in prometheus.api("/api/v1/rules")["groups"] for rule in group["rules"]]
+        health = {rule["name"]: rule["health"] for rule in loaded}
+        return len(loaded) == len(rules) and all(value == "ok" for value in health.values()) and health
+
+    health = prometheus.wait_for(all_ok, 60, "every rule to be evaluated with health ok")
+    assert set(health) == {rule["alert"] for rule in rules}
+
+
+def test_a_healthy_daemon_raises_no_alert_but_a_down_camera_would(prometheus):
+    prometheus.wait_for(lambda: prometheus.api("/api/v1/query", query='facedaemon_camera_up{job="facedaemon"}')
+                        ["result"], 60, "camera_up series")
+    down = next(rule for rule in alert_rules() if rule["alert"] == "FacedaemonCameraDown")
+    assert prometheus.api("/api/v1/query", query=down["expr"])["result"] == []
+    inverted = down["expr"].replace("== 0", "== 1")  # the same selector does match the live cameras
+    matched = {item["metric"]["camera"] for item in prometheus.api("/api/v1/query", query=inverted)["result"]}
+    assert matched == {CAMERA, "pattern"}
