@@ -332,6 +332,8 @@ class _Builder:
         camera["name"] = name
         if "source" in camera:
             camera["source"] = self.source_config((*where, "source"), camera["source"])
+        if isinstance(camera.get("rtsp"), bool):  # shorthand: 'rtsp: true'
+            camera["rtsp"] = {"enabled": camera["rtsp"]}
         return camera
 
     def source_config(self, where: KeyPath, value: Any) -> Any:

@@ -18,6 +18,8 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 PASSWORD_HASH = re.compile(r"^(scrypt|pbkdf2):[^$]+\$[^$]+\$[0-9a-f]+$")  # werkzeug.security's format
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# An RTSP mount path: URL-safe segments separated by '/', no '..' (players and NVRs type it by hand).
+RTSP_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9][A-Za-z0-9._~-]*)*$")
 
 
 class Section(BaseModel):
@@ -93,6 +95,50 @@ class EncoderConfig(Section):
         return value
 
 
+class RtspConfig(Section):
+    # Loopback by default like http: RTSP has no login here, so serving the LAN is an explicit choice.
+    listen: str = Field(
+        "127.0.0.1:8554",
+        description="host:port of the RTSP server (cameras with rtsp enabled); 0.0.0.0:8554 serves the LAN, no login",
+    )
+    python: str = Field(
+        "/usr/bin/python3",
+        description="python with GStreamer's RTSP server bindings (Debian: python3-gi, gir1.2-gst-rtsp-server-1.0)",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 0.0.0.0:8554 or 127.0.0.1:8554")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class RtspOutputConfig(Section):
+    enabled: bool = Field(False, description="serve this camera's annotated stream over RTSP")
+    path: str | None = Field(None, description="RTSP path: rtsp://host:port/<path>; default: the camera name")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip("/")
+        if len(value) > 128 or not RTSP_PATH.match(value):
+            raise ValueError("must be letters, digits, '.', '_', '~', '-' in '/'-separated parts, e.g. door or "
+                             "cams/door")
+        return value
+
+
 class MetricsConfig(Section):
     person_labels: bool = Field(False, description="label face metrics with person names (privacy: off)")
 
@@ -142,6 +188,7 @@ class CameraConfig(Section):
         None, gt=0.0, le=240.0, description="requested frame rate; files default to theirs"
     )
     loop: bool = Field(False, description="file sources: start again at the end")
+    rtsp: RtspOutputConfig = Field(RtspOutputConfig(), description="RTSP output (true/false or a mapping)")
 
     @field_validator("name")
     @classmethod
@@ -151,6 +198,10 @@ class CameraConfig(Section):
                 "camera names use letters, digits, '_' and '-' (at most 64, no leading '-' or '_')"
             )
         return value
+
+    @property
+    def rtsp_path(self) -> str:
+        return self.rtsp.path or self.name
 
 
 class Config(Section):
@@ -165,6 +216,7 @@ class Config(Section):
     hls: HlsConfig = HlsConfig()
     encoder: EncoderConfig = EncoderConfig()
     metrics: MetricsConfig = MetricsConfig()
+    rtsp: RtspConfig = RtspConfig()
     cameras: tuple[CameraConfig, ...] = Field(min_length=1)
     auth: AuthConfig = AuthConfig()
 
@@ -173,6 +225,19 @@ class Config(Section):
         names = [camera.name for camera in self.cameras]
         if len(names) != len(set(names)):
             raise ValueError("camera names must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _rtsp_paths(self) -> Config:
+        served = [camera for camera in self.cameras if camera.rtsp.enabled]
+        owners: dict[str, str] = {}
+        for camera in served:
+            if camera.rtsp_path in owners:
+                raise ValueError(f"cameras {owners[camera.rtsp_path]} and {camera.name} both serve rtsp path "
+                                 f"'{camera.rtsp_path}'; give one a different rtsp.path")
+            owners[camera.rtsp_path] = camera.name
+        if served and self.rtsp.port == self.http.port:
+            raise ValueError(f"rtsp.listen and http.listen cannot share port {self.http.port}")
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -25,6 +26,15 @@ log = logging.getLogger(__name__)
 
 STALL_SECONDS = 2.0  # longest a write may wait for ffmpeg before it counts as hung
 TAIL_IN_LOG = 5  # stderr lines quoted when ffmpeg dies
+H264_PIPE_SIZE = 1 << 20  # room for a large keyframe, so ffmpeg's write to the H.264 pipe rarely waits
+
+
+class H264Sink(Protocol):
+    """Takes the encoded H.264 (Annex-B) that ffmpeg also writes, e.g. outputs.rtsp.RtspFeed."""
+
+    def attach(self, fd: int) -> None:
+        """Own fd, the read end of a new ffmpeg's H.264 pipe; must read it continuously until end of file."""
+        ...
 
 
 class Encoder:
@@ -43,6 +53,7 @@ class Encoder:
         fps_hint: float = DEFAULT_FPS_HINT,
         stall_seconds: float = STALL_SECONDS,
         backoff: Backoff | None = None,
+        h264_sink: H264Sink | None = None,
     ) -> None:
         self.camera = camera
         self._ffmpeg = ffmpeg
@@ -53,6 +64,7 @@ class Encoder:
         self._fps_hint = fps_hint
         self._stall_seconds = stall_seconds
         self._backoff = backoff or Backoff()
+        self._h264_sink = h264_sink  # a second output of the same encode (RTSP): no second encoder
         self._lock = threading.Lock()
         self._proc: ManagedProcess | None = None
         self._size: tuple[int, int] | None = None
@@ -101,15 +113,23 @@ class Encoder:
         if time.monotonic() < self._retry_at:
             return False  # backing off after a failure: drop the frame
         width, height = size
+        h264_read, h264_write = os.pipe() if self._h264_sink is not None else (None, None)
         try:
             start_number = prepare_hls_dir(self._out_dir)
             argv = build_hls_args(self._ffmpeg, width=width, height=height, out_dir=self._out_dir,
                                   hls=self._hls, encoder=self._encoder, start_number=start_number,
-                                  fps_hint=self._fps_hint)
-            proc = ManagedProcess(argv, name=f"ffmpeg[{self.camera}]", stdin=subprocess.PIPE)
+                                  fps_hint=self._fps_hint, h264_out=None if h264_write is None else "pipe:1")
+            if h264_write is not None:
+                _grow_pipe(h264_write, H264_PIPE_SIZE)
+            proc = ManagedProcess(argv, name=f"ffmpeg[{self.camera}]", stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL if h264_write is None else h264_write)
         except (OSError, ValueError) as exc:
+            _close(h264_read, h264_write)
             self._failed(f"cannot start ffmpeg: {exc}")
             return False
+        if h264_read is not None and self._h264_sink is not None:
+            _close(h264_write)  # ffmpeg holds the write end now; ours would hide its exit from the reader
+            self._h264_sink.attach(h264_read)
         self._proc, self._size = proc, size
         assert proc.stdin is not None
         fd = proc.stdin.fileno()
@@ -196,6 +216,12 @@ def _grow_pipe(fd: int, frame_bytes: int) -> None:
             return
         except OSError:
             continue
+
+
+def _close(*fds: int | None) -> None:
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)
 
 
 def _pipe_max() -> int:

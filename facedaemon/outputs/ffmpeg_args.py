@@ -40,11 +40,14 @@ def build_hls_args(
     encoder: EncoderConfig,
     start_number: int = 0,
     fps_hint: float = DEFAULT_FPS_HINT,
+    h264_out: str | None = None,
 ) -> list[str]:
     """argv for one ffmpeg run reading bgr24 width×height frames from stdin and writing out_dir/index.m3u8.
 
     start_number: first segment number (continue across restarts). fps_hint: the expected frame rate, only used
     for the encoder's level and rate-control budget; timestamps always come from the wall clock.
+    h264_out: also write the same encoded video as an Annex-B H.264 byte stream to this ffmpeg URL (e.g.
+    "pipe:1") through the tee muxer, for the RTSP server: one encode, two outputs. None: HLS only.
     """
     if width < 2 or height < 2:
         raise ValueError(f"frame size {width}x{height} is too small to encode")
@@ -58,7 +61,8 @@ def build_hls_args(
         *_filter_args(width, height, encoder),
         *_codec_args(encoder, fps_hint),
         *_keyframe_args(hls),
-        *_hls_args(out_dir, hls, start_number),
+        *(_hls_args(out_dir, hls, start_number) if h264_out is None else _tee_args(out_dir, hls, start_number,
+                                                                                      h264_out)),
     ]
 
 
@@ -127,20 +131,46 @@ def _keyframe_args(hls: HlsConfig) -> list[str]:
     return ["-force_key_frames", f"expr:gte(t,n_forced*{hls.segment_seconds:g})"]
 
 
-def _hls_args(out_dir: Path, hls: HlsConfig, start_number: int) -> list[str]:
+def _hls_options(out_dir: Path, hls: HlsConfig, start_number: int) -> list[tuple[str, str]]:
     # delete_segments: bounded disk use; temp_file: playlist and segments appear by rename, never half-written;
     # omit_endlist: a stopped daemon leaves a live playlist so players keep polling instead of ending the stream;
     # independent_segments: each segment decodes on its own (they all start with a keyframe).
     flags = "delete_segments+temp_file+independent_segments+omit_endlist+program_date_time"
     return [
-        "-f", "hls",
-        "-hls_time", f"{hls.segment_seconds:g}",
-        "-hls_list_size", str(hls.playlist_size),
-        "-hls_delete_threshold", "1",
-        "-hls_flags", flags,
-        "-hls_segment_type", "fmp4",
-        "-hls_fmp4_init_filename", INIT,
-        "-hls_segment_filename", str(out_dir / SEGMENT_PATTERN),
-        "-start_number", str(start_number),
-        str(playlist_path(out_dir)),
+        ("hls_time", f"{hls.segment_seconds:g}"),
+        ("hls_list_size", str(hls.playlist_size)),
+        ("hls_delete_threshold", "1"),
+        ("hls_flags", flags),
+        ("hls_segment_type", "fmp4"),
+        ("hls_fmp4_init_filename", INIT),
+        ("hls_segment_filename", str(out_dir / SEGMENT_PATTERN)),
+        ("start_number", str(start_number)),
     ]
+
+
+def _hls_args(out_dir: Path, hls: HlsConfig, start_number: int) -> list[str]:
+    options = [arg for key, value in _hls_options(out_dir, hls, start_number) for arg in (f"-{key}", value)]
+    return ["-f", "hls", *options, str(playlist_path(out_dir))]
+
+
+def _tee_args(out_dir: Path, hls: HlsConfig, start_number: int, h264_out: str) -> list[str]:
+    """The tee muxer: the same packets go to the HLS muxer and to a raw H.264 byte stream.
+
+    onfail=ignore on the H.264 side: if its reader goes away, ffmpeg carries on writing HLS. The HLS side keeps
+    the default (abort), so an HLS failure still ends ffmpeg and the encoder restarts it as before.
+    """
+    hls_options = ":".join(f"{key}={_tee_value(value)}" for key, value in [("f", "hls"),
+                                                                             *_hls_options(out_dir, hls,
+                                                                                           start_number)])
+    slaves = [f"[{hls_options}]{playlist_path(out_dir)}", f"[f=h264:onfail=ignore]{h264_out}"]
+    return ["-map", "0:v", "-f", "tee", "|".join(_tee_slave(slave) for slave in slaves)]
+
+
+def _tee_value(value: str) -> str:
+    """Escape an option value inside a tee slave's [...] (split at ':' and ']', backslash escapes)."""
+    return "".join("\\" + char if char in "\\':]" else char for char in value)
+
+
+def _tee_slave(slave: str) -> str:
+    """Escape one slave spec for the tee's list (split at '|'; leading/trailing blanks would be trimmed)."""
+    return "".join("\\" + char if char in "\\'|" or char.isspace() else char for char in slave)

@@ -34,10 +34,13 @@ class Daemon:
         self.metrics = DaemonMetrics.create(person_labels=config.metrics.person_labels)
         self.cameras: dict[str, CameraPipeline] = {}
         self.worker = None
+        self.rtsp = None  # outputs.rtsp.RtspServer when a camera has rtsp enabled
         self.web = WebServer(config, config_path) if web else None
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._started = time.time()
         self._ready_sent = False
+        self._status_sent = ""
+        self._systemd_env: dict[str, str] = {}  # NOTIFY_SOCKET etc., taken from os.environ by run()
         self._status_failing = False
         self._next_watchdog = 0.0
 
@@ -47,6 +50,8 @@ class Daemon:
         enabled = [camera for camera in self.config.cameras if camera.enabled]
         if any(camera.recognize for camera in enabled):
             self._start_worker()
+        if any(camera.rtsp.enabled for camera in enabled):
+            self._start_rtsp()
         for camera in enabled:
             self.cameras[camera.name] = self._make_pipeline(camera)
         for camera in self.config.cameras:
@@ -64,6 +69,12 @@ class Daemon:
         self.worker = RecognitionWorker(self.config, on_result=self._on_result)
         self.worker.start()
 
+    def _start_rtsp(self) -> None:
+        from facedaemon.outputs.rtsp import RtspServer
+
+        self.rtsp = RtspServer(self.config)
+        self.rtsp.start()  # False: GStreamer missing, logged once; cameras then encode for HLS only
+
     def _make_pipeline(self, camera) -> CameraPipeline:
         from facedaemon.outputs.encoder import Encoder
         from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
@@ -72,7 +83,8 @@ class Daemon:
         out_dir = self.config.runtime_dir / camera.name
         restarts = self.metrics.encoder_restarts.labels(camera.name)
         encoder = Encoder(camera.name, find_ffmpeg(self.config.encoder.ffmpeg), out_dir, self.config.hls,
-                          self.config.encoder, on_restart=restarts.inc, fps_hint=camera.fps or 30.0)
+                          self.config.encoder, on_restart=restarts.inc, fps_hint=camera.fps or 30.0,
+                          h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None)
         return CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
                               recognizer=self.worker)
 
@@ -85,6 +97,7 @@ class Daemon:
     def run(self) -> int:
         """Start, loop until SIGTERM/SIGINT, stop. Returns the exit code."""
         self._install_signals()
+        self._systemd_env = systemd.take_environment()  # before any child starts: only we talk to systemd
         self.start()
         next_metrics = 0.0
         while True:
@@ -119,17 +132,24 @@ class Daemon:
                 self.metrics.worker_restarts.inc(self.worker.restarts - before)
         if self.web is not None:
             self.web.check(now)
+        if self.rtsp is not None:
+            self.rtsp.check(now)
         self._notify_systemd(now)
 
     def _notify_systemd(self, now: float) -> None:
         streaming = [p for p in self.cameras.values() if p.status.state == "streaming"]
+        status = f"STATUS=streaming {len(streaming)} of {len(self.cameras)} camera(s)"
         if not self._ready_sent and (streaming or not self.cameras):
-            systemd.notify(f"READY=1\nSTATUS=streaming {len(streaming)} camera(s)")
+            systemd.notify(f"READY=1\n{status}", self._systemd_env)
             self._ready_sent = True
-        interval = systemd.watchdog_interval()
+            self._status_sent = status
+        elif self._ready_sent and status != self._status_sent:  # `systemctl status` shows the current count
+            systemd.notify(status, self._systemd_env)
+            self._status_sent = status
+        interval = systemd.watchdog_interval(self._systemd_env)
         # Ping only while at least one camera makes progress: a stuck pipeline gets restarted by systemd.
         if interval and now >= self._next_watchdog and (streaming or not self.cameras):
-            systemd.notify("WATCHDOG=1")
+            systemd.notify("WATCHDOG=1", self._systemd_env)
             self._next_watchdog = now + interval
 
     def _write_snapshots(self, now: float, metrics: bool = True) -> None:
@@ -161,7 +181,7 @@ class Daemon:
     # -- stop --------------------------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop everything within STOP_DEADLINE: web first (no new clients), then cameras, then the worker."""
-        systemd.notify("STOPPING=1")
+        systemd.notify("STOPPING=1", self._systemd_env)
         deadline = time.monotonic() + STOP_DEADLINE
         if self.web is not None:
             self.web.stop(timeout=3.0)
@@ -171,6 +191,8 @@ class Daemon:
             thread.start()
         for thread in stoppers:
             thread.join(max(0.1, deadline - 2.0 - time.monotonic()))
+        if self.rtsp is not None:
+            self.rtsp.stop(timeout=max(0.2, min(1.0, deadline - 1.0 - time.monotonic())))
         if self.worker is not None:
             self.worker.stop(timeout=max(0.5, deadline - time.monotonic()))
         (self.config.runtime_dir / "status.json").unlink(missing_ok=True)

@@ -1,0 +1,182 @@
+"""RTSP output end to end: the real daemon, GStreamer's RTSP server, and ffmpeg as the RTSP client (like VLC,
+ffplay or an NVR would pull it)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facedaemon.outputs.rtsp import PACKAGES, SIDECAR
+from tests.e2e.daemon import descendants, free_port, start_daemon, write_config
+
+pytestmark = pytest.mark.e2e
+
+WIDTH, HEIGHT, FPS = 320, 240, 10
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def gstreamer_problem() -> str | None:
+    try:
+        probe = subprocess.run([SYSTEM_PYTHON, "-I", str(SIDECAR), "--probe"], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{SYSTEM_PYTHON} cannot run: {exc}"
+    return None if probe.returncode == 0 else probe.stderr.decode(errors="replace").strip()
+
+
+@pytest.fixture(scope="module")
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_daemon(tmp: Path, **rtsp):
+    (tmp / "faces").mkdir()
+    port = free_port()
+    cameras = {"door": {"source": "pattern", "width": WIDTH, "height": HEIGHT, "fps": FPS, "recognize": False,
+                        "rtsp": True}}
+    config_path, http_port = write_config(tmp, cameras, tmp / "faces",
+                                          rtsp={"listen": f"127.0.0.1:{port}", **rtsp})
+    daemon = start_daemon(tmp, config_path, http_port)
+    daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 90, "/healthz to say ok")
+    return daemon, f"rtsp://127.0.0.1:{port}/door"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    problem = gstreamer_problem()
+    if problem is not None:
+        pytest.skip(f"GStreamer's RTSP server is not usable under {SYSTEM_PYTHON} ({problem}); install the Debian "
+                    f"packages {PACKAGES} (scripts/test-deps)")
+    daemon, url = run_daemon(tmp_path_factory.mktemp("rtsp"))
+    try:
+        daemon.wait_for(lambda: "RTSP serving" in daemon.log(), 30, "the RTSP server to serve door")
+        yield daemon, url
+    finally:
+        daemon.stop()
+        daemon.kill_leftovers()
+
+
+class Client:
+    """ffmpeg pulling the RTSP stream over TCP for `seconds`, decoding every frame to raw BGR."""
+
+    def __init__(self, ffmpeg: str, url: str, seconds: float, tmp: Path, name: str) -> None:
+        self.seconds = seconds
+        self.raw = tmp / f"{name}.bgr"
+        self.err = tmp / f"{name}.log"
+        with self.err.open("wb") as err:
+            self.process = subprocess.Popen(
+                [ffmpeg, "-hide_banner", "-nostdin", "-rtsp_transport", "tcp", "-i", url, "-t", f"{seconds:g}",
+                 "-f", "rawvideo", "-pix_fmt", "bgr24", "-y", str(self.raw)],
+                stdout=subprocess.DEVNULL, stderr=err)
+
+    def result(self) -> tuple[np.ndarray, str]:
+        try:
+            self.process.wait(self.seconds + 30)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        log = self.err.read_text(errors="replace")
+        assert self.process.returncode == 0, log[-2000:]
+        size = re.search(r"Video: h264.*?, (\d+)x(\d+)", log)
+        assert size, log[-2000:]
+        width, height = int(size[1]), int(size[2])
+        data = np.frombuffer(self.raw.read_bytes(), np.uint8)
+        return data[: data.size - data.size % (width * height * 3)].reshape(-1, height, width, 3), log
+
+
+def assert_good_stream(frames: np.ndarray, log: str, seconds: float) -> None:
+    assert frames.shape[1:] == (HEIGHT, WIDTH, 3)
+    # Loose: the client may wait up to a segment for the first keyframe, and the machine is shared.
+    assert FPS * seconds * 0.4 <= len(frames) <= FPS * seconds * 1.3, f"{len(frames)} frames in {seconds} s"
+    assert frames.mean() > 20, "frames decode to a picture, not black"
+    assert not np.array_equal(frames[0], frames[-1]), "the pattern moves: frames are live, not a still"
+    assert "corrupt" not in log and "error while decoding" not in log, log[-2000:]
+
+
+def test_client_gets_the_stream_at_the_source_size_and_rate(served, ffmpeg, tmp_path):
+    _daemon, url = served
+    frames, log = Client(ffmpeg, url, 6, tmp_path, "one").result()
+    assert_good_stream(frames, log, 6)
+    assert re.search(r"Video: h264.*, (\d+(\.\d+)?) fps", log), log[-1000:]
+
+
+def test_two_clients_at_once(served, ffmpeg, tmp_path):
+    daemon, url = served
+    clients = [Client(ffmpeg, url, 5, tmp_path, name) for name in ("first", "second")]
+    for client in clients:
+        frames, log = client.result()
+        assert_good_stream(frames, log, 5)
+    daemon.wait_for(lambda: "RTSP viewer left (0 watching)" in daemon.log(), 20, "both viewers to be gone")
+    assert "camera door: RTSP viewer started (2 watching)" in daemon.log()
+
+
+def newest_segment(daemon) -> str:
+    lines = daemon.get("/hls/door/index.m3u8").text.splitlines()
+    return [line for line in lines if line.startswith("seg_")][-1]
+
+
+def test_hls_keeps_going_while_clients_come_and_go(served, ffmpeg, tmp_path):
+    daemon, url = served
+    before = newest_segment(daemon)
+    for round_ in range(4):
+        client = Client(ffmpeg, url, 30, tmp_path, f"brief{round_}")
+        time.sleep(1.5)
+        client.process.send_signal(signal.SIGKILL)  # a viewer that vanishes without TEARDOWN
+        client.process.wait()
+    daemon.wait_for(lambda: newest_segment(daemon) != before, 20, "new HLS segments")
+    assert daemon.get("/healthz").status_code == 200
+    frames, log = Client(ffmpeg, url, 4, tmp_path, "after").result()
+    assert_good_stream(frames, log, 4)
+
+
+def sidecars(daemon) -> list[int]:
+    found = []
+    for pid in descendants(daemon.process.pid):
+        try:
+            if str(SIDECAR).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def test_a_dead_server_is_restarted_and_hls_never_stops(served, ffmpeg, tmp_path):
+    daemon, url = served
+    [pid] = sidecars(daemon)
+    encoder_pids = {p for p in descendants(daemon.process.pid) if b"ffmpeg" in Path(f"/proc/{p}/cmdline").read_bytes()}
+    before = newest_segment(daemon)
+    os.kill(pid, signal.SIGKILL)
+    daemon.wait_for(lambda: "rtsp: server exited with -9" in daemon.log(), 20, "the daemon to notice")
+    daemon.wait_for(lambda: sidecars(daemon) and sidecars(daemon) != [pid], 30, "a new RTSP server")
+    daemon.wait_for(lambda: newest_segment(daemon) != before, 20, "new HLS segments")
+    still = {p for p in descendants(daemon.process.pid) if b"ffmpeg" in Path(f"/proc/{p}/cmdline").read_bytes()}
+    assert encoder_pids <= still, "the encoder was not restarted: HLS never noticed"
+    daemon.wait_for(lambda: daemon.log().count("camera door: RTSP serving") >= 2, 20, "the mount to be back")
+    frames, log = Client(ffmpeg, url, 4, tmp_path, "again").result()
+    assert_good_stream(frames, log, 4)
+
+
+def test_without_gstreamer_rtsp_is_off_and_hls_runs(tmp_path):
+    daemon, _url = run_daemon(tmp_path, python="/nonexistent/python3")
+    try:
+        daemon.wait_for(lambda: daemon.get("/hls/door/index.m3u8").status_code == 200, 30, "the HLS playlist")
+        daemon.wait_for(lambda: newest_segment(daemon), 30, "HLS segments")
+        lines = [line for line in daemon.log().splitlines() if "RTSP output is off" in line]
+        assert len(lines) == 1, daemon.log()
+        assert "door" in lines[0] and "/nonexistent/python3 not found" in lines[0] and "python3-gi" in lines[0]
+        assert not sidecars(daemon)
+        for pid in descendants(daemon.process.pid):
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                assert b"tee" not in handle.read().split(b"\0"), "no second output without a server"
+    finally:
+        daemon.stop()
+        daemon.kill_leftovers()
