@@ -65,7 +65,7 @@ class RecognitionConfig(Section):
     )
     upsample: int = Field(1, ge=0, le=3, description="times the detector upsamples the scaled frame")
     recheck_seconds: float = Field(
-        1.0, gt=0.0, description="re-encode a tracked face this often to confirm its name"
+        2.0, gt=0.0, description="re-encode a tracked face this often to confirm its name"
     )
 
 

@@ -87,6 +87,8 @@ class Encoder:
         with self._lock:
             if self._closed:
                 return False
+            # 4:2:0 needs even sizes: drop an odd last column/row rather than fail.
+            frame = frame[: frame.shape[0] - frame.shape[0] % 2, : frame.shape[1] - frame.shape[1] % 2]
             size = (frame.shape[1], frame.shape[0])
             if self._proc is not None and size != self._size:
                 log.info("camera %s: frame size changed %dx%d -> %dx%d, restarting ffmpeg",
@@ -98,7 +100,7 @@ class Encoder:
                 return False
             if self._proc is None and not self._start(size):
                 return False
-            return self._send(np.ascontiguousarray(frame))
+            return self._send(to_i420(frame))
 
     def stop(self, timeout: float = 3.0) -> None:
         """Close ffmpeg's input so it finishes the current segment, then make sure it is gone. Final."""
@@ -134,7 +136,7 @@ class Encoder:
         assert proc.stdin is not None
         fd = proc.stdin.fileno()
         os.set_blocking(fd, False)
-        _grow_pipe(fd, width * height * 3)
+        _grow_pipe(fd, width * height * 3 // 2)
         self._backoff.started()
         if self._started_once:
             self.restarts += 1
@@ -229,3 +231,12 @@ def _pipe_max() -> int:
         return int(Path("/proc/sys/fs/pipe-max-size").read_text())
     except (OSError, ValueError):
         return 1 << 20
+
+
+def to_i420(frame: np.ndarray) -> np.ndarray:
+    """BGR (even size) to planar I420, what ffmpeg reads: half the bytes of BGR and no swscale in ffmpeg."""
+    import cv2
+
+    if frame.shape[0] < 2 or frame.shape[1] < 2:
+        raise ValueError(f"frame {frame.shape[1]}x{frame.shape[0]} is too small to encode")
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)

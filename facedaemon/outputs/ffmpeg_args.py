@@ -42,15 +42,18 @@ def build_hls_args(
     fps_hint: float = DEFAULT_FPS_HINT,
     h264_out: str | None = None,
 ) -> list[str]:
-    """argv for one ffmpeg run reading bgr24 width×height frames from stdin and writing out_dir/index.m3u8.
+    """argv for one ffmpeg run reading I420 (yuv420p) width×height frames from stdin, writing out_dir/index.m3u8.
+
+    The caller converts BGR to I420 (OpenCV's SIMD conversion is cheaper than ffmpeg's swscale, and the pipe
+    carries half the bytes of BGR) and hands even sizes only: 4:2:0 chroma needs them.
 
     start_number: first segment number (continue across restarts). fps_hint: the expected frame rate, only used
     for the encoder's level and rate-control budget; timestamps always come from the wall clock.
     h264_out: also write the same encoded video as an Annex-B H.264 byte stream to this ffmpeg URL (e.g.
     "pipe:1") through the tee muxer, for the RTSP server: one encode, two outputs. None: HLS only.
     """
-    if width < 2 or height < 2:
-        raise ValueError(f"frame size {width}x{height} is too small to encode")
+    if width < 2 or height < 2 or width % 2 or height % 2:
+        raise ValueError(f"frame size {width}x{height} cannot be encoded: 4:2:0 needs even sizes of at least 2")
     if fps_hint <= 0:
         raise ValueError(f"fps hint must be above zero, not {fps_hint}")
     return [
@@ -85,20 +88,16 @@ def _input_rate(encoder: EncoderConfig, fps_hint: float) -> str:
 def _input_args(width: int, height: int, rate: str) -> list[str]:
     # -fpsprobesize 0: take the declared rate instead of guessing one from the first (bursty) frames.
     return [
-        "-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", f"{width}x{height}",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{width}x{height}",
         "-framerate", rate, "-use_wallclock_as_timestamps", "1", "-fpsprobesize", "0",
         "-i", "pipe:0",
     ]
 
 
 def _filter_args(width: int, height: int, encoder: EncoderConfig) -> list[str]:
-    filters = []
-    if width % 2 or height % 2:
-        # 4:2:0 chroma needs even dimensions: drop the odd last column/row rather than fail.
-        filters.append(f"crop={width - width % 2}:{height - height % 2}:0:0")
     if encoder.codec == "h264_vaapi":
-        filters.append("format=nv12,hwupload")
-    return ["-vf", ",".join(filters)] if filters else []
+        return ["-vf", "format=nv12,hwupload"]
+    return []
 
 
 def _codec_args(encoder: EncoderConfig, fps_hint: float) -> list[str]:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 RESULT_MAX_AGE = 2.0  # seconds: older recognition results are not drawn (worker down or far behind)
 STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as stalled
 SEARCH_RATE = 8.0  # frames/s sent to recognition while no face, or an unknown one, is on screen
-FOLLOW_RATE = 4.0  # frames/s while every face on screen is tracked and named (boxes are extrapolated between)
+FOLLOW_RATE = 3.0  # frames/s while every face on screen is tracked and named (boxes are extrapolated between)
 PREDICT_HORIZON = 0.5  # seconds: boxes are extrapolated at most this far past their last sighting
 
 
@@ -76,6 +76,7 @@ class CameraState:
     last_capture_mono: float | None = None
     last_output: float | None = None  # wall time, for status readers in other processes
     last_output_mono: float | None = None
+    changed_mono: float = 0.0  # when state last changed
     fps_in: RateMeter = field(default_factory=RateMeter)
     fps_out: RateMeter = field(default_factory=RateMeter)
 
@@ -164,6 +165,7 @@ class CameraPipeline:
 
     def _set_state(self, state: str, reason: str | None) -> None:
         self.status.state, self.status.reason = state, reason
+        self.status.changed_mono = time.monotonic()
         self._metrics.camera_up.labels(self.name).set(1 if state == "streaming" else 0)
 
     # -- output ------------------------------------------------------------------------------------------------
@@ -194,7 +196,8 @@ class CameraPipeline:
         status.last_output_mono, status.last_output = now, time.time()
         status.fps_out.tick(now)
         status.height, status.width = image.shape[:2]
-        if status.state != "streaming":
+        # A frame read before the capture thread reported a failure must not undo that report.
+        if status.state != "streaming" and frame.captured_mono > status.changed_mono:
             log.info("camera %s: streaming %dx%d", self.name, status.width, status.height)
             self._set_state("streaming", None)
 

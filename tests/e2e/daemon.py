@@ -46,6 +46,13 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as handle:
@@ -99,12 +106,17 @@ class RunningDaemon:
         elapsed = time.monotonic() - started
         return elapsed
 
-    def kill_leftovers(self) -> list[int]:
+    def kill_leftovers(self, grace: float = 2.0) -> list[str]:
+        """Kill what is still alive of every process the daemon ever had; return them as 'pid cmdline'."""
+        deadline = time.monotonic() + grace
+        while any(alive(pid) for pid in self.seen_pids) and time.monotonic() < deadline:
+            time.sleep(0.1)  # helpers that exit on their parent's EOF (multiprocessing's tracker) need a moment
         left = [pid for pid in self.seen_pids if alive(pid)]
+        names = [f"{pid} {cmdline(pid)}" for pid in left]
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        return left
+        return names
 
 
 def write_config(tmp: Path, cameras: dict, faces_dir: Path, **overrides) -> tuple[Path, int]:
