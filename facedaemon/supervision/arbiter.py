@@ -19,12 +19,28 @@ from facedaemon.metrics.snapshot import write_metrics, write_status
 from facedaemon.supervision import systemd
 from facedaemon.supervision.camera import CameraPipeline
 from facedaemon.supervision.gunicorn import WebServer
+from facedaemon.supervision.reload import ReloadPlan
 
 log = logging.getLogger(__name__)
 
 TICK = 0.25
 METRICS_EVERY = 1.0
 STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s the README promises
+
+
+class CurrentWorker:
+    """What pipelines hold instead of the worker itself, so a reload can replace the worker under them."""
+
+    def __init__(self) -> None:
+        self.worker = None
+
+    def submit(self, camera: str, frame, frame_time: float) -> bool:
+        worker = self.worker
+        return worker.submit(camera, frame, frame_time) if worker is not None else False
+
+    def latest(self, camera: str):
+        worker = self.worker
+        return worker.latest(camera) if worker is not None else None
 
 
 class Daemon:
@@ -34,6 +50,7 @@ class Daemon:
         self.metrics = DaemonMetrics.create(person_labels=config.metrics.person_labels)
         self.cameras: dict[str, CameraPipeline] = {}
         self.worker = None
+        self._recognizer = CurrentWorker()
         self.rtsp = None  # outputs.rtsp.RtspServer when a camera has rtsp enabled
         self.web = WebServer(config, config_path) if web else None
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -67,6 +84,7 @@ class Daemon:
         from facedaemon.recognition.worker import RecognitionWorker
 
         self.worker = RecognitionWorker(self.config, on_result=self._on_result)
+        self._recognizer.worker = self.worker
         self.worker.start()
 
     def _start_rtsp(self) -> None:
@@ -86,7 +104,7 @@ class Daemon:
                           self.config.encoder, on_restart=restarts.inc, fps_hint=camera.fps or 30.0,
                           h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None)
         return CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
-                              recognizer=self.worker)
+                              recognizer=self._recognizer)
 
     def _on_result(self, result) -> None:
         pipeline = self.cameras.get(result.camera)
@@ -109,7 +127,7 @@ class Daemon:
                 log.info("received %s: stopping", signal.Signals(signum).name)
                 break
             if signum == signal.SIGHUP:
-                log.warning("received SIGHUP: reloading the config is not supported yet; restart the service")
+                self.reload()
             now = time.monotonic()
             self._check(now)
             self._write_snapshots(now, metrics=now >= next_metrics)
@@ -178,6 +196,63 @@ class Daemon:
                 log.info("writing status to %s again", runtime_dir)
             self._status_failing = False
 
+    # -- reload ------------------------------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """SIGHUP: parse the file again; apply a valid config by restarting only what changed; keep the old
+        config (and everything running) when the new one is invalid."""
+        from facedaemon.config import ConfigError, load
+        from facedaemon.supervision.reload import plan_reload
+
+        try:
+            new = load(self.config_path)
+        except ConfigError as exc:
+            problems = str(exc).splitlines()
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            log.error("reload refused, keeping the running config: %s%s", problems[0] if problems else exc, more)
+            return False
+        plan = plan_reload(self.config, new)
+        log.info("reload: %s", plan.describe())
+        if plan.refused:
+            log.error("reload refused, keeping the running config: %s", plan.refused)
+            return False
+        self._apply(plan, new)
+        return True
+
+    def _apply(self, plan: ReloadPlan, new: Config) -> None:
+        self.config = new
+        self._stop_cameras(plan.stop)
+        for name in plan.stop - plan.start:
+            self.metrics.remove_camera(name)
+        if "log_level" in plan.live:
+            logging.getLogger().setLevel(new.log_level.upper())
+        self.metrics.person_labels = new.metrics.person_labels
+        if plan.restart_worker or (self.worker is None and any(new.camera(n).recognize for n in plan.start)):
+            if self.worker is not None:
+                self.worker.stop(timeout=3.0)
+            self._start_worker()
+        if plan.restart_rtsp:
+            if self.rtsp is not None:
+                self.rtsp.stop(timeout=1.0)
+                self.rtsp = None
+            if any(camera.rtsp.enabled for camera in new.cameras if camera.enabled):
+                self._start_rtsp()
+        for name in sorted(plan.start):
+            self.cameras[name] = self._make_pipeline(new.camera(name))
+            self.cameras[name].start()
+        if plan.restart_web and self.web is not None:
+            self.web.stop(timeout=3.0)
+            self.web = WebServer(new, self.config_path)
+            self.web.start()
+
+    def _stop_cameras(self, names: set[str], timeout: float = 3.0) -> None:
+        pipelines = [self.cameras.pop(name) for name in names if name in self.cameras]
+        stoppers = [threading.Thread(target=p.stop, args=(timeout,), name=f"{p.name}-stop") for p in pipelines]
+        for thread in stoppers:  # in parallel: N cameras still fit one deadline
+            thread.start()
+        deadline = time.monotonic() + timeout + 0.5
+        for thread in stoppers:
+            thread.join(max(0.1, deadline - time.monotonic()))
+
     # -- stop --------------------------------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop everything within STOP_DEADLINE: web first (no new clients), then cameras, then the worker."""
@@ -185,12 +260,7 @@ class Daemon:
         deadline = time.monotonic() + STOP_DEADLINE
         if self.web is not None:
             self.web.stop(timeout=3.0)
-        stoppers = [threading.Thread(target=pipeline.stop, args=(3.0,), name=f"{name}-stop")
-                    for name, pipeline in self.cameras.items()]  # in parallel: N cameras still fit the deadline
-        for thread in stoppers:
-            thread.start()
-        for thread in stoppers:
-            thread.join(max(0.1, deadline - 2.0 - time.monotonic()))
+        self._stop_cameras(set(self.cameras))
         if self.rtsp is not None:
             self.rtsp.stop(timeout=max(0.2, min(1.0, deadline - 1.0 - time.monotonic())))
         if self.worker is not None:

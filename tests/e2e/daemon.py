@@ -86,7 +86,7 @@ class RunningDaemon:
                 last = predicate()
                 if last:
                     return last
-            except (requests.RequestException, ValueError, KeyError) as exc:
+            except (requests.RequestException, ValueError, KeyError, OSError) as exc:
                 last = exc
             time.sleep(interval)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n"

@@ -1,0 +1,85 @@
+"""What a new config changes: a pure comparison of two validated configs, so SIGHUP restarts only what it must.
+
+The plan is derived from the models: every top-level field is compared, and a field this module does not know
+restarts everything, so a new setting is never silently ignored by a reload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from facedaemon.config.models import CameraConfig, Config
+
+LIVE = frozenset({"log_level", "metrics"})  # applied without restarting anything
+WEB = frozenset({"http", "auth"})
+WORKER = frozenset({"recognition", "faces_dir", "cache_dir"})
+ENCODING = frozenset({"hls", "encoder"})  # every camera's ffmpeg
+RTSP = frozenset({"rtsp"})
+REFUSED = frozenset({"runtime_dir"})  # the web app and HLS players hold paths under it: restart the service
+
+
+@dataclass
+class ReloadPlan:
+    refused: str | None = None
+    stop: set[str] = field(default_factory=set)  # cameras to stop (removed, disabled or restarted)
+    start: set[str] = field(default_factory=set)  # cameras to (re)start with the new config
+    restart_worker: bool = False
+    restart_web: bool = False
+    restart_rtsp: bool = False
+    live: set[str] = field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.refused or self.stop or self.start or self.restart_worker or self.restart_web
+                    or self.restart_rtsp or self.live)
+
+    def describe(self) -> str:
+        if self.refused:
+            return f"refused: {self.refused}"
+        if self.empty:
+            return "nothing changed"
+        parts = []
+        restarted = self.stop & self.start
+        for label, names in (("restart", restarted), ("start", self.start - restarted),
+                             ("stop", self.stop - restarted)):
+            if names:
+                parts.append(f"{label} camera(s) {', '.join(sorted(names))}")
+        parts += [what for what, flag in (("restart recognition", self.restart_worker),
+                                          ("restart web", self.restart_web),
+                                          ("restart RTSP", self.restart_rtsp)) if flag]
+        if self.live:
+            parts.append(f"apply {', '.join(sorted(self.live))} live")
+        return "; ".join(parts)
+
+
+def plan_reload(old: Config, new: Config) -> ReloadPlan:
+    plan = ReloadPlan()
+    changed = {name for name in Config.model_fields if getattr(old, name) != getattr(new, name)}
+    if changed & REFUSED:
+        plan.refused = f"changing {', '.join(sorted(changed & REFUSED))} needs a restart of the service"
+        return plan
+    old_cameras, new_cameras = _enabled(old), _enabled(new)
+    everything = changed - LIVE - WEB - WORKER - ENCODING - RTSP - {"cameras"}
+    restart_all = bool(everything or changed & ENCODING)
+    plan.live = changed & LIVE
+    plan.restart_worker = bool(changed & WORKER or everything) and any(c.recognize for c in new_cameras.values())
+    plan.restart_rtsp = bool(changed & RTSP or everything or _rtsp_mounts(old_cameras) != _rtsp_mounts(new_cameras))
+    plan.restart_web = bool(changed & WEB or everything or set(old_cameras) != set(new_cameras))
+    for name in old_cameras.keys() - new_cameras.keys():
+        plan.stop.add(name)
+    for name, camera in new_cameras.items():
+        before = old_cameras.get(name)
+        if before is None:
+            plan.start.add(name)
+        elif before != camera or restart_all or (plan.restart_rtsp and (camera.rtsp.enabled or before.rtsp.enabled)):
+            plan.stop.add(name)
+            plan.start.add(name)
+    return plan
+
+
+def _enabled(config: Config) -> dict[str, CameraConfig]:
+    return {camera.name: camera for camera in config.cameras if camera.enabled}
+
+
+def _rtsp_mounts(cameras: dict[str, CameraConfig]) -> set[tuple[str, str]]:
+    return {(name, camera.rtsp_path) for name, camera in cameras.items() if camera.rtsp.enabled}
