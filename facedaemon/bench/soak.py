@@ -1,0 +1,172 @@
+"""Soak: run the real daemon with three cameras and watch its resources; nothing may keep growing.
+
+    scripts/soak [--minutes 30] [--interval 10]
+
+Samples the daemon's whole process tree (RSS, open files, threads) and the HLS files on disk. After a warm-up
+(the first quarter), the median of the last quarter is compared with the median of the second quarter; growth
+above 5 % on any of them fails the run (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from facedaemon.bench.probe import descendants, rss_bytes
+
+LIMIT = 0.05
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float
+    rss_mib: float
+    open_files: int
+    threads: int
+    hls_files: int
+
+    FIELDS = ("rss_mib", "open_files", "threads", "hls_files")
+
+
+def count_entries(path: Path) -> int:
+    try:
+        return len(os.listdir(path))
+    except OSError:
+        return 0
+
+
+def threads_of(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def sample(root: int, runtime_dir: Path, started: float) -> Sample:
+    pids = descendants(root)
+    hls = sum(count_entries(folder) for folder in runtime_dir.iterdir() if folder.is_dir())
+    return Sample(round(time.monotonic() - started, 1), round(sum(rss_bytes(p) for p in pids) / 2**20, 1),
+                  sum(count_entries(Path(f"/proc/{p}/fd")) for p in pids), sum(threads_of(p) for p in pids), hls)
+
+
+def growth(samples: list[Sample]) -> dict[str, float]:
+    """Relative change of each figure: median of the last quarter over the median of the second quarter."""
+    quarter = max(1, len(samples) // 4)
+    early, late = samples[quarter: 2 * quarter], samples[-quarter:]
+    result = {}
+    for name in Sample.FIELDS:
+        before = statistics.median(getattr(s, name) for s in early)
+        after = statistics.median(getattr(s, name) for s in late)
+        result[name] = (after - before) / before if before else 0.0
+    return result
+
+
+def write_config(folder: Path, port: int) -> Path:
+    faces = folder / "faces"
+    faces.mkdir()
+    cameras = {
+        "pattern720": {"source": "pattern", "width": 1280, "height": 720, "fps": 30},
+        "pattern360": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False},
+    }
+    if (SHARED / "images" / "obama.jpg").is_file():
+        from facedaemon.bench.clip import make_people_clip
+
+        (faces / "Obama").mkdir()
+        (faces / "Obama" / "obama2.jpg").write_bytes((SHARED / "images" / "obama2.jpg").read_bytes())
+        cameras["people"] = {"source": str(make_people_clip(SHARED.resolve(), folder / "people.mp4")), "loop": True}
+    else:
+        cameras["pattern-extra"] = {"source": "pattern", "width": 1280, "height": 720, "fps": 30}
+    import yaml
+
+    path = folder / "soak.yaml"
+    path.write_text(yaml.safe_dump({"faces_dir": str(faces), "runtime_dir": str(folder / "run"),
+                                    "http": {"listen": f"127.0.0.1:{port}"}, "cameras": cameras}))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"soak: the daemon did not become healthy within {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/soak", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="facedaemon-soak-") as tmp:
+        folder = Path(tmp)
+        port = free_port()
+        config = write_config(folder, port)
+        log = (folder / "daemon.log").open("wb")
+        process = subprocess.Popen([sys.executable, "-m", "facedaemon", "run", "--config", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            wait_healthy(port, process)
+            return report(run(process, folder / "run", args.minutes * 60, args.interval))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def run(process: subprocess.Popen, runtime_dir: Path, seconds: float, interval: float) -> list[Sample]:
+    started = time.monotonic()
+    samples: list[Sample] = []
+    print("t_s\trss_mib\topen_files\tthreads\thls_files", flush=True)
+    while time.monotonic() - started < seconds:
+        if process.poll() is not None:
+            raise SystemExit(f"soak: the daemon exited with {process.returncode}")
+        current = sample(process.pid, runtime_dir, started)
+        samples.append(current)
+        print("\t".join(str(getattr(current, name)) for name in ("at", *Sample.FIELDS)), flush=True)
+        time.sleep(max(0.0, interval - (time.monotonic() - started - current.at)))
+    return samples
+
+
+def report(samples: list[Sample]) -> int:
+    if len(samples) < 8:
+        print("soak: too few samples to judge growth (run longer or sample more often)")
+        return 1
+    failed = False
+    for name, change in growth(samples).items():
+        verdict = "ok" if change <= LIMIT else "GROWS"
+        failed |= change > LIMIT
+        print(f"soak: {name:<10} {change * 100:+6.1f} % after warm-up (limit +{LIMIT * 100:.0f} %)  {verdict}")
+    print(f"soak: {'FAILED' if failed else 'passed'} over {samples[-1].at / 60:.1f} min, {len(samples)} samples")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
