@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 STALL_SECONDS = 2.0  # longest a write may wait for ffmpeg before it counts as hung
 TAIL_IN_LOG = 5  # stderr lines quoted when ffmpeg dies
 H264_PIPE_SIZE = 1 << 20  # room for a large keyframe, so ffmpeg's write to the H.264 pipe rarely waits
+# Restarting ffmpeg is cheap and HLS viewers stall while it is down: a short cap keeps every gap a few seconds,
+# even when ffmpeg is killed again soon after each restart (the default 10 s cap reached 8-11 s gaps by the 5th).
+RESTART_CAP = 2.0
 
 
 class H264Sink(Protocol):
@@ -63,7 +66,7 @@ class Encoder:
         self._on_restart = on_restart
         self._fps_hint = fps_hint
         self._stall_seconds = stall_seconds
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(first=0.5, cap=RESTART_CAP)
         self._h264_sink = h264_sink  # a second output of the same encode (RTSP): no second encoder
         self._lock = threading.Lock()
         self._proc: ManagedProcess | None = None

@@ -9,7 +9,12 @@ from facedaemon.sources.base import Frame, SourceError
 from facedaemon.supervision.redact import mask_credentials
 
 OPEN_TIMEOUT_MS = 10_000
-READ_TIMEOUT_MS = 5_000
+# OpenCV's FFmpeg backend retries a timed-out read twice, so a hung camera is noticed after ~3× this: 9 s, inside
+# the 15 s the issue allows (5 s here took 15 s).
+READ_TIMEOUT_MS = 3_000
+# TCP survives lossy Wi-Fi better than UDP. FFmpeg's default 5 s stream analysis made every (re)connect take ~3 s
+# against a 15 fps H.264 camera; 1 s is plenty to read the SPS and a keyframe, and halves the reconnect time.
+CAPTURE_OPTIONS = "rtsp_transport;tcp|analyzeduration;1000000"
 
 
 class CaptureSource:
@@ -27,8 +32,8 @@ class CaptureSource:
         import cv2
 
         if self.rtsp:
-            # Read by OpenCV's FFmpeg backend at open time: TCP survives lossy Wi-Fi better than UDP.
-            os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+            # Read by OpenCV's FFmpeg backend at open time; a value set by the user wins.
+            os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", CAPTURE_OPTIONS)
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
             capture = cv2.VideoCapture(self.uri, cv2.CAP_FFMPEG, params)
         else:

@@ -251,8 +251,9 @@ def test_broken_ffmpeg_is_retried_with_backoff_and_logged(make_encoder, tmp_path
     with caplog.at_level(logging.WARNING):
         results = feed(encoder, 2.0)
     assert encoder.restarts >= 2
-    # Each new ffmpeg takes a frame into its pipe before it dies; every other frame is dropped.
-    assert results.count(True) <= encoder.restarts + 1
+    # Each new ffmpeg takes a frame or two into its pipe before it dies (more on a loaded machine); the frames
+    # fed during backoff (most of the ~60) are dropped.
+    assert results.count(True) <= 2 * (encoder.restarts + 1) < len(results)
     warnings = [record.message for record in caplog.records if record.levelno == logging.WARNING]
     assert warnings and all(message.startswith("camera cam1: ") for message in warnings)
     assert any("no_such_encoder" in message for message in warnings)  # ffmpeg's own words, from its stderr
