@@ -32,6 +32,14 @@ def face_recognition_module() -> ModuleType:
     return face_recognition
 
 
+def warm_up() -> None:
+    """Run the detector and the encoder once: dlib sizes its buffers on first use, which made the first face of a
+    fresh worker (often the first face a camera shows) take ~100 ms longer to name."""
+    image = np.zeros((200, 200, 3), dtype=np.uint8)
+    detect(image, "hog", 0)
+    encode(image, [(25, 175, 175, 25)])
+
+
 def shrink(image: np.ndarray, scale: float) -> np.ndarray:
     """Resize by `scale` with area averaging (the right filter for downscaling); scale 1 returns the input."""
     if scale == 1.0:
@@ -84,6 +92,23 @@ def scale_boxes(boxes: list[Box], factor: float, frame_shape: tuple[int, ...]) -
             )
         )
     return scaled
+
+
+def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, model: str, upsample: int) -> list[Box]:
+    """Detect inside each (top, right, bottom, left) region of the BGR frame, each shrunk by `scale` like a full
+    frame would be; boxes come back in full-frame pixels."""
+    found: list[Box] = []
+    for top, right, bottom, left in regions:
+        crop = frame_bgr[top:bottom, left:right]
+        small = prepare(crop, scale)
+        boxes = scale_boxes(detect(small, model, upsample), crop.shape[1] / small.shape[1], crop.shape)
+        found.extend(offset_boxes([b for b in boxes if b[2] > b[0] and b[1] > b[3]], top, left))
+    return found
+
+
+def offset_boxes(boxes: list[Box], top: int, left: int) -> list[Box]:
+    """Boxes found in a crop whose corner is at (top, left), moved into the whole frame's pixels."""
+    return [(t + top, r + left, b + top, lft + left) for t, r, b, lft in boxes]
 
 
 def _clamp(value: int, limit: int) -> int:

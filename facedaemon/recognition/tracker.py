@@ -162,3 +162,41 @@ def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int
         used_tracks.add(t)
         result[b] = tracks[t]
     return result
+
+
+def settled(tracks: list[Track]) -> bool:
+    """Every track has been encoded and named: the detector only needs to follow them (see search_regions)."""
+    return bool(tracks) and all(track.votes and track.name != UNKNOWN for track in tracks)
+
+
+def search_regions(boxes: list[Box], margin: float, frame_shape: tuple[int, ...]) -> list[Box]:
+    """Each box grown by `margin` × its size on every side, clamped to the frame; overlapping regions merged.
+
+    Detecting only there while every face is named costs a fraction of a full-frame scan; merging keeps one face
+    from being found twice by two neighbours' regions.
+    """
+    height, width = frame_shape[0], frame_shape[1]
+    regions = []
+    for top, right, bottom, left in boxes:
+        dy, dx = round((bottom - top) * margin), round((right - left) * margin)
+        regions.append((max(0, top - dy), min(width, right + dx), min(height, bottom + dy), max(0, left - dx)))
+    return merge_overlapping(regions)
+
+
+def merge_overlapping(regions: list[Box]) -> list[Box]:
+    """Replace regions that overlap by their bounding box until none overlap."""
+    merged = [r for r in regions if r[2] > r[0] and r[1] > r[3]]
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(merged)):
+            for j in range(i + 1, len(merged)):
+                a, b = merged[i], merged[j]
+                if a[0] < b[2] and b[0] < a[2] and a[3] < b[1] and b[3] < a[1]:
+                    merged[i] = (min(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3]))
+                    del merged[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return merged

@@ -23,12 +23,16 @@ import numpy as np
 
 from facedaemon.config.models import RecognitionConfig
 from facedaemon.recognition.matcher import KnownFaces, match_many
-from facedaemon.recognition.tracker import Tracker, needs_encoding
-from facedaemon.recognition.types import FaceResult, RecognitionResult
+from facedaemon.recognition.tracker import Tracker, needs_encoding, search_regions, settled
+from facedaemon.recognition.types import Box, FaceResult, RecognitionResult
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still there
+GALLERY_POLL_SECONDS = 2.0  # faces_dir is stat-walked this often; a change reloads (only new photos are encoded)
+RELOAD_MAX_ENCODE = 16  # new photos encoded per reload (~0.5 s each), well inside the parent's stall limit
+FULL_SCAN_SECONDS = 0.9  # while every face is named, the whole frame is scanned this often (newcomers)
+REGION_MARGIN = 1.0  # … and in between only around each tracked face, grown by this × its size on each side
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Request:
 class CameraState:
     tracker: Tracker
     shape: tuple[int, int, int] | None = None
+    last_full_scan: float | None = None  # monotonic
 
 
 @dataclass
@@ -80,18 +85,31 @@ class Child:
             self.cameras[request.camera] = state
         return state
 
+    @staticmethod
+    def regions(state: CameraState, shape: tuple[int, ...], now: float, *, whole: bool = False) -> list[Box]:
+        """Where to look: around the tracked faces while all are named, the whole frame now and then."""
+        recent = state.last_full_scan is not None and now - state.last_full_scan < FULL_SCAN_SECONDS
+        if recent and not whole and settled(state.tracker.tracks):
+            return search_regions([t.box for t in state.tracker.tracks], REGION_MARGIN, shape)
+        state.last_full_scan = now
+        return [(0, shape[1], shape[0], 0)]
+
     def recognise(self, request: Request) -> RecognitionResult:
         from facedaemon.recognition import engine
 
         started = time.perf_counter()
         rec = self.settings.recognition
         frame = self.frame(request)
-        small = engine.prepare(frame, rec.scale)
-        found = engine.detect(small, rec.model, rec.upsample)
-        boxes = engine.scale_boxes(found, frame.shape[1] / small.shape[1], frame.shape)
-        boxes = [b for b in boxes if b[2] > b[0] and b[1] > b[3]]
+        state = self.camera(request)
+        tracker = state.tracker
         now = time.monotonic()
-        tracker = self.camera(request).tracker
+        tracker.expire(now)
+        regions = self.regions(state, frame.shape, now)
+        boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample)
+        if len(boxes) < len(tracker.tracks) and state.last_full_scan != now:
+            # A face left its region (a jump, a cut) or the detector missed it: look everywhere, this frame.
+            regions = self.regions(state, frame.shape, now, whole=True)
+            boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample)
         tracks = tracker.update(boxes, now)
         due = [t for t in tracks if needs_encoding(t, now, rec.recheck_seconds)]
         if due:
@@ -121,9 +139,10 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     _log_to_parent(log_queue, settings.log_level)
     child = Child(settings)
     try:
+        seen = _snapshot(settings)
         child.known, summary = _load(settings)
         results.put(("ready", summary))
-        _serve(child, requests, results)
+        _serve(child, requests, results, seen)
     finally:
         child.close()
 
@@ -136,31 +155,44 @@ def _log_to_parent(log_queue: Any, level: str) -> None:
     root.setLevel(level.upper())
 
 
-def _load(settings: ChildSettings) -> tuple[KnownFaces, dict]:
+def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, dict]:
     from facedaemon.recognition import engine
     from facedaemon.recognition.gallery import GalleryError, load_gallery
 
     engine.face_recognition_module()  # load dlib's models before we report ready
+    engine.warm_up()
     try:
         model = settings.recognition.model
-        known, summary = load_gallery(settings.faces_dir, settings.cache_dir, model=model)
+        known, summary = load_gallery(settings.faces_dir, settings.cache_dir, model=model,
+                                      tolerance=settings.recognition.tolerance, max_encode=max_encode)
     except GalleryError as exc:
         log.error("recognition: %s; every face will be Unknown", exc)
-        return KnownFaces(), {"people": [], "images": 0, "skipped": [], "encoded": 0, "cached": 0}
+        return KnownFaces(), {"people": [], "images": 0, "skipped": [], "encoded": 0, "cached": 0, "pending": 0}
     return known, {
         "people": list(summary.people),
         "images": summary.images,
         "skipped": [(str(path), reason) for path, reason in summary.skipped],
         "encoded": summary.encoded,
         "cached": summary.cached,
+        "pending": summary.pending,
     }
 
 
-def _serve(child: Child, requests: Any, results: Any) -> None:
+def _snapshot(settings: ChildSettings) -> dict:
+    from facedaemon.recognition.gallery import snapshot
+
+    return snapshot(settings.faces_dir, settings.cache_dir)
+
+
+def _serve(child: Child, requests: Any, results: Any, seen: dict | None) -> None:
     parent = multiprocessing.parent_process()
+    next_poll = time.monotonic() + GALLERY_POLL_SECONDS
     while True:
+        if time.monotonic() >= next_poll:
+            seen = _reload_if_changed(child, results, seen)
+            next_poll = time.monotonic() + GALLERY_POLL_SECONDS
         try:
-            request = requests.get(timeout=POLL_SECONDS)
+            request = requests.get(timeout=min(POLL_SECONDS, max(0.05, next_poll - time.monotonic())))
         except queue.Empty:
             if parent is not None and not parent.is_alive():
                 log.warning("recognition: parent process is gone; exiting")
@@ -173,3 +205,26 @@ def _serve(child: Child, requests: Any, results: Any) -> None:
         except Exception as exc:  # one bad frame must not take the worker down
             log.exception("camera %s: recognition failed", request.camera)
             results.put(("error", request.camera, f"{type(exc).__name__}: {exc}"))
+
+
+def _reload_if_changed(child: Child, results: Any, seen: dict | None) -> dict | None:
+    """Reload the gallery when a photo was added, removed or replaced (by any tool); the cache makes it cheap.
+
+    Returns the snapshot the gallery now reflects, or None while photos are still waiting to be encoded.
+    """
+    from facedaemon.recognition.gallery import describe_changes
+
+    now = _snapshot(child.settings)
+    if now == seen:
+        return seen
+    if seen is None:
+        log.info("recognition: encoding the next photos that were added")
+    else:
+        log.info("recognition: faces changed (%s); reloading the gallery", describe_changes(seen, now))
+    try:
+        child.known, summary = _load(child.settings, RELOAD_MAX_ENCODE)
+    except Exception:  # a bad reload keeps the old gallery; the next change tries again
+        log.exception("recognition: gallery reload failed; keeping the previous gallery")
+        return now
+    results.put(("ready", summary))
+    return None if summary["pending"] else now

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from facedaemon.config.models import Config
+from facedaemon.recognition.tracker import iou
 from facedaemon.recognition.types import RecognitionResult
 from facedaemon.recognition.worker import RecognitionWorker
 from facedaemon.supervision.backoff import Backoff
@@ -136,6 +137,36 @@ def test_names_obama_in_a_camera_frame(worker: RecognitionWorker, results: list[
     assert again.encoded == 0
     assert [(f.name, f.track) for f in again.faces] == [("Obama", face.track)]
     assert worker.stats().results == 2
+
+
+def test_named_face_is_followed_in_its_region_and_a_newcomer_is_still_found(worker: RecognitionWorker) -> None:
+    started(worker)
+    frame = obama_frame()
+    (face,) = recognise(worker, frame).faces
+    # Named: the next frames are searched around the face only; it moved 40 px right and keeps its track.
+    (moved,) = recognise(worker, np.roll(frame, 40, axis=1)).faces
+    assert (moved.name, moved.track) == ("Obama", face.track)
+    assert iou(moved.box, tuple(v + 40 * (i % 2) for i, v in enumerate(face.box))) > 0.6, (face.box, moved.box)
+    # A jump out of its region (a cut, a looped clip): the region misses it, the whole frame is searched at once.
+    # (The old track is still reported where it was for a moment: coasting.)
+    faces = recognise(worker, np.roll(frame, -500, axis=1)).faces
+    assert [f.name for f in faces if f.box[3] < face.box[3] - 400] == ["Obama"], (face.box, faces)
+    # A second face far from the first: found by the whole-frame scan that still runs now and then.
+    two = np.roll(frame, 40, axis=1)
+    two[100:600, 20:520] = frame[100:600, 600:1100]
+    assert wait_for(lambda: len(recognise(worker, two).faces) == 2, 20), "the newcomer was never found"
+
+
+def test_region_detection_matches_whole_frame_detection() -> None:
+    from facedaemon.recognition import engine
+
+    frame = obama_frame()
+    (whole,) = engine.detect_regions(frame, [(0, 1280, 720, 0)], 0.25, "hog", 1)
+    top, right, bottom, left = whole
+    region = (top - 150, right + 150, bottom + 150, left - 150)
+    (found,) = engine.detect_regions(frame, [region], 0.25, "hog", 1)
+    assert max(abs(a - b) for a, b in zip(found, whole, strict=True)) <= 8, (found, whole)
+    assert engine.detect_regions(frame, [(0, 300, 300, 0)], 0.25, "hog", 1) == []
 
 
 def test_frame_size_change_and_empty_frames(worker: RecognitionWorker) -> None:

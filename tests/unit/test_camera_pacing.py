@@ -1,10 +1,20 @@
 """Pure parts of the camera pipeline: how often frames go to recognition, and boxes moved between results."""
 
+import numpy as np
 import pytest
 
 from facedaemon.recognition.tracker import Motion
 from facedaemon.recognition.types import UNKNOWN, FaceResult, RecognitionResult
-from facedaemon.supervision.camera import FOLLOW_RATE, SEARCH_RATE, moved, submit_interval
+from facedaemon.supervision.camera import (
+    CHANGE_RATE,
+    FOLLOW_RATE,
+    SEARCH_RATE,
+    SubmitPacer,
+    changed,
+    moved,
+    submit_interval,
+    thumbnail,
+)
 
 
 def result(*names: str) -> RecognitionResult:
@@ -33,3 +43,41 @@ def test_moved_extrapolates_tracked_faces_and_leaves_others() -> None:
     obama, biden = moved(faces, motions, at=1.25)
     assert obama.box == (100, 210, 200, 110) and obama.name == "Obama" and obama.track == 0
     assert biden == faces[1]
+
+
+def scene(face: bool = False, noise: int = 0, seed: int = 0) -> np.ndarray:
+    """A grey 720p frame, optionally with sensor-like noise and a 150 px 'face'."""
+    image = np.full((720, 1280, 3), 80, dtype=np.int16)
+    if noise:
+        image += np.random.default_rng(seed).integers(-noise, noise + 1, image.shape, dtype=np.int16)
+    if face:
+        image[150:300, 400:520] = (60, 120, 200)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_change_test_ignores_noise_and_sees_a_face() -> None:
+    still = thumbnail(scene(noise=12, seed=1))
+    assert not changed(thumbnail(scene(noise=12, seed=2)), still)
+    assert changed(thumbnail(scene(face=True, noise=12, seed=3)), still)
+    assert changed(still, None) and changed(still, thumbnail(scene()[:360]))
+
+
+def test_pacer_sends_a_changed_picture_at_once_while_searching() -> None:
+    pacer = SubmitPacer()
+    empty, person = scene(), scene(face=True)
+    assert pacer.wants(0.0, None, empty)
+    pacer.sent(0.0, None, empty)
+    assert not pacer.wants(0.05, None, empty), "still picture: wait for the paced frame"
+    assert pacer.wants(0.06, None, person), "someone walked in: no waiting"
+    pacer.sent(0.06, None, person)
+    assert not pacer.wants(0.07, None, empty), "early frames are rate-limited"
+    assert pacer.wants(0.06 + 1 / CHANGE_RATE, None, empty)
+    assert pacer.wants(0.06 + 1 / SEARCH_RATE, None, person), "paced frames go regardless"
+
+
+def test_pacer_sends_nothing_early_while_every_face_is_named() -> None:
+    pacer = SubmitPacer()
+    named = result("Obama")
+    pacer.sent(0.0, named, scene())
+    assert not pacer.wants(0.1, named, scene(face=True))
+    assert pacer.wants(1 / FOLLOW_RATE, named, scene(face=True))

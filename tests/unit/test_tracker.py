@@ -1,7 +1,21 @@
 import pytest
 
-from facedaemon.recognition.tracker import Motion, Tracker, Vote, follow, iou, needs_encoding, predict, winner
+from facedaemon.recognition.engine import offset_boxes
+from facedaemon.recognition.tracker import (
+    Motion,
+    Tracker,
+    Vote,
+    follow,
+    iou,
+    merge_overlapping,
+    needs_encoding,
+    predict,
+    search_regions,
+    settled,
+    winner,
+)
 from facedaemon.recognition.types import UNKNOWN
+from facedaemon.recognition.worker_child import FULL_SCAN_SECONDS, CameraState, Child
 
 A = (100, 200, 200, 100)  # top, right, bottom, left
 A_MOVED = (110, 210, 210, 110)
@@ -134,3 +148,47 @@ def test_predict_extrapolates_within_the_horizon_only() -> None:
     assert predict(motion, 10.25, horizon=0.5) == (100, 210, 200, 110)
     assert predict(motion, 12.0, horizon=0.5) == (100, 220, 200, 120)
     assert predict(motion, 9.0, horizon=0.5) == motion.box, "an older frame keeps the last box"
+
+
+def test_settled_needs_tracks_all_encoded_and_named() -> None:
+    tracker = Tracker()
+    assert not settled(tracker.tracks)
+    a, b = tracker.update([A, B], now=0.0)
+    a.vote("Obama", 0.4, 0.9, 0.0)
+    assert not settled(tracker.tracks), "b not encoded yet"
+    b.vote(UNKNOWN, 0.8, 0.2, 0.0)
+    assert not settled(tracker.tracks), "b is unknown"
+    b.vote("Biden", 0.3, 0.95, 0.1)
+    b.vote("Biden", 0.3, 0.95, 0.2)
+    assert settled(tracker.tracks)
+
+
+def test_search_regions_grow_clamp_and_merge() -> None:
+    shape = (720, 1280, 3)
+    assert search_regions([A], 1.0, shape) == [(0, 300, 300, 0)]  # 100 px each side, clamped at 0
+    assert search_regions([(600, 1250, 700, 1150)], 0.5, shape) == [(550, 1280, 720, 1100)]
+    # B's region overlaps A's once both grow by 2 × their size: one region covering both.
+    assert search_regions([A, B], 2.0, shape) == [(0, 800, 400, 0)]
+    assert search_regions([A, B], 0.5, shape) == [(50, 250, 250, 50), (50, 650, 250, 450)]
+
+
+def test_merge_overlapping_chains_and_drops_empty() -> None:
+    regions = [(0, 10, 10, 0), (5, 20, 15, 8), (12, 30, 20, 18), (50, 60, 60, 50), (5, 5, 5, 5)]
+    assert merge_overlapping(regions) == [(0, 30, 20, 0), (50, 60, 60, 50)]
+
+
+def test_offset_boxes_moves_crop_boxes_into_the_frame() -> None:
+    assert offset_boxes([(1, 20, 30, 4)], top=100, left=200) == [(101, 220, 130, 204)]
+
+
+def test_child_scans_the_whole_frame_until_every_face_is_named_then_now_and_then() -> None:
+    shape = (720, 1280, 3)
+    whole = [(0, 1280, 720, 0)]
+    state = CameraState(Tracker())
+    assert Child.regions(state, shape, 0.0) == whole  # nothing tracked
+    (track,) = state.tracker.update([A], 0.0)
+    assert Child.regions(state, shape, 0.1) == whole, "a face not named yet: keep scanning everything"
+    track.vote("Obama", 0.4, 0.9, 0.1)
+    assert Child.regions(state, shape, 0.2) == search_regions([A], 1.0, shape)
+    assert Child.regions(state, shape, 0.1 + FULL_SCAN_SECONDS) == whole, "newcomers are still looked for"
+    assert Child.regions(state, shape, 0.2 + FULL_SCAN_SECONDS) != whole
