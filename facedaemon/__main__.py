@@ -1,4 +1,4 @@
-"""facedaemon command line: run, check-config, identify, bench."""
+"""facedaemon command line: run, check-config, identify, enroll, forget, bench."""
 
 from __future__ import annotations
 
@@ -37,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     identify.add_argument("--cache-dir", type=Path, default=None)
     identify.add_argument("images", nargs="+", type=Path)
     identify.set_defaults(handler=_identify)
+
+    enroll = commands.add_parser("enroll", help="add photos of a person to faces_dir (checked: one clear face each)")
+    enroll.add_argument("--config", "-c", type=Path, default=Path("/etc/facedaemon/facedaemon.yaml"))
+    enroll.add_argument("--allow-flagged", action="store_true",
+                        help="add photos with a quality warning (small, blurred, unlike the others) anyway")
+    enroll.add_argument("name", help="person name: letters, digits, spaces, _ - .")
+    enroll.add_argument("images", nargs="+", type=Path)
+    enroll.set_defaults(handler=_enroll)
+
+    forget = commands.add_parser("forget", help="delete a person's photos and cached face encodings")
+    forget.add_argument("--config", "-c", type=Path, default=Path("/etc/facedaemon/facedaemon.yaml"))
+    forget.add_argument("name")
+    forget.set_defaults(handler=_forget)
 
     hashing = commands.add_parser("hash-password", help="print a password hash (or a new bearer token) for auth")
     hashing.add_argument("--token", action="store_true", help="make a random bearer token and print its digest")
@@ -101,6 +114,52 @@ def _identify(args: argparse.Namespace) -> int:
     setup_logging("warning")
     return run_identify(args.faces, args.images, model=args.model, tolerance=args.tolerance, scale=args.scale,
                         cache_dir=args.cache_dir)
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    from facedaemon.recognition.enroll import EnrollError, enroll
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    photos = []
+    for image in args.images:
+        try:
+            photos.append((str(image), image.read_bytes()))
+        except OSError as exc:
+            print(f"facedaemon: {image}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    try:
+        written, checks = enroll(config.faces_dir, config.encodings_cache_dir, args.name, photos,
+                                 model=config.recognition.model, tolerance=config.recognition.tolerance,
+                                 allow_flagged=args.allow_flagged)
+    except EnrollError as exc:
+        print(f"facedaemon: not enrolled: {exc}", file=sys.stderr)
+        return 1
+    for check, path in zip(checks, written, strict=True):
+        note = f" (warning: {', '.join(check.problems)})" if check.problems else ""
+        print(f"{check.filename} -> {config.faces_dir / path}{note}")
+    print(f"{args.name}: {len(written)} photo(s) added; a running daemon uses them within a few seconds")
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from facedaemon.recognition.enroll import EnrollError, forget
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    try:
+        report = forget(config.faces_dir, config.encodings_cache_dir, args.name)
+    except EnrollError as exc:
+        print(f"facedaemon: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.name}: removed {len(report.files)} file(s) and {report.cache_entries} cached encoding(s); "
+          "a running daemon stops recognising them within a few seconds")
+    return 0
 
 
 def _hash_password(args: argparse.Namespace) -> int:

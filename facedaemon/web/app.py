@@ -18,8 +18,10 @@ from facedaemon.config.models import AuthConfig
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "facedaemon"
-# No route takes a body; the limit only has to stop someone streaming a large upload at a worker.
+# Only photo uploads take a real body; the limit stops someone streaming a large upload at a worker.
 MAX_CONTENT_LENGTH = 1024 * 1024
+UPLOAD_MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # POST /api/faces/<name>: a few phone photos
+UPLOAD_ENDPOINTS = frozenset({"faces.enroll"})
 # MSE plays from blob: URLs; everything else comes from this origin. No inline script or style on the page.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; object-src 'none'; "
@@ -33,6 +35,9 @@ class WebContext:
     cameras: tuple[str, ...]
     stale_after: float = 5.0
     auth: AuthConfig | None = None  # None: no login (loopback only, or auth.enabled: false)
+    faces_dir: Path | None = None  # None: the faces screen and /api/faces answer 404
+    cache_dir: Path | None = None
+    tolerance: float = 0.6
 
 
 def get_context(app: Flask) -> WebContext:
@@ -42,7 +47,7 @@ def get_context(app: Flask) -> WebContext:
 
 
 def create_app(context: WebContext) -> Flask:
-    from facedaemon.web import api, health, hls, pages
+    from facedaemon.web import api, faces, health, hls, pages
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
@@ -51,6 +56,7 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(hls.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(faces.blueprint)
     app.before_request(_refuse_large_body)
     if context.auth is not None:
         from facedaemon.web import auth
@@ -73,13 +79,17 @@ def create_app_from_config(config_path: str) -> Flask:
     if auth is None:
         log.warning("web app: no login required (http.listen %s, auth.enabled %s)", config.http.listen,
                     config.auth.enabled)
-    return create_app(WebContext(runtime_dir=Path(config.runtime_dir), cameras=cameras, auth=auth))
+    return create_app(WebContext(runtime_dir=Path(config.runtime_dir), cameras=cameras, auth=auth,
+                                 faces_dir=Path(config.faces_dir), cache_dir=Path(config.encodings_cache_dir),
+                                 tolerance=config.recognition.tolerance))
 
 
 def _refuse_large_body() -> None:
-    # Flask enforces MAX_CONTENT_LENGTH only when a body is read, and no route reads one: check the header.
+    # Check the header before anything reads the body; the per-request limit also covers chunked bodies.
+    limit = UPLOAD_MAX_CONTENT_LENGTH if request.endpoint in UPLOAD_ENDPOINTS else MAX_CONTENT_LENGTH
+    request.max_content_length = limit
     length = request.content_length
-    if length is not None and length > MAX_CONTENT_LENGTH:
+    if length is not None and length > limit:
         abort(413)
 
 

@@ -1,0 +1,292 @@
+"""Add photos of a person to faces_dir and forget a person completely (photos and cached encodings).
+
+Used by the CLI (`facedaemon enroll` / `forget`) and by the web app's gunicorn workers: they only write
+files; the daemon's recognition worker notices the change (gallery polling) and reloads.
+Heavy modules (numpy, PIL, face_recognition) are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from facedaemon.recognition.quality import FaceQuality
+
+log = logging.getLogger(__name__)
+
+# Letters, digits, space, _ - . ; starts with a letter or digit (no hidden names, no "..") and never ends in a
+# space or dot (trouble on Windows/Samba shares and Syncthing). No separators, so a name is one folder.
+PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?$")
+RESERVED_NAMES = frozenset({"unknown"})  # the label for strangers: a person called that would be ambiguous
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per request on POST /api/faces/<name>
+FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "MPO": ".jpg"}
+
+
+class EnrollError(Exception):
+    """A request that cannot be carried out; the message names the file or name and the reason."""
+
+
+class UnknownPerson(EnrollError):
+    pass
+
+
+@dataclass(frozen=True)
+class PhotoCheck:
+    filename: str
+    problems: tuple[str, ...] = ()  # empty: the photo can be enrolled
+    suffix: str = ".jpg"
+    encoding: np.ndarray | None = None
+    quality: FaceQuality | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class ForgetReport:
+    name: str
+    files: list[str] = field(default_factory=list)  # removed, relative to faces_dir
+    cache_entries: int = 0  # encodings removed from the cache
+
+
+def check_name(name: str) -> str:
+    if not PERSON_NAME_RE.match(name):
+        raise EnrollError(
+            f"invalid person name {name!r}: use 1-64 letters, digits, spaces, '_', '-', '.'; start with a letter "
+            "or digit, do not end with a space or dot"
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise EnrollError(f"invalid person name {name!r}: reserved for faces nobody knows")
+    return name
+
+
+# --- checking photos ---------------------------------------------------------------------------------------------
+
+
+def check_photo(filename: str, data: bytes, *, model: str = "hog", upsample: int = 1) -> PhotoCheck:
+    """Decodable, exactly one face, big and sharp enough; problems say what to do about it."""
+    from facedaemon.recognition.gallery import analyse_image
+    from facedaemon.recognition.images import ImageError
+    from facedaemon.recognition.quality import FaceQuality, problems
+
+    try:
+        status, encoding, detail = analyse_image(data, model=model, upsample=upsample)
+    except ImageError as exc:
+        return PhotoCheck(filename, (f"not a usable image: {exc}",))
+    if status == "no_face":
+        return PhotoCheck(filename, ("no face found: use a photo where the face is clearly visible",))
+    if status == "many_faces":
+        return PhotoCheck(filename, ("more than one face: use a photo of this person only (or crop it)",))
+    quality = FaceQuality.from_detail(detail)
+    found = tuple(problems(quality)) if quality is not None else ()
+    return PhotoCheck(filename, found, _suffix(data), encoding, quality)
+
+
+def _suffix(data: bytes) -> str:
+    """File suffix from the decoded format, not from the uploaded name (which the client chose)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return FORMAT_SUFFIX.get(image.format or "", ".jpg")
+    except Exception:  # already decoded once by check_photo; this only picks the suffix
+        return ".jpg"
+
+
+def check_consistency(checks: list[PhotoCheck], existing: list[np.ndarray], tolerance: float) -> list[PhotoCheck]:
+    """Flag new photos far from the person's other photos (existing ones and the rest of this batch)."""
+    import numpy as np
+
+    from facedaemon.recognition.quality import distances_to_others, outlier_note
+
+    new = [c for c in checks if c.ok and c.encoding is not None]
+    if len(existing) + len(new) < 2:
+        return checks
+    rows = np.array([*existing, *[c.encoding for c in new]])
+    distances = distances_to_others(rows)[len(existing):]
+    flagged = {}
+    for check, distance in zip(new, distances, strict=True):
+        note = outlier_note(float(distance), tolerance)
+        if note is not None:
+            flagged[id(check)] = PhotoCheck(check.filename, (note,), check.suffix, check.encoding, check.quality)
+    return [flagged.get(id(c), c) for c in checks]
+
+
+def existing_encodings(faces_dir: Path, cache_dir: Path | None, name: str) -> list[np.ndarray]:
+    """The person's cached encodings (photos the daemon has not encoded yet are not counted)."""
+    from facedaemon.recognition.gallery import cached_encodings
+
+    return cached_encodings(faces_dir, cache_dir, name)
+
+
+# --- writing ----------------------------------------------------------------------------------------------------
+
+
+def enroll(
+    faces_dir: Path,
+    cache_dir: Path | None,
+    name: str,
+    photos: list[tuple[str, bytes]],
+    *,
+    model: str = "hog",
+    tolerance: float = 0.6,
+    allow_flagged: bool = False,
+) -> tuple[list[str], list[PhotoCheck]]:
+    """Check every photo, then write all of them or none. Returns (files written relative to faces_dir, checks).
+
+    Raises EnrollError naming each refused file and why (all-or-nothing, so a retry does not duplicate).
+    """
+    check_name(name)
+    if not photos:
+        raise EnrollError("no images given")
+    if not faces_dir.is_dir():
+        raise EnrollError(f"faces directory {faces_dir} does not exist")
+    checks = [check_photo(filename, data, model=model) for filename, data in photos]
+    checks = check_consistency(checks, existing_encodings(faces_dir, cache_dir, name), tolerance)
+    refused = [c for c in checks if not c.ok and (not allow_flagged or c.encoding is None)]
+    if refused:
+        raise EnrollError("; ".join(f"{c.filename}: {', '.join(c.problems)}" for c in refused))
+    person_dir = faces_dir / name
+    _ensure_person_dir(person_dir)
+    written = []
+    for check, (_, data) in zip(checks, photos, strict=True):
+        target = person_dir / photo_filename(check.filename, data, check.suffix)
+        atomic_write(target, data)
+        written.append(str(target.relative_to(faces_dir)))
+    log.info("gallery: enrolled %d photo(s) of %s", len(written), name)
+    return written, checks
+
+
+def photo_filename(original: str, data: bytes, suffix: str) -> str:
+    """A safe name: the original stem stripped to [A-Za-z0-9_-] plus a content hash (same photo = same file)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(original.replace("\\", "/")).stem).strip("_")[:40] or "photo"
+    return f"{stem}-{hashlib.sha256(data).hexdigest()[:12]}{suffix}"
+
+
+def _ensure_person_dir(person_dir: Path) -> None:
+    if person_dir.is_symlink() or (person_dir.exists() and not person_dir.is_dir()):
+        raise EnrollError(f"{person_dir} exists and is not a plain folder")
+    person_dir.mkdir(mode=0o700, exist_ok=True)
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """Hidden temporary file in the same folder (the gallery ignores it), fsync, rename into place."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".enroll-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- forgetting -------------------------------------------------------------------------------------------------
+
+
+def person_files(faces_dir: Path, name: str) -> Iterator[Path]:
+    """The person's folder (if any) and flat-layout photos faces_dir/<name>.<ext>."""
+    from facedaemon.recognition.images import is_image_name
+
+    folder = faces_dir / name
+    if folder.is_symlink() or folder.is_dir():
+        yield folder
+    for entry in faces_dir.iterdir():
+        if entry.stem == name and not entry.is_dir() and is_image_name(entry):
+            yield entry
+
+
+def forget(faces_dir: Path, cache_dir: Path | None, name: str) -> ForgetReport:
+    """Remove the person's photos and every cached encoding of them; raises UnknownPerson if there is none."""
+    from facedaemon.recognition.gallery import drop_from_report, prune_cache
+
+    check_name(name)
+    if not faces_dir.is_dir():
+        raise EnrollError(f"faces directory {faces_dir} does not exist")
+    report = ForgetReport(name)
+    for path in list(person_files(faces_dir, name)):
+        report.files.extend(_remove(path, faces_dir))
+    if not report.files:
+        raise UnknownPerson(f"no photos of {name!r} in {faces_dir}")
+    _fsync_dir(faces_dir)
+    if cache_dir is not None:
+        report.cache_entries = prune_cache(cache_dir)
+        drop_from_report(cache_dir, name)
+    # No name in the log: the journal outlives the erasure.
+    log.info("gallery: forgot a person: %d file(s), %d cached encoding(s)", len(report.files), report.cache_entries)
+    return report
+
+
+def _remove(path: Path, faces_dir: Path) -> list[str]:
+    # A symlinked folder points at someone else's files: remove the link, not what it points to.
+    if path.is_symlink() or not path.is_dir():
+        path.unlink()
+        return [str(path.relative_to(faces_dir))]
+    removed = [str(p.relative_to(faces_dir)) for p in sorted(path.rglob("*")) if not p.is_dir()]
+    shutil.rmtree(path)
+    return removed or [str(path.relative_to(faces_dir)) + "/"]
+
+
+# --- listing ----------------------------------------------------------------------------------------------------
+
+
+def listing(faces_dir: Path, cache_dir: Path | None) -> dict:
+    """People with their photos, each with the notes of the daemon's last load (from the gallery report).
+
+    The photo list comes from faces_dir itself, so it is current even before the daemon has reloaded.
+    """
+    from facedaemon.recognition.gallery import read_report, scan
+
+    report = read_report(cache_dir) if cache_dir is not None else {}
+    reported = report.get("people", {}) if isinstance(report.get("people"), dict) else {}
+    people: dict[str, dict] = {}
+    for person, path in scan(faces_dir, cache_dir):
+        rel = str(path.relative_to(faces_dir))
+        known = reported.get(person, {}) if isinstance(reported.get(person), dict) else {}
+        entry = people.setdefault(person, {"name": person, "images": 0, "consistency": known.get("consistency"),
+                                           "files": []})
+        entry["images"] += 1
+        entry["files"].append({"file": rel, **_photo_state(path, known.get("images", {}).get(rel))})
+    for entry in people.values():
+        entry["usable"] = sum(1 for f in entry["files"] if f["ok"])
+    return {"updated": report.get("updated"), "people": list(people.values())}
+
+
+def _photo_state(path: Path, reported: dict | None) -> dict:
+    """The report's verdict if it is about this very file version, else 'not loaded yet'."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {"ok": False, "notes": ["cannot read"]}
+    current = reported is not None and reported.get("size") == stat.st_size and reported.get(
+        "mtime_ns") == stat.st_mtime_ns
+    if not current or not isinstance(reported.get("notes"), list):
+        return {"ok": False, "notes": ["not loaded yet: the daemon picks new photos up within a few seconds"]}
+    return {"ok": bool(reported.get("ok")), "notes": [str(n) for n in reported["notes"]]}

@@ -1,0 +1,85 @@
+"""Known faces: list, enrol (multipart photo upload) and forget people, plus the /faces screen.
+
+Runs in the gunicorn workers: it only writes into faces_dir (atomically) and prunes the encodings cache; the
+daemon's recognition worker notices the change within a few seconds and reloads. Face detection for checking
+an upload is imported on first use, so the rest of the web app never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from facedaemon.web.app import WebContext, get_context
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("faces", __name__)
+
+
+def _context() -> WebContext:
+    context = get_context(current_app)
+    if context.faces_dir is None:
+        abort(404, description="no faces folder configured")
+    return context
+
+
+@blueprint.get("/faces")
+def page() -> str:
+    _context()
+    return render_template("faces.html")
+
+
+@blueprint.get("/api/faces")
+def people() -> Response:
+    from facedaemon.recognition.enroll import listing
+    from facedaemon.recognition.gallery import GalleryError
+
+    context = _context()
+    try:
+        return jsonify(listing(context.faces_dir, context.cache_dir))
+    except GalleryError as exc:
+        abort(503, description=str(exc))
+
+
+@blueprint.post("/api/faces/<name>")
+def enroll(name: str) -> tuple[Response, int]:
+    from facedaemon.recognition.enroll import EnrollError, check_name
+    from facedaemon.recognition.enroll import enroll as add_photos
+
+    context = _context()
+    try:
+        check_name(name)
+    except EnrollError as exc:
+        abort(400, description=str(exc))
+    files = request.files.getlist("images")
+    if not files:
+        abort(400, description="send the photos as multipart/form-data fields named 'images'")
+    photos = [(f.filename or f"upload {i + 1}", f.read()) for i, f in enumerate(files)]
+    try:
+        written, checks = add_photos(context.faces_dir, context.cache_dir, name, photos,
+                                     tolerance=context.tolerance)
+    except EnrollError as exc:
+        abort(422, description=str(exc))
+    log.info("web: enrolled %d photo(s) of a person from %s", len(written), request.remote_addr)
+    return jsonify({"name": name, "added": written,
+                    "quality": [{"file": c.filename, "face_px": c.quality.face_px if c.quality else None,
+                                 "sharpness": round(c.quality.sharpness, 1) if c.quality else None}
+                                for c in checks]}), 201
+
+
+@blueprint.delete("/api/faces/<name>")
+def forget(name: str) -> Response:
+    from facedaemon.recognition.enroll import EnrollError, UnknownPerson
+    from facedaemon.recognition.enroll import forget as forget_person
+
+    context = _context()
+    try:
+        report = forget_person(context.faces_dir, context.cache_dir, name)
+    except UnknownPerson as exc:
+        abort(404, description=str(exc))
+    except EnrollError as exc:
+        abort(400, description=str(exc))
+    log.info("web: forgot a person (%d files) on request from %s", len(report.files), request.remote_addr)
+    return jsonify({"name": name, "removed_files": report.files, "removed_encodings": report.cache_entries})

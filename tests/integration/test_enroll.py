@@ -1,0 +1,256 @@
+"""Enrol and forget with the real face models: CLI, library and web routes, and proof that forget leaves nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image, ImageFilter
+
+from facedaemon.recognition.enroll import EnrollError, UnknownPerson, enroll, forget, listing
+from facedaemon.recognition.gallery import CACHE_FILE, load_gallery
+from facedaemon.web.app import MAX_CONTENT_LENGTH, WebContext, create_app
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = (REPO / ".." / "shared" / "data").resolve()
+IMAGES = DATA / "images"
+
+pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"shared test photos not found at {IMAGES}")
+
+
+def photo(name: str) -> bytes:
+    return (IMAGES / name).read_bytes()
+
+
+def blurred(name: str, radius: float = 5) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(IMAGES / name).convert("RGB").filter(ImageFilter.GaussianBlur(radius)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def tiny(name: str) -> bytes:
+    buffer = io.BytesIO()
+    image = Image.open(IMAGES / name).convert("RGB")
+    image.thumbnail((200, 200))
+    image.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    shutil.copyfile(IMAGES / "biden.jpg", faces / "Biden.jpg")
+    return faces, tmp_path / "cache"
+
+
+def all_bytes(*roots: Path) -> list[tuple[Path, bytes]]:
+    return [(p, p.read_bytes()) for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
+
+
+def test_enroll_writes_checked_photos_and_lists_them(dirs) -> None:
+    faces, cache = dirs
+    written, checks = enroll(faces, cache, "Barack Obama", [("obama2.jpg", photo("obama2.jpg")),
+                                                            ("x/obama3.jpg", photo("obama3.jpg"))])
+    assert len(written) == 2 and all(w.startswith("Barack Obama/") and w.endswith(".jpg") for w in written)
+    assert all(c.ok and c.quality.face_px >= 80 for c in checks)
+    assert not [p for p in (faces / "Barack Obama").iterdir() if p.name.startswith(".")], "no temporary file left"
+    people = {p["name"]: p for p in listing(faces, cache)["people"]}
+    assert people["Barack Obama"]["images"] == 2
+    assert "not loaded yet" in people["Barack Obama"]["files"][0]["notes"][0]
+    load_gallery(faces, cache)  # what the daemon does when it notices the change
+    people = {p["name"]: p for p in listing(faces, cache)["people"]}
+    assert people["Barack Obama"]["files"][0] == {"file": written[0], "ok": True, "notes": []} or \
+        people["Barack Obama"]["files"][1]["notes"] == []
+    assert 0 < people["Barack Obama"]["consistency"] < 0.6
+    assert people["Biden"]["images"] == 1 and people["Biden"]["consistency"] is None
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"not an image", "not a usable image"),
+        (lambda: photo("../known_faces/GEM.jpg")[:2000], "not a usable image"),
+        (lambda: blurred("obama.jpg"), "too blurred"),
+        (lambda: tiny("obama2.jpg"), "too small"),
+    ],
+)
+def test_enroll_refuses_bad_photos_naming_file_and_reason(dirs, data, reason: str) -> None:
+    faces, cache = dirs
+    body = data() if callable(data) else data
+    with pytest.raises(EnrollError, match=rf"bad\.jpg: .*{reason}"):
+        enroll(faces, cache, "Obama", [("good.jpg", photo("obama2.jpg")), ("bad.jpg", body)])
+    assert not (faces / "Obama").exists() or not any((faces / "Obama").iterdir()), "all or nothing"
+
+
+def test_enroll_refuses_a_photo_without_a_face(dirs, tmp_path: Path) -> None:
+    faces, cache = dirs
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (120, 160, 200)).save(buffer, "PNG")
+    with pytest.raises(EnrollError, match=r"sky\.png: no face found"):
+        enroll(faces, cache, "Obama", [("sky.png", buffer.getvalue())])
+
+
+def test_enroll_flags_a_different_person(dirs) -> None:
+    faces, cache = dirs
+    enroll(faces, cache, "Obama", [("a.jpg", photo("obama2.jpg")), ("b.jpg", photo("obama3.jpg"))])
+    load_gallery(faces, cache)
+    with pytest.raises(EnrollError, match=r"biden\.jpg: likely a different person"):
+        enroll(faces, cache, "Obama", [("biden.jpg", photo("biden.jpg"))])
+    written, _ = enroll(faces, cache, "Obama", [("biden.jpg", photo("biden.jpg"))], allow_flagged=True)
+    load_gallery(faces, cache)
+    obama = {p["name"]: p for p in listing(faces, cache)["people"]}["Obama"]
+    notes = {f["file"]: f["notes"] for f in obama["files"]}
+    assert any("likely a different person" in n for n in notes[written[0]])
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "../x", "a/b", "a\\b", "x" * 65, "trailing ", "dot.", "Unknown",
+                                  "nul\x00", "new\nline", "é"])
+def test_bad_names_refused(dirs, name: str) -> None:
+    faces, cache = dirs
+    with pytest.raises(EnrollError, match="invalid person name"):
+        enroll(faces, cache, name, [("a.jpg", photo("obama2.jpg"))])
+    with pytest.raises(EnrollError, match="invalid person name"):
+        forget(faces, cache, name)
+
+
+def test_forget_leaves_no_trace_in_faces_or_cache(dirs) -> None:
+    faces, cache = dirs
+    (faces / "Obama.png").write_bytes(_png(photo("obama.jpg")))  # flat layout too
+    enroll(faces, cache, "Obama", [("a.jpg", photo("obama2.jpg")), ("b.jpg", photo("obama3.jpg"))])
+    known, _ = load_gallery(faces, cache)
+    theirs = [known.encodings[i] for i, n in enumerate(known.names) if n == "Obama"]
+    assert len(theirs) == 3
+    secrets = [np.asarray(e, dtype=np.float64).tobytes() for e in theirs]
+    secrets += [np.asarray(e, dtype=np.float32).tobytes() for e in theirs]
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest().encode() for p in faces.rglob("*") if "Obama" in str(p)
+               and p.is_file()]
+    assert any(s in data for _, data in all_bytes(cache) for s in secrets[:3]), "the test must see them before"
+
+    report = forget(faces, cache, "Obama")
+    assert len(report.files) == 3 and report.cache_entries == 3
+    for path, data in all_bytes(faces, cache):
+        for secret in secrets:
+            assert secret not in data, f"an encoding of the forgotten person is still in {path}"
+        for digest in digests:
+            assert digest not in data, f"a photo hash of the forgotten person is still in {path}"
+        if cache in path.parents:  # (biden.jpg's own EXIF caption mentions Obama)
+            assert b"Obama" not in data, f"the forgotten person's name is still in {path}"
+    assert {p["name"] for p in listing(faces, cache)["people"]} == {"Biden"}
+    known, _ = load_gallery(faces, cache)
+    assert known.people == ("Biden",)  # and Biden's cache entry survived
+    with pytest.raises(UnknownPerson):
+        forget(faces, cache, "Obama")
+
+
+def _png(jpeg: bytes) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_forget_after_cache_built_with_other_settings_still_purges(dirs) -> None:
+    faces, cache = dirs
+    enroll(faces, cache, "Obama", [("a.jpg", photo("obama2.jpg"))])
+    known, _ = load_gallery(faces, cache, upsample=0)  # another params string in the cache
+    secret = known.encodings[known.names.index("Obama")].astype(np.float64).tobytes()
+    forget(faces, cache, "Obama")
+    assert all(secret not in data for _, data in all_bytes(cache))
+
+
+# --- web ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(dirs, tmp_path: Path):
+    faces, cache = dirs
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    app = create_app(WebContext(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache))
+    return app.test_client()
+
+
+def upload(client, name: str, *files: tuple[str, bytes]):
+    data = {"images": [(io.BytesIO(body), filename) for filename, body in files]}
+    return client.post(f"/api/faces/{name}", data=data, content_type="multipart/form-data")
+
+
+def test_web_enroll_list_forget(client) -> None:
+    response = upload(client, "Barack Obama", ("obama2.jpg", photo("obama2.jpg")))
+    assert response.status_code == 201, response.json
+    assert response.json["added"][0].startswith("Barack Obama/")
+    listed = {p["name"]: p for p in client.get("/api/faces").json["people"]}
+    assert listed["Barack Obama"]["images"] == 1 and listed["Biden"]["images"] == 1
+    gone = client.delete("/api/faces/Barack Obama")
+    assert gone.status_code == 200 and len(gone.json["removed_files"]) == 1
+    assert client.delete("/api/faces/Barack Obama").status_code == 404
+    assert "Barack Obama" not in {p["name"] for p in client.get("/api/faces").json["people"]}
+
+
+def test_web_refusals_name_file_and_reason(client) -> None:
+    bad = upload(client, "Obama", ("holiday.jpg", blurred("obama.jpg")))
+    assert bad.status_code == 422 and "holiday.jpg" in bad.json["detail"] and "blurred" in bad.json["detail"]
+    assert upload(client, "..", ("a.jpg", photo("obama2.jpg"))).status_code in (400, 404)
+    assert upload(client, ".hidden", ("a.jpg", photo("obama2.jpg"))).status_code == 400
+    assert client.post("/api/faces/Obama", data={}, content_type="multipart/form-data").status_code == 400
+    assert client.delete("/api/faces/Unknown").status_code == 400
+
+
+def test_upload_limit_is_20_mib_on_the_upload_route_only(client) -> None:
+    big = b"\xff" * (3 * MAX_CONTENT_LENGTH)
+    response = upload(client, "Obama", ("big.jpg", big))
+    assert response.status_code == 422, "3 MiB passes the body limit and is then refused as an image"
+    assert "big.jpg" in response.json["detail"]
+    assert upload(client, "Obama", ("huge.jpg", b"\xff" * (21 * 1024 * 1024))).status_code == 413
+    assert client.delete("/api/faces/Obama", data=big).status_code == 413  # global limit everywhere else
+    assert client.post("/api/cameras", data=big).status_code == 413
+
+
+def test_faces_page_has_no_inline_script(client) -> None:
+    page = client.get("/faces")
+    assert page.status_code == 200
+    assert '<script src="/static/faces.js"' in page.text and "<script>" not in page.text
+    assert "form-action 'none'" in page.headers["Content-Security-Policy"]
+    assert client.get("/static/faces.js").status_code == 200
+
+
+def test_no_faces_dir_means_404(tmp_path: Path) -> None:
+    client = create_app(WebContext(runtime_dir=tmp_path, cameras=("door",))).test_client()
+    assert client.get("/api/faces").status_code == 404 and client.get("/faces").status_code == 404
+
+
+# --- CLI ----------------------------------------------------------------------------------------------------------
+
+
+def test_cli_enroll_and_forget(dirs, tmp_path: Path) -> None:
+    faces, cache = dirs
+    config = tmp_path / "facedaemon.yaml"
+    config.write_text(yaml.safe_dump({"faces_dir": str(faces), "cache_dir": str(cache), "runtime_dir":
+                                      str(tmp_path / "run"), "cameras": {"door": {"source": "pattern"}}}))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "facedaemon", *args], capture_output=True, text=True,
+                              cwd=REPO, timeout=120)
+
+    added = cli("enroll", "--config", str(config), "Obama", str(IMAGES / "obama2.jpg"))
+    assert added.returncode == 0, added.stderr
+    assert "1 photo(s) added" in added.stdout
+    refused = cli("enroll", "--config", str(config), "Obama", str(IMAGES / "obama2.jpg"), str(DATA / "nope.jpg"))
+    assert refused.returncode == 1 and "nope.jpg" in refused.stderr and "Traceback" not in refused.stderr
+    bad = cli("enroll", "--config", str(config), "../etc", str(IMAGES / "obama2.jpg"))
+    assert bad.returncode == 1 and "invalid person name" in bad.stderr
+    gone = cli("forget", "--config", str(config), "Obama")
+    assert gone.returncode == 0 and "removed 1 file(s)" in gone.stdout, gone.stderr
+    assert not (faces / "Obama").exists()
+    again = cli("forget", "--config", str(config), "Obama")
+    assert again.returncode == 1 and "no photos of 'Obama'" in again.stderr
+    assert json.loads(json.dumps(listing(faces, cache)))["people"][0]["name"] == "Biden"
+    assert not (cache / CACHE_FILE).exists() or b"Obama" not in (cache / CACHE_FILE).read_bytes()
