@@ -172,6 +172,52 @@ class AuthConfig(Section):
         return value
 
 
+MQTT_TOPIC = re.compile(r"^[^/#+\s][^#+\s]*(?<!/)$")  # no wildcards, no empty first/last level
+
+
+class WebhookConfig(Section):
+    url: str | None = Field(None, description="POST each event as JSON here (http:// or https://; ${env:..} and "
+                                              "${cred:..} allowed); null: off")
+    timeout: float = Field(5.0, gt=0.0, le=60.0, description="seconds one POST may take")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class MqttConfig(Section):
+    host: str | None = Field(None, description="MQTT broker host name or address; null: off")
+    port: int = Field(1883, ge=1, le=65535, description="MQTT broker port")
+    username: str | None = Field(None, description="broker user (${env:..} / ${cred:..} allowed)")
+    password: str | None = Field(None, description="broker password: use ${env:NAME} or ${cred:NAME}, not plain text")
+    topic_prefix: str = Field("facedaemon", description="events on <prefix>/<camera>/event, state on "
+                                                        "<prefix>/<camera>/last_person, <prefix>/status")
+    discovery_prefix: str = Field("homeassistant", description="Home Assistant's MQTT discovery prefix")
+
+    @field_validator("topic_prefix", "discovery_prefix")
+    @classmethod
+    def _topic(cls, value: str) -> str:
+        if not MQTT_TOPIC.match(value):
+            raise ValueError("must be an MQTT topic without '+', '#', spaces or a leading/trailing '/'")
+        return value
+
+
+class EventsConfig(Section):
+    log: bool = Field(True, description="log one line per event")
+    webhook: WebhookConfig = WebhookConfig()
+    mqtt: MqttConfig = MqttConfig()
+    include_unknown: bool = Field(False, description="also report faces nobody is known as (name 'Unknown')")
+    grace_seconds: float = Field(2.0, gt=0.0, le=600.0,
+                                 description="a person unseen this long has left (short gaps are not events)")
+
+
+class PrivacyConfig(Section):
+    blur_unknown: bool = Field(False, description="blur faces that are not recognised in the output streams")
+
+
 class SourceConfig(Section):
     kind: SourceKind
     uri: str = Field(description="device path, index, rtsp:// URL, file path or pattern name")
@@ -219,6 +265,8 @@ class Config(Section):
     rtsp: RtspConfig = RtspConfig()
     cameras: tuple[CameraConfig, ...] = Field(min_length=1)
     auth: AuthConfig = AuthConfig()
+    events: EventsConfig = EventsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     @model_validator(mode="after")
     def _unique_cameras(self) -> Config:

@@ -52,6 +52,7 @@ class Daemon:
         self.worker = None
         self._recognizer = CurrentWorker()
         self.rtsp = None  # outputs.rtsp.RtspServer when a camera has rtsp enabled
+        self.events = None  # events.hub.EventHub when a sink (log, webhook, MQTT) is configured
         self.web = WebServer(config, config_path) if web else None
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._started = time.time()
@@ -65,6 +66,7 @@ class Daemon:
     def start(self) -> None:
         self.config.runtime_dir.mkdir(parents=True, exist_ok=True)
         enabled = [camera for camera in self.config.cameras if camera.enabled]
+        self._start_events()  # before the worker: its first results already count
         if any(camera.recognize for camera in enabled):
             self._start_worker()
         if any(camera.rtsp.enabled for camera in enabled):
@@ -87,6 +89,13 @@ class Daemon:
         self._recognizer.worker = self.worker
         self.worker.start()
 
+    def _start_events(self) -> None:
+        from facedaemon.events.hub import EventHub
+
+        self.events = EventHub.from_config(self.config)
+        if self.events is not None:
+            self.events.start()
+
     def _start_rtsp(self) -> None:
         from facedaemon.outputs.rtsp import RtspServer
 
@@ -103,13 +112,18 @@ class Daemon:
         encoder = Encoder(camera.name, find_ffmpeg(self.config.encoder.ffmpeg), out_dir, self.config.hls,
                           self.config.encoder, on_restart=restarts.inc, fps_hint=camera.fps or 30.0,
                           h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None)
-        return CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
-                              recognizer=self._recognizer)
+        pipeline = CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
+                                  recognizer=self._recognizer)
+        pipeline.blur_unknown = self.config.privacy.blur_unknown
+        return pipeline
 
     def _on_result(self, result) -> None:
         pipeline = self.cameras.get(result.camera)
         if pipeline is not None:
             pipeline.on_result(result)
+        events = self.events  # read once: a reload may swap it
+        if events is not None:
+            events.on_result(result)
 
     # -- run ---------------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -152,6 +166,8 @@ class Daemon:
             self.web.check(now)
         if self.rtsp is not None:
             self.rtsp.check(now)
+        if self.events is not None:
+            self.events.tick()
         self._notify_systemd(now)
 
     def _notify_systemd(self, now: float) -> None:
@@ -226,6 +242,13 @@ class Daemon:
         if "log_level" in plan.live:
             logging.getLogger().setLevel(new.log_level.upper())
         self.metrics.person_labels = new.metrics.person_labels
+        for pipeline in self.cameras.values():  # privacy applies live, from the next frame on
+            pipeline.blur_unknown = new.privacy.blur_unknown
+        if plan.restart_events:
+            if self.events is not None:
+                self.events.stop(timeout=2.0)
+                self.events = None
+            self._start_events()
         if plan.restart_worker or (self.worker is None and any(new.camera(n).recognize for n in plan.start)):
             if self.worker is not None:
                 self.worker.stop(timeout=3.0)
@@ -261,6 +284,8 @@ class Daemon:
         if self.web is not None:
             self.web.stop(timeout=3.0)
         self._stop_cameras(set(self.cameras))
+        if self.events is not None:
+            self.events.stop(timeout=max(0.2, min(1.5, deadline - 2.0 - time.monotonic())))
         if self.rtsp is not None:
             self.rtsp.stop(timeout=max(0.2, min(1.0, deadline - 1.0 - time.monotonic())))
         if self.worker is not None:

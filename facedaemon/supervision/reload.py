@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 from facedaemon.config.models import CameraConfig, Config
 
-LIVE = frozenset({"log_level", "metrics"})  # applied without restarting anything
+LIVE = frozenset({"log_level", "metrics", "privacy"})  # applied without restarting anything
 WEB = frozenset({"http", "auth"})
 WORKER = frozenset({"recognition", "faces_dir", "cache_dir"})
 ENCODING = frozenset({"hls", "encoder"})  # every camera's ffmpeg
 RTSP = frozenset({"rtsp"})
+EVENTS = frozenset({"events"})  # the event sinks (log, webhook, MQTT): restarted on their own
 REFUSED = frozenset({"runtime_dir"})  # the web app and HLS players hold paths under it: restart the service
 
 
@@ -26,12 +27,13 @@ class ReloadPlan:
     restart_worker: bool = False
     restart_web: bool = False
     restart_rtsp: bool = False
+    restart_events: bool = False
     live: set[str] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
         return not (self.refused or self.stop or self.start or self.restart_worker or self.restart_web
-                    or self.restart_rtsp or self.live)
+                    or self.restart_rtsp or self.restart_events or self.live)
 
     def describe(self) -> str:
         if self.refused:
@@ -46,7 +48,8 @@ class ReloadPlan:
                 parts.append(f"{label} camera(s) {', '.join(sorted(names))}")
         parts += [what for what, flag in (("restart recognition", self.restart_worker),
                                           ("restart web", self.restart_web),
-                                          ("restart RTSP", self.restart_rtsp)) if flag]
+                                          ("restart RTSP", self.restart_rtsp),
+                                          ("restart events", self.restart_events)) if flag]
         if self.live:
             parts.append(f"apply {', '.join(sorted(self.live))} live")
         return "; ".join(parts)
@@ -59,9 +62,11 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
         plan.refused = f"changing {', '.join(sorted(changed & REFUSED))} needs a restart of the service"
         return plan
     old_cameras, new_cameras = _enabled(old), _enabled(new)
-    everything = changed - LIVE - WEB - WORKER - ENCODING - RTSP - {"cameras"}
+    everything = changed - LIVE - WEB - WORKER - ENCODING - RTSP - EVENTS - {"cameras"}
     restart_all = bool(everything or changed & ENCODING)
     plan.live = changed & LIVE
+    # The sinks announce the enabled cameras (Home Assistant discovery), so a camera set change restarts them.
+    plan.restart_events = bool(changed & EVENTS or everything or _recognising(old_cameras) != _recognising(new_cameras))
     plan.restart_worker = bool(changed & WORKER or everything) and any(c.recognize for c in new_cameras.values())
     plan.restart_rtsp = bool(changed & RTSP or everything or _rtsp_mounts(old_cameras) != _rtsp_mounts(new_cameras))
     plan.restart_web = bool(changed & WEB or everything or set(old_cameras) != set(new_cameras))
@@ -83,3 +88,7 @@ def _enabled(config: Config) -> dict[str, CameraConfig]:
 
 def _rtsp_mounts(cameras: dict[str, CameraConfig]) -> set[tuple[str, str]]:
     return {(name, camera.rtsp_path) for name, camera in cameras.items() if camera.rtsp.enabled}
+
+
+def _recognising(cameras: dict[str, CameraConfig]) -> set[str]:
+    return {name for name, camera in cameras.items() if camera.recognize}

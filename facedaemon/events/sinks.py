@@ -1,0 +1,143 @@
+"""Where events go: the log (one line each) and a webhook (JSON POSTs from a thread of its own).
+
+publish() never blocks: it runs on the recognition worker's reader thread. The webhook keeps a bounded queue and
+drops the oldest event when a slow or dead receiver lets it fill up, counting what it dropped.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Protocol
+
+from facedaemon.config.models import WebhookConfig
+from facedaemon.config.secrets import SecretError, expand_secrets
+from facedaemon.events.tracker import Event
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 256
+ATTEMPTS = 4  # one event: first try + 3 retries, then it is dropped
+RETRY_FIRST, RETRY_CAP = 0.5, 8.0
+
+
+class Sink(Protocol):
+    def start(self) -> None: ...
+
+    def publish(self, event: Event) -> None: ...
+
+    def stop(self, timeout: float) -> None: ...
+
+
+class LogSink:
+    def start(self) -> None:
+        pass
+
+    def publish(self, event: Event) -> None:
+        log.info("camera %s: %s %s (track %d, confidence %.0f%%)", event.camera, event.name, event.kind,
+                 event.track, event.confidence * 100)
+
+    def stop(self, timeout: float) -> None:
+        pass
+
+
+def describe_url(url: str) -> str:
+    """scheme://host[:port] only: paths and queries of webhooks often carry tokens."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}"
+
+
+class WebhookSink:
+    def __init__(self, config: WebhookConfig, *, queue_size: int = QUEUE_SIZE, attempts: int = ATTEMPTS,
+                 retry_first: float = RETRY_FIRST, retry_cap: float = RETRY_CAP) -> None:
+        assert config.url is not None
+        self.config = config
+        self.attempts = attempts
+        self.retry_first, self.retry_cap = retry_first, retry_cap
+        self.dropped = 0  # events lost: queue full or every attempt failed
+        self.sent = 0
+        self._queue: collections.deque[Event] = collections.deque()
+        self._size = queue_size
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._where = describe_url(config.url)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="events-webhook", daemon=True)
+        self._thread.start()
+
+    def publish(self, event: Event) -> None:
+        with self._cond:
+            if len(self._queue) >= self._size:
+                self._queue.popleft()
+                self._drop(f"queue full ({self._size} events)")
+            self._queue.append(event)
+            self._cond.notify()
+
+    def stop(self, timeout: float) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _drop(self, why: str) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 100 == 0:  # a dead receiver must not flood the log
+            log.warning("events: webhook %s: dropped an event: %s (%d dropped so far)", self._where, why,
+                        self.dropped)
+
+    def _next(self) -> Event | None:
+        with self._cond:
+            while not self._queue and not self._stopping:
+                self._cond.wait()
+            return None if self._stopping else self._queue.popleft()
+
+    def _run(self) -> None:
+        try:
+            url = expand_secrets(self.config.url or "", os.environ, os.environ.get("CREDENTIALS_DIRECTORY"))
+        except SecretError as exc:
+            log.error("events: webhook disabled: %s", exc)
+            return
+        while (event := self._next()) is not None:
+            self._deliver(url, event)
+
+    def _deliver(self, url: str, event: Event) -> None:
+        body = json.dumps(event.to_json()).encode()
+        delay = self.retry_first
+        for attempt in range(1, self.attempts + 1):
+            error = self._post(url, body)
+            if error is None:
+                self.sent += 1
+                return
+            if attempt == self.attempts:
+                self._drop(f"{error} after {attempt} attempts")
+                return
+            log.info("events: webhook %s: %s; retrying in %.1f s", self._where, error, delay)
+            with self._cond:  # stop() interrupts the wait
+                if self._cond.wait_for(lambda: self._stopping, delay):
+                    return
+            delay = min(self.retry_cap, delay * 2)
+
+    def _post(self, url: str, body: bytes) -> str | None:
+        request = urllib.request.Request(url, data=body, method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "User-Agent": "facedaemon"})
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
+                response.read(65536)
+            return None
+        except urllib.error.HTTPError as exc:
+            return f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return f"{type(exc).__name__}: {reason} ({time.monotonic() - started:.1f} s)"

@@ -1,0 +1,140 @@
+"""The webhook sink against a real HTTP server on 127.0.0.1: delivery, retry after failures, drop-oldest, stop."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from facedaemon.config.models import WebhookConfig
+from facedaemon.events.sinks import WebhookSink
+from facedaemon.events.tracker import RECOGNISED, Event
+
+
+class Receiver:
+    def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
+        self.bodies: list[dict] = []
+        self.requests = 0
+        self.fail_first, self.delay = fail_first, delay
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests += 1
+                time.sleep(receiver.delay)
+                if receiver.requests <= receiver.fail_first:
+                    self.send_response(503)
+                else:
+                    assert self.headers["Content-Type"] == "application/json"
+                    receiver.bodies.append(json.loads(body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?token=abc"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver_factory():
+    made: list[Receiver] = []
+
+    def make(**kwargs) -> Receiver:
+        made.append(Receiver(**kwargs))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def event(n: int) -> Event:
+    return Event(RECOGNISED, "door", f"person{n}", 0.9, n, 1000.0 + n)
+
+
+def wait(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_events_are_posted_as_json_in_order(receiver_factory):
+    receiver = receiver_factory()
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5))
+    sink.start()
+    try:
+        for n in range(3):
+            sink.publish(event(n))
+        assert wait(lambda: len(receiver.bodies) == 3), receiver.bodies
+        assert receiver.bodies[0] == {"event": "recognised", "camera": "door", "name": "person0", "confidence": 0.9,
+                                      "track": 0, "time": 1000.0}
+        assert [b["name"] for b in receiver.bodies] == ["person0", "person1", "person2"]
+        assert sink.sent == 3 and sink.dropped == 0
+    finally:
+        sink.stop(2.0)
+
+
+def test_failures_are_retried_with_backoff(receiver_factory):
+    receiver = receiver_factory(fail_first=2)
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5), retry_first=0.05)
+    sink.start()
+    try:
+        sink.publish(event(1))
+        assert wait(lambda: len(receiver.bodies) == 1)
+        assert receiver.requests == 3 and sink.dropped == 0
+    finally:
+        sink.stop(2.0)
+
+
+def test_a_dead_receiver_costs_capped_attempts_then_a_counted_drop(receiver_factory):
+    receiver = receiver_factory()
+    url = receiver.url
+    receiver.close()  # nothing listens on that port now
+    sink = WebhookSink(WebhookConfig(url=url, timeout=1), attempts=2, retry_first=0.05)
+    sink.start()
+    try:
+        sink.publish(event(1))
+        assert wait(lambda: sink.dropped == 1)
+    finally:
+        sink.stop(2.0)
+
+
+def test_publish_never_blocks_and_drops_the_oldest_when_full(receiver_factory):
+    receiver = receiver_factory(delay=0.5)  # a slow receiver
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5), queue_size=3)
+    sink.start()
+    try:
+        started = time.monotonic()
+        for n in range(10):
+            sink.publish(event(n))
+        assert time.monotonic() - started < 0.5  # ten publishes, each only a queue append
+        assert wait(lambda: sink.dropped >= 6 and len(receiver.bodies) >= 3)
+        assert receiver.bodies[-1]["name"] == "person9"  # the newest survives
+    finally:
+        sink.stop(2.0)
+
+
+def test_stop_returns_within_its_timeout_while_a_post_hangs(receiver_factory):
+    receiver = receiver_factory(delay=5.0)
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=10))
+    sink.start()
+    sink.publish(event(1))
+    assert wait(lambda: receiver.requests == 1)
+    started = time.monotonic()
+    sink.stop(0.5)
+    assert time.monotonic() - started < 3.0

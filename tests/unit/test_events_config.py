@@ -1,0 +1,87 @@
+"""The events and privacy sections: defaults, validation, and what a reload does with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from facedaemon.config import ConfigError, load_text
+from facedaemon.events.mqtt import discovery, event_messages
+from facedaemon.events.sinks import describe_url
+from facedaemon.events.tracker import LEFT, RECOGNISED, Event
+from facedaemon.supervision.reload import plan_reload
+
+BASE = """
+faces_dir: faces
+runtime_dir: run
+cameras:
+  a: {source: pattern}
+  b: {source: pattern, recognize: false}
+"""
+
+
+def config(extra: str = "", base: str = BASE):
+    return load_text(extra + base, source="c.yaml", base_dir=Path("/tmp"))
+
+
+def test_defaults_log_only_and_no_blur():
+    loaded = config()
+    assert loaded.events.log and loaded.events.webhook.url is None and loaded.events.mqtt.host is None
+    assert loaded.events.mqtt.port == 1883 and loaded.events.mqtt.topic_prefix == "facedaemon"
+    assert loaded.events.mqtt.discovery_prefix == "homeassistant" and not loaded.events.include_unknown
+    assert loaded.privacy.blur_unknown is False
+
+
+def test_full_events_section():
+    loaded = config("events: {webhook: {url: 'https://hooks.example/x?t=${env:T}', timeout: 2},"
+                    " mqtt: {host: broker, port: 1884, username: ha, password: '${cred:mqtt}'},"
+                    " include_unknown: true}\nprivacy: {blur_unknown: true}\n")
+    assert loaded.events.webhook.timeout == 2 and loaded.events.mqtt.password == "${cred:mqtt}"
+    assert loaded.privacy.blur_unknown
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("events: {webhook: {url: 'ftp://x'}}\n", "events.webhook.url: must start with http:// or https://"),
+    ("events: {mqtt: {topic_prefix: 'a/#'}}\n", "events.mqtt.topic_prefix: must be an MQTT topic"),
+    ("events: {mqtt: {port: 0}}\n", "events.mqtt.port: must be at least 1"),
+    ("events: {mqtt: {hots: x}}\n", "unknown key 'hots' (did you mean 'host'?)"),
+    ("privacy: {blur: true}\n", "privacy.blur: unknown key"),
+])
+def test_bad_values_name_the_key(extra, message):
+    with pytest.raises(ConfigError) as caught:
+        config(extra)
+    assert message in str(caught.value)
+
+
+def test_reload_restarts_event_sinks_only_for_events():
+    plan = plan_reload(config(), config("events: {mqtt: {host: broker}}\n"))
+    assert plan.restart_events and not (plan.start or plan.restart_worker or plan.restart_web)
+    assert plan.describe() == "restart events"
+
+
+def test_reload_applies_privacy_live():
+    plan = plan_reload(config(), config("privacy: {blur_unknown: true}\n"))
+    assert plan.live == {"privacy"} and not (plan.start or plan.restart_events)
+
+
+def test_a_new_recognising_camera_restarts_the_sinks_for_discovery():
+    plan = plan_reload(config(), config(base=BASE + "  c: {source: pattern}\n"))
+    assert plan.restart_events and plan.start == {"c"}
+
+
+def test_mqtt_messages_and_discovery():
+    mqtt = config("events: {mqtt: {host: broker, topic_prefix: home/fd}}\n").events.mqtt
+    topic, payload = discovery(mqtt, "a")
+    assert topic == "homeassistant/sensor/facedaemon_a/last_person/config"
+    assert payload["unique_id"] == "facedaemon_a_last_person" and payload["state_topic"] == "home/fd/a/last_person"
+    assert payload["availability_topic"] == "home/fd/status" and payload["device"]["identifiers"] == ["facedaemon_a"]
+    arrived = Event(RECOGNISED, "a", "Obama", 0.9, 3, 100.0)
+    assert [(t, r) for t, _, r in event_messages(mqtt, arrived)] == [
+        ("home/fd/a/event", False), ("home/fd/a/last_person", True), ("home/fd/a/last_person/attributes", True)]
+    assert event_messages(mqtt, arrived)[1][1] == "Obama"
+    assert [t for t, _, _ in event_messages(mqtt, Event(LEFT, "a", "Obama", 0.9, 3, 100.0))] == ["home/fd/a/event"]
+
+
+def test_webhook_urls_are_logged_without_path_or_query():
+    assert describe_url("https://user:pw@hooks.example:8443/secret/path?token=x") == "https://hooks.example:8443"
