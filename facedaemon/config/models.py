@@ -33,18 +33,17 @@ class SourceKind(StrEnum):
     PATTERN = "pattern"
 
 
-class HttpConfig(Section):
-    listen: str = Field("127.0.0.1:8080", description="host:port gunicorn binds the web page, HLS and API to")
-    workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes")
-    threads: int = Field(8, ge=1, le=64, description="threads per gunicorn worker")
+def check_listen(value: str, example: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"must be host:port, e.g. {example}")
+    return value
 
-    @field_validator("listen")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
-        return value
+
+class Listener(Section):
+    """A section with a `listen: host:port` field."""
+
+    listen: str
 
     @property
     def host(self) -> str:
@@ -53,6 +52,17 @@ class HttpConfig(Section):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+
+class HttpConfig(Listener):
+    listen: str = Field("127.0.0.1:8080", description="host:port gunicorn binds the web page, HLS and API to")
+    workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes")
+    threads: int = Field(8, ge=1, le=64, description="threads per gunicorn worker")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        return check_listen(value, "127.0.0.1:8080 or 0.0.0.0:8080")
 
 
 class RecognitionConfig(Section):
@@ -95,7 +105,7 @@ class EncoderConfig(Section):
         return value
 
 
-class RtspConfig(Section):
+class RtspConfig(Listener):
     # Loopback by default like http: RTSP has no login here, so serving the LAN is an explicit choice.
     listen: str = Field(
         "127.0.0.1:8554",
@@ -109,18 +119,7 @@ class RtspConfig(Section):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port, e.g. 0.0.0.0:8554 or 127.0.0.1:8554")
-        return value
-
-    @property
-    def host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
-
-    @property
-    def port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
+        return check_listen(value, "0.0.0.0:8554 or 127.0.0.1:8554")
 
 
 class RtspOutputConfig(Section):

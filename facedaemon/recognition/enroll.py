@@ -7,17 +7,16 @@ Heavy modules (numpy, PIL, face_recognition) are imported inside the functions t
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from facedaemon.atomic_file import fsync_dir, write_atomic
 
 if TYPE_CHECKING:
     import numpy as np
@@ -186,26 +185,7 @@ def _ensure_person_dir(person_dir: Path) -> None:
 
 def atomic_write(target: Path, data: bytes) -> None:
     """Hidden temporary file in the same folder (the gallery ignores it), fsync, rename into place."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".enroll-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(target, data, prefix=".enroll-")
 
 
 # --- forgetting -------------------------------------------------------------------------------------------------
@@ -235,7 +215,7 @@ def forget(faces_dir: Path, cache_dir: Path | None, name: str) -> ForgetReport:
         report.files.extend(_remove(path, faces_dir))
     if not report.files:
         raise UnknownPerson(f"no photos of {name!r} in {faces_dir}")
-    _fsync_dir(faces_dir)
+    fsync_dir(faces_dir)
     if cache_dir is not None:
         report.cache_entries = prune_cache(cache_dir)
         drop_from_report(cache_dir, name)
