@@ -93,6 +93,7 @@ class EncoderConfig(Section):
         None, description="target bitrate such as 2M; default: constant quality (crf)"
     )
     crf: int = Field(23, ge=0, le=51, description="libx264 constant-quality factor when no bitrate is set")
+    threads: int = Field(1, ge=0, le=16, description="libx264 threads per camera; 0: ffmpeg decides (large frames)")
     ffmpeg: str | None = Field(
         None, description="path of the ffmpeg binary; default: system ffmpeg, else bundled"
     )

@@ -25,7 +25,8 @@ class FileSource:
 
         if not self.path.is_file():
             raise SourceError(f"{self.path} is not a file")
-        capture = cv2.VideoCapture(str(self.path))
+        # One decoding thread: a camera-rate file needs a fraction of one core, and threads cost CPU to sync.
+        capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         if not capture.isOpened():
             capture.release()
             raise SourceError(f"{self.path} is not a video OpenCV can read")
