@@ -31,3 +31,13 @@ def colour_pixels(frame: np.ndarray, bgr: tuple[int, int, int], tolerance: int =
     """How many pixels are within tolerance of a colour (H.264 shifts colours a little)."""
     diff = np.abs(frame.astype(np.int16) - np.array(bgr, np.int16)).max(axis=2)
     return int((diff <= tolerance).sum())
+
+
+def obama_gallery(shared: Path, faces: Path) -> Path:
+    """faces/Obama/ with obama2.jpg and obama3.jpg: the known person of the people clip (which shows obama.jpg)."""
+    import shutil
+
+    (faces / "Obama").mkdir(parents=True, exist_ok=True)
+    for name in ("obama2.jpg", "obama3.jpg"):
+        shutil.copy(shared / "images" / name, faces / "Obama" / name)
+    return faces

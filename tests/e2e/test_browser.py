@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import statistics
 import time
@@ -19,7 +18,7 @@ import pytest
 
 from tests.e2e.browser import H264, Chromium, find_chromium, read_delay, video_state
 from tests.e2e.daemon import descendants, start_daemon, write_config
-from tests.e2e.media import colour_pixels, make_people_clip
+from tests.e2e.media import colour_pixels, make_people_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
 
@@ -60,10 +59,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory, shared_data, chromium):
     tmp = tmp_path_factory.mktemp("browser")
-    faces = tmp / "faces"
-    (faces / "Obama").mkdir(parents=True)
-    for name in ("obama2.jpg", "obama3.jpg"):
-        shutil.copy(shared_data / "images" / name, faces / "Obama" / name)
+    faces = obama_gallery(shared_data, tmp / "faces")
     clip = make_people_clip(shared_data, tmp / "people.mp4")
     cameras = {
         "people": {"source": str(clip), "loop": True},

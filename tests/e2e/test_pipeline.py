@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.daemon import start_daemon, write_config
-from tests.e2e.media import colour_pixels, decode_video, make_people_clip
+from tests.e2e.media import colour_pixels, decode_video, make_people_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
 
@@ -27,9 +27,7 @@ METRICS = (
 def daemon(tmp_path_factory, shared_data):
     tmp = tmp_path_factory.mktemp("e2e")
     faces = tmp / "faces"
-    (faces / "Obama").mkdir(parents=True)
-    shutil.copy(shared_data / "images" / "obama2.jpg", faces / "Obama" / "obama2.jpg")
-    shutil.copy(shared_data / "images" / "obama3.jpg", faces / "Obama" / "obama3.jpg")
+    obama_gallery(shared_data, faces)
     for photo in (shared_data / "known_faces").glob("*.jpg"):  # the seed's flat layout, four other people
         shutil.copy(photo, faces / photo.name)
     clip = make_people_clip(shared_data, tmp / "people.mp4")

@@ -19,7 +19,7 @@ import requests
 import yaml
 
 from tests.e2e.daemon import REPO, free_port, start_daemon, write_config
-from tests.e2e.media import make_people_clip
+from tests.e2e.media import make_people_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
 
@@ -164,10 +164,7 @@ class Prometheus:
 def prometheus(tmp_path_factory, shared_data):
     binary, promtool = tool("prometheus"), tool("promtool")
     tmp = tmp_path_factory.mktemp("prometheus")
-    faces = tmp / "faces"
-    (faces / "Obama").mkdir(parents=True)
-    for name in ("obama2.jpg", "obama3.jpg"):
-        shutil.copy(shared_data / "images" / name, faces / "Obama" / name)
+    faces = obama_gallery(shared_data, tmp / "faces")
     clip = make_people_clip(shared_data, tmp / "people.mp4")
     cameras = {
         CAMERA: {"source": str(clip), "loop": True},
