@@ -1,7 +1,9 @@
 """Unrecognised faces made unrecognisable in the output frame, in place: pure given the frame and the faces.
 
-Pixelate (shrink to a few blocks) then smooth: the detail is gone for good, not just softened, and a tracked box
-that lags the face by a few pixels still covers it because the area is enlarged.
+Pixelate (shrink to a few blocks) then smooth: the detail is gone for good, not just softened. The area covers
+where the face was last seen as well as where its track is extrapolated to, and grows with the age of that sighting:
+results arrive a few times a second (later on a busy machine), and a face that turned round or kept walking while
+the worker was busy must still be covered, not just the box drawn around it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,26 @@ if TYPE_CHECKING:
     import numpy as np
 
 ENLARGE = 0.25  # grow the box by this share of its size on every side
+AGE_GROWTH = 0.5  # ... and by this share more per second since the face was last seen (1 s old: 0.75 per side)
 BLOCKS = 6  # the face is reduced to about 6×6 colours before being smoothed back up
 
 
-def grown(box: Box, width: int, height: int, enlarge: float = ENLARGE) -> tuple[int, int, int, int] | None:
-    """(top, right, bottom, left) enlarged and clipped to the frame as slice bounds; None if nothing is left."""
+def union(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
+
+
+def larger(a: Box, b: Box) -> Box:
+    """A box at the origin as tall as the taller and as wide as the wider of the two."""
+    return 0, max(a[1] - a[3], b[1] - b[3]), max(a[2] - a[0], b[2] - b[0]), 0
+
+
+def grown(box: Box, width: int, height: int, enlarge: float = ENLARGE,
+          face: Box | None = None) -> tuple[int, int, int, int] | None:
+    """(top, right, bottom, left) enlarged by `enlarge` × the face's size (default: the box's) on every side and
+    clipped to the frame as slice bounds; None if nothing is left."""
+    size = face if face is not None else box
+    pad_y, pad_x = round((size[2] - size[0]) * enlarge), round((size[1] - size[3]) * enlarge)
     top, right, bottom, left = box
-    pad_y, pad_x = round((bottom - top) * enlarge), round((right - left) * enlarge)
     top, bottom = max(0, top - pad_y), min(height, bottom + pad_y)
     left, right = max(0, left - pad_x), min(width, right + pad_x)
     if bottom - top < 2 or right - left < 2:
@@ -29,24 +44,37 @@ def grown(box: Box, width: int, height: int, enlarge: float = ENLARGE) -> tuple[
     return top, right, bottom, left
 
 
-def blur_faces(frame: np.ndarray, faces: Iterable[FaceResult], *, enlarge: float = ENLARGE) -> int:
-    """Blur every face not recognised (name "Unknown") in the BGR frame; returns how many were blurred."""
-    import cv2
+def blur_faces(frame: np.ndarray, faces: Iterable[FaceResult], *, seen: Iterable[FaceResult] = (),
+               age: float = 0.0, enlarge: float = ENLARGE) -> int:
+    """Blur every face not recognised (name "Unknown") in the BGR frame; returns how many were blurred.
 
+    `faces` are where the boxes are drawn on this frame; `seen` the same tracks where the worker last saw them,
+    `age` seconds before this frame.
+    """
+    last_seen = {face.track: face.box for face in seen}
+    spread = enlarge + AGE_GROWTH * max(0.0, age)
     height, width = frame.shape[:2]
     count = 0
     for face in faces:
         if face.name != UNKNOWN:
             continue
-        area = grown(face.box, width, height, enlarge)
-        if area is None:
-            continue
-        top, right, bottom, left = area
-        region = frame[top:bottom, left:right]
-        h, w = region.shape[:2]
-        small = cv2.resize(region, (max(1, min(w, BLOCKS)), max(1, min(h, BLOCKS))), interpolation=cv2.INTER_AREA)
-        smooth = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        kernel = max(3, (min(w, h) // 4) | 1)
-        region[:] = cv2.GaussianBlur(smooth, (kernel, kernel), 0)
-        count += 1
+        seen_box = last_seen.get(face.track, face.box)
+        # Grown by the larger of the two sizes: an extrapolated box can shrink (its edges move at their own speeds).
+        area = grown(union(face.box, seen_box), width, height, spread, face=larger(face.box, seen_box))
+        if area is not None:
+            pixelate(frame, area)
+            count += 1
     return count
+
+
+def pixelate(frame: np.ndarray, area: tuple[int, int, int, int]) -> None:
+    """Replace the area (top, right, bottom, left) by a smoothed 6×6 mosaic of itself."""
+    import cv2
+
+    top, right, bottom, left = area
+    region = frame[top:bottom, left:right]
+    h, w = region.shape[:2]
+    small = cv2.resize(region, (max(1, min(w, BLOCKS)), max(1, min(h, BLOCKS))), interpolation=cv2.INTER_AREA)
+    smooth = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    kernel = max(3, (min(w, h) // 4) | 1)
+    region[:] = cv2.GaussianBlur(smooth, (kernel, kernel), 0)

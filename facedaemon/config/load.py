@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from facedaemon.config import tls as mqtt_tls
 from facedaemon.config.models import CameraConfig, Config, SourceKind
 
 # Kept local (not supervision.redact) so the config package stays dependency-free; same behaviour.
@@ -271,6 +272,10 @@ class _Builder:
         for key in _PATH_KEYS:
             if isinstance(data.get(key), str):
                 data[key] = self.path((key,), data[key])
+        unknowns = data.get("unknowns")
+        if isinstance(unknowns, dict) and isinstance(unknowns.get("dir"), str):
+            data["unknowns"] = {**unknowns, "dir": self.path(("unknowns", "dir"), unknowns["dir"])}
+        data = mqtt_tls.resolve_paths(data, self.path)
         if "cameras" in data:
             data["cameras"] = self.cameras(data["cameras"])
         config: Config | None = None
@@ -279,6 +284,9 @@ class _Builder:
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 self.pydantic_problem(error)
+        if config is not None:  # the TLS files must exist and load: a config error, not a reconnect loop
+            for key, message in mqtt_tls.problems(config.events.mqtt.tls):
+                self.problem(key, message)
         if self.problems or config is None:
             raise ConfigError(self.problems)
         return config

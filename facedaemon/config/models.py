@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from facedaemon.config.durations import parse_duration
+
 BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 PASSWORD_HASH = re.compile(r"^(scrypt|pbkdf2):[^$]+\$[^$]+\$[0-9a-f]+$")  # werkzeug.security's format
@@ -77,6 +79,16 @@ class RecognitionConfig(Section):
     recheck_seconds: float = Field(
         2.0, gt=0.0, description="re-encode a tracked face this often to confirm its name"
     )
+    recheck_max_seconds: float = Field(
+        8.0, gt=0.0, description="a name its rechecks keep confirming is rechecked less often, down to this"
+    )
+
+    @model_validator(mode="after")
+    def _recheck_range(self) -> RecognitionConfig:
+        if self.recheck_max_seconds < self.recheck_seconds:
+            raise ValueError(f"recheck_max_seconds ({self.recheck_max_seconds:g}) must be at least "
+                             f"recheck_seconds ({self.recheck_seconds:g})")
+        return self
 
 
 class HlsConfig(Section):
@@ -188,14 +200,67 @@ class WebhookConfig(Section):
         return value
 
 
+class MqttTlsConfig(Section):
+    """TLS to the broker. File paths resolve against the config file's folder; the loader checks they are usable."""
+
+    enabled: bool = Field(False, description="connect over TLS (`tls: true` or any tls mapping turns it on)")
+    ca_file: Path | None = Field(None, description="PEM CA certificate(s) the broker's certificate must chain to; "
+                                                   "default: the system's CAs")
+    cert_file: Path | None = Field(None, description="PEM client certificate, for brokers that require one (may "
+                                                     "also hold its key)")
+    key_file: Path | None = Field(None, description="unencrypted PEM private key of cert_file")
+    insecure: bool = Field(False, description="do not check that the broker's certificate names `host` (the "
+                                              "chain is still verified)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        # `tls: true` / `tls: false`, or a mapping: giving TLS settings means wanting TLS unless enabled says no.
+        if isinstance(value, bool) or value is None:
+            return {"enabled": bool(value)}
+        if isinstance(value, dict):
+            return {"enabled": True, **value}
+        return value
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> MqttTlsConfig:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file needs cert_file (the client certificate the key belongs to)")
+        return self
+
+
 class MqttConfig(Section):
     host: str | None = Field(None, description="MQTT broker host name or address; null: off")
-    port: int = Field(1883, ge=1, le=65535, description="MQTT broker port")
+    port: int = Field(1883, ge=1, le=65535, description="MQTT broker port; default 1883, or 8883 with tls")
+    tls: MqttTlsConfig = Field(MqttTlsConfig(enabled=False),
+                               description="true (system CAs) or {ca_file, cert_file, key_file, insecure}; default: "
+                                           "plain TCP")
     username: str | None = Field(None, description="broker user (${env:..} / ${cred:..} allowed)")
     password: str | None = Field(None, description="broker password: use ${env:NAME} or ${cred:NAME}, not plain text")
     topic_prefix: str = Field("facedaemon", description="events on <prefix>/<camera>/event, state on "
                                                         "<prefix>/<camera>/last_person, <prefix>/status")
     discovery_prefix: str = Field("homeassistant", description="Home Assistant's MQTT discovery prefix")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tls_port(cls, data: object) -> object:
+        # MQTT over TLS listens on 8883 by convention: without an explicit port, the default follows `tls`.
+        if not isinstance(data, dict) or "port" in data:
+            return data
+        tls = data.get("tls")
+        if isinstance(tls, MqttTlsConfig):
+            enabled = tls.enabled
+        else:  # the forms MqttTlsConfig._shorthand accepts: a bool, null, or a mapping (on unless enabled: false)
+            enabled = tls.get("enabled", True) is not False if isinstance(tls, dict) else bool(tls)
+        return {**data, "port": 8883} if enabled else data
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value:
+            raise ValueError("must be a host name or address, not a URL (for mqtts:// set `tls: true`; the port "
+                             "then defaults to 8883)")
+        return value
 
     @field_validator("topic_prefix", "discovery_prefix")
     @classmethod
@@ -216,6 +281,20 @@ class EventsConfig(Section):
 
 class PrivacyConfig(Section):
     blur_unknown: bool = Field(False, description="blur faces that are not recognised in the output streams")
+
+
+class UnknownsConfig(Section):
+    """Crops of faces nobody is known as: opt-in, kept for `retention`, then deleted."""
+
+    save: bool = Field(False, description="keep the sharpest crop of each unknown face (one per track)")
+    retention: float = Field(86400.0, gt=0.0, le=366 * 86400.0,
+                             description="how long a crop is kept: 30m, 24h, 7d (a number alone is seconds)")
+    dir: Path | None = Field(None, description="where the crops are kept; default: <faces_dir>/.unknowns")
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
 
 
 class SourceConfig(Section):
@@ -267,6 +346,7 @@ class Config(Section):
     auth: AuthConfig = AuthConfig()
     events: EventsConfig = EventsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    unknowns: UnknownsConfig = UnknownsConfig()
 
     @model_validator(mode="after")
     def _unique_cameras(self) -> Config:
@@ -306,6 +386,10 @@ class Config(Section):
     @property
     def encodings_cache_dir(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else self.faces_dir / ".facedaemon-cache"
+
+    @property
+    def unknowns_dir(self) -> Path:
+        return self.unknowns.dir if self.unknowns.dir is not None else self.faces_dir / ".unknowns"
 
     def camera(self, name: str) -> CameraConfig:
         for camera in self.cameras:

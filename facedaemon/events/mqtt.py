@@ -6,28 +6,49 @@ Topics (prefix = events.mqtt.topic_prefix):
   <prefix>/<camera>/last_person         name of the last person recognised (retained)
   <prefix>/<camera>/last_person/attributes   that event as JSON (retained): confidence, track, time
   <discovery>/sensor/facedaemon_<camera>/last_person/config   Home Assistant discovery (retained)
-paho's network thread connects, reconnects with a capped backoff and sends; publish() only queues (bounded).
+paho's network thread connects (over TLS when events.mqtt.tls is on), reconnects with a capped backoff and sends;
+publish() only queues (bounded: while the broker is away, QoS 1 messages wait in paho's queue of QUEUE_SIZE).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
+import ssl
+import sys
 import threading
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from paho.mqtt.enums import MQTTErrorCode
 
 from facedaemon.config.models import MqttConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
+from facedaemon.events.sinks import SinkCounters
 from facedaemon.events.tracker import RECOGNISED, Event
 
+if TYPE_CHECKING:
+    from facedaemon.metrics.registry import DaemonMetrics
+
 log = logging.getLogger(__name__)
+paho_log = logging.getLogger(f"{__name__}.paho")
+
+
+def _not_reconnect_noise(record: logging.LogRecord) -> bool:
+    # paho 2.2 logs "Client is not connected" at ERROR before every reconnect attempt; _on_connect_fail says why, once.
+    return not record.getMessage().startswith("Client is not connected")
+
+
+paho_log.addFilter(_not_reconnect_noise)
 
 QUEUE_SIZE = 256
 RECONNECT_MIN, RECONNECT_MAX = 1, 30
 KEEPALIVE = 30
 ONLINE, OFFLINE = "online", "offline"
+REPEAT_EVERY = 10  # a connection that keeps failing the same way is logged again every 10th attempt
 
 
 def status_topic(config: MqttConfig) -> str:
@@ -63,18 +84,42 @@ def event_messages(config: MqttConfig, event: Event) -> list[tuple[str, str, boo
     return messages
 
 
+def connect_error(exc: BaseException | None) -> str:
+    """Why a connection attempt failed, in words, with what to check for the TLS cases."""
+    reason = getattr(exc, "reason", None)  # OpenSSL's short reason; absent on errors raised by Python code
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        what = getattr(exc, "verify_message", None) or reason or str(exc)
+        if "hostname" in what.lower() or "ip address mismatch" in what.lower():
+            return f"TLS: {what} (connect by a name the certificate holds, or set events.mqtt.tls.insecure)"
+        return f"TLS: the broker's certificate is not trusted: {what} (check events.mqtt.tls.ca_file)"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {reason or exc} (is the port a TLS listener?)"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    return "connection failed"
+
+
 class MqttSink:
-    def __init__(self, config: MqttConfig, cameras: Iterable[str], *, queue_size: int = QUEUE_SIZE) -> None:
+    name = "mqtt"
+
+    def __init__(self, config: MqttConfig, cameras: Iterable[str], *, queue_size: int = QUEUE_SIZE,
+                 metrics: DaemonMetrics | None = None) -> None:
         assert config.host is not None
         self.config = config
         self.cameras = tuple(cameras)
         self.dropped = 0
+        self.counters = SinkCounters(metrics, self.name, ("queue_full", "not_connected", "error"))
         self._queue_size = queue_size
         self._client = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._connected = threading.Event()
-        self._where = f"{config.host}:{config.port}"
+        self._broker = f"{config.host}:{config.port}"
+        self._where = self._broker + (" (TLS)" if config.tls.enabled else "")
+        self._gauge = metrics.mqtt_connected if metrics is not None else None
+        self._failures = 0
+        self._last_failure = ""
+        self._set_connected(False)
 
     def start(self) -> None:
         # Name resolution and the first connect happen off the caller's thread (a broker may be down or slow).
@@ -84,12 +129,16 @@ class MqttSink:
     def publish(self, event: Event) -> None:
         client = self._client
         if client is None:
-            self._drop("not connected yet")
+            self._drop("not_connected", "not connected yet")
             return
-        for topic, payload, retain in event_messages(self.config, event):
-            info = client.publish(topic, payload, qos=1, retain=retain)  # queued; paho's thread sends it
-            if info.rc != 0:
-                self._drop(f"publish failed (paho rc {info.rc})")
+        kept = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
+        failed = [info.rc for topic, payload, retain in event_messages(self.config, event)
+                  if (info := client.publish(topic, payload, qos=1, retain=retain)).rc not in kept]
+        # rc NO_CONN: paho keeps the QoS 1 message and sends it after reconnecting; only a full queue loses it.
+        if failed:
+            full = MQTTErrorCode.MQTT_ERR_QUEUE_SIZE in failed
+            self._drop("queue_full" if full else "error",
+                       f"paho's queue is full ({self._queue_size} messages)" if full else f"paho rc {failed[0]}")
 
     def stop(self, timeout: float) -> None:
         self._stopping.set()
@@ -105,31 +154,52 @@ class MqttSink:
             client.loop_stop()
         if self._thread is not None:
             self._thread.join(timeout / 2)
+        if self._gauge is not None:  # a reload may point at another broker: no stale series
+            with contextlib.suppress(KeyError):
+                self._gauge.remove(self._broker)
 
-    def _drop(self, why: str) -> None:
+    def _set_connected(self, up: bool) -> None:
+        if up:
+            self._connected.set()
+        else:
+            self._connected.clear()
+        if self._gauge is not None and not self._stopping.is_set():
+            self._gauge.labels(self._broker).set(1 if up else 0)
+
+    def _drop(self, reason: str, why: str) -> None:
         self.dropped += 1
+        self.counters.dropped(reason)
         if self.dropped == 1 or self.dropped % 100 == 0:
             log.warning("events: MQTT %s: dropped an event: %s (%d dropped so far)", self._where, why, self.dropped)
 
     def _run(self) -> None:
         import paho.mqtt.client as mqtt
 
+        from facedaemon.config.tls import client_context
+
         try:
             environ, creds = os.environ, os.environ.get("CREDENTIALS_DIRECTORY")
             username = expand_secrets(self.config.username, environ, creds) if self.config.username else None
             password = expand_secrets(self.config.password, environ, creds) if self.config.password else None
+            context = client_context(self.config.tls) if self.config.tls.enabled else None
         except SecretError as exc:
             log.error("events: MQTT disabled: %s", exc)
             return
+        except (ssl.SSLError, OSError) as exc:  # the files were checked at load; changed or removed since
+            log.error("events: MQTT disabled: cannot use the events.mqtt.tls files: %s", exc)
+            return
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                              client_id=f"facedaemon-{socket.gethostname()}-{os.getpid()}")
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.enable_logger(paho_log)
+        if context is not None:
+            client.tls_set_context(context)
         if username is not None:
             client.username_pw_set(username, password)
         client.will_set(status_topic(self.config), OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(RECONNECT_MIN, RECONNECT_MAX)
         client.max_queued_messages_set(self._queue_size)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         if self._stopping.is_set():
             return
@@ -141,16 +211,28 @@ class MqttSink:
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
+            self.counters.error()
             log.warning("events: MQTT %s refused the connection: %s", self._where, reason_code)
             return
         log.info("events: MQTT connected to %s", self._where)
-        self._connected.set()
+        self._failures, self._last_failure = 0, ""
+        self._set_connected(True)
         for camera in self.cameras:
             topic, payload = discovery(self.config, camera)
             client.publish(topic, json.dumps(payload), qos=1, retain=True)
         client.publish(status_topic(self.config), ONLINE, qos=1, retain=True)
 
+    def _on_connect_fail(self, _client, _userdata) -> None:
+        # paho calls this while handling the connect error: the exception is the one being handled.
+        reason = connect_error(sys.exc_info()[1])
+        self.counters.error()
+        self._failures += 1
+        if reason != self._last_failure or self._failures % REPEAT_EVERY == 0:
+            log.warning("events: MQTT cannot connect to %s: %s (attempt %d; retrying with a backoff of up to %d s)",
+                        self._where, reason, self._failures, RECONNECT_MAX)
+        self._last_failure = reason
+
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
-        self._connected.clear()
+        self._set_connected(False)
         if not self._stopping.is_set():
             log.warning("events: MQTT disconnected from %s (%s); reconnecting", self._where, reason_code)

@@ -1,7 +1,8 @@
 """Where events go: the log (one line each) and a webhook (JSON POSTs from a thread of its own).
 
 publish() never blocks: it runs on the recognition worker's reader thread. The webhook keeps a bounded queue and
-drops the oldest event when a slow or dead receiver lets it fill up, counting what it dropped.
+drops the oldest event when a slow or dead receiver lets it fill up, counting what it dropped (in the log and in
+facedaemon_events_dropped_total / facedaemon_event_sink_errors_total).
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from facedaemon.config.models import WebhookConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
 from facedaemon.events.tracker import Event
+
+if TYPE_CHECKING:
+    from facedaemon.metrics.registry import DaemonMetrics
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,9 @@ RETRY_FIRST, RETRY_CAP = 0.5, 8.0
 
 
 class Sink(Protocol):
+    name: str  # the `sink` label of its metrics
+    counters: SinkCounters
+
     def start(self) -> None: ...
 
     def publish(self, event: Event) -> None: ...
@@ -36,7 +43,30 @@ class Sink(Protocol):
     def stop(self, timeout: float) -> None: ...
 
 
+class SinkCounters:
+    """One sink's drop and error counters in the daemon's registry, created at zero so dashboards show the sink
+    before its first failure. Without a registry (tests, the bench) they count nothing."""
+
+    def __init__(self, metrics: DaemonMetrics | None, sink: str, reasons: tuple[str, ...]) -> None:
+        self._dropped = {reason: metrics.events_dropped.labels(sink, reason) for reason in reasons} if metrics else {}
+        self._errors = metrics.event_sink_errors.labels(sink) if metrics else None
+
+    def dropped(self, reason: str) -> None:
+        child = self._dropped.get(reason)
+        if child is not None:
+            child.inc()
+
+    def error(self) -> None:
+        if self._errors is not None:
+            self._errors.inc()
+
+
 class LogSink:
+    name = "log"
+
+    def __init__(self, metrics: DaemonMetrics | None = None) -> None:
+        self.counters = SinkCounters(metrics, self.name, ("error",))
+
     def start(self) -> None:
         pass
 
@@ -55,10 +85,14 @@ def describe_url(url: str) -> str:
 
 
 class WebhookSink:
+    name = "webhook"
+
     def __init__(self, config: WebhookConfig, *, queue_size: int = QUEUE_SIZE, attempts: int = ATTEMPTS,
-                 retry_first: float = RETRY_FIRST, retry_cap: float = RETRY_CAP) -> None:
+                 retry_first: float = RETRY_FIRST, retry_cap: float = RETRY_CAP,
+                 metrics: DaemonMetrics | None = None) -> None:
         assert config.url is not None
         self.config = config
+        self.counters = SinkCounters(metrics, self.name, ("queue_full", "failed", "error"))
         self.attempts = attempts
         self.retry_first, self.retry_cap = retry_first, retry_cap
         self.dropped = 0  # events lost: queue full or every attempt failed
@@ -78,7 +112,7 @@ class WebhookSink:
         with self._cond:
             if len(self._queue) >= self._size:
                 self._queue.popleft()
-                self._drop(f"queue full ({self._size} events)")
+                self._drop("queue_full", f"queue full ({self._size} events)")
             self._queue.append(event)
             self._cond.notify()
 
@@ -89,8 +123,9 @@ class WebhookSink:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _drop(self, why: str) -> None:
+    def _drop(self, reason: str, why: str) -> None:
         self.dropped += 1
+        self.counters.dropped(reason)
         if self.dropped == 1 or self.dropped % 100 == 0:  # a dead receiver must not flood the log
             log.warning("events: webhook %s: dropped an event: %s (%d dropped so far)", self._where, why,
                         self.dropped)
@@ -118,8 +153,9 @@ class WebhookSink:
             if error is None:
                 self.sent += 1
                 return
+            self.counters.error()
             if attempt == self.attempts:
-                self._drop(f"{error} after {attempt} attempts")
+                self._drop("failed", f"{error} after {attempt} attempts")
                 return
             log.info("events: webhook %s: %s; retrying in %.1f s", self._where, error, delay)
             with self._cond:  # stop() interrupts the wait

@@ -24,6 +24,10 @@ class DaemonMetrics:
     camera_up: Gauge
     encoder_restarts: Counter
     worker_restarts: Counter
+    events: Counter
+    events_dropped: Counter
+    event_sink_errors: Counter
+    mqtt_connected: Gauge
     person_labels: bool = False
 
     @classmethod
@@ -57,6 +61,18 @@ class DaemonMetrics:
             encoder_restarts=counter("facedaemon_encoder_restarts", "Times the camera's ffmpeg was restarted."),
             worker_restarts=Counter("facedaemon_recognition_worker_restarts",
                                     "Times the recognition worker process was restarted.", registry=registry),
+            # Events: per camera and kind (never per person); drops and errors per sink, so a dead webhook or
+            # broker shows up on the dashboard instead of only in the log.
+            events=counter("facedaemon_events", "Events emitted, by kind (recognised, left), before any sink.",
+                           ("camera", "kind")),
+            events_dropped=counter("facedaemon_events_dropped",
+                                   "Events a sink lost, by reason (queue_full, failed: every attempt failed, "
+                                   "not_connected, error: the sink raised).", ("sink", "reason")),
+            event_sink_errors=counter("facedaemon_event_sink_errors",
+                                      "Failed delivery attempts: webhook POSTs (retries included), MQTT connects, "
+                                      "sink exceptions.", ("sink",)),
+            mqtt_connected=Gauge("facedaemon_mqtt_connected", "1 while connected to the MQTT broker.", ["broker"],
+                                 registry=registry),
             person_labels=person_labels,
         )
 
@@ -76,9 +92,10 @@ class DaemonMetrics:
             _remove(metric, camera)
         for stage in ("capture", "encoder"):
             _remove(self.frames_dropped, camera, stage)
-        for labels in list(self.faces_recognized._metrics):  # label sets of this camera, whatever the person
-            if labels[0] == camera:
-                _remove(self.faces_recognized, *labels)
+        for metric in (self.faces_recognized, self.events):  # label sets of this camera, whatever the person/kind
+            for labels in list(metric._metrics):
+                if labels[0] == camera:
+                    _remove(metric, *labels)
 
     def person_label(self, name: str, known: bool) -> str:
         if not known:

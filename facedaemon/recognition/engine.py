@@ -16,6 +16,7 @@ from facedaemon.recognition.types import Box, FaceResult
 
 if TYPE_CHECKING:
     from facedaemon.config.models import RecognitionConfig
+    from facedaemon.recognition.negatives import Negatives
 
 
 def face_recognition_module() -> ModuleType:
@@ -123,10 +124,16 @@ def detect_full(rgb: np.ndarray, scale: float, model: str, upsample: int) -> lis
     return [box for box in scale_boxes(boxes, factor, rgb.shape) if box[2] > box[0] and box[1] > box[3]]
 
 
-def identify_image(rgb: np.ndarray, known: KnownFaces, rec_config: RecognitionConfig) -> list[FaceResult]:
-    """Every face in a still image, named against `known` (no tracker: track is the face's index)."""
+def identify_image(rgb: np.ndarray, known: KnownFaces, rec_config: RecognitionConfig,
+                   negatives: Negatives | None = None) -> list[FaceResult]:
+    """Every face in a still image, named against `known` and its negative examples, as the daemon does (no
+    tracker: track is the face's index)."""
+    from facedaemon.recognition.negatives import Negatives, apply_negatives
+
     boxes = detect_full(rgb, rec_config.scale, rec_config.model, rec_config.upsample)
-    matches = match_many(known, encode(rgb, boxes), rec_config.tolerance)
+    encodings = encode(rgb, boxes)
+    matches = match_many(known, encodings, rec_config.tolerance)
+    matches = apply_negatives(known, negatives or Negatives(), np.asarray(encodings), matches, rec_config.tolerance)
     return [
         FaceResult(m.name, m.confidence, m.distance, box, index)
         for index, (box, m) in enumerate(zip(boxes, matches, strict=True))

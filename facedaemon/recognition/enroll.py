@@ -1,4 +1,5 @@
-"""Add photos of a person to faces_dir and forget a person completely (photos and cached encodings).
+"""Add photos of a person to faces_dir, mark faces as "not this person", and forget a person completely
+(photos, negative examples and cached encodings).
 
 Used by the CLI (`facedaemon enroll` / `forget`) and by the web app's gunicorn workers: they only write
 files; the daemon's recognition worker notices the change (gallery polling) and reloads.
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Letters, digits, space, _ - . ; starts with a letter or digit (no hidden names, no "..") and never ends in a
 # space or dot (trouble on Windows/Samba shares and Syncthing). No separators, so a name is one folder.
-PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?$")
+PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?\Z")
 RESERVED_NAMES = frozenset({"unknown"})  # the label for strangers: a person called that would be ambiguous
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per request on POST /api/faces/<name>
 FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "MPO": ".jpg"}
@@ -188,16 +189,71 @@ def atomic_write(target: Path, data: bytes) -> None:
     write_atomic(target, data, prefix=".enroll-")
 
 
+# --- negative examples ("not this person") ----------------------------------------------------------------------
+
+
+def negatives_dir(faces_dir: Path, name: str) -> Path:
+    from facedaemon.recognition.negatives import NEGATIVES_DIR
+
+    return faces_dir / NEGATIVES_DIR / check_name(name)
+
+
+def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, data: bytes, *,
+             model: str = "hog") -> str:
+    """Store a face as a negative example of `name` (see negatives.py); returns the file relative to faces_dir.
+
+    The person must exist, and the image must show exactly one face (its quality does not matter: a negative
+    only has to be found again, not to look good). Raises EnrollError naming the reason.
+    """
+    if not faces_dir.is_dir():
+        raise EnrollError(f"faces directory {faces_dir} does not exist")
+    folder = negatives_dir(faces_dir, name)
+    if next(_photos_of(faces_dir, cache_dir, name), None) is None:
+        raise UnknownPerson(f"no photos of {name!r} in {faces_dir}: only a known person can be marked as wrong")
+    check = check_photo(filename, data, model=model)
+    if check.encoding is None:
+        raise EnrollError(f"{filename}: {', '.join(check.problems)}")
+    for part in (folder.parent, folder):
+        _ensure_person_dir(part)
+    target = folder / f"not-{hashlib.sha256(data).hexdigest()[:12]}{check.suffix}"
+    write_atomic(target, data, prefix=".not-")
+    log.info("gallery: added a negative example (%s)", target.name)
+    return str(target.relative_to(faces_dir))
+
+
+def _photos_of(faces_dir: Path, cache_dir: Path | None, name: str) -> Iterator[Path]:
+    from facedaemon.recognition.gallery import scan
+
+    return (path for person, path in scan(faces_dir, cache_dir) if person == name)
+
+
+def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename: str) -> None:
+    """Remove one negative example and its cached encoding; raises UnknownPerson if it is not there."""
+    from facedaemon.recognition.gallery import prune_cache
+    from facedaemon.recognition.negatives import NEGATIVE_FILE
+
+    folder = negatives_dir(faces_dir, name)
+    path = folder / filename
+    if not NEGATIVE_FILE.match(filename) or folder.is_symlink() or path.is_symlink() or not path.is_file():
+        raise UnknownPerson(f"no negative example {filename!r} of {name!r}")
+    path.unlink()
+    fsync_dir(folder)
+    if cache_dir is not None:
+        prune_cache(cache_dir)
+    log.info("gallery: removed a negative example (%s)", filename)
+
+
 # --- forgetting -------------------------------------------------------------------------------------------------
 
 
 def person_files(faces_dir: Path, name: str) -> Iterator[Path]:
-    """The person's folder (if any) and flat-layout photos faces_dir/<name>.<ext>."""
+    """The person's folder (if any), their negative examples and flat-layout photos faces_dir/<name>.<ext>."""
     from facedaemon.recognition.images import is_image_name
+    from facedaemon.recognition.negatives import NEGATIVES_DIR
 
-    folder = faces_dir / name
-    if folder.is_symlink() or folder.is_dir():
-        yield folder
+    for folder in (faces_dir / name, faces_dir / NEGATIVES_DIR / name):
+        if folder.is_symlink() or folder.is_dir():
+            yield folder
     for entry in faces_dir.iterdir():
         if entry.stem == name and not entry.is_dir() and is_image_name(entry):
             yield entry
@@ -211,11 +267,13 @@ def forget(faces_dir: Path, cache_dir: Path | None, name: str) -> ForgetReport:
     if not faces_dir.is_dir():
         raise EnrollError(f"faces directory {faces_dir} does not exist")
     report = ForgetReport(name)
-    for path in list(person_files(faces_dir, name)):
+    paths = list(person_files(faces_dir, name))
+    for path in paths:
         report.files.extend(_remove(path, faces_dir))
     if not report.files:
         raise UnknownPerson(f"no photos of {name!r} in {faces_dir}")
-    fsync_dir(faces_dir)
+    for folder in {path.parent for path in paths}:
+        fsync_dir(folder)
     if cache_dir is not None:
         report.cache_entries = prune_cache(cache_dir)
         drop_from_report(cache_dir, name)
@@ -242,21 +300,35 @@ def listing(faces_dir: Path, cache_dir: Path | None) -> dict:
 
     The photo list comes from faces_dir itself, so it is current even before the daemon has reloaded.
     """
-    from facedaemon.recognition.gallery import read_report, scan
+    from facedaemon.recognition.gallery import read_report, scan, scan_negatives
 
     report = read_report(cache_dir) if cache_dir is not None else {}
-    reported = report.get("people", {}) if isinstance(report.get("people"), dict) else {}
+    reported = _section(report, "people")
     people: dict[str, dict] = {}
     for person, path in scan(faces_dir, cache_dir):
         rel = str(path.relative_to(faces_dir))
-        known = reported.get(person, {}) if isinstance(reported.get(person), dict) else {}
-        entry = people.setdefault(person, {"name": person, "images": 0, "consistency": known.get("consistency"),
-                                           "files": []})
+        known = _section(reported, person)
+        entry = people.setdefault(person, _new_entry(person, known.get("consistency")))
         entry["images"] += 1
-        entry["files"].append({"file": rel, **_photo_state(path, known.get("images", {}).get(rel))})
+        entry["files"].append({"file": rel, **_photo_state(path, _section(known, "images").get(rel))})
+    negatives = _section(report, "negatives")
+    for person, path in scan_negatives(faces_dir):
+        entry = people.setdefault(person, _new_entry(person, None))
+        entry["negatives"].append({"file": path.name, **_photo_state(path, _section(negatives, person).get(
+            path.name))})
     for entry in people.values():
         entry["usable"] = sum(1 for f in entry["files"] if f["ok"])
-    return {"updated": report.get("updated"), "people": list(people.values())}
+    return {"updated": report.get("updated"), "people": sorted(people.values(), key=lambda e: e["name"])}
+
+
+def _new_entry(person: str, consistency: object) -> dict:
+    return {"name": person, "images": 0, "consistency": consistency, "files": [], "negatives": []}
+
+
+def _section(mapping: dict, key: str) -> dict:
+    """mapping[key] if it is a mapping (the report is a file anyone could have edited), else {}."""
+    value = mapping.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _photo_state(path: Path, reported: dict | None) -> dict:

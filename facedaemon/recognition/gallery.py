@@ -1,6 +1,8 @@
 """Known faces from faces_dir, with encodings cached on disk by image content.
 
 Layouts: faces/<person>/*.jpg (several photos each) and faces/<person>.jpg (person = file stem).
+Negative examples ("not this person", see negatives.py) live in faces/.negatives/<person>/ and go through the
+same cache; the change detection below watches them too.
 The cache (one .npz, replaced atomically) maps sha256(file bytes) → status and encoding, so renames,
 restarts and bad images cost no re-encoding. A size+mtime index avoids re-hashing unchanged files.
 """
@@ -22,9 +24,10 @@ from stat import S_ISDIR as stat_is_dir
 
 import numpy as np
 
-from facedaemon.recognition.gallery_cache import CacheEntry, FileStamp, read_cache, write_cache
+from facedaemon.recognition.gallery_cache import CACHE_TMP_PREFIX, CacheEntry, FileStamp, read_cache, write_cache
 from facedaemon.recognition.images import IMAGE_SUFFIXES, ImageError, decode_rgb, is_image_name
 from facedaemon.recognition.matcher import ENCODING_SIZE, KnownFaces
+from facedaemon.recognition.negatives import NEGATIVES_DIR, Negatives
 from facedaemon.recognition.quality import FaceQuality, consistency, distances_to_others, outlier_note, problems
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class GallerySummary:
     encoded: int  # images decoded and run through the face models during this load (0 = all from cache)
     cached: int  # images whose result came from the cache
     pending: int = 0  # new images left for a later load (max_encode reached)
+    negatives: int = 0  # negative examples that contributed an encoding
 
 
 def scan(faces_dir: Path, cache_dir: Path | None = None) -> list[tuple[str, Path]]:
@@ -75,6 +79,18 @@ def scan(faces_dir: Path, cache_dir: Path | None = None) -> list[tuple[str, Path
 
 def _usable(path: Path) -> bool:
     return is_image_name(path) and path.is_file()
+
+
+def scan_negatives(faces_dir: Path) -> list[tuple[str, Path]]:
+    """(person, image path) pairs of faces_dir/.negatives/<person>/*; a symlinked folder is not followed."""
+    root = faces_dir / NEGATIVES_DIR
+    if root.is_symlink() or not root.is_dir():
+        return []
+    found: list[tuple[str, Path]] = []
+    for entry in sorted(root.iterdir()):
+        if not entry.name.startswith(".") and entry.is_dir() and not entry.is_symlink():
+            found.extend((entry.name, image) for image in sorted(entry.iterdir()) if _usable(image))
+    return found
 
 
 Analyser = Callable[[bytes], tuple[str, np.ndarray | None, str]]
@@ -105,6 +121,21 @@ def load_gallery(
     max_encode bounds the work of one load (a reload must not look like a stalled worker): photos beyond it are
     left out and counted in summary.pending; call again to continue.
     """
+    known, _, summary = load_gallery_with_negatives(faces_dir, cache_dir, model=model, upsample=upsample,
+                                                    tolerance=tolerance, max_encode=max_encode)
+    return known, summary
+
+
+def load_gallery_with_negatives(
+    faces_dir: Path,
+    cache_dir: Path | None,
+    *,
+    model: str = "hog",
+    upsample: int = 1,
+    tolerance: float = 0.6,
+    max_encode: int | None = None,
+) -> tuple[KnownFaces, Negatives, GallerySummary]:
+    """load_gallery plus each person's negative examples (encoded after the photos, within the same budget)."""
     faces_dir = faces_dir.resolve()  # stamps hold absolute paths: enroll/forget may run from another directory
     pairs = scan(faces_dir, cache_dir)
     params = cache_params(model, upsample)
@@ -115,19 +146,33 @@ def load_gallery(
         return analyse_image(data, model=model, upsample=upsample)
 
     known, summary, used_entries, new_stamps, records = _build(pairs, entries, stamps, analyse, max_encode)
+    budget = None if max_encode is None else max(0, max_encode - summary.encoded)
+    negatives, negative_summary, negative_entries, negative_stamps, negative_records = _build(
+        scan_negatives(faces_dir), entries, stamps, analyse, budget)
+    summary = _with_negatives(summary, negative_summary)
+    used_entries = {**used_entries, **negative_entries}
+    new_stamps = {**new_stamps, **negative_stamps}
     if cache_dir is not None and cache_file is not None:
         with cache_lock(cache_dir):
             # A forget that ran while we were encoding has removed files: never write their entries back.
             used_entries, new_stamps = only_existing(used_entries, new_stamps)
             if used_entries != entries or new_stamps != stamps:
                 write_cache(cache_file, params, used_entries, new_stamps)
-            write_report(cache_dir / REPORT_FILE, gallery_report(faces_dir, records, tolerance))
+            report = gallery_report(faces_dir, records, tolerance)
+            report["negatives"] = negatives_report(negative_records)
+            write_report(cache_dir / REPORT_FILE, report)
     log.info(
-        "gallery %s: %d people, %d images, %d skipped, %d encoded, %d from cache, %d pending",
-        faces_dir, len(summary.people), summary.images, len(summary.skipped), summary.encoded, summary.cached,
-        summary.pending,
+        "gallery %s: %d people, %d images, %d negative examples, %d skipped, %d encoded, %d from cache, %d pending",
+        faces_dir, len(summary.people), summary.images, summary.negatives, len(summary.skipped), summary.encoded,
+        summary.cached, summary.pending,
     )
-    return known, summary
+    return known, Negatives.from_entries(zip(negatives.names, negatives.encodings, strict=True)), summary
+
+
+def _with_negatives(summary: GallerySummary, negatives: GallerySummary) -> GallerySummary:
+    return GallerySummary(summary.people, summary.images, summary.skipped + negatives.skipped,
+                          summary.encoded + negatives.encoded, summary.cached + negatives.cached,
+                          summary.pending + negatives.pending, negatives.images)
 
 
 def cache_params(model: str, upsample: int) -> str:
@@ -141,9 +186,18 @@ def cache_lock(cache_dir: Path) -> Iterator[None]:
     fd = os.open(cache_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        _remove_leftovers(cache_dir)
         yield
     finally:
         os.close(fd)
+
+
+def _remove_leftovers(cache_dir: Path) -> None:
+    """Half-written cache files of a writer that was killed: every writer holds the lock, so while we hold it no
+    temporary file is in use, and each one holds encodings (biometric data) nobody would ever delete otherwise."""
+    for leftover in cache_dir.glob(f"{CACHE_TMP_PREFIX}*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def only_existing(
@@ -227,6 +281,17 @@ def gallery_report(faces_dir: Path, records: list[PhotoRecord], tolerance: float
     return {"updated": time.time(), "tolerance": tolerance, "people": people}
 
 
+def negatives_report(records: list[PhotoRecord]) -> dict:
+    """Per person: each negative example's file name, whether it is used, and why not."""
+    people: dict[str, dict] = {}
+    for record in records:
+        stat = _stat(record.path)
+        notes = [] if record.status == "ok" else photo_notes(record, float("nan"), 1.0)
+        people.setdefault(record.person, {})[record.path.name] = {
+            "ok": record.status == "ok", "notes": notes, "size": stat[0], "mtime_ns": stat[1]}
+    return people
+
+
 def photo_notes(record: PhotoRecord, distance: float, tolerance: float) -> list[str]:
     if record.status == "pending":
         return [SKIP_REASONS["pending"]]
@@ -262,8 +327,9 @@ def drop_from_report(cache_dir: Path, person: str) -> None:
     path = cache_dir / REPORT_FILE
     with cache_lock(cache_dir):
         report = read_report(cache_dir)
-        people = report.get("people")
-        if isinstance(people, dict) and people.pop(person, None) is not None:
+        people, negatives = report.get("people"), report.get("negatives")
+        dropped = [section.pop(person, None) for section in (people, negatives) if isinstance(section, dict)]
+        if any(entry is not None for entry in dropped):
             write_report(path, report)
         elif not report and path.exists():
             path.unlink()  # unreadable: it may still name them
@@ -395,6 +461,8 @@ def snapshot(faces_dir: Path, cache_dir: Path | None = None) -> Snapshot:
     except OSError:
         return found
     for entry in top:
+        if entry.name == NEGATIVES_DIR:
+            _snap_negatives(entry, found)
         if entry.name.startswith("."):
             continue
         try:
@@ -407,6 +475,20 @@ def snapshot(faces_dir: Path, cache_dir: Path | None = None) -> Snapshot:
         except OSError:
             continue  # vanished while we looked: the next poll sees the settled state
     return found
+
+
+def _snap_negatives(root: os.DirEntry, found: Snapshot) -> None:
+    """Negative examples count as gallery content: adding one must reload, like adding a photo."""
+    try:
+        if root.is_symlink() or not root.is_dir():
+            return
+        with os.scandir(root.path) as entries:
+            people = [e.path for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for person in people:
+        with contextlib.suppress(OSError):  # vanished while we looked: the next poll sees the settled state
+            _snap_folder(person, found)
 
 
 def _inode(path: Path) -> tuple[int, int] | None:
@@ -451,4 +533,5 @@ def describe_changes(before: Snapshot, after: Snapshot, limit: int = 3) -> str:
 
 def _short(path: str) -> str:
     p = Path(path)
-    return f"{p.parent.name}/{p.name}"
+    negative = p.parent.parent.name == NEGATIVES_DIR
+    return f"{NEGATIVES_DIR + '/' if negative else ''}{p.parent.name}/{p.name}"

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 STATUSES = frozenset({"ok", "no_face", "many_faces", "unreadable"})
 ENCODING_SIZE = 128
+CACHE_TMP_PREFIX = ".encodings-"  # temporaries while the cache is rewritten (see gallery.cache_lock)
 
 
 @dataclass(frozen=True)
@@ -115,4 +116,4 @@ def write_cache(
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda handle: np.savez(handle, **arrays), prefix=".encodings-")
+    write_atomic(path, lambda handle: np.savez(handle, **arrays), prefix=CACHE_TMP_PREFIX)

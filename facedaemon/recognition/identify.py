@@ -9,9 +9,10 @@ from typing import TextIO
 
 from facedaemon.config.models import RecognitionConfig
 from facedaemon.recognition import engine
-from facedaemon.recognition.gallery import GalleryError, load_gallery
+from facedaemon.recognition.gallery import GalleryError, load_gallery_with_negatives
 from facedaemon.recognition.images import ImageError, load_rgb
 from facedaemon.recognition.matcher import KnownFaces
+from facedaemon.recognition.negatives import Negatives
 
 EXIT_OK, EXIT_IMAGE_ERROR, EXIT_GALLERY_ERROR = 0, 1, 2
 
@@ -29,13 +30,13 @@ def run_identify(
     """0: every image read; 1: some could not be (each gets an "error" line); 2: unusable faces_dir."""
     rec = RecognitionConfig(model=model, tolerance=tolerance, scale=scale)
     try:
-        known, _ = load_gallery(faces_dir, cache_dir, model=model)
+        known, negatives, _ = load_gallery_with_negatives(faces_dir, cache_dir, model=model)
     except GalleryError as exc:
         print(f"identify: {exc}", file=sys.stderr)
         return EXIT_GALLERY_ERROR
     status = EXIT_OK
     for image in images:
-        line = identify_one(image, known, rec)
+        line = identify_one(image, known, rec, negatives)
         if "error" in line:
             status = EXIT_IMAGE_ERROR
         out.write(json.dumps(line) + "\n")
@@ -43,12 +44,12 @@ def run_identify(
     return status
 
 
-def identify_one(image: Path, known: KnownFaces, rec: RecognitionConfig) -> dict:
+def identify_one(image: Path, known: KnownFaces, rec: RecognitionConfig, negatives: Negatives | None = None) -> dict:
     try:
         rgb = load_rgb(image)
     except ImageError as exc:
         return {"image": str(image), "error": str(exc)}
-    faces = engine.identify_image(rgb, known, rec)
+    faces = engine.identify_image(rgb, known, rec, negatives)
     return {"image": str(image), "faces": [_face_json(face) for face in faces]}
 
 

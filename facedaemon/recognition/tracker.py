@@ -25,10 +25,21 @@ class Track:
     last_seen: float
     last_encoded: float | None = None
     votes: deque[Vote] = field(default_factory=lambda: deque(maxlen=5))
+    stale: bool = False  # the gallery changed: the next vote replaces the old ones
 
     def vote(self, name: str, distance: float | None, confidence: float, now: float) -> None:
+        if self.stale:
+            self.votes.clear()
+            self.stale = False
         self.votes.append(Vote(name, distance, confidence))
         self.last_encoded = now
+
+    def redecide(self) -> None:
+        """Encode again at the next detection and let that vote alone decide: votes cast against the old gallery
+        (a name since forgotten, or marked "not this person") must not outvote it. The old name stays shown
+        until then, so the label does not blink."""
+        self.stale = True
+        self.last_encoded = None
 
     @property
     def name(self) -> str:
@@ -75,8 +86,29 @@ def _area(box: Box) -> int:
     return max(0, box[2] - box[0]) * max(0, box[1] - box[3])
 
 
-def needs_encoding(track: Track, now: float, recheck_seconds: float) -> bool:
-    return track.last_encoded is None or now - track.last_encoded >= recheck_seconds
+def needs_encoding(track: Track, now: float, recheck_seconds: float, recheck_max_seconds: float | None = None) -> bool:
+    if track.last_encoded is None:
+        return True
+    return now - track.last_encoded >= recheck_interval(track.votes, recheck_seconds, recheck_max_seconds)
+
+
+def recheck_interval(votes: deque[Vote] | list[Vote], base: float, most: float | None) -> float:
+    """Seconds until a track is encoded again: doubling with each recheck that confirmed its name.
+
+    Encoding holds the worker for ~80 ms a face, so re-confirming a settled name every `base` seconds is most of
+    the worker's steady cost; an Unknown or contested track keeps the base rate (it may yet be named).
+    """
+    if most is None or not votes:
+        return base
+    name = winner(votes)
+    if name == UNKNOWN:
+        return base
+    streak = 0
+    for vote in reversed(votes):
+        if vote.name != name:
+            break
+        streak += 1
+    return min(most, base * 2.0 ** max(0, streak - 1))
 
 
 @dataclass
@@ -120,7 +152,8 @@ class Tracker:
 
 @dataclass(frozen=True, slots=True)
 class Motion:
-    """A track's last box, when it was seen, and its smoothed velocity in pixels per second per box edge."""
+    """A track's last box, when it was seen, and its smoothed velocity in pixels per second per box edge (all edges
+    move alike: the box's centre moves, its size stays as last seen)."""
 
     box: Box
     time: float
@@ -132,7 +165,11 @@ def follow(previous: Motion | None, box: Box, time: float, smoothing: float = 0.
     if previous is None or time <= previous.time:
         return Motion(box, time, previous.velocity if previous is not None else (0.0, 0.0, 0.0, 0.0))
     span = time - previous.time
-    measured = tuple((now - then) / span for now, then in zip(box, previous.box, strict=True))
+    # The centre's speed, for every edge: a face turning or the detector's box size jittering must not make the
+    # extrapolated box shrink or grow (an edge-by-edge speed would keep shrinking it until the next result).
+    dy = ((box[0] + box[2]) - (previous.box[0] + previous.box[2])) / (2.0 * span)
+    dx = ((box[1] + box[3]) - (previous.box[1] + previous.box[3])) / (2.0 * span)
+    measured = (dy, dx, dy, dx)
     velocity = tuple(smoothing * m + (1.0 - smoothing) * v for m, v in zip(measured, previous.velocity, strict=True))
     return Motion(box, time, velocity)  # type: ignore[arg-type]
 
@@ -181,6 +218,28 @@ def search_regions(boxes: list[Box], margin: float, frame_shape: tuple[int, ...]
         dy, dx = round((bottom - top) * margin), round((right - left) * margin)
         regions.append((max(0, top - dy), min(width, right + dx), min(height, bottom + dy), max(0, left - dx)))
     return merge_overlapping(regions)
+
+
+def focus_region(hint: Box, margin: float, min_share: float, frame_shape: tuple[int, ...]) -> Box:
+    """Where the picture changed, grown by `margin` × its size and to at least `min_share` of the frame each way.
+
+    A face that walks in is detected in this region alone (a fraction of a full scan's time, so it is named that
+    much sooner); the minimum size keeps a small changed patch (a hand, the edge of a face) from hiding the face.
+    """
+    height, width = frame_shape[0], frame_shape[1]
+    top, right, bottom, left = search_regions([hint], margin, frame_shape)[0]
+    top, bottom = _widen(top, bottom, round(height * min_share), height)
+    left, right = _widen(left, right, round(width * min_share), width)
+    return (top, right, bottom, left)
+
+
+def _widen(low: int, high: int, least: int, limit: int) -> tuple[int, int]:
+    """The span [low, high) grown about its centre to at least `least`, kept inside [0, limit)."""
+    if high - low >= least:
+        return low, high
+    low = max(0, (low + high - least) // 2)
+    high = min(limit, low + least)
+    return max(0, high - least), high
 
 
 def merge_overlapping(regions: list[Box]) -> list[Box]:

@@ -26,7 +26,7 @@ from facedaemon.supervision.backoff import Backoff
 
 if TYPE_CHECKING:
     from facedaemon.config.models import Config
-    from facedaemon.recognition.types import RecognitionResult
+    from facedaemon.recognition.types import Box, RecognitionResult
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ class RecognitionWorker:
             cache_dir=config.encodings_cache_dir,
             recognition=config.recognition,
             log_level=config.log_level,
+            runtime_dir=config.runtime_dir,
+            unknowns_dir=config.unknowns_dir if config.unknowns.save else None,
         )
         self._on_result = on_result
         self._backoff = backoff or Backoff()
@@ -179,8 +181,10 @@ class RecognitionWorker:
 
     # -- requests --------------------------------------------------------------------------------------------
 
-    def submit(self, camera: str, frame: np.ndarray, frame_time: float) -> bool:
-        """Hand a BGR uint8 HxWx3 frame to the child; False at once if busy for this camera or not ready."""
+    def submit(self, camera: str, frame: np.ndarray, frame_time: float, hint: Box | None = None) -> bool:
+        """Hand a BGR uint8 HxWx3 frame to the child; False at once if busy for this camera or not ready.
+
+        hint: where the picture changed, when that is why the frame is sent (the child looks there first)."""
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             got = f"{frame.dtype} {frame.shape}"
             raise ValueError(f"camera {camera}: expected a BGR uint8 HxWx3 frame, got {got}")
@@ -194,7 +198,7 @@ class RecognitionWorker:
             self._in_flight[camera] = time.monotonic()
             self._stats.submitted += 1
         try:
-            gen.requests.put(Request(camera, block.name, tuple(frame.shape), frame_time))
+            gen.requests.put(Request(camera, block.name, tuple(frame.shape), frame_time, hint))
         except (ValueError, AssertionError, OSError):  # the queue closed: stop() or a restart raced us
             with self._lock:
                 self._in_flight.pop(camera, None)

@@ -12,8 +12,10 @@ import logging
 import logging.handlers
 import multiprocessing
 import queue
+import secrets
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
 from pathlib import Path
@@ -23,8 +25,18 @@ import numpy as np
 
 from facedaemon.config.models import RecognitionConfig
 from facedaemon.recognition.matcher import KnownFaces, match_many
-from facedaemon.recognition.tracker import Tracker, needs_encoding, search_regions, settled
+from facedaemon.recognition.negatives import Negatives, apply_negatives
+from facedaemon.recognition.recent import RecentFaces, camera_folder
+from facedaemon.recognition.tracker import (
+    Track,
+    Tracker,
+    focus_region,
+    needs_encoding,
+    search_regions,
+    settled,
+)
 from facedaemon.recognition.types import Box, FaceResult, RecognitionResult
+from facedaemon.recognition.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +45,8 @@ GALLERY_POLL_SECONDS = 2.0  # faces_dir is stat-walked this often; a change relo
 RELOAD_MAX_ENCODE = 16  # new photos encoded per reload (~0.5 s each), well inside the parent's stall limit
 FULL_SCAN_SECONDS = 0.9  # while every face is named, the whole frame is scanned this often (newcomers)
 REGION_MARGIN = 1.0  # … and in between only around each tracked face, grown by this × its size on each side
+HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
+HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class ChildSettings:
     log_level: str = "info"
     expire_seconds: float = 1.0  # a track unseen this long is forgotten (a face coming back is encoded again)
     coast_seconds: float = 0.6  # a named track the detector missed is still reported this long
+    runtime_dir: Path | None = None  # recent named faces' crops go to runtime_dir/recent/ (None: none kept)
+    unknowns_dir: Path | None = None  # unknown faces' crops (None: unknowns.save is off, nothing kept)
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,7 @@ class Request:
     shm_name: str
     shape: tuple[int, int, int]
     frame_time: float
+    hint: Box | None = None  # where the picture changed (the frame was sent early for that), full-frame pixels
 
 
 @dataclass
@@ -58,12 +75,16 @@ class CameraState:
     tracker: Tracker
     shape: tuple[int, int, int] | None = None
     last_full_scan: float | None = None  # monotonic
+    recent: RecentFaces | None = None
+    unknowns: UnknownCollector | None = None
+    crop_failed: bool = False  # a crop could not be written (disk full): said once, not every frame
 
 
 @dataclass
 class Child:
     settings: ChildSettings
     known: KnownFaces = field(default_factory=KnownFaces)
+    negatives: Negatives = field(default_factory=Negatives)
     cameras: dict[str, CameraState] = field(default_factory=dict)
     blocks: dict[str, shared_memory.SharedMemory] = field(default_factory=dict)
 
@@ -81,13 +102,64 @@ class Child:
         state = self.cameras.get(request.camera)
         if state is None or state.shape != request.shape:
             # A new resolution makes old boxes meaningless: start the camera's tracks afresh.
+            if state is not None:
+                self._close_crops(request.camera, state)
             state = CameraState(Tracker(expire_seconds=self.settings.expire_seconds), request.shape)
+            self._open_crops(request.camera, state)
             self.cameras[request.camera] = state
         return state
 
+    def _open_crops(self, camera: str, state: CameraState) -> None:
+        run = secrets.token_hex(4)  # track ids start at 1 again with this tracker: keep crop ids unique
+        if self.settings.runtime_dir is not None:
+            state.recent = RecentFaces(camera_folder(self.settings.runtime_dir, camera), run)
+            self._guard_crops(camera, state, state.recent.start)
+        if self.settings.unknowns_dir is not None:
+            state.unknowns = UnknownCollector(self.settings.unknowns_dir, camera, run)
+
+    def _close_crops(self, camera: str, state: CameraState) -> None:
+        if state.unknowns is not None:
+            self._guard_crops(camera, state, state.unknowns.close)
+        if state.recent is not None:
+            state.recent.close()
+
+    def keep_crops(self, camera: str, state: CameraState, tracks: list[Track], frame: np.ndarray,
+                   frame_time: float, now: float) -> None:
+        """Crops for "not this person" and, when enabled, of unknown faces (see recent.py and unknowns.py)."""
+        if state.recent is not None:
+            self._guard_crops(camera, state, state.recent.observe, tracks, frame, frame_time)
+        if state.unknowns is not None:
+            live = {t.id for t in state.tracker.tracks}
+            self._guard_crops(camera, state, state.unknowns.observe, tracks, live, frame, now, frame_time)
+
     @staticmethod
-    def regions(state: CameraState, shape: tuple[int, ...], now: float, *, whole: bool = False) -> list[Box]:
-        """Where to look: around the tracked faces while all are named, the whole frame now and then."""
+    def _guard_crops(camera: str, state: CameraState, write: Callable[..., None], *args: Any) -> None:
+        # A full disk or a removed folder costs the crops, never the recognition.
+        try:
+            write(*args)
+        except OSError as exc:
+            if not state.crop_failed:
+                log.warning("camera %s: cannot write face crops (%s); recognition goes on", camera, exc)
+            state.crop_failed = True
+        else:
+            state.crop_failed = False
+
+    def gallery_changed(self) -> None:
+        """New photos or negatives: re-decide every track; drop recent crops of people no longer known."""
+        people = set(self.known.people)
+        for camera, state in self.cameras.items():
+            for track in state.tracker.tracks:
+                track.redecide()
+            if state.recent is not None:
+                self._guard_crops(camera, state, state.recent.keep_people, people)
+
+    @staticmethod
+    def regions(state: CameraState, shape: tuple[int, ...], now: float, *, whole: bool = False,
+                hint: Box | None = None) -> list[Box]:
+        """Where to look: around the tracked faces while all are named, the whole frame now and then; with
+        nobody tracked and a frame sent because the picture changed, around that change."""
+        if hint is not None and not whole and not state.tracker.tracks:
+            return [focus_region(hint, HINT_MARGIN, HINT_MIN_SHARE, shape)]
         recent = state.last_full_scan is not None and now - state.last_full_scan < FULL_SCAN_SECONDS
         if recent and not whole and settled(state.tracker.tracks):
             return search_regions([t.box for t in state.tracker.tracks], REGION_MARGIN, shape)
@@ -104,18 +176,21 @@ class Child:
         tracker = state.tracker
         now = time.monotonic()
         tracker.expire(now)
-        regions = self.regions(state, frame.shape, now)
+        regions = self.regions(state, frame.shape, now, hint=request.hint)
         boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample)
         if len(boxes) < len(tracker.tracks) and state.last_full_scan != now:
             # A face left its region (a jump, a cut) or the detector missed it: look everywhere, this frame.
             regions = self.regions(state, frame.shape, now, whole=True)
             boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample)
         tracks = tracker.update(boxes, now)
-        due = [t for t in tracks if needs_encoding(t, now, rec.recheck_seconds)]
+        due = [t for t in tracks if needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)]
         if due:
             encodings = engine.encode(engine.to_rgb(frame), [t.box for t in due])
-            for track, m in zip(due, match_many(self.known, encodings, rec.tolerance), strict=True):
+            matches = match_many(self.known, encodings, rec.tolerance)
+            matches = apply_negatives(self.known, self.negatives, np.asarray(encodings), matches, rec.tolerance)
+            for track, m in zip(due, matches, strict=True):
                 track.vote(m.name, m.distance, m.confidence, now)
+        self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
         del frame  # release the shared buffer before we answer
         shown = tracks + tracker.coasting(tracks, now, self.settings.coast_seconds)
         faces = tuple(
@@ -125,6 +200,8 @@ class Child:
         return RecognitionResult(request.camera, request.frame_time, faces, elapsed, len(due))
 
     def close(self) -> None:
+        for camera, state in self.cameras.items():
+            self._close_crops(camera, state)
         for block in self.blocks.values():
             # BufferError: a view is still alive; the OS unmaps at exit anyway.
             with contextlib.suppress(BufferError):
@@ -140,7 +217,7 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     child = Child(settings)
     try:
         seen = _snapshot(settings)
-        child.known, summary = _load(settings)
+        child.known, child.negatives, summary = _load(settings)
         results.put(("ready", summary))
         _serve(child, requests, results, seen)
     finally:
@@ -155,26 +232,29 @@ def _log_to_parent(log_queue: Any, level: str) -> None:
     root.setLevel(level.upper())
 
 
-def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, dict]:
+def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, Negatives, dict]:
     from facedaemon.recognition import engine
-    from facedaemon.recognition.gallery import GalleryError, load_gallery
+    from facedaemon.recognition.gallery import GalleryError, load_gallery_with_negatives
 
     engine.face_recognition_module()  # load dlib's models before we report ready
     engine.warm_up()
     try:
         model = settings.recognition.model
-        known, summary = load_gallery(settings.faces_dir, settings.cache_dir, model=model,
-                                      tolerance=settings.recognition.tolerance, max_encode=max_encode)
+        known, negatives, summary = load_gallery_with_negatives(
+            settings.faces_dir, settings.cache_dir, model=model, tolerance=settings.recognition.tolerance,
+            max_encode=max_encode)
     except GalleryError as exc:
         log.error("recognition: %s; every face will be Unknown", exc)
-        return KnownFaces(), {"people": [], "images": 0, "skipped": [], "encoded": 0, "cached": 0, "pending": 0}
-    return known, {
+        return KnownFaces(), Negatives(), {"people": [], "images": 0, "skipped": [], "encoded": 0, "cached": 0,
+                                           "pending": 0, "negatives": 0}
+    return known, negatives, {
         "people": list(summary.people),
         "images": summary.images,
         "skipped": [(str(path), reason) for path, reason in summary.skipped],
         "encoded": summary.encoded,
         "cached": summary.cached,
         "pending": summary.pending,
+        "negatives": summary.negatives,
     }
 
 
@@ -222,9 +302,10 @@ def _reload_if_changed(child: Child, results: Any, seen: dict | None) -> dict | 
     else:
         log.info("recognition: faces changed (%s); reloading the gallery", describe_changes(seen, now))
     try:
-        child.known, summary = _load(child.settings, RELOAD_MAX_ENCODE)
+        child.known, child.negatives, summary = _load(child.settings, RELOAD_MAX_ENCODE)
     except Exception:  # a bad reload keeps the old gallery; the next change tries again
         log.exception("recognition: gallery reload failed; keeping the previous gallery")
         return now
+    child.gallery_changed()
     results.put(("ready", summary))
     return None if summary["pending"] else now

@@ -34,9 +34,9 @@ class CurrentWorker:
     def __init__(self) -> None:
         self.worker = None
 
-    def submit(self, camera: str, frame, frame_time: float) -> bool:
+    def submit(self, camera: str, frame, frame_time: float, hint=None) -> bool:
         worker = self.worker
-        return worker.submit(camera, frame, frame_time) if worker is not None else False
+        return worker.submit(camera, frame, frame_time, hint) if worker is not None else False
 
     def latest(self, camera: str):
         worker = self.worker
@@ -61,6 +61,7 @@ class Daemon:
         self._systemd_env: dict[str, str] = {}  # NOTIFY_SOCKET etc., taken from os.environ by run()
         self._status_failing = False
         self._next_watchdog = 0.0
+        self._next_prune = 0.0  # monotonic: when unknown-face crops past retention are next deleted
 
     # -- start -------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -92,7 +93,7 @@ class Daemon:
     def _start_events(self) -> None:
         from facedaemon.events.hub import EventHub
 
-        self.events = EventHub.from_config(self.config)
+        self.events = EventHub.from_config(self.config, self.metrics)
         if self.events is not None:
             self.events.start()
 
@@ -168,7 +169,25 @@ class Daemon:
             self.rtsp.check(now)
         if self.events is not None:
             self.events.tick()
+        self._prune_unknowns(now)
         self._notify_systemd(now)
+
+    def _prune_unknowns(self, now: float) -> None:
+        """Delete unknown-face crops past retention (also after save was switched off: leftovers expire too)."""
+        from facedaemon.config.durations import format_duration
+        from facedaemon.recognition.unknowns import PRUNE_EVERY, prune
+
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
+        retention = self.config.unknowns.retention
+        try:
+            removed = prune(self.config.unknowns_dir, time.time(), retention)
+        except OSError as exc:
+            log.warning("unknowns: cannot delete old face crops in %s: %s", self.config.unknowns_dir, exc)
+            return
+        if removed:
+            log.info("unknowns: deleted %d face crop(s) older than %s", removed, format_duration(retention))
 
     def _notify_systemd(self, now: float) -> None:
         streaming = [p for p in self.cameras.values() if p.status.state == "streaming"]

@@ -18,10 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from facedaemon.annotate.blur import blur_faces
 from facedaemon.config.models import CameraConfig
 from facedaemon.recognition.tracker import Motion, follow, predict
-from facedaemon.recognition.types import UNKNOWN, FaceResult, RecognitionResult
+from facedaemon.recognition.types import UNKNOWN, Box, FaceResult, RecognitionResult
 from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
 from facedaemon.supervision.backoff import Backoff
 from facedaemon.supervision.handoff import LatestSlot
@@ -29,8 +31,6 @@ from facedaemon.supervision.rate import RateMeter
 from facedaemon.supervision.redact import mask_credentials
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from facedaemon.metrics.registry import DaemonMetrics
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,22 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
 
 
 def changed(thumb: np.ndarray, reference: np.ndarray | None) -> bool:
+    return change_region(thumb, reference) is not None
+
+
+def change_region(thumb: np.ndarray, reference: np.ndarray | None) -> Box | None:
+    """Where the picture changed since the reference, in full-frame pixels (everywhere when there is no
+    reference); None when it did not change."""
     if reference is None or reference.shape != thumb.shape:
-        return True
+        return (0, thumb.shape[1] * CHANGE_STRIDE, thumb.shape[0] * CHANGE_STRIDE, 0)
     moved_samples = abs(thumb - reference).sum(axis=-1) > 3 * CHANGE_LEVEL
-    return float(moved_samples.mean()) > CHANGE_SHARE
+    if float(moved_samples.mean()) <= CHANGE_SHARE:
+        return None
+    rows, cols = np.nonzero(moved_samples)
+    # Out to the neighbouring samples: the change may begin anywhere between a changed sample and the last still one.
+    top, bottom = max(0, int(rows.min()) - 1) * CHANGE_STRIDE, (int(rows.max()) + 1) * CHANGE_STRIDE
+    left, right = max(0, int(cols.min()) - 1) * CHANGE_STRIDE, (int(cols.max()) + 1) * CHANGE_STRIDE
+    return (top, right, bottom, left)
 
 
 @dataclass
@@ -75,17 +87,19 @@ class SubmitPacer:
     next_paced: float = 0.0  # monotonic
     last_early: float = float("-inf")  # when a frame last went early because the picture changed
     reference: np.ndarray | None = None  # thumbnail of the last frame sent
+    hint: Box | None = None  # where the picture changed, when that is why `wants` approved the frame
     _early: bool = False
     _thumb: np.ndarray | None = None
 
     def wants(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> bool:
-        self._early, self._thumb = False, None
+        self._early, self._thumb, self.hint = False, None, None
         if now >= self.next_paced:
             return True
         if settled(latest) or now - self.last_early < 1.0 / CHANGE_RATE:
             return False
         self._thumb = thumbnail(image)
-        self._early = changed(self._thumb, self.reference)
+        self.hint = change_region(self._thumb, self.reference)
+        self._early = self.hint is not None
         return self._early
 
     def sent(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> None:
@@ -106,7 +120,7 @@ def moved(faces: tuple[FaceResult, ...], motions: dict[int, Motion], at: float) 
 
 
 class Recognizer(Protocol):
-    def submit(self, camera: str, frame: np.ndarray, frame_time: float) -> bool: ...
+    def submit(self, camera: str, frame: np.ndarray, frame_time: float, hint: Box | None = None) -> bool: ...
 
     def latest(self, camera: str) -> RecognitionResult | None: ...
 
@@ -239,7 +253,7 @@ class CameraPipeline:
         self._maybe_submit(frame)
         faces = self.current_faces(frame.captured)
         if self.blur_unknown:
-            blur_faces(image, faces)
+            self._blur(image, faces, frame.captured)
         draw(image, faces)
         if not self._sink.write(image):
             self._metrics.frames_dropped.labels(self.name, "encoder").inc()
@@ -264,8 +278,14 @@ class CameraPipeline:
         if not self._pacer.wants(frame.captured_mono, latest, frame.image):
             return
         # submit() copies the clean frame before we draw on it; False = still busy with our last one.
-        if recognizer.submit(self.name, frame.image, frame.captured):
+        if recognizer.submit(self.name, frame.image, frame.captured, self._pacer.hint):
             self._pacer.sent(frame.captured_mono, latest, frame.image)
+
+    def _blur(self, image: np.ndarray, faces: tuple, frame_time: float) -> None:
+        # Also cover where the worker last saw each face, the more the older that sighting: it may have moved on.
+        result = self._recognizer.latest(self.name) if self._recognizer is not None else None
+        seen, age = (result.faces, frame_time - result.frame_time) if result is not None else ((), 0.0)
+        blur_faces(image, faces, seen=seen, age=age)
 
     def current_faces(self, frame_time: float) -> tuple:
         result = self._recognizer.latest(self.name) if self._recognizer is not None else None

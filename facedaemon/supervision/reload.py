@@ -16,6 +16,7 @@ WORKER = frozenset({"recognition", "faces_dir", "cache_dir"})
 ENCODING = frozenset({"hls", "encoder"})  # every camera's ffmpeg
 RTSP = frozenset({"rtsp"})
 EVENTS = frozenset({"events"})  # the event sinks (log, webhook, MQTT): restarted on their own
+UNKNOWNS = frozenset({"unknowns"})  # the worker saves the crops, the web app lists them: both restart
 REFUSED = frozenset({"runtime_dir"})  # the web app and HLS players hold paths under it: restart the service
 
 
@@ -62,14 +63,15 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
         plan.refused = f"changing {', '.join(sorted(changed & REFUSED))} needs a restart of the service"
         return plan
     old_cameras, new_cameras = _enabled(old), _enabled(new)
-    everything = changed - LIVE - WEB - WORKER - ENCODING - RTSP - EVENTS - {"cameras"}
+    everything = changed - LIVE - WEB - WORKER - ENCODING - RTSP - EVENTS - UNKNOWNS - {"cameras"}
     restart_all = bool(everything or changed & ENCODING)
     plan.live = changed & LIVE
     # The sinks announce the enabled cameras (Home Assistant discovery), so a camera set change restarts them.
     plan.restart_events = bool(changed & EVENTS or everything or _recognising(old_cameras) != _recognising(new_cameras))
-    plan.restart_worker = bool(changed & WORKER or everything) and any(c.recognize for c in new_cameras.values())
+    plan.restart_worker = bool(changed & (WORKER | UNKNOWNS) or everything) and any(
+        c.recognize for c in new_cameras.values())
     plan.restart_rtsp = bool(changed & RTSP or everything or _rtsp_mounts(old_cameras) != _rtsp_mounts(new_cameras))
-    plan.restart_web = bool(changed & WEB or everything or set(old_cameras) != set(new_cameras))
+    plan.restart_web = bool(changed & (WEB | UNKNOWNS) or everything or set(old_cameras) != set(new_cameras))
     for name in old_cameras.keys() - new_cameras.keys():
         plan.stop.add(name)
     for name, camera in new_cameras.items():

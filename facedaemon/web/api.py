@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify, url_for
 
 from facedaemon.web.app import get_context
 from facedaemon.web.status import camera_view, is_fresh, read_status
@@ -45,13 +46,23 @@ def faces(camera: str) -> Response:
         # Faces from a dead daemon would be shown as if they were live.
         return jsonify({"camera": camera, "time": None, "faces": []})
     view = camera_view(status, camera, now, context.stale_after)
+    crops = _recent_crops(context.runtime_dir, camera) if view.faces else {}
     return jsonify(
         {
             "camera": camera,
             "time": view.faces_time,
             "faces": [
-                {"name": face.name, "confidence": round(face.confidence, 4), "box": list(face.box)}
+                {"name": face.name, "confidence": round(face.confidence, 4), "box": list(face.box),
+                 "track": face.track, "crop": crops.get(face.track)}
                 for face in view.faces
             ],
         }
     )
+
+
+def _recent_crops(runtime_dir: Path, camera: str) -> dict[int, str]:
+    """Track id → URL of its recent crop (named faces only), for "not this person" (POST /api/faces/<n>/not)."""
+    from facedaemon.recognition.recent import read_index
+
+    return {entry.track: url_for("not_person.crop", camera=camera, crop=entry.crop)
+            for entry in reversed(read_index(runtime_dir, camera))}

@@ -21,7 +21,7 @@ EXTENSION_KEY = "facedaemon"
 # Only photo uploads take a real body; the limit stops someone streaming a large upload at a worker.
 MAX_CONTENT_LENGTH = 1024 * 1024
 UPLOAD_MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # POST /api/faces/<name>: a few phone photos
-UPLOAD_ENDPOINTS = frozenset({"faces.enroll"})
+UPLOAD_ENDPOINTS = frozenset({"faces.enroll", "not_person.mark_not"})
 # MSE plays from blob: URLs; everything else comes from this origin. No inline script or style on the page.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; object-src 'none'; "
@@ -38,6 +38,10 @@ class WebContext:
     faces_dir: Path | None = None  # None: the faces screen and /api/faces answer 404
     cache_dir: Path | None = None
     tolerance: float = 0.6
+    model: str = "hog"  # detector for checking uploads, as the daemon's recognition.model
+    unknowns_dir: Path | None = None  # None: /api/unknowns answers 404
+    unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
+    unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served
 
 
 def get_context(app: Flask) -> WebContext:
@@ -47,7 +51,7 @@ def get_context(app: Flask) -> WebContext:
 
 
 def create_app(context: WebContext) -> Flask:
-    from facedaemon.web import api, faces, health, hls, pages
+    from facedaemon.web import api, faces, health, hls, not_person, pages, unknowns
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
@@ -57,6 +61,8 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(faces.blueprint)
+    app.register_blueprint(not_person.blueprint)
+    app.register_blueprint(unknowns.blueprint)
     app.before_request(_refuse_large_body)
     if context.auth is not None:
         from facedaemon.web import auth
@@ -81,7 +87,9 @@ def create_app_from_config(config_path: str) -> Flask:
                     config.auth.enabled)
     return create_app(WebContext(runtime_dir=Path(config.runtime_dir), cameras=cameras, auth=auth,
                                  faces_dir=Path(config.faces_dir), cache_dir=Path(config.encodings_cache_dir),
-                                 tolerance=config.recognition.tolerance))
+                                 tolerance=config.recognition.tolerance, model=config.recognition.model,
+                                 unknowns_dir=Path(config.unknowns_dir), unknowns_save=config.unknowns.save,
+                                 unknowns_retention=config.unknowns.retention))
 
 
 def _refuse_large_body() -> None:

@@ -28,6 +28,7 @@ class FaceStatus:
     name: str
     confidence: float
     box: tuple[int, int, int, int]
+    track: int | None = None  # the worker's track id (stable while the face is followed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ def _face(raw: object) -> FaceStatus | None:
     if any(side is None for side in sides):
         return None
     top, right, bottom, left = (int(side) for side in sides if side is not None)
-    return FaceStatus(name=name, confidence=min(max(confidence, 0.0), 1.0), box=(top, right, bottom, left))
+    return FaceStatus(name=name, confidence=min(max(confidence, 0.0), 1.0), box=(top, right, bottom, left),
+                      track=_integer(raw.get("track")))
 
 
 def _camera(raw: object) -> CameraStatus | None:

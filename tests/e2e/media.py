@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from facedaemon.bench.clip import make_entry_clip, make_people_clip
+from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 
-__all__ = ["colour_pixels", "decode_video", "make_entry_clip", "make_people_clip"]
+__all__ = ["StrangerClip", "colour_pixels", "decode_video", "make_entry_clip", "make_people_clip",
+           "make_stranger_clip"]
 
 
 def decode_video(path: Path) -> list[np.ndarray]:
@@ -41,3 +45,108 @@ def obama_gallery(shared: Path, faces: Path) -> Path:
     for name in ("obama2.jpg", "obama3.jpg"):
         shutil.copy(shared / "images" / name, faces / "Obama" / name)
     return faces
+
+
+Box = tuple[int, int, int, int]  # (top, right, bottom, left), like the daemon's boxes
+
+CLOCK_Y, CLOCK_SIZE, CLOCK_STEP = 698, 12, 5  # the frame-index marker: a white square moving 5 px per frame
+
+
+@dataclass(frozen=True)
+class StrangerClip:
+    """Obama (known) standing still on the left, Biden (a stranger) gliding right and back on the right.
+
+    Both faces are about 190 px tall at 720p and on screen in every frame. Biden's motion is a triangle wave over
+    the clip, so a looping source shows no jump. A white square at the bottom moves 5 px per frame: it tells which
+    frame of the clip an output frame shows, even after frames were dropped or re-encoded.
+    """
+
+    path: Path
+    fps: int
+    frames: int
+    known_box: Box  # Obama's face in every frame (he does not move)
+    stranger_first: Box  # Biden's face in frame 0
+    travel: int  # pixels Biden moves right by mid-clip
+    clock: tuple[float, ...]  # centre x of the marker in each frame of the clip
+
+    def stranger_box(self, index: int) -> Box:
+        """Where Biden's face is in frame `index` (the same expression ffmpeg placed him with)."""
+        shift = self.stranger_x(index) - self.stranger_x(0)
+        top, right, bottom, left = self.stranger_first
+        return top, right + shift, bottom, left + shift
+
+    def stranger_x(self, index: int) -> int:
+        t = (index % self.frames) / self.fps
+        seconds = self.frames / self.fps
+        return int(self.travel * (1 - abs(1 - 2 * t / seconds))) & ~1  # overlay rounds to even x (4:2:0)
+
+    def index_of(self, frame: np.ndarray) -> int | None:
+        """Which frame of the clip `frame` shows, from the marker; None if the marker cannot be read."""
+        centre = marker_centre(frame)
+        if centre is None:
+            return None
+        best = min(range(len(self.clock)), key=lambda i: abs(self.clock[i] - centre))
+        return best if abs(self.clock[best] - centre) <= CLOCK_STEP / 2 else None
+
+
+def marker_centre(frame: np.ndarray) -> float | None:
+    band = frame[CLOCK_Y:CLOCK_Y + CLOCK_SIZE].mean(axis=2).max(axis=0)
+    lit = np.flatnonzero(band > 180)
+    return float(lit.min() + lit.max()) / 2 if lit.size else None
+
+
+def make_stranger_clip(shared: Path, out: Path, seconds: float = 8.0, fps: int = 30,
+                       travel: int = 240) -> StrangerClip:
+    """720p, both faces ~190 px for the whole clip; Biden moves `travel` px right and back (60 px/s by default)."""
+    import cv2
+
+    from facedaemon.recognition.engine import face_recognition_module
+
+    face_recognition = face_recognition_module()  # a bare import flips Pillow's truncated-file global for the session
+    images = shared / "images"
+    graph = (
+        "[1:v]crop=560:625:200:0,scale=-2:470,format=rgb24[a];"  # head and shoulders, face ~200 px
+        "[2:v]crop=620:840:270:0,scale=-2:520,format=rgb24[b];"
+        "[3:v]format=rgb24[c];"
+        "[0:v][a]overlay=x=40:y=140[v1];"
+        f"[v1][b]overlay=x='640+{travel}*(1-abs(1-2*t/{seconds}))':y=110[v2];"
+        f"[v2][c]overlay=x='10+n*{CLOCK_STEP}':y={CLOCK_Y},format=yuv420p[v]"
+    )
+    cmd = [find_ffmpeg(None), "-y", "-loglevel", "error",
+           "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={seconds}",
+           "-loop", "1", "-i", str(images / "obama.jpg"), "-loop", "1", "-i", str(images / "biden.jpg"),
+           "-f", "lavfi", "-i", f"color=c=white:s={CLOCK_SIZE}x{CLOCK_SIZE}:r={fps}",
+           "-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),
+           "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), str(out)]
+    subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+    frames = decode_video(out)
+    clock = tuple(marker_centre(frame) for frame in frames)
+    assert None not in clock, "the frame marker is missing from the clip"
+    # Ground truth for the faces: dlib at full resolution on frame 0 (the daemon detects at recognition.scale).
+    found = sorted(face_recognition.face_locations(cv2.cvtColor(frames[0], cv2.COLOR_BGR2RGB), 1),
+                   key=lambda box: box[3])
+    assert len(found) == 2, f"expected Obama and Biden in frame 0 of {out}, found {found}"
+    return StrangerClip(out, fps, len(frames), found[0], found[1], travel, clock)  # type: ignore[arg-type]
+
+
+def make_pair_clip(left: Path, right: Path, out: Path, seconds: float = 6.0, fps: int = 15) -> Path:
+    """720p: two portraits side by side the whole time, each face ~170 px tall, drifting slowly (a live scene).
+
+    Sized for the known_faces/ portraits (faces fill 40-60 % of the photo height); HOG finds both at scale 0.25.
+    """
+    import subprocess
+
+    from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+
+    graph = (
+        "[1:v]scale=-2:360,format=rgb24[a];[2:v]scale=-2:360,format=rgb24[b];"
+        f"[0:v][a]overlay=x='100+t*{60 / seconds:.3f}':y=180:shortest=1[v1];"
+        f"[v1][b]overlay=x='760-t*{60 / seconds:.3f}':y=180,format=yuv420p[v]"
+    )
+    cmd = [find_ffmpeg(None), "-y", "-loglevel", "error",
+           "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={seconds}",
+           "-loop", "1", "-i", str(left), "-loop", "1", "-i", str(right),
+           "-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),
+           "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), str(out)]
+    subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+    return out

@@ -1,43 +1,53 @@
-"""Events to a real Mosquitto broker from the real daemon: Home Assistant discovery, arrival, retained state, exit."""
+"""Events to a real Mosquitto broker from the real daemon: Home Assistant discovery, arrival, retained state, exit;
+the same over TLS with a client certificate, and what an untrusted broker certificate or a missing CA file does."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import free_port, start_daemon, write_config
-from tests.e2e.media import make_entry_clip
+from tests.e2e.daemon import free_port, start_daemon, status, write_config
+from tests.e2e.media import make_entry_clip, obama_gallery
+from tests.e2e.pki import Pki, make_pki
 
 pytestmark = pytest.mark.e2e
 
 mqtt = pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed (scripts/setup installs it)")
 
 
-@pytest.fixture
-def broker(tmp_path):
+@contextlib.contextmanager
+def mosquitto(tmp_path: Path, conf: str, *ports: int) -> Iterator[Path]:
+    """Debian's mosquitto with `conf`, until every port listens; yields its log file. Stopped by its pid."""
     binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
     if binary is None:
         pytest.skip("MQTT TEST SKIPPED: mosquitto is not installed (Debian package 'mosquitto'; run scripts/test-deps "
                     "as root)")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    log = (tmp_path / "mosquitto.log").open("wb")
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
+    conf_path, log_path = tmp_path / "mosquitto.conf", tmp_path / "mosquitto.log"
+    # Started as root, mosquitto drops to its own user before reading the TLS files, which sit in the test's private
+    # tmp folder: this throwaway broker keeps the user it was started as.
+    user = "user root\n" if os.geteuid() == 0 else ""
+    conf_path.write_text(conf + user + "allow_anonymous true\npersistence false\n")
+    log = log_path.open("wb")
+    process = subprocess.Popen([binary, "-c", str(conf_path)], stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
-        while not listening(port):
-            assert process.poll() is None, (tmp_path / "mosquitto.log").read_text()
+        while not all(listening(port) for port in ports):
+            assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
             time.sleep(0.1)
-        yield port
+        yield log_path
     finally:
         process.terminate()
         try:
@@ -46,6 +56,13 @@ def broker(tmp_path):
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    port = free_port()
+    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+        yield port
 
 
 def listening(port: int) -> bool:
@@ -135,3 +152,115 @@ def test_daemon_publishes_discovery_arrival_state_and_departure(tmp_path, shared
         subscriber.close()
     assert elapsed < 10 and not leftovers
     assert retained(broker, "facedaemon/status") == "offline"
+
+
+# -- MQTT over TLS -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TlsBroker:
+    plain: int  # for the test's own subscriber
+    tls: int  # TLS only, client certificate required: what the daemon uses
+    pki: Pki
+
+
+@pytest.fixture
+def tls_broker(tmp_path):
+    pki = make_pki(tmp_path / "pki")
+    plain, tls = free_port(), free_port()
+    conf = (f"listener {plain} 127.0.0.1\n"
+            f"listener {tls} 127.0.0.1\ncafile {pki.ca}\ncertfile {pki.server_cert}\nkeyfile {pki.server_key}\n"
+            "require_certificate true\n")
+    with mosquitto(tmp_path, conf, plain, tls):
+        yield TlsBroker(plain, tls, pki)
+
+
+def tls_config(broker: TlsBroker, ca: Path) -> dict:
+    return {"host": "127.0.0.1", "port": broker.tls,
+            "tls": {"ca_file": str(ca), "cert_file": str(broker.pki.client_cert),
+                    "key_file": str(broker.pki.client_key)}}
+
+
+def gauge(daemon, name: str) -> float | None:
+    """The value of an unlabelled-by-camera sample line `name{...} value` at /metrics, None if absent."""
+    for line in daemon.get("/metrics").text.splitlines():
+        if line.startswith(name):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_events_arrive_over_tls_with_a_client_certificate(tmp_path, shared_data, tls_broker):
+    faces = obama_gallery(shared_data, tmp_path / "faces")
+    clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)
+    subscriber = Subscriber(tls_broker.plain)
+    arrivals: list[tuple[float, dict]] = []
+    receive = subscriber.client.on_message
+
+    def timed(client, userdata, message) -> None:  # when each event reached the test, for the latency figure
+        if message.topic == "facedaemon/door/event":
+            arrivals.append((time.time(), json.loads(message.payload)))
+        receive(client, userdata, message)
+
+    subscriber.client.on_message = timed
+    config_path, port = write_config(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces,
+                                     events={"mqtt": tls_config(tls_broker, tls_broker.pki.ca)})
+    daemon = start_daemon(tmp_path, config_path, port)
+    try:
+        daemon.wait_for(lambda: f"MQTT connected to 127.0.0.1:{tls_broker.tls} (TLS)" in daemon.log(), 120,
+                        "the TLS connection")
+        config_topic = "homeassistant/sensor/facedaemon_door/last_person/config"
+        assert json.loads(daemon.wait_for(lambda: subscriber.on(config_topic), 30, "discovery")[0])["unique_id"]
+        daemon.wait_for(lambda: [e for _, e in arrivals if e["event"] == "recognised"], 120, "'recognised' over TLS")
+        arrived_at, event = next((t, e) for t, e in arrivals if e["event"] == "recognised")
+        assert event["name"] == "Obama" and event["camera"] == "door"
+        print(f"\nMQTT over TLS: frame to subscriber {arrived_at - event['time']:.3f} s")
+        assert arrived_at - event["time"] < 10
+        assert daemon.wait_for(lambda: gauge(daemon, "facedaemon_mqtt_connected{") == 1, 10, "connected gauge")
+    finally:
+        elapsed = daemon.stop()
+        leftovers = daemon.kill_leftovers()
+        subscriber.close()
+    assert elapsed < 10 and not leftovers
+    assert retained(tls_broker.plain, "facedaemon/status") == "offline"  # the clean stop went over TLS too
+
+
+def test_an_untrusted_broker_certificate_is_one_clear_log_line_and_the_daemon_keeps_running(tmp_path, tls_broker):
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    cameras = {"pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
+    config_path, port = write_config(tmp_path, cameras, faces,
+                                     events={"mqtt": tls_config(tls_broker, tls_broker.pki.other_ca)})
+    daemon = start_daemon(tmp_path, config_path, port)
+    try:
+        line = f"events: MQTT cannot connect to 127.0.0.1:{tls_broker.tls} (TLS): TLS: the broker's certificate is not"
+        daemon.wait_for(lambda: line in daemon.log(), 60, "the certificate error in the log")
+        # paho retries (1 s, 2 s, ...): still failing, still running, still serving.
+        daemon.wait_for(lambda: (gauge(daemon, "facedaemon_event_sink_errors_total{sink=\"mqtt\"}") or 0) >= 2, 30,
+                        "a second failed attempt counted")
+        assert daemon.get("/healthz").status_code == 200
+        assert status(daemon)["cameras"]["pattern"]["state"] == "streaming"
+        assert gauge(daemon, "facedaemon_mqtt_connected{") == 0
+        log = daemon.log()
+        reported = [row for row in log.splitlines() if "cannot connect" in row]
+        assert len(reported) == 1, reported  # the same reason is not repeated on every retry
+        assert "check events.mqtt.tls.ca_file" in reported[0] and "Traceback" not in log
+        assert "facedaemon.events.mqtt.paho" not in log  # paho's own per-retry noise is filtered
+    finally:
+        daemon.stop()
+        leftovers = daemon.kill_leftovers()
+    assert not leftovers
+
+
+def test_a_missing_ca_file_stops_the_daemon_at_start_naming_the_key(tmp_path):
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    cameras = {"pattern": {"source": "pattern", "recognize": False}}
+    config_path, port = write_config(tmp_path, cameras, faces,
+                                     events={"mqtt": {"host": "127.0.0.1", "tls": {"ca_file": "no-such-ca.pem"}}})
+    daemon = start_daemon(tmp_path, config_path, port)
+    try:
+        assert daemon.process.wait(60) == 2
+    finally:
+        daemon.stop()
+        daemon.kill_leftovers()
+    log = daemon.log()
+    assert f"events.mqtt.tls.ca_file: file not found (got '{tmp_path / 'no-such-ca.pem'}')" in log, log
+    assert "Traceback" not in log

@@ -15,7 +15,9 @@ SECRET = b"OUTSIDE-SECRET-7d1c"
 UPS = ["..", "%2e%2e", "%2E%2e", ".%2e", "%252e%252e", "%c0%ae%c0%ae", "....", "..;"]
 SEPS = ["/", "%2f", "%5c", "\\", "%252f", "//"]
 TARGETS = ["secret.txt", "run/status.json", "etc/passwd", "facedaemon.yaml"]
-ROUTES = ["/hls/cam/", "/static/", "/hls/", "/"]
+ROUTES = ["/hls/cam/", "/static/", "/hls/", "/", "/api/unknowns/", "/api/recent/cam/", "/api/faces/Ann/negatives/"]
+# Planted symlinks to the secret, each under a name the route's own pattern accepts.
+PLANTED = ["/api/unknowns/planted.jpg", "/api/recent/cam/0a1b2c3d-1.jpg", "/api/faces/Ann/negatives/planted.jpg"]
 
 
 def payloads() -> list[str]:
@@ -26,7 +28,7 @@ def payloads() -> list[str]:
     found += [f"{route}{tail}" for route in ROUTES[:2] for tail in (
         "%00../../secret.txt", "index.m3u8%00", "..%00/secret.txt", "%2fetc%2fpasswd", "/etc/passwd",
         "planted.m4s", "seg_99999.m4s", "C:%5cwindows%5cwin.ini", "%u002e%u002e/secret.txt")]
-    return found
+    return found + PLANTED
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,10 @@ def daemon(tmp_path_factory):
         running.wait_for(lambda: running.get("/hls/cam/index.m3u8").status_code == 200, 60, "HLS")
         # A planted symlink inside the camera's folder, pointing outside it.
         (running.runtime_dir / "cam" / "seg_99999.m4s").symlink_to(tmp / "secret.txt")
+        for folder, name in ((tmp / "faces" / ".unknowns", "planted.jpg"), (running.runtime_dir / "recent" / "cam",
+                             "0a1b2c3d-1.jpg"), (tmp / "faces" / ".negatives" / "Ann", "planted.jpg")):
+            folder.mkdir(parents=True)
+            (folder / name).symlink_to(tmp / "secret.txt")
         yield running, port
     finally:
         running.stop()

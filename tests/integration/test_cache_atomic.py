@@ -108,3 +108,15 @@ def test_write_is_tmp_fsync_replace_then_directory_fsync(tmp_path, monkeypatch):
     assert calls[1][1] == f"{tmp_name} -> encodings.npz"
     assert calls[2][1] == str(tmp_path), "the directory is fsynced after the rename (the rename is durable)"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_killed_writers_temporary_is_removed_under_the_lock(tmp_path):
+    from facedaemon.recognition.gallery import cache_lock
+
+    cache = tmp_path / "cache"
+    write_cache(cache / "encodings.npz", PARAMS, *version(0))
+    leftover = cache / ".encodings-k1ll3d.tmp"  # what SIGKILL during a rewrite leaves (it holds encodings)
+    leftover.write_bytes(b"half an npz")
+    with cache_lock(cache):  # every writer of the cache (load, prune, forget) takes it
+        assert not leftover.exists()
+    assert which_version(cache / "encodings.npz") == 0, "the cache itself is untouched"

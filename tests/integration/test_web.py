@@ -454,9 +454,9 @@ def test_api_faces(client: FlaskClient) -> None:
     assert set(body) == {"camera", "time", "faces"}
     assert body["camera"] == "front"
     assert isinstance(body["time"], float)
-    assert body["faces"] == [
-        {"name": "Taylor", "confidence": 0.93, "box": [10, 120, 110, 20]},
-        {"name": "Unknown", "confidence": 0.12, "box": [20, 30, 29, 21]},
+    assert body["faces"] == [  # crop: URL of the recent crop for "not this person" (none written here)
+        {"name": "Taylor", "confidence": 0.93, "box": [10, 120, 110, 20], "track": 4, "crop": None},
+        {"name": "Unknown", "confidence": 0.12, "box": [20, 30, 29, 21], "track": 5, "crop": None},
     ]
 
 

@@ -81,3 +81,29 @@ def test_pacer_sends_nothing_early_while_every_face_is_named() -> None:
     pacer.sent(0.0, named, scene())
     assert not pacer.wants(0.1, named, scene(face=True))
     assert pacer.wants(1 / FOLLOW_RATE, named, scene(face=True))
+
+
+def test_change_region_is_where_the_picture_changed() -> None:
+    from facedaemon.supervision.camera import CHANGE_STRIDE, change_region, thumbnail
+
+    before = np.zeros((720, 1280, 3), np.uint8)
+    after = before.copy()
+    after[200:360, 300:440] = 200  # a face-sized patch appears
+    region = change_region(thumbnail(after), thumbnail(before))
+    assert region is not None
+    top, right, bottom, left = region
+    assert top <= 200 and bottom >= 360 and left <= 300 and right >= 440
+    assert bottom - top <= 160 + 3 * CHANGE_STRIDE and right - left <= 140 + 3 * CHANGE_STRIDE
+    assert change_region(thumbnail(before), thumbnail(before)) is None
+    assert change_region(thumbnail(before), None) == (0, 1280, 720, 0)  # nothing to compare: everywhere
+
+
+def test_an_early_frame_carries_its_change_as_a_hint() -> None:
+    pacer = SubmitPacer()
+    empty = np.zeros((720, 1280, 3), np.uint8)
+    assert pacer.wants(0.0, None, empty) and pacer.hint is None  # paced: look everywhere
+    pacer.sent(0.0, None, empty)
+    face = empty.copy()
+    face[200:360, 300:440] = 200
+    assert pacer.wants(0.05, None, face)
+    assert pacer.hint is not None and pacer.hint[0] <= 200 and pacer.hint[3] <= 300

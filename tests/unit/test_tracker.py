@@ -3,6 +3,7 @@ import pytest
 from facedaemon.recognition.engine import offset_boxes
 from facedaemon.recognition.tracker import (
     Motion,
+    Track,
     Tracker,
     Vote,
     follow,
@@ -10,6 +11,7 @@ from facedaemon.recognition.tracker import (
     merge_overlapping,
     needs_encoding,
     predict,
+    recheck_interval,
     search_regions,
     settled,
     winner,
@@ -192,3 +194,54 @@ def test_child_scans_the_whole_frame_until_every_face_is_named_then_now_and_then
     assert Child.regions(state, shape, 0.2) == search_regions([A], 1.0, shape)
     assert Child.regions(state, shape, 0.1 + FULL_SCAN_SECONDS) == whole, "newcomers are still looked for"
     assert Child.regions(state, shape, 0.2 + FULL_SCAN_SECONDS) != whole
+
+
+def test_recheck_backs_off_while_the_name_is_confirmed() -> None:
+    named, unknown = Vote("Ann", 0.3, 0.9), Vote(UNKNOWN, 0.8, 0.2)
+    assert recheck_interval([], 2.0, 8.0) == 2.0
+    assert recheck_interval([named], 2.0, 8.0) == 2.0
+    assert recheck_interval([named, named], 2.0, 8.0) == 4.0
+    assert recheck_interval([named] * 5, 2.0, 8.0) == 8.0  # capped
+    assert recheck_interval([named] * 4 + [Vote("Bob", 0.5, 0.6)], 2.0, 8.0) == 2.0  # contested: back to base
+    assert recheck_interval([unknown] * 5, 2.0, 8.0) == 2.0  # an unknown face may yet be named
+    assert recheck_interval([named] * 5, 2.0, None) == 2.0  # no maximum: the fixed rate
+
+
+def test_needs_encoding_follows_the_backed_off_interval() -> None:
+    track = Track(1, (0, 10, 10, 0), 0.0)
+    assert needs_encoding(track, 0.0, 2.0, 8.0)
+    for now in (0.0, 2.0, 6.0):
+        track.vote("Ann", 0.3, 0.9, now)
+    assert not needs_encoding(track, 6.0 + 7.9, 2.0, 8.0)  # three confirmations: 8 s
+    assert needs_encoding(track, 6.0 + 8.0, 2.0, 8.0)
+    assert needs_encoding(track, 6.0 + 2.0, 2.0)  # without a maximum the old fixed rate holds
+
+
+def test_focus_region_grows_a_small_change_to_a_searchable_size() -> None:
+    from facedaemon.recognition.tracker import focus_region
+
+    shape = (720, 1280, 3)
+    top, right, bottom, left = focus_region((200, 440, 360, 300), 0.5, 1 / 3, shape)
+    assert top <= 120 and bottom >= 440 and left <= 230 and right >= 510  # the change plus half its size each way
+    tiny = focus_region((700, 1280, 720, 1260), 0.5, 1 / 3, shape)  # a corner patch
+    assert tiny[2] - tiny[0] == 240 and tiny[1] - tiny[3] == 427  # at least a third of the frame each way
+    assert tiny[1] == 1280 and tiny[2] == 720  # … and still inside it
+    assert focus_region((0, 1280, 720, 0), 0.5, 1 / 3, shape) == (0, 1280, 720, 0)
+
+
+def test_a_hint_narrows_the_search_only_while_nobody_is_tracked() -> None:
+    state = CameraState(Tracker())
+    shape = (720, 1280, 3)
+    [region] = Child.regions(state, shape, 0.0, hint=(200, 440, 360, 300))
+    assert region != (0, 1280, 720, 0)
+    assert state.last_full_scan is None  # a hinted look is no full scan
+    state.tracker.update([(10, 110, 110, 10)], 0.0)
+    assert Child.regions(state, shape, 0.1, hint=(200, 440, 360, 300)) == [(0, 1280, 720, 0)]
+
+
+def test_a_box_that_shrank_is_extrapolated_at_its_size() -> None:
+    first = follow(None, (100, 300, 300, 100), 0.0)
+    second = follow(first, (120, 300, 280, 140), 0.5)  # narrower (a face turning), centre moved 10 px right
+    top, right, bottom, left = predict(second, 1.0, horizon=0.5)
+    assert (bottom - top, right - left) == (160, 160), "size as last seen, not shrinking further"
+    assert (left + right) / 2 > (140 + 300) / 2, "still moving right"

@@ -1,9 +1,16 @@
-// The known-faces screen: list people from /api/faces, add photos (multipart POST), forget a person (DELETE).
+// The known-faces screen: list people from /api/faces, add photos (multipart POST), forget a person (DELETE),
+// mark a recent recognition as "not this person", name or delete unknown faces, delete negative examples.
 "use strict";
 
 const api = document.body.dataset.api;
+const recentApi = document.body.dataset.recent;
+const unknownsApi = document.body.dataset.unknowns;
 const list = document.getElementById("people");
+const recentList = document.getElementById("recent");
+const unknownsList = document.getElementById("unknowns");
+const unknownsState = document.getElementById("unknowns-state");
 const message = document.getElementById("message");
+const shown = new Map();  // list element → JSON it shows: unchanged lists are not rebuilt (no image reloads)
 
 function say(text, failed) {
   message.textContent = text;
@@ -26,6 +33,55 @@ async function errorText(response) {
   }
 }
 
+function button(text, onClick) {
+  const node = element("button", "", text);
+  node.type = "button";
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+function image(url, alt) {
+  const node = element("img");
+  node.src = url;
+  node.alt = alt;
+  node.loading = "lazy";
+  return node;
+}
+
+function clock(seconds) {
+  return new Date(seconds * 1000).toLocaleString();
+}
+
+async function send(url, method, body) {
+  const options = {method: method};
+  if (body !== undefined) {
+    options.headers = {"Content-Type": "application/json"};
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  if (!response.ok) throw new Error(await errorText(response));
+  return response.json();
+}
+
+function show(target, key, items, render, empty) {
+  if (shown.get(target) === key) return;
+  shown.set(target, key);
+  target.replaceChildren(...(items.length ? items.map(render) : [element("li", "none", empty)]));
+}
+
+function negativesList(person) {
+  const items = element("ul", "negatives");
+  for (const negative of person.negatives || []) {
+    const item = element("li");
+    const url = api + "/" + encodeURIComponent(person.name) + "/negatives/" + encodeURIComponent(negative.file);
+    item.appendChild(image(url, "not " + person.name));
+    if (negative.notes.length) item.appendChild(element("span", "flagged", negative.notes.join("; ")));
+    item.appendChild(button("Delete", () => act(send(url, "DELETE"), "Negative example deleted.")));
+    items.appendChild(item);
+  }
+  return items;
+}
+
 function personItem(person) {
   const item = element("li", "person");
   const head = element("div", "person-head");
@@ -46,18 +102,73 @@ function personItem(person) {
     files.appendChild(element("li", photo.ok && !photo.notes.length ? "ok" : "flagged", photo.file + ": " + notes));
   }
   item.appendChild(files);
+  if ((person.negatives || []).length) {
+    item.appendChild(element("p", "hint", "Not " + person.name + " (negative examples):"));
+    item.appendChild(negativesList(person));
+  }
   return item;
 }
 
-async function refresh() {
+function recentItem(face) {
+  const item = element("li");
+  item.appendChild(image(face.crop, face.name));
+  const percent = Math.round(face.confidence * 100);
+  item.appendChild(element("span", "", face.name + " " + percent + "% — " + face.camera + ", " + clock(face.time)));
+  const body = {camera: face.camera, track: face.track};
+  const url = api + "/" + encodeURIComponent(face.name) + "/not";
+  item.appendChild(button("Not " + face.name, () => act(send(url, "POST", body),
+                                                        "Stored: this face is not " + face.name + ".")));
+  return item;
+}
+
+function unknownItem(face) {
+  const item = element("li");
+  const url = unknownsApi + "/" + encodeURIComponent(face.id);
+  item.appendChild(image(face.url, "unknown face"));
+  const size = face.face_px ? ", " + face.face_px + " px, sharpness " + Math.round(face.sharpness) : "";
+  item.appendChild(element("span", "", (face.camera || "?") + ", " + clock(face.time) + size));
+  const name = element("input");
+  name.placeholder = "name";
+  name.maxLength = 64;
+  item.appendChild(name);
+  item.appendChild(button("Assign", () => act(send(url + "/assign", "POST", {name: name.value.trim()}),
+                                               "Added to " + name.value.trim() + ".")));
+  item.appendChild(button("Delete", () => act(send(url, "DELETE"), "Unknown face deleted.")));
+  return item;
+}
+
+async function act(request, done) {
   try {
-    const response = await fetch(api, {cache: "no-store"});
-    if (!response.ok) throw new Error(await errorText(response));
-    const body = await response.json();
-    list.replaceChildren(...(body.people.length ? body.people.map(personItem)
-                                                  : [element("li", "none", "nobody yet")]));
+    await request;
+    say(done, false);
   } catch (error) {
-    list.replaceChildren(element("li", "none", "cannot load the list: " + error.message));
+    say(error.message, true);
+  }
+  refresh();
+}
+
+async function load(url, target, render) {
+  try {
+    const response = await fetch(url, {cache: "no-store"});
+    if (!response.ok) throw new Error(await errorText(response));
+    return await response.json();
+  } catch (error) {
+    show(target, "error " + error.message, [], render, "cannot load the list: " + error.message);
+    return null;
+  }
+}
+
+async function refresh() {
+  const people = await load(api, list, personItem);
+  if (people) show(list, JSON.stringify(people.people), people.people, personItem, "nobody yet");
+  const recent = await load(recentApi, recentList, recentItem);
+  if (recent) show(recentList, JSON.stringify(recent.faces), recent.faces, recentItem, "nobody recognised lately");
+  const unknowns = await load(unknownsApi, unknownsList, unknownItem);
+  if (unknowns) {
+    unknownsState.textContent = unknowns.save
+      ? "Faces nobody is known as are kept for " + unknowns.retention_text + ". Assign a name to enrol one."
+      : "Not kept (unknowns.save is off in the config); any listed here are left from before and expire.";
+    show(unknownsList, JSON.stringify(unknowns.unknowns), unknowns.unknowns, unknownItem, "none");
   }
 }
 

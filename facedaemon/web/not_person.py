@@ -1,0 +1,162 @@
+"""Wrong matches: recent recognitions with a crop of the face, "not this person", and each person's negatives.
+
+The recognition worker keeps a crop of each recently named face in runtime_dir/recent/<camera>/ (recent.py);
+`POST /api/faces/<name>/not` copies one of them (or an uploaded image) into faces_dir/.negatives/<name>/, and
+the daemon stops making that match within a few seconds (negatives.py). Like the rest of the web app this only
+reads and writes files; checking that the image shows a face loads the face models on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file, url_for
+
+from facedaemon.web.app import WebContext, get_context
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("not_person", __name__)
+
+IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+               ".bmp": "image/bmp"}
+
+
+def _faces_context() -> WebContext:
+    context = get_context(current_app)
+    if context.faces_dir is None:
+        abort(404, description="no faces folder configured")
+    return context
+
+
+def image_response(path: Path, mimetype: str) -> Response:
+    response = send_file(path, mimetype=mimetype, max_age=0)
+    # Faces: never kept by a browser or proxy cache after they are deleted here.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/api/recent")
+def recent() -> Response:
+    from facedaemon.recognition.recent import RECENT_SECONDS, read_index
+
+    context = get_context(current_app)
+    now = time.time()
+    faces = [
+        {"camera": camera, "track": entry.track, "name": entry.name, "confidence": entry.confidence,
+         "time": entry.time, "crop": url_for("not_person.crop", camera=camera, crop=entry.crop)}
+        for camera in context.cameras
+        for entry in read_index(context.runtime_dir, camera)
+        if now - entry.time <= RECENT_SECONDS
+    ]
+    return jsonify({"faces": sorted(faces, key=lambda face: face["time"], reverse=True)})
+
+
+@blueprint.get("/api/recent/<camera>/<crop>.jpg")
+def crop(camera: str, crop: str) -> Response:
+    from facedaemon.recognition.recent import crop_file
+
+    context = get_context(current_app)
+    path = crop_file(context.runtime_dir, camera, crop) if camera in context.cameras else None
+    if path is None:
+        abort(404)
+    return image_response(path, "image/jpeg")
+
+
+@blueprint.post("/api/faces/<name>/not")
+def mark_not(name: str) -> tuple[Response, int]:
+    from facedaemon.recognition.enroll import EnrollError, UnknownPerson, check_name
+    from facedaemon.recognition.enroll import mark_not as store_negative
+
+    context = _faces_context()
+    try:
+        check_name(name)
+    except EnrollError as exc:
+        abort(400, description=str(exc))
+    filename, data, where = _marked_face(context)
+    try:
+        written = store_negative(context.faces_dir, context.cache_dir, name, filename, data, model=context.model)
+    except UnknownPerson as exc:
+        abort(404, description=str(exc))
+    except EnrollError as exc:
+        abort(422, description=str(exc))
+    # No name in the log (it outlives a later erasure); the camera and track say which face.
+    log.info("web: a face (%s) was marked as not a known person, from %s", where, request.remote_addr)
+    file = Path(written).name
+    return jsonify({"name": name, "negative": written, "file": file,
+                    "url": url_for("not_person.negative", name=name, filename=file)}), 201
+
+
+def _marked_face(context: WebContext) -> tuple[str, bytes, str]:
+    """(filename, image bytes, description) from a multipart 'image' or JSON {"camera", "track"}."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            abort(400, description="send the face as a multipart/form-data field named 'image'")
+        return upload.filename or "upload", upload.read(), "uploaded image"
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, description='send JSON {"camera": "<camera>", "track": <track id>} or a multipart image')
+    camera, track = body.get("camera"), body.get("track")
+    if not isinstance(camera, str) or camera not in context.cameras:
+        abort(400, description=f"unknown camera {camera!r}: use one of {', '.join(context.cameras)}")
+    if type(track) is not int:
+        abort(400, description=f"'track' must be the face's track id, a whole number (got {track!r})")
+    return _recent_crop(context, camera, track)
+
+
+def _recent_crop(context: WebContext, camera: str, track: int) -> tuple[str, bytes, str]:
+    from facedaemon.recognition.recent import crop_file, find_track
+
+    entry = find_track(context.runtime_dir, camera, track)
+    path = crop_file(context.runtime_dir, camera, entry.crop) if entry is not None else None
+    if entry is None or path is None:
+        abort(404, description=f"no recent crop of track {track} on camera {camera}: it expired (after 10 "
+                               "minutes) or was never named; send the face as an image instead")
+    try:
+        data = path.read_bytes()
+    except OSError:
+        abort(404, description=f"the crop of track {track} on camera {camera} just expired")
+    return f"{camera}-track-{track}.jpg", data, f"camera {camera}, track {track}"
+
+
+def _negative_path(context: WebContext, name: str, filename: str) -> Path:
+    """faces_dir/.negatives/<name>/<filename> if every part is valid and it is a regular file; else 404."""
+    from facedaemon.recognition.enroll import PERSON_NAME_RE
+    from facedaemon.recognition.negatives import NEGATIVE_FILE, NEGATIVES_DIR
+
+    if not PERSON_NAME_RE.match(name) or not NEGATIVE_FILE.match(filename):
+        abort(404)
+    root = os.path.realpath(context.faces_dir)
+    expected = os.path.join(root, NEGATIVES_DIR, name, filename)
+    try:
+        if os.path.realpath(expected) != expected or not stat.S_ISREG(os.lstat(expected).st_mode):
+            abort(404)
+    except (OSError, ValueError):
+        abort(404)
+    return Path(expected)
+
+
+@blueprint.get("/api/faces/<name>/negatives/<filename>")
+def negative(name: str, filename: str) -> Response:
+    path = _negative_path(_faces_context(), name, filename)
+    return image_response(path, IMAGE_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+
+
+@blueprint.delete("/api/faces/<name>/negatives/<filename>")
+def delete_negative(name: str, filename: str) -> Response:
+    from facedaemon.recognition.enroll import EnrollError
+    from facedaemon.recognition.enroll import delete_negative as remove_negative
+
+    context = _faces_context()
+    _negative_path(context, name, filename)
+    try:
+        remove_negative(context.faces_dir, context.cache_dir, name, filename)
+    except EnrollError as exc:
+        abort(404, description=str(exc))
+    log.info("web: a negative example was deleted, from %s", request.remote_addr)
+    return jsonify({"name": name, "removed": filename})

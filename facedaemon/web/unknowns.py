@@ -1,0 +1,101 @@
+"""Unknown faces the daemon kept (`unknowns.save`): list, view, assign to a person (enrol), delete.
+
+The crops are files the recognition worker writes (recognition/unknowns.py); ids are checked against one strict
+pattern and files are opened only as regular files right inside the folder, so no id reaches another file.
+Crops past retention are neither listed nor served, even before the daemon's next sweep deletes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
+
+from facedaemon.web.app import WebContext, get_context
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("unknowns", __name__, url_prefix="/api/unknowns")
+
+
+def _context() -> WebContext:
+    context = get_context(current_app)
+    if context.unknowns_dir is None:
+        abort(404, description="no unknown faces folder configured")
+    return context
+
+
+def _crop(context: WebContext, uid: str) -> Path:
+    """The crop's file, if the id is valid, the file is there and still within retention; else 404."""
+    from facedaemon.recognition.unknowns import unknown_file
+
+    path = unknown_file(context.unknowns_dir, uid)
+    try:
+        fresh = path is not None and time.time() - path.stat().st_mtime <= context.unknowns_retention
+    except OSError:
+        fresh = False
+    if path is None or not fresh:
+        abort(404, description=f"no unknown face {uid!r} (deleted, assigned, or older than the retention)")
+    return path
+
+
+@blueprint.get("")
+def listing() -> Response:
+    from facedaemon.config.durations import format_duration
+    from facedaemon.recognition.unknowns import listing as crops
+
+    context = _context()
+    found = crops(context.unknowns_dir, time.time(), context.unknowns_retention)
+    for entry in found:
+        entry["url"] = url_for("unknowns.image", uid=entry["id"])
+    return jsonify({"save": context.unknowns_save, "retention": context.unknowns_retention,
+                    "retention_text": format_duration(context.unknowns_retention), "unknowns": found})
+
+
+@blueprint.get("/<uid>.jpg")
+def image(uid: str) -> Response:
+    from facedaemon.web.not_person import image_response
+
+    return image_response(_crop(_context(), uid), "image/jpeg")
+
+
+@blueprint.post("/<uid>/assign")
+def assign(uid: str) -> tuple[Response, int]:
+    from facedaemon.recognition.enroll import EnrollError, check_name, enroll
+    from facedaemon.recognition.unknowns import remove
+
+    context = _context()
+    if context.faces_dir is None:
+        abort(404, description="no faces folder configured")
+    body = request.get_json(silent=True)
+    name = body.get("name") if isinstance(body, dict) else None
+    if not isinstance(name, str):
+        abort(400, description='send JSON {"name": "<person>"}: who this face is')
+    try:
+        check_name(name)
+    except EnrollError as exc:
+        abort(400, description=str(exc))
+    path = _crop(context, uid)
+    try:
+        written, _ = enroll(context.faces_dir, context.cache_dir, name, [(f"{uid}.jpg", path.read_bytes())],
+                            model=context.model, tolerance=context.tolerance)
+    except EnrollError as exc:
+        abort(422, description=str(exc))
+    except OSError:
+        abort(404, description=f"no unknown face {uid!r} (it was just deleted)")
+    remove(context.unknowns_dir, uid)
+    log.info("web: an unknown face was assigned to a person (%d photo), from %s", len(written), request.remote_addr)
+    return jsonify({"id": uid, "name": name, "added": written}), 201
+
+
+@blueprint.delete("/<uid>")
+def delete(uid: str) -> Response:
+    from facedaemon.recognition.unknowns import remove, unknown_file
+
+    context = _context()
+    if unknown_file(context.unknowns_dir, uid) is None or not remove(context.unknowns_dir, uid):
+        abort(404, description=f"no unknown face {uid!r}")
+    log.info("web: an unknown face crop was deleted, from %s", request.remote_addr)
+    return jsonify({"id": uid, "removed": True})

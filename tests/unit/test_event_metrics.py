@@ -1,0 +1,139 @@
+"""Event counters in the daemon's own registry: events per camera and kind, drops and errors per sink."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from facedaemon.config import load_text
+from facedaemon.events.hub import EventHub
+from facedaemon.events.mqtt import MqttSink
+from facedaemon.events.tracker import Event
+from facedaemon.metrics.registry import DaemonMetrics
+from facedaemon.recognition.types import FaceResult, RecognitionResult
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BASE = """
+faces_dir: faces
+runtime_dir: run
+cameras:
+  door: {source: pattern}
+  yard: {source: pattern, recognize: false}
+"""
+
+
+def config(extra: str = ""):
+    return load_text(extra + BASE, source="c.yaml", base_dir=Path("/tmp"))
+
+
+def value(metrics: DaemonMetrics, name: str, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, labels)
+
+
+def result(t: float, *names: str) -> RecognitionResult:
+    faces = tuple(FaceResult(name, 0.9, 0.4, (10, 60, 60, 10), track) for track, name in enumerate(names, 1))
+    return RecognitionResult("door", t, faces, 0.05, len(faces))
+
+
+class BrokenSink:
+    """A sink whose publish raises, as a bug in a sink would."""
+
+    name = "broken"
+
+    def __init__(self, metrics: DaemonMetrics) -> None:
+        from facedaemon.events.sinks import SinkCounters
+
+        self.counters = SinkCounters(metrics, self.name, ("error",))
+        self.calls = 0
+
+    def start(self) -> None:
+        pass
+
+    def publish(self, event: Event) -> None:
+        self.calls += 1
+        raise RuntimeError("broken on purpose")
+
+    def stop(self, timeout: float) -> None:
+        pass
+
+
+def test_events_are_counted_per_camera_and_kind_from_zero():
+    metrics = DaemonMetrics.create(process=False)
+    hub = EventHub.from_config(config(), metrics)
+    assert hub is not None
+    # Recognising cameras only, at zero before anything happened; the log sink's series too.
+    assert value(metrics, "facedaemon_events_total", camera="door", kind="recognised") == 0
+    assert value(metrics, "facedaemon_events_total", camera="door", kind="left") == 0
+    assert value(metrics, "facedaemon_events_total", camera="yard", kind="recognised") is None
+    assert value(metrics, "facedaemon_event_sink_errors_total", sink="log") == 0
+    hub.on_result(result(100.0, "Obama"))
+    hub.on_result(result(100.5, "Obama"))  # still there: no new event
+    hub.on_result(result(103.0))  # gone for longer than the 2 s grace
+    assert value(metrics, "facedaemon_events_total", camera="door", kind="recognised") == 1
+    assert value(metrics, "facedaemon_events_total", camera="door", kind="left") == 1
+    metrics.remove_camera("door")
+    assert value(metrics, "facedaemon_events_total", camera="door", kind="recognised") is None
+
+
+def test_a_sink_that_raises_counts_an_error_and_a_drop_and_the_others_still_get_the_event(caplog):
+    metrics = DaemonMetrics.create(process=False)
+    hub = EventHub.from_config(config(), metrics)
+    broken = BrokenSink(metrics)
+    hub.sinks.insert(0, broken)
+    with caplog.at_level("INFO"):
+        hub.on_result(result(100.0, "Obama"))
+    assert broken.calls == 1
+    assert value(metrics, "facedaemon_event_sink_errors_total", sink="broken") == 1
+    assert value(metrics, "facedaemon_events_dropped_total", sink="broken", reason="error") == 1
+    assert "event sink broken failed" in caplog.text
+    assert "door: Obama recognised" in caplog.text  # the log sink after it still ran
+
+
+def test_mqtt_sink_series_exist_from_the_start_and_an_early_event_is_a_counted_drop():
+    metrics = DaemonMetrics.create(process=False)
+    cfg = config("events: {mqtt: {host: 127.0.0.1, port: 1}}\n").events.mqtt
+    sink = MqttSink(cfg, ["door"], metrics=metrics)  # not started: no client yet
+    assert value(metrics, "facedaemon_mqtt_connected", broker="127.0.0.1:1") == 0
+    for reason in ("queue_full", "not_connected", "error"):
+        assert value(metrics, "facedaemon_events_dropped_total", sink="mqtt", reason=reason) == 0
+    sink.publish(Event("recognised", "door", "Obama", 0.9, 1, 100.0))
+    assert value(metrics, "facedaemon_events_dropped_total", sink="mqtt", reason="not_connected") == 1
+    assert sink.dropped == 1
+    sink.stop(0.5)
+    assert value(metrics, "facedaemon_mqtt_connected", broker="127.0.0.1:1") is None  # no stale broker series
+
+
+def test_without_a_registry_sinks_still_work_and_count_locally():
+    hub = EventHub.from_config(config("events: {webhook: {url: 'http://127.0.0.1:1/x'}}\n"))
+    assert hub is not None and [sink.name for sink in hub.sinks] == ["log", "webhook"]
+    hub.on_result(result(100.0, "Obama"))  # queued for the (not started) webhook; nothing raises
+
+
+def test_every_metric_of_the_registry_is_in_the_readme_table():
+    text = README.read_text()
+    section = text[text.index("\n## Metrics\n"):]
+    section = section[:section.index("\n## ", 1)]
+    documented = set(re.findall(r"^\| `(facedaemon_[a-z_]+)", section, re.M))
+    metrics = DaemonMetrics.create(process=False)
+    exported = set()
+    for family in metrics.registry.collect():
+        exported.add(family.name + ("_total" if family.type == "counter" else ""))
+    missing = exported - documented
+    assert not missing, f"metrics missing from the README's Metrics table: {sorted(missing)}"
+
+
+def test_connect_errors_say_what_to_check():
+    import ssl
+
+    from facedaemon.events.mqtt import connect_error
+
+    untrusted = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    untrusted.verify_message = "self-signed certificate in certificate chain"
+    assert connect_error(untrusted) == ("TLS: the broker's certificate is not trusted: self-signed certificate in "
+                                        "certificate chain (check events.mqtt.tls.ca_file)")
+    mismatch = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    mismatch.verify_message = "IP address mismatch, certificate is not valid for '10.0.0.2'."
+    assert "set events.mqtt.tls.insecure" in connect_error(mismatch)
+    assert "is the port a TLS listener?" in connect_error(ssl.SSLError(1, "wrong version number"))
+    assert connect_error(ConnectionRefusedError(111, "Connection refused")) == "Connection refused"
+    assert connect_error(None) == "connection failed"
