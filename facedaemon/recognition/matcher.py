@@ -15,6 +15,7 @@ INDEX_MIN_ROWS = 20_000  # below this the full product already takes well under 
 INDEX_DIMS = 48  # principal axes kept: a quarter of the bytes to stream, and few rows survive the bound
 INDEX_MAX_SHARE = 0.02  # more candidates than this and the bound is not pruning: the full product is cheaper
 BOUND_SLACK = 1e-4  # float32 rounding in the projected distances; a candidate too many is harmless
+WITHIN_SLACK = 0.01  # the same for rows_within, on the distance
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,23 @@ def _nearest_candidate(known: KnownFaces, query: np.ndarray, bounds: np.ndarray,
         return int(np.argmin(bounds))  # nobody within tolerance: report the likeliest row's distance
     gaps = known.encodings[candidates] - query
     return int(candidates[np.argmin(np.einsum("ij,ij->i", gaps, gaps))])
+
+
+def rows_within(known: KnownFaces, query: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows within `radius` of the query and their exact distances (one pass, through the index if there is one)."""
+    q32 = np.asarray(query, dtype=np.float32).reshape(1, ENCODING_SIZE)
+    if len(known) == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0)
+    if known._index is not None:
+        squared = known._index.bounds(q32)[0]  # lower bounds: every row within the radius passes
+    else:
+        squared = known._sq_norms - 2.0 * (known.encodings @ q32[0]) + float(q32[0] @ q32[0])
+    # The expansion loses precision through cancellation: look a little wider, then measure exactly.
+    rows = np.flatnonzero(squared <= (radius + WITHIN_SLACK) ** 2)
+    query64 = np.asarray(query, dtype=np.float64).reshape(ENCODING_SIZE)
+    exact = np.linalg.norm(known.encodings[rows].astype(np.float64) - query64, axis=1)
+    keep = exact <= radius
+    return rows[keep], exact[keep]
 
 
 def person_distances(known: KnownFaces, encoding: np.ndarray) -> dict[str, float]:

@@ -74,3 +74,14 @@ def test_the_bound_never_exceeds_the_true_distance(gallery) -> None:
 
 def test_small_galleries_are_not_indexed() -> None:
     assert KnownFaces(("a",), np.zeros((1, 128)))._index is None
+
+
+def test_rows_within_through_the_index_finds_every_row_in_range(gallery) -> None:
+    from facedaemon.recognition.matcher import rows_within
+
+    known, rng = gallery
+    query = known.encodings[100].astype(np.float64) + rng.normal(0.0, 0.015, 128)
+    rows, distances = rows_within(known, query, 0.6)
+    exact = np.linalg.norm(known.encodings.astype(np.float64) - query, axis=1)
+    assert sorted(rows.tolist()) == np.flatnonzero(exact <= 0.6).tolist()
+    assert np.allclose(distances, exact[rows])
