@@ -12,10 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import shutil
-import stat
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import write_atomic
 from facedaemon.recognition.types import UNKNOWN
+from facedaemon.safe_path import regular_file_inside
 
 if TYPE_CHECKING:
     import numpy as np
@@ -151,14 +150,7 @@ def crop_file(runtime_dir: Path, camera: str, crop: str) -> Path | None:
     """runtime_dir/recent/<camera>/<crop>.jpg if it is a regular file there, following no symlink."""
     if not CROP_ID.match(crop):
         return None
-    root = os.path.realpath(runtime_dir)
-    expected = os.path.join(root, RECENT_DIR, camera, f"{crop}.jpg")
-    try:
-        if os.path.realpath(expected) != expected or not stat.S_ISREG(os.lstat(expected).st_mode):
-            return None
-    except (OSError, ValueError):
-        return None
-    return Path(expected)
+    return regular_file_inside(runtime_dir, RECENT_DIR, camera, f"{crop}.jpg")
 
 
 def find_track(runtime_dir: Path, camera: str, track: int) -> RecentEntry | None:

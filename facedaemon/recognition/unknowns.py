@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import fsync_dir, write_atomic
 from facedaemon.recognition.types import UNKNOWN
+from facedaemon.safe_path import regular_file_inside
 
 if TYPE_CHECKING:
     import numpy as np
@@ -166,14 +167,7 @@ def unknown_file(folder: Path, uid: str, suffix: str = ".jpg") -> Path | None:
     """folder/<uid><suffix> if the id is valid and that is a regular file right there (no symlink followed)."""
     if not UNKNOWN_ID.match(uid):
         return None
-    root = os.path.realpath(folder)
-    expected = os.path.join(root, uid + suffix)
-    try:
-        if os.path.realpath(expected) != expected or not stat.S_ISREG(os.lstat(expected).st_mode):
-            return None
-    except (OSError, ValueError):
-        return None
-    return Path(expected)
+    return regular_file_inside(folder, uid + suffix)
 
 
 def remove(folder: Path, uid: str) -> bool:

@@ -6,13 +6,12 @@ really live in runtime_dir/<camera>: a symlink there (or a symlinked camera fold
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
 from facedaemon.outputs.hls import HLS_FILE
+from facedaemon.safe_path import regular_file_inside
 from facedaemon.web.app import get_context
 
 blueprint = Blueprint("hls", __name__)
@@ -28,17 +27,8 @@ def _media_type(filename: str) -> str:
 
 def contained_file(runtime_dir: Path, camera: str, filename: str) -> Path | None:
     """The camera folder if runtime_dir/camera/filename is a regular file inside it, following no symlink."""
-    root = os.path.realpath(runtime_dir)
-    folder = os.path.join(root, camera)
-    expected = os.path.join(folder, filename)
-    try:
-        if os.path.realpath(expected) != expected:
-            return None
-        if not stat.S_ISREG(os.lstat(expected).st_mode):
-            return None
-    except (OSError, ValueError):  # e.g. a name too long for the filesystem
-        return None
-    return Path(folder)
+    found = regular_file_inside(runtime_dir, camera, filename)
+    return found.parent if found is not None else None
 
 
 @blueprint.get("/hls/<camera>/<path:filename>")

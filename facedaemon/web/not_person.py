@@ -9,13 +9,12 @@ reads and writes files; checking that the image shows a face loads the face mode
 from __future__ import annotations
 
 import logging
-import os
-import stat
 import time
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file, url_for
 
+from facedaemon.safe_path import regular_file_inside
 from facedaemon.web.app import WebContext, get_context
 
 log = logging.getLogger(__name__)
@@ -131,14 +130,10 @@ def _negative_path(context: WebContext, name: str, filename: str) -> Path:
 
     if not PERSON_NAME_RE.match(name) or not NEGATIVE_FILE.match(filename):
         abort(404)
-    root = os.path.realpath(context.faces_dir)
-    expected = os.path.join(root, NEGATIVES_DIR, name, filename)
-    try:
-        if os.path.realpath(expected) != expected or not stat.S_ISREG(os.lstat(expected).st_mode):
-            abort(404)
-    except (OSError, ValueError):
+    found = regular_file_inside(context.faces_dir, NEGATIVES_DIR, name, filename)
+    if found is None:
         abort(404)
-    return Path(expected)
+    return found
 
 
 @blueprint.get("/api/faces/<name>/negatives/<filename>")
