@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from facedaemon.events.mqtt import MqttSink
 from facedaemon.events.sinks import WebhookSink
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.recognition.types import FaceResult, RecognitionResult
+from tests.polling import wait
 
 BASE = "faces_dir: faces\nruntime_dir: run\ncameras:\n  door: {source: pattern}\n"
 
@@ -27,15 +27,6 @@ def closed_port() -> int:
 
 def value(metrics: DaemonMetrics, name: str, **labels: str) -> float:
     return metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-def wait(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_dead_webhook_counts_every_failed_attempt_and_the_drop(caplog):

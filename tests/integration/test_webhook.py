@@ -12,6 +12,7 @@ import pytest
 from facedaemon.config.models import WebhookConfig
 from facedaemon.events.sinks import WebhookSink
 from facedaemon.events.tracker import RECOGNISED, Event
+from tests.polling import wait
 
 
 class Receiver:
@@ -62,15 +63,6 @@ def receiver_factory():
 
 def event(n: int) -> Event:
     return Event(RECOGNISED, "door", f"person{n}", 0.9, n, 1000.0 + n)
-
-
-def wait(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_events_are_posted_as_json_in_order(receiver_factory):
