@@ -22,17 +22,12 @@ from pydantic import BaseModel, ValidationError
 
 from facedaemon.config import tls as mqtt_tls
 from facedaemon.config.models import CameraConfig, Config, SourceKind
+from facedaemon.redact import mask_credentials
 
-# Kept local (not supervision.redact) so the config package stays dependency-free; same behaviour.
-_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"]*@")
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _PATH_KEYS = ("faces_dir", "runtime_dir", "cache_dir")
 
 KeyPath = tuple[str, ...]
-
-
-def _mask(text: str) -> str:
-    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 @dataclass(frozen=True)
@@ -46,7 +41,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return _mask(f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}")
+        return mask_credentials(f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}")
 
 
 class ConfigError(Exception):

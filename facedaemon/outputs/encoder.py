@@ -16,11 +16,11 @@ from typing import Protocol
 
 import numpy as np
 
+from facedaemon.children.backoff import Backoff
+from facedaemon.children.process import ManagedProcess
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.ffmpeg_args import DEFAULT_FPS_HINT, build_hls_args
 from facedaemon.outputs.hls import prepare_hls_dir
-from facedaemon.supervision.backoff import Backoff
-from facedaemon.supervision.process import ManagedProcess
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from facedaemon.children.backoff import Backoff
+from facedaemon.children.process import ManagedProcess
 from facedaemon.config.models import LOOPBACK_HOSTS, Config
 from facedaemon.outputs.rtsp_server_gst import EXIT_UNAVAILABLE, HEADER, KEYFRAME
-from facedaemon.supervision.backoff import Backoff
-from facedaemon.supervision.process import ManagedProcess
 
 log = logging.getLogger(__name__)
 

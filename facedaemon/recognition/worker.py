@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from facedaemon.children.backoff import Backoff
 from facedaemon.recognition.worker_child import ChildSettings, Request, child_main
 from facedaemon.recognition.worker_logs import LogForwarder
-from facedaemon.supervision.backoff import Backoff
 
 if TYPE_CHECKING:
     from facedaemon.config.models import Config

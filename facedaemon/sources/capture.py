@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, SourceError
-from facedaemon.supervision.redact import mask_credentials
 
 OPEN_TIMEOUT_MS = 10_000
 # OpenCV's FFmpeg backend retries a timed-out read twice, so a hung camera is noticed after ~3× this: 9 s, inside

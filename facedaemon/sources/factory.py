@@ -7,8 +7,8 @@ from pathlib import Path
 
 from facedaemon.config.models import CameraConfig, SourceKind
 from facedaemon.config.secrets import SecretError, expand_secrets, has_secrets
+from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, FrameSource, SourceError
-from facedaemon.supervision.redact import mask_credentials
 
 
 def make_source(camera: CameraConfig) -> FrameSource:

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from facedaemon.annotate.blur import blur_faces
+from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import CameraConfig
 from facedaemon.recognition.tracker import Motion, follow, predict
 from facedaemon.recognition.types import UNKNOWN, Box, FaceResult, RecognitionResult
+from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
-from facedaemon.supervision.backoff import Backoff
 from facedaemon.supervision.handoff import LatestSlot
 from facedaemon.supervision.rate import RateMeter
-from facedaemon.supervision.redact import mask_credentials
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+from facedaemon.children.backoff import Backoff
+from facedaemon.children.process import ManagedProcess
 from facedaemon.config.models import Config
-from facedaemon.supervision.backoff import Backoff
-from facedaemon.supervision.process import ManagedProcess
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder
 from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
 from facedaemon.outputs.hls import prepare_hls_dir
-from facedaemon.supervision.backoff import Backoff
 
 FPS = 30
 

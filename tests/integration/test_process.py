@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from facedaemon.supervision.process import ManagedProcess
+from facedaemon.children.process import ManagedProcess
 
 
 def gone(pid: int) -> bool:

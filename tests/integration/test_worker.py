@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import Config
 from facedaemon.recognition.tracker import iou
 from facedaemon.recognition.types import RecognitionResult
 from facedaemon.recognition.worker import RecognitionWorker
-from facedaemon.supervision.backoff import Backoff
 
 DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 IMAGES = DATA / "images"

@@ -1,6 +1,6 @@
 import pytest
 
-from facedaemon.supervision.redact import mask_credentials
+from facedaemon.redact import mask_credentials
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import Config, HttpConfig
 from facedaemon.supervision import systemd
-from facedaemon.supervision.backoff import Backoff
 from facedaemon.supervision.gunicorn import gunicorn_args
 from facedaemon.supervision.handoff import LatestSlot
 from facedaemon.supervision.rate import RateMeter

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from facedaemon.supervision.redact import mask_credentials
+from facedaemon.redact import mask_credentials
 
 log = logging.getLogger(__name__)
 
