@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, url_for
 
-from facedaemon.web.app import get_context
+from facedaemon.web.context import get_context
 from facedaemon.web.status import camera_view, is_fresh, read_status
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")

@@ -7,17 +7,16 @@ can run in gunicorn workers apart from the daemon and never needs cv2, numpy or 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from facedaemon.config.models import AuthConfig
+from facedaemon.web import api, auth, faces, health, hls, not_person, pages, unknowns
+from facedaemon.web.context import EXTENSION_KEY, WebContext
 
 log = logging.getLogger(__name__)
 
-EXTENSION_KEY = "facedaemon"
 # Only photo uploads take a real body; the limit stops someone streaming a large upload at a worker.
 MAX_CONTENT_LENGTH = 1024 * 1024
 UPLOAD_MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # POST /api/faces/<name>: a few phone photos
@@ -29,30 +28,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-@dataclass(frozen=True)
-class WebContext:
-    runtime_dir: Path
-    cameras: tuple[str, ...]
-    stale_after: float = 5.0
-    auth: AuthConfig | None = None  # None: no login (loopback only, or auth.enabled: false)
-    faces_dir: Path | None = None  # None: the faces screen and /api/faces answer 404
-    cache_dir: Path | None = None
-    tolerance: float = 0.6
-    model: str = "hog"  # detector for checking uploads, as the daemon's recognition.model
-    unknowns_dir: Path | None = None  # None: /api/unknowns answers 404
-    unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
-    unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served
-
-
-def get_context(app: Flask) -> WebContext:
-    context = app.extensions[EXTENSION_KEY]
-    assert isinstance(context, WebContext)
-    return context
-
-
 def create_app(context: WebContext) -> Flask:
-    from facedaemon.web import api, faces, health, hls, not_person, pages, unknowns
-
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.extensions[EXTENSION_KEY] = context
@@ -65,8 +41,6 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(unknowns.blueprint)
     app.before_request(_refuse_large_body)
     if context.auth is not None:
-        from facedaemon.web import auth
-
         auth.install(app, context.auth)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)

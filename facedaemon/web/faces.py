@@ -11,7 +11,7 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from facedaemon.web.app import WebContext, get_context
+from facedaemon.web.context import WebContext, get_context
 
 log = logging.getLogger(__name__)
 

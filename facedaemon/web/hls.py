@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, send_from_directory
 
 from facedaemon.outputs.hls import HLS_FILE
 from facedaemon.safe_path import regular_file_inside
-from facedaemon.web.app import get_context
+from facedaemon.web.context import get_context
 
 blueprint = Blueprint("hls", __name__)
 

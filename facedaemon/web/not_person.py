@@ -12,10 +12,11 @@ import logging
 import time
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from facedaemon.safe_path import regular_file_inside
-from facedaemon.web.app import WebContext, get_context
+from facedaemon.web.context import WebContext, get_context
+from facedaemon.web.files import image_response
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,6 @@ def _faces_context() -> WebContext:
     if context.faces_dir is None:
         abort(404, description="no faces folder configured")
     return context
-
-
-def image_response(path: Path, mimetype: str) -> Response:
-    response = send_file(path, mimetype=mimetype, max_age=0)
-    # Faces: never kept by a browser or proxy cache after they are deleted here.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @blueprint.get("/api/recent")

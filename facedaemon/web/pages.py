@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from facedaemon.web.app import get_context
+from facedaemon.web.context import get_context
 
 blueprint = Blueprint("pages", __name__)
 

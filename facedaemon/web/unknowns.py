@@ -13,7 +13,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
-from facedaemon.web.app import WebContext, get_context
+from facedaemon.web.context import WebContext, get_context
+from facedaemon.web.files import image_response
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ def listing() -> Response:
 
 @blueprint.get("/<uid>.jpg")
 def image(uid: str) -> Response:
-    from facedaemon.web.not_person import image_response
 
     return image_response(_crop(_context(), uid), "image/jpeg")
 

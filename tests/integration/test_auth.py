@@ -12,8 +12,9 @@ from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from facedaemon.config.models import AuthConfig
-from facedaemon.web.app import WebContext, create_app
+from facedaemon.web.app import create_app
 from facedaemon.web.auth import FailureLimiter, hash_token
+from facedaemon.web.context import WebContext
 
 PASSWORD = "correct horse battery"
 TOKEN = "tok_9f8e7d6c5b4a"

@@ -17,7 +17,8 @@ from PIL import Image, ImageFilter
 
 from facedaemon.recognition.enroll import EnrollError, UnknownPerson, enroll, forget, listing
 from facedaemon.recognition.gallery import CACHE_FILE, load_gallery
-from facedaemon.web.app import MAX_CONTENT_LENGTH, WebContext, create_app
+from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
+from facedaemon.web.context import WebContext
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = (REPO / ".." / "shared" / "data").resolve()

@@ -22,7 +22,8 @@ from facedaemon.recognition.matcher import match
 from facedaemon.recognition.negatives import refine
 from facedaemon.recognition.recent import RecentFaces
 from facedaemon.recognition.tracker import Track
-from facedaemon.web.app import WebContext, create_app
+from facedaemon.web.app import create_app
+from facedaemon.web.context import WebContext
 
 REPO = Path(__file__).resolve().parents[2]
 KNOWN = (REPO / ".." / "shared" / "data" / "known_faces").resolve()

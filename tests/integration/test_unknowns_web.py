@@ -19,7 +19,8 @@ from facedaemon.recognition.matcher import match
 from facedaemon.recognition.tracker import Track
 from facedaemon.recognition.types import UNKNOWN
 from facedaemon.recognition.unknowns import UnknownCollector
-from facedaemon.web.app import WebContext, create_app
+from facedaemon.web.app import create_app
+from facedaemon.web.context import WebContext
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = (REPO / ".." / "shared" / "data" / "images").resolve()

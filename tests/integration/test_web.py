@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from facedaemon.web.app import MAX_CONTENT_LENGTH, WebContext, create_app
+from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
+from facedaemon.web.context import WebContext
 from facedaemon.web.status import parse_status, unhealthy_reasons
 
 REPO = Path(__file__).resolve().parents[2]
@@ -528,7 +529,7 @@ def test_web_app_imports_no_heavy_modules() -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from facedaemon.web.app import WebContext, create_app\n"
+        "from facedaemon.web.app import create_app\nfrom facedaemon.web.context import WebContext\n"
         "create_app(WebContext(runtime_dir=Path('.'), cameras=('a',)))\n"
         "heavy = {'cv2', 'numpy', 'face_recognition', 'dlib'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"

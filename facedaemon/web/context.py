@@ -1,0 +1,36 @@
+"""What every blueprint needs from the app: the WebContext (runtime_dir, cameras, faces_dir, ...) and get_context.
+
+Its own module so the blueprints never import the app factory, which imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from facedaemon.config.models import AuthConfig
+
+EXTENSION_KEY = "facedaemon"
+
+
+@dataclass(frozen=True)
+class WebContext:
+    runtime_dir: Path
+    cameras: tuple[str, ...]
+    stale_after: float = 5.0
+    auth: AuthConfig | None = None  # None: no login (loopback only, or auth.enabled: false)
+    faces_dir: Path | None = None  # None: the faces screen and /api/faces answer 404
+    cache_dir: Path | None = None
+    tolerance: float = 0.6
+    model: str = "hog"  # detector for checking uploads, as the daemon's recognition.model
+    unknowns_dir: Path | None = None  # None: /api/unknowns answers 404
+    unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
+    unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served
+
+
+def get_context(app: Flask) -> WebContext:
+    context = app.extensions[EXTENSION_KEY]
+    assert isinstance(context, WebContext)
+    return context
