@@ -89,8 +89,8 @@ def _run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     setup_logging(config.log_level)
+    from facedaemon.daemon.arbiter import Daemon
     from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
-    from facedaemon.supervision.arbiter import Daemon
 
     try:
         log.info("using ffmpeg %s", find_ffmpeg(config.encoder.ffmpeg))

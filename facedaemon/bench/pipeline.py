@@ -11,8 +11,8 @@ from facedaemon.bench.measure import Recorder
 from facedaemon.bench.sources import CountingSource
 from facedaemon.config.models import CameraConfig, Config, SourceConfig, SourceKind
 from facedaemon.metrics.registry import DaemonMetrics
+from facedaemon.pipeline.camera import CameraPipeline
 from facedaemon.recognition.worker import RecognitionWorker
-from facedaemon.supervision.camera import CameraPipeline
 
 READY_TIMEOUT = 180.0
 

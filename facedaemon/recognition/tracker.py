@@ -150,36 +150,6 @@ class Tracker:
         return [t for t in self.tracks if t.id not in ids and t.votes and now - t.last_seen <= within]
 
 
-@dataclass(frozen=True, slots=True)
-class Motion:
-    """A track's last box, when it was seen, and its smoothed velocity in pixels per second per box edge (all edges
-    move alike: the box's centre moves, its size stays as last seen)."""
-
-    box: Box
-    time: float
-    velocity: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
-
-
-def follow(previous: Motion | None, box: Box, time: float, smoothing: float = 0.5) -> Motion:
-    """Motion after seeing `box` at `time`; velocity is an exponential average so box jitter does not fling it."""
-    if previous is None or time <= previous.time:
-        return Motion(box, time, previous.velocity if previous is not None else (0.0, 0.0, 0.0, 0.0))
-    span = time - previous.time
-    # The centre's speed, for every edge: a face turning or the detector's box size jittering must not make the
-    # extrapolated box shrink or grow (an edge-by-edge speed would keep shrinking it until the next result).
-    dy = ((box[0] + box[2]) - (previous.box[0] + previous.box[2])) / (2.0 * span)
-    dx = ((box[1] + box[3]) - (previous.box[1] + previous.box[3])) / (2.0 * span)
-    measured = (dy, dx, dy, dx)
-    velocity = tuple(smoothing * m + (1.0 - smoothing) * v for m, v in zip(measured, previous.velocity, strict=True))
-    return Motion(box, time, velocity)  # type: ignore[arg-type]
-
-
-def predict(motion: Motion, at: float, horizon: float) -> Box:
-    """Where the box should be at `at`, extrapolated at most `horizon` seconds past the last sighting."""
-    ahead = min(max(0.0, at - motion.time), horizon)
-    return tuple(round(edge + v * ahead) for edge, v in zip(motion.box, motion.velocity, strict=True))  # type: ignore[return-value]
-
-
 def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int, Track]:
     """Greedy best-overlap-first matching: each track and each box used at most once."""
     pairs = [

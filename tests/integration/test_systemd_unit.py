@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from facedaemon.supervision import systemd
+from facedaemon.daemon import systemd
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "facedaemon.service"

@@ -3,18 +3,17 @@
 import numpy as np
 import pytest
 
-from facedaemon.recognition.tracker import Motion
-from facedaemon.recognition.types import UNKNOWN, FaceResult, RecognitionResult
-from facedaemon.supervision.camera import (
+from facedaemon.pipeline.motion import Motion, moved
+from facedaemon.pipeline.pacing import (
     CHANGE_RATE,
     FOLLOW_RATE,
     SEARCH_RATE,
     SubmitPacer,
     changed,
-    moved,
     submit_interval,
     thumbnail,
 )
+from facedaemon.recognition.types import UNKNOWN, FaceResult, RecognitionResult
 
 
 def result(*names: str) -> RecognitionResult:
@@ -84,7 +83,7 @@ def test_pacer_sends_nothing_early_while_every_face_is_named() -> None:
 
 
 def test_change_region_is_where_the_picture_changed() -> None:
-    from facedaemon.supervision.camera import CHANGE_STRIDE, change_region, thumbnail
+    from facedaemon.pipeline.pacing import CHANGE_STRIDE, change_region, thumbnail
 
     before = np.zeros((720, 1280, 3), np.uint8)
     after = before.copy()

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from facedaemon.config import ConfigError, load_text
+from facedaemon.daemon.reload import plan_reload
 from facedaemon.events.mqtt import discovery, event_messages
 from facedaemon.events.sinks import describe_url
 from facedaemon.events.tracker import LEFT, RECOGNISED, Event
-from facedaemon.supervision.reload import plan_reload
 
 BASE = """
 faces_dir: faces

@@ -9,7 +9,7 @@ import pytest
 
 from facedaemon.config import ConfigError, load_text
 from facedaemon.config.tls import client_context
-from facedaemon.supervision.reload import plan_reload
+from facedaemon.daemon.reload import plan_reload
 
 BASE = "faces_dir: faces\nruntime_dir: run\ncameras:\n  a: {source: pattern}\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from facedaemon.config import load_text
-from facedaemon.supervision.reload import plan_reload
+from facedaemon.daemon.reload import plan_reload
 
 BASE = """
 faces_dir: faces

@@ -10,10 +10,10 @@ import pytest
 
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import Config, HttpConfig
-from facedaemon.supervision import systemd
-from facedaemon.supervision.gunicorn import gunicorn_args
-from facedaemon.supervision.handoff import LatestSlot
-from facedaemon.supervision.rate import RateMeter
+from facedaemon.daemon import systemd
+from facedaemon.daemon.web_server import gunicorn_args
+from facedaemon.pipeline.handoff import LatestSlot
+from facedaemon.pipeline.rate import RateMeter
 
 
 class Clock:

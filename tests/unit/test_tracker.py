@@ -1,16 +1,14 @@
 import pytest
 
+from facedaemon.pipeline.motion import Motion, follow, predict
 from facedaemon.recognition.engine import offset_boxes
 from facedaemon.recognition.tracker import (
-    Motion,
     Track,
     Tracker,
     Vote,
-    follow,
     iou,
     merge_overlapping,
     needs_encoding,
-    predict,
     recheck_interval,
     search_regions,
     settled,

@@ -14,11 +14,11 @@ import pytest
 
 from facedaemon.config import ConfigError, load_text
 from facedaemon.config.durations import format_duration, parse_duration
+from facedaemon.daemon.reload import plan_reload
 from facedaemon.recognition import unknowns as uk
 from facedaemon.recognition.recent import RECENT_KEEP, RecentFaces, crop_file, find_track, read_index
 from facedaemon.recognition.tracker import Track, Vote
 from facedaemon.recognition.types import UNKNOWN
-from facedaemon.supervision.reload import plan_reload
 
 NOW = 1_764_072_000.0
 BOX = (100, 260, 260, 100)  # a 160 px face

@@ -10,7 +10,6 @@ is tracked and named (CPU); between results the drawn boxes follow each face's v
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -23,12 +22,13 @@ import numpy as np
 from facedaemon.annotate.blur import blur_faces
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import CameraConfig
-from facedaemon.recognition.tracker import Motion, follow, predict
-from facedaemon.recognition.types import UNKNOWN, Box, FaceResult, RecognitionResult
+from facedaemon.pipeline.handoff import LatestSlot
+from facedaemon.pipeline.motion import Motion, follow, moved
+from facedaemon.pipeline.pacing import SubmitPacer
+from facedaemon.pipeline.rate import RateMeter
+from facedaemon.recognition.types import UNKNOWN, Box, RecognitionResult
 from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
-from facedaemon.supervision.handoff import LatestSlot
-from facedaemon.supervision.rate import RateMeter
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics
@@ -37,86 +37,6 @@ log = logging.getLogger(__name__)
 
 RESULT_MAX_AGE = 2.0  # seconds: older recognition results are not drawn (worker down or far behind)
 STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as stalled
-SEARCH_RATE = 4.0  # frames/s sent to recognition while no face, or an unknown one, is on screen and nothing moves
-CHANGE_RATE = 8.0  # while searching, frames/s at most sent early because the picture changed
-CHANGE_STRIDE = 16  # the change test samples every 16th pixel each way (45×80 samples of a 720p frame)
-CHANGE_LEVEL = 30  # mean |difference| over B, G and R that makes a sample "changed": far above sensor noise
-CHANGE_SHARE = 0.002  # share of changed samples that makes the picture "changed" (a 150 px face in 720p: ~2 %)
-FOLLOW_RATE = 3.0  # frames/s while every face on screen is tracked and named (boxes are extrapolated between)
-PREDICT_HORIZON = 0.5  # seconds: boxes are extrapolated at most this far past their last sighting
-
-
-def settled(latest: RecognitionResult | None) -> bool:
-    """The last result showed faces and named every one of them."""
-    return latest is not None and bool(latest.faces) and all(face.name != UNKNOWN for face in latest.faces)
-
-
-def submit_interval(latest: RecognitionResult | None) -> float:
-    """Seconds between paced frames sent to recognition, given what the last result showed."""
-    return 1.0 / (FOLLOW_RATE if settled(latest) else SEARCH_RATE)
-
-
-def thumbnail(image: np.ndarray) -> np.ndarray:
-    """A sparse sample of the frame for the change test (a strided copy: microseconds)."""
-    return image[::CHANGE_STRIDE, ::CHANGE_STRIDE].astype("int16")
-
-
-def changed(thumb: np.ndarray, reference: np.ndarray | None) -> bool:
-    return change_region(thumb, reference) is not None
-
-
-def change_region(thumb: np.ndarray, reference: np.ndarray | None) -> Box | None:
-    """Where the picture changed since the reference, in full-frame pixels (everywhere when there is no
-    reference); None when it did not change."""
-    if reference is None or reference.shape != thumb.shape:
-        return (0, thumb.shape[1] * CHANGE_STRIDE, thumb.shape[0] * CHANGE_STRIDE, 0)
-    moved_samples = abs(thumb - reference).sum(axis=-1) > 3 * CHANGE_LEVEL
-    if float(moved_samples.mean()) <= CHANGE_SHARE:
-        return None
-    rows, cols = np.nonzero(moved_samples)
-    # Out to the neighbouring samples: the change may begin anywhere between a changed sample and the last still one.
-    top, bottom = max(0, int(rows.min()) - 1) * CHANGE_STRIDE, (int(rows.max()) + 1) * CHANGE_STRIDE
-    left, right = max(0, int(cols.min()) - 1) * CHANGE_STRIDE, (int(cols.max()) + 1) * CHANGE_STRIDE
-    return (top, right, bottom, left)
-
-
-@dataclass
-class SubmitPacer:
-    """When the output thread offers a frame to recognition. Pure: time and the frame are passed in."""
-
-    next_paced: float = 0.0  # monotonic
-    last_early: float = float("-inf")  # when a frame last went early because the picture changed
-    reference: np.ndarray | None = None  # thumbnail of the last frame sent
-    hint: Box | None = None  # where the picture changed, when that is why `wants` approved the frame
-    _early: bool = False
-    _thumb: np.ndarray | None = None
-
-    def wants(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> bool:
-        self._early, self._thumb, self.hint = False, None, None
-        if now >= self.next_paced:
-            return True
-        if settled(latest) or now - self.last_early < 1.0 / CHANGE_RATE:
-            return False
-        self._thumb = thumbnail(image)
-        self.hint = change_region(self._thumb, self.reference)
-        self._early = self.hint is not None
-        return self._early
-
-    def sent(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> None:
-        """The frame `wants` just approved was taken by the recognizer."""
-        self.next_paced = now + submit_interval(latest)
-        self.reference = self._thumb if self._thumb is not None else thumbnail(image)
-        if self._early:
-            self.last_early = now
-
-
-def moved(faces: tuple[FaceResult, ...], motions: dict[int, Motion], at: float) -> tuple[FaceResult, ...]:
-    """The faces with their boxes moved to where their tracks' velocities put them at `at`."""
-    return tuple(
-        dataclasses.replace(face, box=predict(motion, at, PREDICT_HORIZON))
-        if (motion := motions.get(face.track)) is not None else face
-        for face in faces
-    )
 
 
 class Recognizer(Protocol):

@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 from facedaemon.config.models import Config
+from facedaemon.daemon import systemd
+from facedaemon.daemon.reload import ReloadPlan
+from facedaemon.daemon.web_server import WebServer
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.metrics.snapshot import write_metrics, write_status
-from facedaemon.supervision import systemd
-from facedaemon.supervision.camera import CameraPipeline
-from facedaemon.supervision.gunicorn import WebServer
-from facedaemon.supervision.reload import ReloadPlan
+from facedaemon.pipeline.camera import CameraPipeline
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class Daemon:
         """SIGHUP: parse the file again; apply a valid config by restarting only what changed; keep the old
         config (and everything running) when the new one is invalid."""
         from facedaemon.config import ConfigError, load
-        from facedaemon.supervision.reload import plan_reload
+        from facedaemon.daemon.reload import plan_reload
 
         try:
             new = load(self.config_path)
