@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from facedaemon.recognition.types import UNKNOWN, Box, FaceResult
+from facedaemon.faces.boxes import larger, union
+from facedaemon.faces.types import UNKNOWN, Box, FaceResult
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,15 +20,6 @@ if TYPE_CHECKING:
 ENLARGE = 0.25  # grow the box by this share of its size on every side
 AGE_GROWTH = 0.5  # ... and by this share more per second since the face was last seen (1 s old: 0.75 per side)
 BLOCKS = 6  # the face is reduced to about 6×6 colours before being smoothed back up
-
-
-def union(a: Box, b: Box) -> Box:
-    return min(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3])
-
-
-def larger(a: Box, b: Box) -> Box:
-    """A box at the origin as tall as the taller and as wide as the wider of the two."""
-    return 0, max(a[1] - a[3], b[1] - b[3]), max(a[2] - a[0], b[2] - b[0]), 0
 
 
 def grown(box: Box, width: int, height: int, enlarge: float = ENLARGE,

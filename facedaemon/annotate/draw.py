@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from facedaemon.recognition.types import UNKNOWN, FaceResult
+from facedaemon.faces.boxes import clamp_inside
+from facedaemon.faces.types import UNKNOWN, FaceResult
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +29,7 @@ def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult]) -> None:
     scale = max(0.5, height / 720)
     thickness = max(1, round(2 * scale))
     for face in faces:
-        top, right, bottom, left = _clamp(face.box, width, height)
+        top, right, bottom, left = clamp_inside(face.box, width, height)
         colour = UNKNOWN_COLOUR if face.name == UNKNOWN else KNOWN_COLOUR
         cv2.rectangle(frame, (left, top), (right, bottom), colour, thickness)
         text = label_text(face)
@@ -41,7 +42,3 @@ def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult]) -> None:
                     (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def _clamp(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
-    top, right, bottom, left = box
-    return (min(max(0, top), height - 1), min(max(0, right), width - 1),
-            min(max(0, bottom), height - 1), min(max(0, left), width - 1))

@@ -24,7 +24,7 @@ def figures(rows: int, runs: int) -> dict[str, float]:
     for the projection index: nothing to prune by structure) and a known face (a row plus a little noise).
     """
     from facedaemon.bench.naive import seed_match
-    from facedaemon.recognition.matcher import KnownFaces, match
+    from facedaemon.faces.matcher import KnownFaces, match
 
     rng = np.random.default_rng(7)
     encodings = rng.normal(0.0, SPREAD, (rows, 128))

@@ -17,8 +17,8 @@ import numpy as np
 
 from facedaemon.bench.measure import Recorder
 from facedaemon.bench.sources import CountingSource
-from facedaemon.recognition.confidence import distance_to_confidence
-from facedaemon.recognition.types import UNKNOWN, FaceResult
+from facedaemon.faces.confidence import distance_to_confidence
+from facedaemon.faces.types import UNKNOWN, FaceResult
 
 SCALE = 0.25
 TOLERANCE = 0.6

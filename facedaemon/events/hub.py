@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from facedaemon.config.models import Config
 from facedaemon.events.sinks import LogSink, Sink, WebhookSink
 from facedaemon.events.tracker import LEFT, RECOGNISED, Event, PresenceTracker
-from facedaemon.recognition.types import RecognitionResult
+from facedaemon.faces.types import RecognitionResult
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics

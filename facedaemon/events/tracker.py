@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from facedaemon.recognition.types import UNKNOWN, RecognitionResult
+from facedaemon.faces.types import UNKNOWN, RecognitionResult
 
 RECOGNISED = "recognised"
 LEFT = "left"

@@ -22,11 +22,11 @@ import numpy as np
 from facedaemon.annotate.blur import blur_faces
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import CameraConfig
+from facedaemon.faces.types import UNKNOWN, Box, RecognitionResult
 from facedaemon.pipeline.handoff import LatestSlot
 from facedaemon.pipeline.motion import Motion, follow, moved
 from facedaemon.pipeline.pacing import SubmitPacer
 from facedaemon.pipeline.rate import RateMeter
-from facedaemon.recognition.types import UNKNOWN, Box, RecognitionResult
 from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
 

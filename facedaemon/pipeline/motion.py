@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from facedaemon.recognition.types import Box, FaceResult
+from facedaemon.faces.types import Box, FaceResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facedaemon.recognition.types import UNKNOWN, Box, RecognitionResult
+from facedaemon.faces.types import UNKNOWN, Box, RecognitionResult
 
 SEARCH_RATE = 4.0  # frames/s sent to recognition while no face, or an unknown one, is on screen and nothing moves
 CHANGE_RATE = 8.0  # while searching, frames/s at most sent early because the picture changed

@@ -22,7 +22,7 @@ from facedaemon.atomic_file import fsync_dir, write_atomic
 if TYPE_CHECKING:
     import numpy as np
 
-    from facedaemon.recognition.quality import FaceQuality
+    from facedaemon.faces.quality import FaceQuality
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,9 @@ def check_name(name: str) -> str:
 
 def check_photo(filename: str, data: bytes, *, model: str = "hog", upsample: int = 1) -> PhotoCheck:
     """Decodable, exactly one face, big and sharp enough; problems say what to do about it."""
+    from facedaemon.faces.quality import FaceQuality, problems
     from facedaemon.recognition.gallery import analyse_image
     from facedaemon.recognition.images import ImageError
-    from facedaemon.recognition.quality import FaceQuality, problems
 
     try:
         status, encoding, detail = analyse_image(data, model=model, upsample=upsample)
@@ -112,7 +112,7 @@ def check_consistency(checks: list[PhotoCheck], existing: list[np.ndarray], tole
     """Flag new photos far from the person's other photos (existing ones and the rest of this batch)."""
     import numpy as np
 
-    from facedaemon.recognition.quality import distances_to_others, outlier_note
+    from facedaemon.faces.quality import distances_to_others, outlier_note
 
     new = [c for c in checks if c.ok and c.encoding is not None]
     if len(existing) + len(new) < 2:
@@ -193,7 +193,7 @@ def atomic_write(target: Path, data: bytes) -> None:
 
 
 def negatives_dir(faces_dir: Path, name: str) -> Path:
-    from facedaemon.recognition.negatives import NEGATIVES_DIR
+    from facedaemon.faces.negatives import NEGATIVES_DIR
 
     return faces_dir / NEGATIVES_DIR / check_name(name)
 
@@ -229,8 +229,8 @@ def _photos_of(faces_dir: Path, cache_dir: Path | None, name: str) -> Iterator[P
 
 def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename: str) -> None:
     """Remove one negative example and its cached encoding; raises UnknownPerson if it is not there."""
+    from facedaemon.faces.negatives import NEGATIVE_FILE
     from facedaemon.recognition.gallery import prune_cache
-    from facedaemon.recognition.negatives import NEGATIVE_FILE
 
     folder = negatives_dir(faces_dir, name)
     path = folder / filename
@@ -248,8 +248,8 @@ def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename
 
 def person_files(faces_dir: Path, name: str) -> Iterator[Path]:
     """The person's folder (if any), their negative examples and flat-layout photos faces_dir/<name>.<ext>."""
+    from facedaemon.faces.negatives import NEGATIVES_DIR
     from facedaemon.recognition.images import is_image_name
-    from facedaemon.recognition.negatives import NEGATIVES_DIR
 
     for folder in (faces_dir / name, faces_dir / NEGATIVES_DIR / name):
         if folder.is_symlink() or folder.is_dir():

@@ -24,11 +24,11 @@ from stat import S_ISDIR as stat_is_dir
 
 import numpy as np
 
+from facedaemon.faces.matcher import ENCODING_SIZE, KnownFaces
+from facedaemon.faces.negatives import NEGATIVES_DIR, Negatives
+from facedaemon.faces.quality import FaceQuality, consistency, distances_to_others, measure_face, outlier_note, problems
 from facedaemon.recognition.gallery_cache import CACHE_TMP_PREFIX, CacheEntry, FileStamp, read_cache, write_cache
 from facedaemon.recognition.images import IMAGE_SUFFIXES, ImageError, decode_rgb, is_image_name
-from facedaemon.recognition.matcher import ENCODING_SIZE, KnownFaces
-from facedaemon.recognition.negatives import NEGATIVES_DIR, Negatives
-from facedaemon.recognition.quality import FaceQuality, consistency, distances_to_others, outlier_note, problems
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ def analyse_image(data: bytes, *, model: str, upsample: int) -> tuple[str, np.nd
 
     Raises ImageError.
     """
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
 
     rgb = decode_rgb(data, max_side=LOAD_MAX_SIDE)
     scale = min(1.0, DETECT_MAX_SIDE / max(rgb.shape[:2]))
@@ -427,21 +427,6 @@ def analyse_image(data: bytes, *, model: str, upsample: int) -> tuple[str, np.nd
     (encoding,) = engine.encode(rgb, boxes)
     quality = measure_face(rgb, boxes[0])
     return "ok", np.asarray(encoding, dtype=np.float64).reshape(ENCODING_SIZE), quality.to_detail()
-
-
-def measure_face(rgb: np.ndarray, box: tuple[int, int, int, int]) -> FaceQuality:
-    """Face height and the sharpness of the face crop, resized to a fixed size so big photos do not win."""
-    from PIL import Image
-
-    from facedaemon.recognition.quality import SHARPNESS_SIDE, laplacian_variance
-
-    top, right, bottom, left = box
-    crop = rgb[max(0, top):bottom, max(0, left):right]
-    if crop.size == 0:
-        return FaceQuality(0, 0.0)
-    grey = Image.fromarray(np.ascontiguousarray(crop)).convert("L")
-    grey = grey.resize((SHARPNESS_SIDE, SHARPNESS_SIDE), Image.Resampling.BILINEAR)
-    return FaceQuality(int(bottom - top), laplacian_variance(np.asarray(grey)))
 
 
 # --- change detection (hot reload) -------------------------------------------------------------------------------

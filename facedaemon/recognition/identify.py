@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TextIO
 
 from facedaemon.config.models import RecognitionConfig
-from facedaemon.recognition import engine
+from facedaemon.faces import engine
+from facedaemon.faces.matcher import KnownFaces
+from facedaemon.faces.negatives import Negatives
 from facedaemon.recognition.gallery import GalleryError, load_gallery_with_negatives
 from facedaemon.recognition.images import ImageError, load_rgb
-from facedaemon.recognition.matcher import KnownFaces
-from facedaemon.recognition.negatives import Negatives
 
 EXIT_OK, EXIT_IMAGE_ERROR, EXIT_GALLERY_ERROR = 0, 1, 2
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import write_atomic
-from facedaemon.recognition.types import UNKNOWN
+from facedaemon.faces.types import UNKNOWN
 from facedaemon.safe_path import regular_file_inside
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from facedaemon.recognition.tracker import Track
+    from facedaemon.faces.tracker import Track
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class RecentFaces:
             self._write_index()
 
     def _update(self, track: Track, frame_bgr: np.ndarray, frame_time: float) -> bool:
-        from facedaemon.recognition.crops import crop_jpeg
+        from facedaemon.faces.crops import crop_jpeg
 
         name = track.name
         entry = self.entries.get(track.id)

@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import fsync_dir, write_atomic
-from facedaemon.recognition.types import UNKNOWN
+from facedaemon.faces.types import UNKNOWN
 from facedaemon.safe_path import regular_file_inside
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from facedaemon.recognition.tracker import Track
+    from facedaemon.faces.tracker import Track
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ class UnknownCollector:
             self._finish(track_id, now)
 
     def _see(self, track: Track, frame_bgr: np.ndarray, now: float, frame_time: float) -> None:
-        from facedaemon.recognition.crops import crop_jpeg, face_px, face_sharpness
-        from facedaemon.recognition.quality import MIN_FACE_PX
+        from facedaemon.faces.crops import crop_jpeg, face_px, face_sharpness
+        from facedaemon.faces.quality import MIN_FACE_PX
 
         kept = self.candidates.get(track.id)
         if track.name != UNKNOWN:

@@ -26,7 +26,7 @@ from facedaemon.recognition.worker_logs import LogForwarder
 
 if TYPE_CHECKING:
     from facedaemon.config.models import Config
-    from facedaemon.recognition.types import Box, RecognitionResult
+    from facedaemon.faces.types import Box, RecognitionResult
 
 log = logging.getLogger(__name__)
 

@@ -24,18 +24,12 @@ from typing import Any
 import numpy as np
 
 from facedaemon.config.models import RecognitionConfig
-from facedaemon.recognition.matcher import KnownFaces, match_many
-from facedaemon.recognition.negatives import Negatives, apply_negatives
+from facedaemon.faces.boxes import focus_region, search_regions
+from facedaemon.faces.matcher import KnownFaces, match_many
+from facedaemon.faces.negatives import Negatives, apply_negatives
+from facedaemon.faces.tracker import Track, Tracker, needs_encoding, settled
+from facedaemon.faces.types import Box, FaceResult, RecognitionResult
 from facedaemon.recognition.recent import RecentFaces, camera_folder
-from facedaemon.recognition.tracker import (
-    Track,
-    Tracker,
-    focus_region,
-    needs_encoding,
-    search_regions,
-    settled,
-)
-from facedaemon.recognition.types import Box, FaceResult, RecognitionResult
 from facedaemon.recognition.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)
@@ -167,7 +161,7 @@ class Child:
         return [(0, shape[1], shape[0], 0)]
 
     def recognise(self, request: Request) -> RecognitionResult:
-        from facedaemon.recognition import engine
+        from facedaemon.faces import engine
 
         started = time.perf_counter()
         rec = self.settings.recognition
@@ -233,7 +227,7 @@ def _log_to_parent(log_queue: Any, level: str) -> None:
 
 
 def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, Negatives, dict]:
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
     from facedaemon.recognition.gallery import GalleryError, load_gallery_with_negatives
 
     engine.face_recognition_module()  # load dlib's models before we report ready

@@ -119,8 +119,8 @@ def _recent_crop(context: WebContext, camera: str, track: int) -> tuple[str, byt
 
 def _negative_path(context: WebContext, name: str, filename: str) -> Path:
     """faces_dir/.negatives/<name>/<filename> if every part is valid and it is a regular file; else 404."""
+    from facedaemon.faces.negatives import NEGATIVE_FILE, NEGATIVES_DIR
     from facedaemon.recognition.enroll import PERSON_NAME_RE
-    from facedaemon.recognition.negatives import NEGATIVE_FILE, NEGATIVES_DIR
 
     if not PERSON_NAME_RE.match(name) or not NEGATIVE_FILE.match(filename):
         abort(404)

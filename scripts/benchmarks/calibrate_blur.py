@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
+from facedaemon.faces.quality import FaceQuality
 from facedaemon.recognition.gallery import analyse_image
-from facedaemon.recognition.quality import FaceQuality
 
 
 def main() -> None:

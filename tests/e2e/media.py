@@ -100,7 +100,7 @@ def make_stranger_clip(shared: Path, out: Path, seconds: float = 8.0, fps: int =
     """720p, both faces ~190 px for the whole clip; Biden moves `travel` px right and back (60 px/s by default)."""
     import cv2
 
-    from facedaemon.recognition.engine import face_recognition_module
+    from facedaemon.faces.engine import face_recognition_module
 
     face_recognition = face_recognition_module()  # a bare import flips Pillow's truncated-file global for the session
     images = shared / "images"

@@ -11,8 +11,8 @@ from facedaemon.config import load_text
 from facedaemon.events.hub import EventHub
 from facedaemon.events.mqtt import MqttSink
 from facedaemon.events.sinks import WebhookSink
+from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.recognition.types import FaceResult, RecognitionResult
 from tests.polling import wait
 
 BASE = "faces_dir: faces\nruntime_dir: run\ncameras:\n  door: {source: pattern}\n"

@@ -16,12 +16,12 @@ from PIL import Image
 from werkzeug.security import generate_password_hash
 
 from facedaemon.config.models import AuthConfig
+from facedaemon.faces.matcher import match
+from facedaemon.faces.negatives import refine
+from facedaemon.faces.tracker import Track
 from facedaemon.recognition.enroll import forget, listing
 from facedaemon.recognition.gallery import load_gallery_with_negatives, snapshot
-from facedaemon.recognition.matcher import match
-from facedaemon.recognition.negatives import refine
 from facedaemon.recognition.recent import RecentFaces
-from facedaemon.recognition.tracker import Track
 from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
 
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.skipif(not (KNOWN / "KaiYuChen.jpg").is_file(),
 
 def frame_of(photo: Path) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The photo as a camera frame (BGR, 720 px) and its face box, as the worker would have them."""
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
     from facedaemon.recognition.images import load_rgb
 
     rgb = load_rgb(photo, max_side=720)

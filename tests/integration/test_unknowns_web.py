@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from facedaemon.faces.matcher import match
+from facedaemon.faces.tracker import Track
+from facedaemon.faces.types import UNKNOWN
 from facedaemon.recognition.gallery import load_gallery
-from facedaemon.recognition.matcher import match
-from facedaemon.recognition.tracker import Track
-from facedaemon.recognition.types import UNKNOWN
 from facedaemon.recognition.unknowns import UnknownCollector
 from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
@@ -52,7 +52,7 @@ def client(dirs):
 
 def collect_stranger(folder: Path, track_id: int = 5) -> str:
     """What the worker does with a stranger in front of camera 'door': returns the crop's id."""
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
     from facedaemon.recognition.images import load_rgb
 
     rgb = load_rgb(IMAGES / "biden.jpg", max_side=900)

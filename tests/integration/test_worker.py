@@ -14,8 +14,8 @@ from PIL import Image
 
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import Config
-from facedaemon.recognition.tracker import iou
-from facedaemon.recognition.types import RecognitionResult
+from facedaemon.faces.boxes import iou
+from facedaemon.faces.types import RecognitionResult
 from facedaemon.recognition.worker import RecognitionWorker
 
 DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
@@ -158,7 +158,7 @@ def test_named_face_is_followed_in_its_region_and_a_newcomer_is_still_found(work
 
 
 def test_region_detection_matches_whole_frame_detection() -> None:
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
 
     frame = obama_frame()
     (whole,) = engine.detect_regions(frame, [(0, 1280, 720, 0)], 0.25, "hog", 1)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facedaemon.annotate.blur import blur_faces, grown
-from facedaemon.recognition.types import UNKNOWN, FaceResult
+from facedaemon.faces.types import UNKNOWN, FaceResult
 
 cv2 = pytest.importorskip("cv2")
 

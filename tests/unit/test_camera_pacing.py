@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from facedaemon.faces.types import UNKNOWN, FaceResult, RecognitionResult
 from facedaemon.pipeline.motion import Motion, moved
 from facedaemon.pipeline.pacing import (
     CHANGE_RATE,
@@ -13,7 +14,6 @@ from facedaemon.pipeline.pacing import (
     submit_interval,
     thumbnail,
 )
-from facedaemon.recognition.types import UNKNOWN, FaceResult, RecognitionResult
 
 
 def result(*names: str) -> RecognitionResult:

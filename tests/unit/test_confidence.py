@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from facedaemon.recognition.confidence import distance_to_confidence
+from facedaemon.faces.confidence import distance_to_confidence
 
 
 def seed_curve(d: float, t: float) -> float:

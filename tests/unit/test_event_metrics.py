@@ -9,8 +9,8 @@ from facedaemon.config import load_text
 from facedaemon.events.hub import EventHub
 from facedaemon.events.mqtt import MqttSink
 from facedaemon.events.tracker import Event
+from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.recognition.types import FaceResult, RecognitionResult
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BASE = """

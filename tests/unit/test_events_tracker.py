@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from facedaemon.events.tracker import LEFT, RECOGNISED, PresenceTracker
-from facedaemon.recognition.types import UNKNOWN, FaceResult, RecognitionResult
+from facedaemon.faces.types import UNKNOWN, FaceResult, RecognitionResult
 
 
 def face(name: str, track: int, confidence: float = 0.9) -> FaceResult:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from facedaemon.recognition.matcher import KnownFaces, Match, match, match_many, person_distances
-from facedaemon.recognition.types import UNKNOWN
+from facedaemon.faces.matcher import KnownFaces, Match, match, match_many, person_distances
+from facedaemon.faces.types import UNKNOWN
 
 
 def unit(*values: float) -> np.ndarray:

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from facedaemon.recognition import matcher
-from facedaemon.recognition.matcher import KnownFaces, match_many
-from facedaemon.recognition.types import UNKNOWN
+from facedaemon.faces import matcher
+from facedaemon.faces.matcher import KnownFaces, match_many
+from facedaemon.faces.types import UNKNOWN
 
 ROWS = matcher.INDEX_MIN_ROWS + 1_000
 
@@ -77,7 +77,7 @@ def test_small_galleries_are_not_indexed() -> None:
 
 
 def test_rows_within_through_the_index_finds_every_row_in_range(gallery) -> None:
-    from facedaemon.recognition.matcher import rows_within
+    from facedaemon.faces.matcher import rows_within
 
     known, rng = gallery
     query = known.encodings[100].astype(np.float64) + rng.normal(0.0, 0.015, 128)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facedaemon.recognition.matcher import KnownFaces, match, match_many
-from facedaemon.recognition.negatives import (
+from facedaemon.faces.matcher import KnownFaces, match, match_many
+from facedaemon.faces.negatives import (
     NEGATIVE_FILE,
     Negatives,
     apply_negatives,
@@ -18,7 +18,7 @@ from facedaemon.recognition.negatives import (
     refine,
     rejects,
 )
-from facedaemon.recognition.types import UNKNOWN
+from facedaemon.faces.types import UNKNOWN
 
 TOLERANCE = 0.6
 DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()

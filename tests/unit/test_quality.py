@@ -8,10 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facedaemon.recognition.enroll import EnrollError, check_name, photo_filename
-from facedaemon.recognition.gallery import describe_changes, only_existing, snapshot
-from facedaemon.recognition.gallery_cache import CacheEntry, FileStamp
-from facedaemon.recognition.quality import (
+from facedaemon.faces.quality import (
     MIN_FACE_PX,
     MIN_SHARPNESS,
     FaceQuality,
@@ -21,6 +18,9 @@ from facedaemon.recognition.quality import (
     outlier_note,
     problems,
 )
+from facedaemon.recognition.enroll import EnrollError, check_name, photo_filename
+from facedaemon.recognition.gallery import describe_changes, only_existing, snapshot
+from facedaemon.recognition.gallery_cache import CacheEntry, FileStamp
 
 
 def test_laplacian_variance_is_high_for_edges_and_zero_for_flat() -> None:

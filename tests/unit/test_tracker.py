@@ -1,20 +1,9 @@
 import pytest
 
+from facedaemon.faces.boxes import iou, merge_overlapping, offset_boxes, search_regions
+from facedaemon.faces.tracker import Track, Tracker, Vote, needs_encoding, recheck_interval, settled, winner
+from facedaemon.faces.types import UNKNOWN
 from facedaemon.pipeline.motion import Motion, follow, predict
-from facedaemon.recognition.engine import offset_boxes
-from facedaemon.recognition.tracker import (
-    Track,
-    Tracker,
-    Vote,
-    iou,
-    merge_overlapping,
-    needs_encoding,
-    recheck_interval,
-    search_regions,
-    settled,
-    winner,
-)
-from facedaemon.recognition.types import UNKNOWN
 from facedaemon.recognition.worker_child import FULL_SCAN_SECONDS, CameraState, Child
 
 A = (100, 200, 200, 100)  # top, right, bottom, left
@@ -216,7 +205,7 @@ def test_needs_encoding_follows_the_backed_off_interval() -> None:
 
 
 def test_focus_region_grows_a_small_change_to_a_searchable_size() -> None:
-    from facedaemon.recognition.tracker import focus_region
+    from facedaemon.faces.boxes import focus_region
 
     shape = (720, 1280, 3)
     top, right, bottom, left = focus_region((200, 440, 360, 300), 0.5, 1 / 3, shape)

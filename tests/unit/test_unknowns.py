@@ -15,10 +15,10 @@ import pytest
 from facedaemon.config import ConfigError, load_text
 from facedaemon.config.durations import format_duration, parse_duration
 from facedaemon.daemon.reload import plan_reload
+from facedaemon.faces.tracker import Track, Vote
+from facedaemon.faces.types import UNKNOWN
 from facedaemon.recognition import unknowns as uk
 from facedaemon.recognition.recent import RECENT_KEEP, RecentFaces, crop_file, find_track, read_index
-from facedaemon.recognition.tracker import Track, Vote
-from facedaemon.recognition.types import UNKNOWN
 
 NOW = 1_764_072_000.0
 BOX = (100, 260, 260, 100)  # a 160 px face
@@ -118,7 +118,7 @@ def test_listing_hides_expired_crops_and_reads_metadata(tmp_path: Path) -> None:
 
 
 def test_the_sharpest_crop_of_a_track_is_kept(tmp_path: Path) -> None:
-    from facedaemon.recognition.crops import face_sharpness
+    from facedaemon.faces.crops import face_sharpness
 
     sharp, soft = textured_frame(), textured_frame(blur=4)
     assert face_sharpness(sharp, BOX) > 3 * face_sharpness(soft, BOX)

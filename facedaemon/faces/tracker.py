@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from facedaemon.recognition.types import UNKNOWN, Box
+from facedaemon.faces.boxes import iou
+from facedaemon.faces.types import UNKNOWN, Box
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,19 +72,6 @@ def winner(votes: deque[Vote] | list[Vote]) -> str:
     if not totals:
         return UNKNOWN
     return max(totals, key=lambda name: (round(totals[name], 9), recency[name]))
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two (top, right, bottom, left) boxes."""
-    top, bottom = max(a[0], b[0]), min(a[2], b[2])
-    left, right = max(a[3], b[3]), min(a[1], b[1])
-    inter = max(0, bottom - top) * max(0, right - left)
-    union = _area(a) + _area(b) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _area(box: Box) -> int:
-    return max(0, box[2] - box[0]) * max(0, box[1] - box[3])
 
 
 def needs_encoding(track: Track, now: float, recheck_seconds: float, recheck_max_seconds: float | None = None) -> bool:
@@ -176,56 +164,3 @@ def settled(tracks: list[Track]) -> bool:
     return bool(tracks) and all(track.votes and track.name != UNKNOWN for track in tracks)
 
 
-def search_regions(boxes: list[Box], margin: float, frame_shape: tuple[int, ...]) -> list[Box]:
-    """Each box grown by `margin` × its size on every side, clamped to the frame; overlapping regions merged.
-
-    Detecting only there while every face is named costs a fraction of a full-frame scan; merging keeps one face
-    from being found twice by two neighbours' regions.
-    """
-    height, width = frame_shape[0], frame_shape[1]
-    regions = []
-    for top, right, bottom, left in boxes:
-        dy, dx = round((bottom - top) * margin), round((right - left) * margin)
-        regions.append((max(0, top - dy), min(width, right + dx), min(height, bottom + dy), max(0, left - dx)))
-    return merge_overlapping(regions)
-
-
-def focus_region(hint: Box, margin: float, min_share: float, frame_shape: tuple[int, ...]) -> Box:
-    """Where the picture changed, grown by `margin` × its size and to at least `min_share` of the frame each way.
-
-    A face that walks in is detected in this region alone (a fraction of a full scan's time, so it is named that
-    much sooner); the minimum size keeps a small changed patch (a hand, the edge of a face) from hiding the face.
-    """
-    height, width = frame_shape[0], frame_shape[1]
-    top, right, bottom, left = search_regions([hint], margin, frame_shape)[0]
-    top, bottom = _widen(top, bottom, round(height * min_share), height)
-    left, right = _widen(left, right, round(width * min_share), width)
-    return (top, right, bottom, left)
-
-
-def _widen(low: int, high: int, least: int, limit: int) -> tuple[int, int]:
-    """The span [low, high) grown about its centre to at least `least`, kept inside [0, limit)."""
-    if high - low >= least:
-        return low, high
-    low = max(0, (low + high - least) // 2)
-    high = min(limit, low + least)
-    return max(0, high - least), high
-
-
-def merge_overlapping(regions: list[Box]) -> list[Box]:
-    """Replace regions that overlap by their bounding box until none overlap."""
-    merged = [r for r in regions if r[2] > r[0] and r[1] > r[3]]
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(merged)):
-            for j in range(i + 1, len(merged)):
-                a, b = merged[i], merged[j]
-                if a[0] < b[2] and b[0] < a[2] and a[3] < b[1] and b[3] < a[1]:
-                    merged[i] = (min(a[0], b[0]), max(a[1], b[1]), max(a[2], b[2]), min(a[3], b[3]))
-                    del merged[j]
-                    changed = True
-                    break
-            if changed:
-                break
-    return merged

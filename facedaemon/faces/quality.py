@@ -1,6 +1,6 @@
 """Quality of a gallery photo: is the face big and sharp enough, and does it look like the person's other photos.
 
-Pure numpy: callers crop and resize the face (see enroll.measure_face) and pass numbers and arrays in.
+Pure numpy, except measure_face, which resizes the face crop with PIL (imported there) before measuring it.
 """
 
 from __future__ import annotations
@@ -86,3 +86,16 @@ def consistency(encodings: np.ndarray) -> float | None:
     squared = norms[:, None] + norms[None, :] - 2.0 * (rows @ rows.T)
     dist = np.sqrt(np.clip(squared, 0.0, None))
     return float(dist[np.triu_indices(n, 1)].mean())
+
+
+def measure_face(rgb: np.ndarray, box: tuple[int, int, int, int]) -> FaceQuality:
+    """Face height and the sharpness of the face crop, resized to a fixed size so big photos do not win."""
+    from PIL import Image  # deferred: the worker and the web load this module; only measuring needs PIL
+
+    top, right, bottom, left = box
+    crop = rgb[max(0, top):bottom, max(0, left):right]
+    if crop.size == 0:
+        return FaceQuality(0, 0.0)
+    grey = Image.fromarray(np.ascontiguousarray(crop)).convert("L")
+    grey = grey.resize((SHARPNESS_SIDE, SHARPNESS_SIDE), Image.Resampling.BILINEAR)
+    return FaceQuality(int(bottom - top), laplacian_variance(np.asarray(grey)))

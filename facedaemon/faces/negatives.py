@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facedaemon.recognition.confidence import distance_to_confidence
-from facedaemon.recognition.matcher import ENCODING_SIZE, KnownFaces, Match, rows_within
-from facedaemon.recognition.types import UNKNOWN
+from facedaemon.faces.confidence import distance_to_confidence
+from facedaemon.faces.matcher import ENCODING_SIZE, KnownFaces, Match, rows_within
+from facedaemon.faces.types import UNKNOWN
 
 NEGATIVES_DIR = ".negatives"
 # Names the web app serves and deletes (it makes them itself: 'not-<hash>.jpg'); no dots but the suffix.

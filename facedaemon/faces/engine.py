@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from facedaemon.recognition.matcher import KnownFaces, match_many
-from facedaemon.recognition.types import Box, FaceResult
+from facedaemon.faces.boxes import offset_boxes, scale_boxes
+from facedaemon.faces.matcher import KnownFaces, match_many
+from facedaemon.faces.types import Box, FaceResult
 
 if TYPE_CHECKING:
     from facedaemon.config.models import RecognitionConfig
-    from facedaemon.recognition.negatives import Negatives
+    from facedaemon.faces.negatives import Negatives
 
 
 def face_recognition_module() -> ModuleType:
@@ -79,22 +80,6 @@ def encode(rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
     return list(face_recognition.face_encodings(rgb, known_face_locations=list(boxes)))
 
 
-def scale_boxes(boxes: list[Box], factor: float, frame_shape: tuple[int, ...]) -> list[Box]:
-    """Multiply (top, right, bottom, left) boxes by `factor`, clamped inside a frame of `frame_shape`."""
-    height, width = frame_shape[0], frame_shape[1]
-    scaled = []
-    for top, right, bottom, left in boxes:
-        scaled.append(
-            (
-                _clamp(round(top * factor), height),
-                _clamp(round(right * factor), width),
-                _clamp(round(bottom * factor), height),
-                _clamp(round(left * factor), width),
-            )
-        )
-    return scaled
-
-
 def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, model: str, upsample: int) -> list[Box]:
     """Detect inside each (top, right, bottom, left) region of the BGR frame, each shrunk by `scale` like a full
     frame would be; boxes come back in full-frame pixels."""
@@ -105,15 +90,6 @@ def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, mode
         boxes = scale_boxes(detect(small, model, upsample), crop.shape[1] / small.shape[1], crop.shape)
         found.extend(offset_boxes([b for b in boxes if b[2] > b[0] and b[1] > b[3]], top, left))
     return found
-
-
-def offset_boxes(boxes: list[Box], top: int, left: int) -> list[Box]:
-    """Boxes found in a crop whose corner is at (top, left), moved into the whole frame's pixels."""
-    return [(t + top, r + left, b + top, lft + left) for t, r, b, lft in boxes]
-
-
-def _clamp(value: int, limit: int) -> int:
-    return max(0, min(limit, int(value)))
 
 
 def detect_full(rgb: np.ndarray, scale: float, model: str, upsample: int) -> list[Box]:
@@ -128,7 +104,7 @@ def identify_image(rgb: np.ndarray, known: KnownFaces, rec_config: RecognitionCo
                    negatives: Negatives | None = None) -> list[FaceResult]:
     """Every face in a still image, named against `known` and its negative examples, as the daemon does (no
     tracker: track is the face's index)."""
-    from facedaemon.recognition.negatives import Negatives, apply_negatives
+    from facedaemon.faces.negatives import Negatives, apply_negatives
 
     boxes = detect_full(rgb, rec_config.scale, rec_config.model, rec_config.upsample)
     encodings = encode(rgb, boxes)

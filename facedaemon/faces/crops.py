@@ -3,25 +3,19 @@
 Used by the recognition worker for the recent-faces crops ("not this person") and for unknown faces. The crop
 is the face box grown by CROP_MARGIN on each side, so that the face detector finds the face in it again when the
 crop is enrolled or stored as a negative example. Sharpness is measured exactly like an enrolled photo's
-(gallery.measure_face), so the number the faces screen shows compares with the enrolment threshold.
+(quality.measure_face), so the number the faces screen shows compares with the enrolment threshold.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from facedaemon.recognition.types import Box
+from facedaemon.faces.boxes import crop_box
+from facedaemon.faces.quality import measure_face
+from facedaemon.faces.types import Box
 
 CROP_MARGIN = 0.5  # × the face size on each side: hair, chin and some background, like a portrait
 MAX_CROP_SIDE = 640  # larger crops are scaled down: a face of 200+ px carries all the detail the encoder uses
-
-
-def crop_box(box: Box, shape: tuple[int, ...], margin: float = CROP_MARGIN) -> Box:
-    """The face box grown by `margin` × its size on each side, clamped to the frame."""
-    top, right, bottom, left = box
-    dy, dx = round((bottom - top) * margin), round((right - left) * margin)
-    height, width = shape[0], shape[1]
-    return max(0, top - dy), min(width, right + dx), min(height, bottom + dy), max(0, left - dx)
 
 
 def face_px(box: Box) -> int:
@@ -30,8 +24,6 @@ def face_px(box: Box) -> int:
 
 def face_sharpness(frame_bgr: np.ndarray, box: Box) -> float:
     """Variance of the Laplacian of the face, measured as for an enrolled photo (128 px grey face)."""
-    from facedaemon.recognition.gallery import measure_face
-
     top, right, bottom, left = crop_box(box, frame_bgr.shape, 0.0)
     if bottom <= top or right <= left:
         return 0.0
@@ -43,7 +35,7 @@ def crop_jpeg(frame_bgr: np.ndarray, box: Box, quality: int = 92) -> bytes:
     """JPEG of the face with its margin, at most MAX_CROP_SIDE on its longer side."""
     import cv2
 
-    top, right, bottom, left = crop_box(box, frame_bgr.shape)
+    top, right, bottom, left = crop_box(box, frame_bgr.shape, CROP_MARGIN)
     crop = frame_bgr[top:bottom, left:right]
     longest = max(crop.shape[:2])
     if longest > MAX_CROP_SIDE:

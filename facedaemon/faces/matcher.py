@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facedaemon.recognition.confidence import distance_to_confidence
-from facedaemon.recognition.types import UNKNOWN
+from facedaemon.faces.confidence import distance_to_confidence
+from facedaemon.faces.types import UNKNOWN
 
 ENCODING_SIZE = 128
 INDEX_MIN_ROWS = 20_000  # below this the full product already takes well under a millisecond
