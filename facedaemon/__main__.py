@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from facedaemon.gallery.settings import GallerySettings
+
 log = logging.getLogger("facedaemon")
 
 EXIT_CONFIG = 2  # bad config or arguments: restarting will not help
@@ -120,7 +122,8 @@ def _enroll(args: argparse.Namespace) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-    from facedaemon.recognition.enroll import EnrollError, enroll
+    from facedaemon.gallery.edit import enroll
+    from facedaemon.gallery.layout import EnrollError
 
     config = _load(args.config)
     if config is None:
@@ -133,9 +136,9 @@ def _enroll(args: argparse.Namespace) -> int:
             print(f"facedaemon: {image}: cannot read: {exc.strerror or exc}", file=sys.stderr)
             return 1
     try:
-        written, checks = enroll(config.faces_dir, config.encodings_cache_dir, args.name, photos,
-                                 model=config.recognition.model, tolerance=config.recognition.tolerance,
-                                 allow_flagged=args.allow_flagged)
+        gallery = GallerySettings.from_config(config)
+        written, checks = enroll(gallery.faces_dir, gallery.cache_dir, args.name, photos, model=gallery.model,
+                                 tolerance=gallery.tolerance, allow_flagged=args.allow_flagged)
     except EnrollError as exc:
         print(f"facedaemon: not enrolled: {exc}", file=sys.stderr)
         return 1
@@ -147,13 +150,15 @@ def _enroll(args: argparse.Namespace) -> int:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from facedaemon.recognition.enroll import EnrollError, forget
+    from facedaemon.gallery.edit import forget
+    from facedaemon.gallery.layout import EnrollError
 
     config = _load(args.config)
     if config is None:
         return EXIT_CONFIG
     try:
-        report = forget(config.faces_dir, config.encodings_cache_dir, args.name)
+        gallery = GallerySettings.from_config(config)
+        report = forget(gallery.faces_dir, gallery.cache_dir, args.name)
     except EnrollError as exc:
         print(f"facedaemon: {exc}", file=sys.stderr)
         return 1

@@ -28,7 +28,7 @@ def load_known(faces_dir: Path) -> tuple[list[np.ndarray], list[str]]:
     """The seed's start-up: one face_recognition encoding per gallery photo (no cache)."""
     import face_recognition
 
-    from facedaemon.recognition.gallery import scan
+    from facedaemon.gallery.layout import scan
 
     encodings, names = [], []
     for person, path in scan(faces_dir):

@@ -175,7 +175,7 @@ class Daemon:
     def _prune_unknowns(self, now: float) -> None:
         """Delete unknown-face crops past retention (also after save was switched off: leftovers expire too)."""
         from facedaemon.config.durations import format_duration
-        from facedaemon.recognition.unknowns import PRUNE_EVERY, prune
+        from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 
         if now < self._next_prune:
             return

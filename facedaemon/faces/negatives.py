@@ -14,7 +14,6 @@ Pure: arrays in, matches out (the loading is in gallery.py, the I/O-free tests i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,10 +22,6 @@ import numpy as np
 from facedaemon.faces.confidence import distance_to_confidence
 from facedaemon.faces.matcher import ENCODING_SIZE, KnownFaces, Match, rows_within
 from facedaemon.faces.types import UNKNOWN
-
-NEGATIVES_DIR = ".negatives"
-# Names the web app serves and deletes (it makes them itself: 'not-<hash>.jpg'); no dots but the suffix.
-NEGATIVE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(?:jpg|jpeg|png|webp|bmp)\Z")
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,8 +11,9 @@ from facedaemon.config.models import RecognitionConfig
 from facedaemon.faces import engine
 from facedaemon.faces.matcher import KnownFaces
 from facedaemon.faces.negatives import Negatives
-from facedaemon.recognition.gallery import GalleryError, load_gallery_with_negatives
-from facedaemon.recognition.images import ImageError, load_rgb
+from facedaemon.gallery.images import ImageError, load_rgb
+from facedaemon.gallery.layout import GalleryError
+from facedaemon.gallery.load import load_gallery_with_negatives
 
 EXIT_OK, EXIT_IMAGE_ERROR, EXIT_GALLERY_ERROR = 0, 1, 2
 

@@ -30,7 +30,7 @@ from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.tracker import Track, Tracker, needs_encoding, settled
 from facedaemon.faces.types import Box, FaceResult, RecognitionResult
 from facedaemon.recognition.recent import RecentFaces, camera_folder
-from facedaemon.recognition.unknowns import UnknownCollector
+from facedaemon.worker.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,8 @@ def _log_to_parent(log_queue: Any, level: str) -> None:
 
 def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, Negatives, dict]:
     from facedaemon.faces import engine
-    from facedaemon.recognition.gallery import GalleryError, load_gallery_with_negatives
+    from facedaemon.gallery.layout import GalleryError
+    from facedaemon.gallery.load import load_gallery_with_negatives
 
     engine.face_recognition_module()  # load dlib's models before we report ready
     engine.warm_up()
@@ -253,7 +254,7 @@ def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[Known
 
 
 def _snapshot(settings: ChildSettings) -> dict:
-    from facedaemon.recognition.gallery import snapshot
+    from facedaemon.gallery.watch import snapshot
 
     return snapshot(settings.faces_dir, settings.cache_dir)
 
@@ -286,7 +287,7 @@ def _reload_if_changed(child: Child, results: Any, seen: dict | None) -> dict | 
 
     Returns the snapshot the gallery now reflects, or None while photos are still waiting to be encoded.
     """
-    from facedaemon.recognition.gallery import describe_changes
+    from facedaemon.gallery.watch import describe_changes
 
     now = _snapshot(child.settings)
     if now == seen:

@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from facedaemon.config.models import AuthConfig
+from facedaemon.gallery.settings import GallerySettings
 
 EXTENSION_KEY = "facedaemon"
 
@@ -28,6 +29,13 @@ class WebContext:
     unknowns_dir: Path | None = None  # None: /api/unknowns answers 404
     unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
     unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served
+
+    @property
+    def gallery(self) -> GallerySettings:
+        """faces_dir with the model and tolerance the daemon uses (the views check faces_dir is set first)."""
+        assert self.faces_dir is not None
+        return GallerySettings(faces_dir=self.faces_dir, cache_dir=self.cache_dir, model=self.model,
+                               tolerance=self.tolerance)
 
 
 def get_context(app: Flask) -> WebContext:

@@ -33,20 +33,20 @@ def page() -> str:
 
 @blueprint.get("/api/faces")
 def people() -> Response:
-    from facedaemon.recognition.enroll import listing
-    from facedaemon.recognition.gallery import GalleryError
+    from facedaemon.gallery.layout import GalleryError
+    from facedaemon.gallery.listing import listing
 
     context = _context()
     try:
-        return jsonify(listing(context.faces_dir, context.cache_dir))
+        return jsonify(listing(context.gallery.faces_dir, context.gallery.cache_dir))
     except GalleryError as exc:
         abort(503, description=str(exc))
 
 
 @blueprint.post("/api/faces/<name>")
 def enroll(name: str) -> tuple[Response, int]:
-    from facedaemon.recognition.enroll import EnrollError, check_name
-    from facedaemon.recognition.enroll import enroll as add_photos
+    from facedaemon.gallery.edit import enroll as add_photos
+    from facedaemon.gallery.layout import EnrollError, check_name
 
     context = _context()
     try:
@@ -58,8 +58,9 @@ def enroll(name: str) -> tuple[Response, int]:
         abort(400, description="send the photos as multipart/form-data fields named 'images'")
     photos = [(f.filename or f"upload {i + 1}", f.read()) for i, f in enumerate(files)]
     try:
-        written, checks = add_photos(context.faces_dir, context.cache_dir, name, photos,
-                                     tolerance=context.tolerance)
+        gallery = context.gallery
+        written, checks = add_photos(gallery.faces_dir, gallery.cache_dir, name, photos, model=gallery.model,
+                                     tolerance=gallery.tolerance)
     except EnrollError as exc:
         abort(422, description=str(exc))
     log.info("web: enrolled %d photo(s) of a person from %s", len(written), request.remote_addr)
@@ -71,12 +72,12 @@ def enroll(name: str) -> tuple[Response, int]:
 
 @blueprint.delete("/api/faces/<name>")
 def forget(name: str) -> Response:
-    from facedaemon.recognition.enroll import EnrollError, UnknownPerson
-    from facedaemon.recognition.enroll import forget as forget_person
+    from facedaemon.gallery.edit import forget as forget_person
+    from facedaemon.gallery.layout import EnrollError, UnknownPerson
 
     context = _context()
     try:
-        report = forget_person(context.faces_dir, context.cache_dir, name)
+        report = forget_person(context.gallery.faces_dir, context.gallery.cache_dir, name)
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:

@@ -62,8 +62,8 @@ def crop(camera: str, crop: str) -> Response:
 
 @blueprint.post("/api/faces/<name>/not")
 def mark_not(name: str) -> tuple[Response, int]:
-    from facedaemon.recognition.enroll import EnrollError, UnknownPerson, check_name
-    from facedaemon.recognition.enroll import mark_not as store_negative
+    from facedaemon.gallery.edit import mark_not as store_negative
+    from facedaemon.gallery.layout import EnrollError, UnknownPerson, check_name
 
     context = _faces_context()
     try:
@@ -72,7 +72,8 @@ def mark_not(name: str) -> tuple[Response, int]:
         abort(400, description=str(exc))
     filename, data, where = _marked_face(context)
     try:
-        written = store_negative(context.faces_dir, context.cache_dir, name, filename, data, model=context.model)
+        gallery = context.gallery
+        written = store_negative(gallery.faces_dir, gallery.cache_dir, name, filename, data, model=gallery.model)
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:
@@ -119,8 +120,7 @@ def _recent_crop(context: WebContext, camera: str, track: int) -> tuple[str, byt
 
 def _negative_path(context: WebContext, name: str, filename: str) -> Path:
     """faces_dir/.negatives/<name>/<filename> if every part is valid and it is a regular file; else 404."""
-    from facedaemon.faces.negatives import NEGATIVE_FILE, NEGATIVES_DIR
-    from facedaemon.recognition.enroll import PERSON_NAME_RE
+    from facedaemon.gallery.layout import NEGATIVE_FILE, NEGATIVES_DIR, PERSON_NAME_RE
 
     if not PERSON_NAME_RE.match(name) or not NEGATIVE_FILE.match(filename):
         abort(404)
@@ -138,8 +138,8 @@ def negative(name: str, filename: str) -> Response:
 
 @blueprint.delete("/api/faces/<name>/negatives/<filename>")
 def delete_negative(name: str, filename: str) -> Response:
-    from facedaemon.recognition.enroll import EnrollError
-    from facedaemon.recognition.enroll import delete_negative as remove_negative
+    from facedaemon.gallery.edit import delete_negative as remove_negative
+    from facedaemon.gallery.layout import EnrollError
 
     context = _faces_context()
     _negative_path(context, name, filename)

@@ -30,7 +30,7 @@ def _context() -> WebContext:
 
 def _crop(context: WebContext, uid: str) -> Path:
     """The crop's file, if the id is valid, the file is there and still within retention; else 404."""
-    from facedaemon.recognition.unknowns import unknown_file
+    from facedaemon.gallery.unknowns import unknown_file
 
     path = unknown_file(context.unknowns_dir, uid)
     try:
@@ -45,7 +45,7 @@ def _crop(context: WebContext, uid: str) -> Path:
 @blueprint.get("")
 def listing() -> Response:
     from facedaemon.config.durations import format_duration
-    from facedaemon.recognition.unknowns import listing as crops
+    from facedaemon.gallery.unknowns import listing as crops
 
     context = _context()
     found = crops(context.unknowns_dir, time.time(), context.unknowns_retention)
@@ -63,8 +63,9 @@ def image(uid: str) -> Response:
 
 @blueprint.post("/<uid>/assign")
 def assign(uid: str) -> tuple[Response, int]:
-    from facedaemon.recognition.enroll import EnrollError, check_name, enroll
-    from facedaemon.recognition.unknowns import remove
+    from facedaemon.gallery.edit import enroll
+    from facedaemon.gallery.layout import EnrollError, check_name
+    from facedaemon.gallery.unknowns import remove
 
     context = _context()
     if context.faces_dir is None:
@@ -79,8 +80,9 @@ def assign(uid: str) -> tuple[Response, int]:
         abort(400, description=str(exc))
     path = _crop(context, uid)
     try:
-        written, _ = enroll(context.faces_dir, context.cache_dir, name, [(f"{uid}.jpg", path.read_bytes())],
-                            model=context.model, tolerance=context.tolerance)
+        gallery = context.gallery
+        written, _ = enroll(gallery.faces_dir, gallery.cache_dir, name, [(f"{uid}.jpg", path.read_bytes())],
+                            model=gallery.model, tolerance=gallery.tolerance)
     except EnrollError as exc:
         abort(422, description=str(exc))
     except OSError:
@@ -92,7 +94,7 @@ def assign(uid: str) -> tuple[Response, int]:
 
 @blueprint.delete("/<uid>")
 def delete(uid: str) -> Response:
-    from facedaemon.recognition.unknowns import remove, unknown_file
+    from facedaemon.gallery.unknowns import remove, unknown_file
 
     context = _context()
     if unknown_file(context.unknowns_dir, uid) is None or not remove(context.unknowns_dir, uid):

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter
 
 from facedaemon.faces.quality import FaceQuality
-from facedaemon.recognition.gallery import analyse_image
+from facedaemon.gallery.load import analyse_image
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from facedaemon.recognition.gallery import snapshot
+from facedaemon.gallery.watch import snapshot
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facedaemon.recognition import gallery_cache
-from facedaemon.recognition.gallery_cache import CacheEntry, FileStamp, read_cache, write_cache
+from facedaemon.gallery import cache as gallery_cache
+from facedaemon.gallery.cache import CacheEntry, FileStamp, read_cache, write_cache
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = "v1 test"
@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {str(REPO)!r})
 from tests.integration.test_cache_atomic import version
-from facedaemon.recognition.gallery_cache import write_cache
+from facedaemon.gallery.cache import write_cache
 path = Path(sys.argv[1])
 print("ready", flush=True)
 n = 0
@@ -111,7 +111,7 @@ def test_write_is_tmp_fsync_replace_then_directory_fsync(tmp_path, monkeypatch):
 
 
 def test_a_killed_writers_temporary_is_removed_under_the_lock(tmp_path):
-    from facedaemon.recognition.gallery import cache_lock
+    from facedaemon.gallery.cache import cache_lock
 
     cache = tmp_path / "cache"
     write_cache(cache / "encodings.npz", PARAMS, *version(0))

@@ -15,8 +15,11 @@ import pytest
 import yaml
 from PIL import Image, ImageFilter
 
-from facedaemon.recognition.enroll import EnrollError, UnknownPerson, enroll, forget, listing
-from facedaemon.recognition.gallery import CACHE_FILE, load_gallery
+from facedaemon.gallery.cache import CACHE_FILE
+from facedaemon.gallery.edit import enroll, forget
+from facedaemon.gallery.layout import EnrollError, UnknownPerson
+from facedaemon.gallery.listing import listing
+from facedaemon.gallery.load import load_gallery
 from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
 from facedaemon.web.context import WebContext
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facedaemon.recognition.gallery import GalleryError, load_gallery
+from facedaemon.gallery.layout import GalleryError
+from facedaemon.gallery.load import load_gallery
 
 DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 IMAGES = DATA / "images"

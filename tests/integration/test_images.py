@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facedaemon.recognition.images import ImageError, decode_rgb
+from facedaemon.gallery.images import ImageError, decode_rgb
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:

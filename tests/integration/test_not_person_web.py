@@ -19,8 +19,10 @@ from facedaemon.config.models import AuthConfig
 from facedaemon.faces.matcher import match
 from facedaemon.faces.negatives import refine
 from facedaemon.faces.tracker import Track
-from facedaemon.recognition.enroll import forget, listing
-from facedaemon.recognition.gallery import load_gallery_with_negatives, snapshot
+from facedaemon.gallery.edit import forget
+from facedaemon.gallery.listing import listing
+from facedaemon.gallery.load import load_gallery_with_negatives
+from facedaemon.gallery.watch import snapshot
 from facedaemon.recognition.recent import RecentFaces
 from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
@@ -36,7 +38,7 @@ pytestmark = pytest.mark.skipif(not (KNOWN / "KaiYuChen.jpg").is_file(),
 def frame_of(photo: Path) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The photo as a camera frame (BGR, 720 px) and its face box, as the worker would have them."""
     from facedaemon.faces import engine
-    from facedaemon.recognition.images import load_rgb
+    from facedaemon.gallery.images import load_rgb
 
     rgb = load_rgb(photo, max_side=720)
     (box,) = engine.detect_full(rgb, 0.5, "hog", 1)
@@ -96,7 +98,7 @@ def test_mark_a_recent_wrong_match_then_the_gallery_rejects_it(dirs, client) -> 
 
 
 def known_encoding_of(photo: Path) -> np.ndarray:
-    from facedaemon.recognition.gallery import analyse_image
+    from facedaemon.gallery.load import analyse_image
 
     return analyse_image(photo.read_bytes(), model="hog", upsample=1)[1]
 
@@ -197,7 +199,7 @@ def test_cross_origin_marks_are_refused_with_auth(dirs) -> None:
 def test_identify_uses_the_negatives_like_the_daemon(dirs) -> None:
     import json
 
-    from facedaemon.recognition.enroll import mark_not
+    from facedaemon.gallery.edit import mark_not
     from facedaemon.recognition.identify import run_identify
 
     faces, cache, _ = dirs

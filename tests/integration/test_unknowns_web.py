@@ -17,10 +17,10 @@ from PIL import Image, ImageFilter
 from facedaemon.faces.matcher import match
 from facedaemon.faces.tracker import Track
 from facedaemon.faces.types import UNKNOWN
-from facedaemon.recognition.gallery import load_gallery
-from facedaemon.recognition.unknowns import UnknownCollector
+from facedaemon.gallery.load import load_gallery
 from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
+from facedaemon.worker.unknowns import UnknownCollector
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = (REPO / ".." / "shared" / "data" / "images").resolve()
@@ -53,7 +53,7 @@ def client(dirs):
 def collect_stranger(folder: Path, track_id: int = 5) -> str:
     """What the worker does with a stranger in front of camera 'door': returns the crop's id."""
     from facedaemon.faces import engine
-    from facedaemon.recognition.images import load_rgb
+    from facedaemon.gallery.images import load_rgb
 
     rgb = load_rgb(IMAGES / "biden.jpg", max_side=900)
     (box,) = engine.detect_full(rgb, 0.5, "hog", 1)
@@ -84,7 +84,7 @@ def test_list_view_and_assign_a_stranger(dirs, client) -> None:
     assert client.get("/api/unknowns").json["unknowns"] == [] and list(unknowns.iterdir()) == []
     assert client.get(entry["url"]).status_code == 404
     known, _ = load_gallery(faces, cache)
-    from facedaemon.recognition.gallery import analyse_image
+    from facedaemon.gallery.load import analyse_image
 
     biden = analyse_image((IMAGES / "biden.jpg").read_bytes(), model="hog", upsample=1)[1]
     assert match(known, biden, 0.6).name == "Joe Biden", "the original photo is now named from the crop"

@@ -10,22 +10,16 @@ import numpy as np
 import pytest
 
 from facedaemon.faces.matcher import KnownFaces, match, match_many
-from facedaemon.faces.negatives import (
-    NEGATIVE_FILE,
-    Negatives,
-    apply_negatives,
-    person_distances_within,
-    refine,
-    rejects,
-)
+from facedaemon.faces.negatives import Negatives, apply_negatives, person_distances_within, refine, rejects
 from facedaemon.faces.types import UNKNOWN
+from facedaemon.gallery.layout import NEGATIVE_FILE
 
 TOLERANCE = 0.6
 DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 
 
 def encode(data: bytes) -> np.ndarray:
-    from facedaemon.recognition.gallery import analyse_image
+    from facedaemon.gallery.load import analyse_image
 
     status, encoding, _ = analyse_image(data, model="hog", upsample=1)
     assert status == "ok" and encoding is not None

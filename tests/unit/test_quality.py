@@ -18,9 +18,10 @@ from facedaemon.faces.quality import (
     outlier_note,
     problems,
 )
-from facedaemon.recognition.enroll import EnrollError, check_name, photo_filename
-from facedaemon.recognition.gallery import describe_changes, only_existing, snapshot
-from facedaemon.recognition.gallery_cache import CacheEntry, FileStamp
+from facedaemon.gallery.cache import CacheEntry, FileStamp, only_existing
+from facedaemon.gallery.edit import photo_filename
+from facedaemon.gallery.layout import EnrollError, check_name
+from facedaemon.gallery.watch import describe_changes, snapshot
 
 
 def test_laplacian_variance_is_high_for_edges_and_zero_for_flat() -> None:

@@ -17,8 +17,9 @@ from facedaemon.config.durations import format_duration, parse_duration
 from facedaemon.daemon.reload import plan_reload
 from facedaemon.faces.tracker import Track, Vote
 from facedaemon.faces.types import UNKNOWN
-from facedaemon.recognition import unknowns as uk
+from facedaemon.gallery import unknowns as uk
 from facedaemon.recognition.recent import RECENT_KEEP, RecentFaces, crop_file, find_track, read_index
+from facedaemon.worker import unknowns as wk
 
 NOW = 1_764_072_000.0
 BOX = (100, 260, 260, 100)  # a 160 px face
@@ -122,7 +123,7 @@ def test_the_sharpest_crop_of_a_track_is_kept(tmp_path: Path) -> None:
 
     sharp, soft = textured_frame(), textured_frame(blur=4)
     assert face_sharpness(sharp, BOX) > 3 * face_sharpness(soft, BOX)
-    collector = uk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
+    collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
     stranger = track(7, UNKNOWN)
     collector.observe([stranger], {7}, soft, now=0.0, frame_time=NOW)
     assert not list(tmp_path.glob("*.jpg")), "nothing before the face has been Unknown for a second"
@@ -137,7 +138,7 @@ def test_the_sharpest_crop_of_a_track_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_clearly_sharper_crop_replaces_the_saved_one_then_the_track_ends(tmp_path: Path) -> None:
-    collector = uk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
+    collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
     stranger = track(3, UNKNOWN)
     collector.observe([stranger], {3}, textured_frame(blur=3), now=0.0, frame_time=NOW)
     collector.observe([stranger], {3}, textured_frame(blur=3), now=1.0, frame_time=NOW + 1)
@@ -146,13 +147,13 @@ def test_a_clearly_sharper_crop_replaces_the_saved_one_then_the_track_ends(tmp_p
     collector.observe([stranger], {3}, textured_frame(), now=1.5, frame_time=NOW + 1.5)
     assert json.loads(first.read_text())["sharpness"] == soft, "rewrites are throttled (WRITE_INTERVAL)"
     collector.observe([], set(), textured_frame(), now=1.6, frame_time=NOW + 1.6)  # the track ended
-    assert json.loads(first.read_text())["sharpness"] > uk.SHARPER_BY * soft, "the best is written at the end"
+    assert json.loads(first.read_text())["sharpness"] > wk.SHARPER_BY * soft, "the best is written at the end"
     assert len(list(tmp_path.glob("*.jpg"))) == 1, "one crop per track"
     assert collector.candidates == {}
 
 
 def test_small_faces_and_named_faces_are_not_kept(tmp_path: Path) -> None:
-    collector = uk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
+    collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
     small = track(1, UNKNOWN, (100, 150, 150, 100))  # 50 px: could never be enrolled
     known = track(2, "Ann")
     for second in range(3):
@@ -162,7 +163,7 @@ def test_small_faces_and_named_faces_are_not_kept(tmp_path: Path) -> None:
 
 
 def test_a_track_that_turns_out_known_loses_its_crop(tmp_path: Path) -> None:
-    collector = uk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
+    collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
     face = track(4, UNKNOWN)
     for second in (0.0, 1.2):
         collector.observe([face], {4}, textured_frame(), now=second, frame_time=NOW + second)
@@ -174,17 +175,17 @@ def test_a_track_that_turns_out_known_loses_its_crop(tmp_path: Path) -> None:
 
 
 def test_due_rules() -> None:
-    kept = uk.Candidate("x", 100.0, 120, b"", NOW, NOW + 0.2)
-    assert not uk.due(kept, 0.0) and uk.due(kept, 0.0, final=True)
+    kept = wk.Candidate("x", 100.0, 120, b"", NOW, NOW + 0.2)
+    assert not wk.due(kept, 0.0) and wk.due(kept, 0.0, final=True)
     kept.last_seen = NOW + 1.0
-    assert uk.due(kept, 0.0)
+    assert wk.due(kept, 0.0)
     kept.written_sharpness, kept.written_at = 100.0, 0.0
-    assert not uk.due(kept, 5.0, final=True), "nothing better than what is on disk"
+    assert not wk.due(kept, 5.0, final=True), "nothing better than what is on disk"
     kept.sharpness = 110.0
-    assert not uk.due(kept, 5.0) and uk.due(kept, 5.0, final=True), "a little sharper: only at the end"
+    assert not wk.due(kept, 5.0) and wk.due(kept, 5.0, final=True), "a little sharper: only at the end"
     kept.sharpness = 130.0
-    assert not uk.due(kept, 1.0) and uk.due(kept, 2.0), "clearly sharper: after the write interval"
-    assert uk.better(kept, 131.0) and not uk.better(kept, 130.0)
+    assert not wk.due(kept, 1.0) and wk.due(kept, 2.0), "clearly sharper: after the write interval"
+    assert wk.better(kept, 131.0) and not wk.better(kept, 130.0)
 
 
 # --- recent crops ("not this person") -----------------------------------------------------------------------------

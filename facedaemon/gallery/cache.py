@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from facedaemon.atomic_file import write_atomic
+from facedaemon.faces.matcher import ENCODING_SIZE
 
 log = logging.getLogger(__name__)
 
 STATUSES = frozenset({"ok", "no_face", "many_faces", "unreadable"})
-ENCODING_SIZE = 128
 CACHE_TMP_PREFIX = ".encodings-"  # temporaries while the cache is rewritten (see gallery.cache_lock)
 
 
@@ -117,3 +120,97 @@ def write_cache(
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda handle: np.savez(handle, **arrays), prefix=CACHE_TMP_PREFIX)
+
+
+CACHE_FILE = "encodings.npz"
+LOCK_FILE = ".lock"  # serialises cache rewrites between the daemon and enroll/forget (other processes)
+
+
+# v2: ok entries carry quality measurements (FaceQuality.to_detail) in their detail field.
+CACHE_VERSION = "v2"
+
+
+def cache_params(model: str, upsample: int) -> str:
+    return f"{CACHE_VERSION} model={model} upsample={upsample} load={LOAD_MAX_SIDE} detect={DETECT_MAX_SIDE}"
+
+
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path) -> Iterator[None]:
+    """Exclusive advisory lock on cache_dir/.lock (released by the kernel if the holder dies)."""
+    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(cache_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _remove_leftovers(cache_dir)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_leftovers(cache_dir: Path) -> None:
+    """Half-written cache files of a writer that was killed: every writer holds the lock, so while we hold it no
+    temporary file is in use, and each one holds encodings (biometric data) nobody would ever delete otherwise."""
+    for leftover in cache_dir.glob(f"{CACHE_TMP_PREFIX}*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def only_existing(
+    entries: dict[str, CacheEntry], stamps: dict[str, FileStamp]
+) -> tuple[dict[str, CacheEntry], dict[str, FileStamp]]:
+    """Stamps of files that still exist, and only the entries one of them refers to."""
+    kept = {path: stamp for path, stamp in stamps.items() if Path(path).is_absolute() and Path(path).exists()}
+    digests = {stamp.digest for stamp in kept.values()}
+    return {d: e for d, e in entries.items() if d in digests}, kept
+
+
+def _stored_params(cache_file: Path) -> str | None:
+    try:
+        with np.load(cache_file, allow_pickle=False) as data:
+            return str(data["params"])
+    except Exception:
+        return None
+
+
+def prune_cache(cache_dir: Path) -> int:
+    """Rewrite the cache without entries of files that are gone; returns how many encodings were removed.
+
+    Works whatever settings built the cache (an old cache still holds biometric data). A cache that cannot be
+    read is deleted: it is only an accelerator, and it may hold entries we cannot otherwise remove.
+    """
+    cache_file = cache_dir / CACHE_FILE
+    with cache_lock(cache_dir):
+        if not cache_file.exists():
+            return 0
+        params = _stored_params(cache_file)
+        entries, stamps = read_cache(cache_file, params) if params is not None else ({}, {})
+        if params is None or (not entries and not stamps):
+            cache_file.unlink()
+            return 0
+        kept_entries, kept_stamps = only_existing(entries, stamps)
+        if kept_entries != entries or kept_stamps != stamps:
+            write_cache(cache_file, params, kept_entries, kept_stamps)
+        return len(entries) - len(kept_entries)
+
+
+def cached_encodings(faces_dir: Path, cache_dir: Path | None, person: str) -> list[np.ndarray]:
+    """Encodings the cache holds for the person's current photos (any settings; empty when there is no cache)."""
+    if cache_dir is None or not (cache_dir / CACHE_FILE).exists():
+        return []
+    params = _stored_params(cache_dir / CACHE_FILE)
+    if params is None:
+        return []
+    entries, stamps = read_cache(cache_dir / CACHE_FILE, params)
+    faces_dir = faces_dir.resolve()
+    found = []
+    for path_text, stamp in stamps.items():
+        path = Path(path_text)
+        mine = path.parent == faces_dir / person or (path.parent == faces_dir and path.stem == person)
+        entry = entries.get(stamp.digest)
+        if mine and path.exists() and entry is not None and entry.encoding is not None:
+            found.append(entry.encoding)
+    return found
+
+
+LOAD_MAX_SIDE = 1600  # gallery photos are portraits: more pixels only slow detection down
+DETECT_MAX_SIDE = 800  # detection runs on this (upsampled once), encoding on the LOAD_MAX_SIDE image

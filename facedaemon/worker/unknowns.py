@@ -1,34 +1,21 @@
-"""Unknown faces, opt-in (`unknowns.save`): the sharpest crop of each unknown face track, kept for `retention`.
+"""Unknown faces, worker side: one UnknownCollector per camera keeps the sharpest crop of each unknown track.
 
-Worker side (UnknownCollector, one per camera): while a track reads Unknown, each detection of a face at least
-MIN_FACE_PX tall is scored by sharpness (variance of the Laplacian, as for enrolled photos); the best crop is
-written at once, replaced when a clearly sharper one comes (at most every WRITE_INTERVAL seconds) and finally
-when the track ends. A track that turns out to be a known person loses its crop. With `save: false` no collector
-exists and nothing is written.
-
-On disk: `<dir>/<id>.jpg` plus `<id>.json` (camera, times, size, sharpness), written atomically and durably
-(dir is persistent: `<faces_dir>/.unknowns` by default, hidden so the gallery never takes it for a person).
-Files older than retention are deleted by the daemon (prune(), every minute and at start, so a restart does
-not keep them longer) and never listed. The web app lists, serves, deletes and assigns them (enrols the crop).
+It writes into the unknowns folder; gallery/unknowns.py holds the files, the rules and who reads them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import re
-import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facedaemon.atomic_file import fsync_dir, write_atomic
+from facedaemon.atomic_file import write_atomic
 from facedaemon.faces.types import UNKNOWN
-from facedaemon.safe_path import regular_file_inside
+from facedaemon.gallery.unknowns import remove
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,18 +24,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")  # one path component, no dots: path-safe
 SETTLE_SECONDS = 1.0  # a track must read Unknown this long before its first crop is written
 WRITE_INTERVAL = 2.0  # seconds between rewrites of one track's crop (each is an fsync on persistent storage)
 SHARPER_BY = 1.25  # a new crop replaces the saved one only when this much sharper (not for noise)
 JPEG_QUALITY = 95  # the crop may be enrolled: keep the detail the sharpness check looks at
-PRUNE_EVERY = 60.0  # seconds between retention sweeps in the daemon
-MAX_META_BYTES = 4096
-TEMP_SECONDS = 3600.0  # temporary files of a write that died are removed after this long
-
-
-class UnknownsError(Exception):
-    """A request about an unknown face that cannot be carried out (bad or missing id)."""
 
 
 @dataclass
@@ -152,100 +131,3 @@ class UnknownCollector:
         if kept.written_sharpness is not None:
             remove(self.folder, kept.uid)
             log.info("camera %s: unknown face crop %s removed: the face was recognised", self.camera, kept.uid)
-
-
-# --- files (daemon and web app) ----------------------------------------------------------------------------------
-
-
-def check_id(uid: str) -> str:
-    if not UNKNOWN_ID.match(uid):
-        raise UnknownsError(f"invalid unknown-face id {uid!r}")
-    return uid
-
-
-def unknown_file(folder: Path, uid: str, suffix: str = ".jpg") -> Path | None:
-    """folder/<uid><suffix> if the id is valid and that is a regular file right there (no symlink followed)."""
-    if not UNKNOWN_ID.match(uid):
-        return None
-    return regular_file_inside(folder, uid + suffix)
-
-
-def remove(folder: Path, uid: str) -> bool:
-    """Delete the crop and its metadata; False when there was no such crop."""
-    check_id(uid)
-    found = False
-    for suffix in (".jpg", ".json"):
-        with contextlib.suppress(FileNotFoundError):
-            (folder / f"{uid}{suffix}").unlink()
-            found = True
-    if found:
-        fsync_dir(folder)
-    return found
-
-
-def listing(folder: Path, now: float, retention: float) -> list[dict]:
-    """Crops still within retention, newest first: id, camera, time, face_px, sharpness (metadata may lag)."""
-    entries = []
-    for uid, mtime in _crops(folder):
-        if now - mtime <= retention:
-            entries.append({"id": uid, "time": mtime, **_meta(folder, uid)})
-    return sorted(entries, key=lambda e: e["time"], reverse=True)
-
-
-def _crops(folder: Path) -> list[tuple[str, float]]:
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
-    found = []
-    for name in names:
-        uid, dot, suffix = name.rpartition(".")
-        if dot and suffix == "jpg" and UNKNOWN_ID.match(uid):
-            with contextlib.suppress(OSError):
-                info = os.lstat(folder / name)
-                if stat.S_ISREG(info.st_mode):
-                    found.append((uid, info.st_mtime))
-    return found
-
-
-def _meta(folder: Path, uid: str) -> dict:
-    path = unknown_file(folder, uid, ".json")
-    try:
-        data = json.loads(path.read_bytes()[:MAX_META_BYTES]) if path is not None else {}
-    except (OSError, ValueError):
-        data = {}
-    data = data if isinstance(data, dict) else {}
-    keep = {"camera": str, "first_seen": float, "last_seen": float, "face_px": int, "sharpness": float}
-    return {key: kind(data[key]) if _is(data.get(key), kind) else None for key, kind in keep.items()}
-
-
-def _is(value: object, kind: type) -> bool:
-    if isinstance(value, bool) or value is None:
-        return False
-    return isinstance(value, str) if kind is str else isinstance(value, int | float)
-
-
-def expired(files: Iterable[tuple[str, float]], now: float, retention: float) -> list[str]:
-    """Names (with their mtimes given) that are past retention; temporary files after TEMP_SECONDS too."""
-    old = []
-    for name, mtime in files:
-        limit = min(retention, TEMP_SECONDS) if name.startswith(".") else retention
-        if now - mtime > limit:
-            old.append(name)
-    return old
-
-
-def prune(folder: Path, now: float, retention: float) -> int:
-    """Delete crops (and metadata, and leftover temporary files) older than retention; returns how many crops."""
-    try:
-        entries = [(e.name, e.stat(follow_symlinks=False).st_mtime) for e in os.scandir(folder) if e.is_file(
-            follow_symlinks=False)]
-    except OSError:
-        return 0
-    old = expired(entries, now, retention)
-    for name in old:
-        with contextlib.suppress(FileNotFoundError):
-            (folder / name).unlink()
-    if old:
-        fsync_dir(folder)
-    return sum(1 for name in old if name.endswith(".jpg") and not name.startswith("."))

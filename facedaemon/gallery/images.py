@@ -9,17 +9,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 MAX_PIXELS = 40_000_000
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
 
 class ImageError(Exception):
     """The file cannot be used as an image; the message says why (without the path: callers add it)."""
-
-
-def is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
 def load_rgb(path: Path, *, max_pixels: int = MAX_PIXELS, max_side: int | None = None) -> np.ndarray:
@@ -84,3 +79,5 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+

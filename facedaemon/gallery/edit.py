@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import fsync_dir, write_atomic
+from facedaemon.gallery.layout import EnrollError, UnknownPerson, check_name, negatives_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,20 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Letters, digits, space, _ - . ; starts with a letter or digit (no hidden names, no "..") and never ends in a
-# space or dot (trouble on Windows/Samba shares and Syncthing). No separators, so a name is one folder.
-PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?\Z")
-RESERVED_NAMES = frozenset({"unknown"})  # the label for strangers: a person called that would be ambiguous
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per request on POST /api/faces/<name>
 FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "MPO": ".jpg"}
-
-
-class EnrollError(Exception):
-    """A request that cannot be carried out; the message names the file or name and the reason."""
-
-
-class UnknownPerson(EnrollError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -62,25 +51,14 @@ class ForgetReport:
     cache_entries: int = 0  # encodings removed from the cache
 
 
-def check_name(name: str) -> str:
-    if not PERSON_NAME_RE.match(name):
-        raise EnrollError(
-            f"invalid person name {name!r}: use 1-64 letters, digits, spaces, '_', '-', '.'; start with a letter "
-            "or digit, do not end with a space or dot"
-        )
-    if name.lower() in RESERVED_NAMES:
-        raise EnrollError(f"invalid person name {name!r}: reserved for faces nobody knows")
-    return name
-
-
 # --- checking photos ---------------------------------------------------------------------------------------------
 
 
 def check_photo(filename: str, data: bytes, *, model: str = "hog", upsample: int = 1) -> PhotoCheck:
     """Decodable, exactly one face, big and sharp enough; problems say what to do about it."""
     from facedaemon.faces.quality import FaceQuality, problems
-    from facedaemon.recognition.gallery import analyse_image
-    from facedaemon.recognition.images import ImageError
+    from facedaemon.gallery.images import ImageError
+    from facedaemon.gallery.load import analyse_image
 
     try:
         status, encoding, detail = analyse_image(data, model=model, upsample=upsample)
@@ -129,7 +107,7 @@ def check_consistency(checks: list[PhotoCheck], existing: list[np.ndarray], tole
 
 def existing_encodings(faces_dir: Path, cache_dir: Path | None, name: str) -> list[np.ndarray]:
     """The person's cached encodings (photos the daemon has not encoded yet are not counted)."""
-    from facedaemon.recognition.gallery import cached_encodings
+    from facedaemon.gallery.cache import cached_encodings
 
     return cached_encodings(faces_dir, cache_dir, name)
 
@@ -192,12 +170,6 @@ def atomic_write(target: Path, data: bytes) -> None:
 # --- negative examples ("not this person") ----------------------------------------------------------------------
 
 
-def negatives_dir(faces_dir: Path, name: str) -> Path:
-    from facedaemon.faces.negatives import NEGATIVES_DIR
-
-    return faces_dir / NEGATIVES_DIR / check_name(name)
-
-
 def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, data: bytes, *,
              model: str = "hog") -> str:
     """Store a face as a negative example of `name` (see negatives.py); returns the file relative to faces_dir.
@@ -222,15 +194,15 @@ def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, 
 
 
 def _photos_of(faces_dir: Path, cache_dir: Path | None, name: str) -> Iterator[Path]:
-    from facedaemon.recognition.gallery import scan
+    from facedaemon.gallery.layout import scan
 
     return (path for person, path in scan(faces_dir, cache_dir) if person == name)
 
 
 def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename: str) -> None:
     """Remove one negative example and its cached encoding; raises UnknownPerson if it is not there."""
-    from facedaemon.faces.negatives import NEGATIVE_FILE
-    from facedaemon.recognition.gallery import prune_cache
+    from facedaemon.gallery.cache import prune_cache
+    from facedaemon.gallery.layout import NEGATIVE_FILE
 
     folder = negatives_dir(faces_dir, name)
     path = folder / filename
@@ -248,8 +220,7 @@ def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename
 
 def person_files(faces_dir: Path, name: str) -> Iterator[Path]:
     """The person's folder (if any), their negative examples and flat-layout photos faces_dir/<name>.<ext>."""
-    from facedaemon.faces.negatives import NEGATIVES_DIR
-    from facedaemon.recognition.images import is_image_name
+    from facedaemon.gallery.layout import NEGATIVES_DIR, is_image_name
 
     for folder in (faces_dir / name, faces_dir / NEGATIVES_DIR / name):
         if folder.is_symlink() or folder.is_dir():
@@ -261,7 +232,8 @@ def person_files(faces_dir: Path, name: str) -> Iterator[Path]:
 
 def forget(faces_dir: Path, cache_dir: Path | None, name: str) -> ForgetReport:
     """Remove the person's photos and every cached encoding of them; raises UnknownPerson if there is none."""
-    from facedaemon.recognition.gallery import drop_from_report, prune_cache
+    from facedaemon.gallery.cache import prune_cache
+    from facedaemon.gallery.report import drop_from_report
 
     check_name(name)
     if not faces_dir.is_dir():
@@ -295,50 +267,3 @@ def _remove(path: Path, faces_dir: Path) -> list[str]:
 # --- listing ----------------------------------------------------------------------------------------------------
 
 
-def listing(faces_dir: Path, cache_dir: Path | None) -> dict:
-    """People with their photos, each with the notes of the daemon's last load (from the gallery report).
-
-    The photo list comes from faces_dir itself, so it is current even before the daemon has reloaded.
-    """
-    from facedaemon.recognition.gallery import read_report, scan, scan_negatives
-
-    report = read_report(cache_dir) if cache_dir is not None else {}
-    reported = _section(report, "people")
-    people: dict[str, dict] = {}
-    for person, path in scan(faces_dir, cache_dir):
-        rel = str(path.relative_to(faces_dir))
-        known = _section(reported, person)
-        entry = people.setdefault(person, _new_entry(person, known.get("consistency")))
-        entry["images"] += 1
-        entry["files"].append({"file": rel, **_photo_state(path, _section(known, "images").get(rel))})
-    negatives = _section(report, "negatives")
-    for person, path in scan_negatives(faces_dir):
-        entry = people.setdefault(person, _new_entry(person, None))
-        entry["negatives"].append({"file": path.name, **_photo_state(path, _section(negatives, person).get(
-            path.name))})
-    for entry in people.values():
-        entry["usable"] = sum(1 for f in entry["files"] if f["ok"])
-    return {"updated": report.get("updated"), "people": sorted(people.values(), key=lambda e: e["name"])}
-
-
-def _new_entry(person: str, consistency: object) -> dict:
-    return {"name": person, "images": 0, "consistency": consistency, "files": [], "negatives": []}
-
-
-def _section(mapping: dict, key: str) -> dict:
-    """mapping[key] if it is a mapping (the report is a file anyone could have edited), else {}."""
-    value = mapping.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _photo_state(path: Path, reported: dict | None) -> dict:
-    """The report's verdict if it is about this very file version, else 'not loaded yet'."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return {"ok": False, "notes": ["cannot read"]}
-    current = reported is not None and reported.get("size") == stat.st_size and reported.get(
-        "mtime_ns") == stat.st_mtime_ns
-    if not current or not isinstance(reported.get("notes"), list):
-        return {"ok": False, "notes": ["not loaded yet: the daemon picks new photos up within a few seconds"]}
-    return {"ok": bool(reported.get("ok")), "notes": [str(n) for n in reported["notes"]]}

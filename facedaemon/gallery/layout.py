@@ -1,0 +1,88 @@
+"""The faces_dir layout: one folder of photos per person, .negatives/<person>/, the name rule, and the scan
+that lists what the gallery would load. Shared by the worker, the CLI and the web."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def scan(faces_dir: Path, cache_dir: Path | None = None) -> list[tuple[str, Path]]:
+    """(person, image path) pairs in a stable order; hidden entries and the cache directory are ignored."""
+    if not faces_dir.is_dir():
+        raise GalleryError(f"faces directory {faces_dir} does not exist or is not a directory")
+    skip = cache_dir.resolve() if cache_dir is not None else None
+    found: list[tuple[str, Path]] = []
+    for entry in sorted(faces_dir.iterdir()):
+        if entry.name.startswith(".") or (skip is not None and entry.resolve() == skip):
+            continue
+        if entry.is_dir():
+            found.extend((entry.name, image) for image in sorted(entry.iterdir()) if _usable(image))
+        elif _usable(entry):
+            found.append((entry.stem, entry))
+    return found
+
+
+def _usable(path: Path) -> bool:
+    return is_image_name(path) and path.is_file()
+
+
+def scan_negatives(faces_dir: Path) -> list[tuple[str, Path]]:
+    """(person, image path) pairs of faces_dir/.negatives/<person>/*; a symlinked folder is not followed."""
+    root = faces_dir / NEGATIVES_DIR
+    if root.is_symlink() or not root.is_dir():
+        return []
+    found: list[tuple[str, Path]] = []
+    for entry in sorted(root.iterdir()):
+        if not entry.name.startswith(".") and entry.is_dir() and not entry.is_symlink():
+            found.extend((entry.name, image) for image in sorted(entry.iterdir()) if _usable(image))
+    return found
+
+
+# Letters, digits, space, _ - . ; starts with a letter or digit (no hidden names, no "..") and never ends in a
+# space or dot (trouble on Windows/Samba shares and Syncthing). No separators, so a name is one folder.
+PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?\Z")
+
+
+RESERVED_NAMES = frozenset({"unknown"})  # the label for strangers: a person called that would be ambiguous
+
+
+def check_name(name: str) -> str:
+    if not PERSON_NAME_RE.match(name):
+        raise EnrollError(
+            f"invalid person name {name!r}: use 1-64 letters, digits, spaces, '_', '-', '.'; start with a letter "
+            "or digit, do not end with a space or dot"
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise EnrollError(f"invalid person name {name!r}: reserved for faces nobody knows")
+    return name
+
+
+def negatives_dir(faces_dir: Path, name: str) -> Path:
+    return faces_dir / NEGATIVES_DIR / check_name(name)
+
+
+NEGATIVES_DIR = ".negatives"
+
+
+# Names the web app serves and deletes (it makes them itself: 'not-<hash>.jpg'); no dots but the suffix.
+NEGATIVE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(?:jpg|jpeg|png|webp|bmp)\Z")
+
+
+class GalleryError(Exception):
+    """faces_dir itself is unusable (missing, not a directory)."""
+
+
+class EnrollError(Exception):
+    """A request that cannot be carried out; the message names the file or name and the reason."""
+
+
+class UnknownPerson(EnrollError):
+    pass
+
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+
+
+def is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")

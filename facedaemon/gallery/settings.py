@@ -1,0 +1,25 @@
+"""The five settings every gallery operation needs, built in one place (config or web context) so that no caller
+can forget one: the web's enrolment once checked uploads with HOG because it did not pass `model`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from facedaemon.config.models import Config  # a type only: the web imports this module
+
+
+@dataclass(frozen=True)
+class GallerySettings:
+    faces_dir: Path
+    cache_dir: Path | None
+    model: str  # detector for gallery photos: the daemon's recognition.model
+    tolerance: float  # recognition.tolerance: how far a new photo may be from the person's others
+    upsample: int = 1  # gallery photos are portraits: the live recognition.upsample is not used for them
+
+    @classmethod
+    def from_config(cls, config: Config) -> GallerySettings:
+        return cls(faces_dir=Path(config.faces_dir), cache_dir=Path(config.encodings_cache_dir),
+                   model=config.recognition.model, tolerance=config.recognition.tolerance)
