@@ -18,8 +18,8 @@ from facedaemon.daemon import systemd
 from facedaemon.daemon.reload import ReloadPlan
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.metrics.snapshot import write_metrics, write_status
 from facedaemon.pipeline.camera import CameraPipeline
+from facedaemon.runtime.status import CameraStatus, DaemonStatus, remove_status, write_metrics, write_status
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Daemon:
                 log.info("camera %s: disabled in the config", camera.name)
         for pipeline in self.cameras.values():
             pipeline.start()
-        self._write_snapshots(time.monotonic())
+        self._write_status(time.monotonic())
         if self.web is not None:
             self.web.start()
 
@@ -145,7 +145,7 @@ class Daemon:
                 self.reload()
             now = time.monotonic()
             self._check(now)
-            self._write_snapshots(now, metrics=now >= next_metrics)
+            self._write_status(now, metrics=now >= next_metrics)
             if now >= next_metrics:
                 next_metrics = now + METRICS_EVERY
         self.stop()
@@ -205,18 +205,13 @@ class Daemon:
             systemd.notify("WATCHDOG=1", self._systemd_env)
             self._next_watchdog = now + interval
 
-    def _write_snapshots(self, now: float, metrics: bool = True) -> None:
+    def _write_status(self, now: float, metrics: bool = True) -> None:
         runtime_dir = self.config.runtime_dir
-        status = {
-            "pid": os.getpid(),
-            "updated": time.time(),
-            "started": self._started,
-            "cameras": {name: pipeline.snapshot(now) for name, pipeline in self.cameras.items()},
-        }
+        cameras = {name: pipeline.status_entry(now) for name, pipeline in self.cameras.items()}
         for camera in self.config.cameras:
             if not camera.enabled:
-                status["cameras"][camera.name] = {"state": "disabled", "reason": "disabled in the config",
-                                                  "faces": []}
+                cameras[camera.name] = CameraStatus(state="disabled", reason="disabled in the config")
+        status = DaemonStatus(updated=time.time(), pid=os.getpid(), cameras=cameras, started=self._started)
         try:
             write_status(runtime_dir, status)
             if metrics:
@@ -309,5 +304,5 @@ class Daemon:
             self.rtsp.stop(timeout=max(0.2, min(1.0, deadline - 1.0 - time.monotonic())))
         if self.worker is not None:
             self.worker.stop(timeout=max(0.5, deadline - time.monotonic()))
-        (self.config.runtime_dir / "status.json").unlink(missing_ok=True)
+        remove_status(self.config.runtime_dir)
         log.info("stopped")

@@ -20,7 +20,7 @@ from facedaemon.children.backoff import Backoff
 from facedaemon.children.process import ManagedProcess
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.ffmpeg_args import DEFAULT_FPS_HINT, build_hls_args
-from facedaemon.outputs.hls import prepare_hls_dir
+from facedaemon.runtime.hls import prepare_hls_dir
 
 log = logging.getLogger(__name__)
 

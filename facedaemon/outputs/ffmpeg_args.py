@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from facedaemon.config.models import BITRATE, EncoderConfig, HlsConfig
-from facedaemon.outputs.hls import INIT, SEGMENT_PATTERN, playlist_path
+from facedaemon.runtime.hls import INIT, SEGMENT_PATTERN, playlist_path
 
 VAAPI_DEVICE = "/dev/dri/renderD128"
 V4L2M2M_DEFAULT_BITRATE = 2_000_000  # the Pi's encoder has no constant-quality mode: it needs a target

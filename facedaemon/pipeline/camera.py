@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from facedaemon.pipeline.motion import Motion, follow, moved
 from facedaemon.pipeline.pacing import SubmitPacer
 from facedaemon.pipeline.rate import RateMeter
 from facedaemon.redact import mask_credentials
+from facedaemon.runtime.status import CameraStatus, FaceStatus
 from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
 
 if TYPE_CHECKING:
@@ -238,18 +239,21 @@ class CameraPipeline:
                                             or now - status.last_output_mono > STALL_SECONDS):
             self._fail("error", f"no frames for {STALL_SECONDS:.0f} s (camera hung?)")
 
-    def snapshot(self, now_mono: float) -> dict[str, Any]:
+    def status_entry(self, now_mono: float) -> CameraStatus:
+        """This camera's entry in status.json."""
         status = self.status
         faces_result = self._recognizer.latest(self.name) if self._recognizer is not None else None
-        return {
-            "state": status.state if self.camera.enabled else "disabled",
-            "reason": status.reason,
-            "source": mask_credentials(self.camera.source.uri),
-            "fps_in": round(status.fps_in.rate(now_mono), 2),
-            "fps_out": round(status.fps_out.rate(now_mono), 2),
-            "last_frame": status.last_output,
-            "width": status.width,
-            "height": status.height,
-            "faces": [face.to_json() for face in faces_result.faces] if faces_result else [],
-            "faces_time": faces_result.frame_time if faces_result else None,
-        }
+        faces = tuple(FaceStatus(name=face.name, confidence=face.confidence, box=face.box, track=face.track,
+                                 distance=face.distance) for face in faces_result.faces) if faces_result else ()
+        return CameraStatus(
+            state=status.state if self.camera.enabled else "disabled",
+            reason=status.reason,
+            source=mask_credentials(self.camera.source.uri),
+            fps_in=round(status.fps_in.rate(now_mono), 2),
+            fps_out=round(status.fps_out.rate(now_mono), 2),
+            last_frame=status.last_output,
+            width=status.width,
+            height=status.height,
+            faces=faces,
+            faces_time=faces_result.frame_time if faces_result else None,
+        )

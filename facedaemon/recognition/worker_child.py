@@ -29,7 +29,7 @@ from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.tracker import Track, Tracker, needs_encoding, settled
 from facedaemon.faces.types import Box, FaceResult, RecognitionResult
-from facedaemon.recognition.recent import RecentFaces, camera_folder
+from facedaemon.runtime.recent import RecentFaces, camera_folder
 from facedaemon.worker.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import time
 from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from facedaemon.runtime.status import METRICS_FILE, camera_view, is_fresh, read_status, unhealthy_reasons
 from facedaemon.web.context import get_context
-from facedaemon.web.status import METRICS_FILE, camera_view, is_fresh, read_status, unhealthy_reasons
 
 blueprint = Blueprint("health", __name__)
 

@@ -10,13 +10,12 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
-from facedaemon.outputs.hls import HLS_FILE
+from facedaemon.runtime.hls import HLS_FILE, PLAYLIST
 from facedaemon.safe_path import regular_file_inside
 from facedaemon.web.context import get_context
 
 blueprint = Blueprint("hls", __name__)
 
-PLAYLIST = "index.m3u8"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 MEDIA_TYPE = "video/mp4"
 

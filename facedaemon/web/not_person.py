@@ -35,7 +35,7 @@ def _faces_context() -> WebContext:
 
 @blueprint.get("/api/recent")
 def recent() -> Response:
-    from facedaemon.recognition.recent import RECENT_SECONDS, read_index
+    from facedaemon.runtime.recent import RECENT_SECONDS, read_index
 
     context = get_context(current_app)
     now = time.time()
@@ -51,7 +51,7 @@ def recent() -> Response:
 
 @blueprint.get("/api/recent/<camera>/<crop>.jpg")
 def crop(camera: str, crop: str) -> Response:
-    from facedaemon.recognition.recent import crop_file
+    from facedaemon.runtime.recent import crop_file
 
     context = get_context(current_app)
     path = crop_file(context.runtime_dir, camera, crop) if camera in context.cameras else None
@@ -104,7 +104,7 @@ def _marked_face(context: WebContext) -> tuple[str, bytes, str]:
 
 
 def _recent_crop(context: WebContext, camera: str, track: int) -> tuple[str, bytes, str]:
-    from facedaemon.recognition.recent import crop_file, find_track
+    from facedaemon.runtime.recent import crop_file, find_track
 
     entry = find_track(context.runtime_dir, camera, track)
     path = crop_file(context.runtime_dir, camera, entry.crop) if entry is not None else None

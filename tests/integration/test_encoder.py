@@ -15,7 +15,7 @@ from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder
 from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
-from facedaemon.outputs.hls import prepare_hls_dir
+from facedaemon.runtime.hls import prepare_hls_dir
 
 FPS = 30
 

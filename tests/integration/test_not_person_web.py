@@ -23,7 +23,7 @@ from facedaemon.gallery.edit import forget
 from facedaemon.gallery.listing import listing
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import snapshot
-from facedaemon.recognition.recent import RecentFaces
+from facedaemon.runtime.recent import RecentFaces
 from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
 

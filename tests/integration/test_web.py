@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from facedaemon.runtime.status import parse_status, unhealthy_reasons
 from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
 from facedaemon.web.context import WebContext
-from facedaemon.web.status import parse_status, unhealthy_reasons
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYER_JS = REPO / "facedaemon" / "web" / "static" / "player.js"

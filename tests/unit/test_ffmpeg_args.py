@@ -4,7 +4,7 @@ import pytest
 
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.ffmpeg_args import build_hls_args, parse_bitrate
-from facedaemon.outputs.hls import HLS_FILE, next_segment_number
+from facedaemon.runtime.hls import HLS_FILE, next_segment_number
 
 OUT = Path("/run/facedaemon/cam1")
 

@@ -18,7 +18,7 @@ from facedaemon.daemon.reload import plan_reload
 from facedaemon.faces.tracker import Track, Vote
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.gallery import unknowns as uk
-from facedaemon.recognition.recent import RECENT_KEEP, RecentFaces, crop_file, find_track, read_index
+from facedaemon.runtime.recent import RECENT_KEEP, RecentFaces, crop_file, find_track, read_index
 from facedaemon.worker import unknowns as wk
 
 NOW = 1_764_072_000.0

@@ -1,8 +1,9 @@
-"""Read the daemon's status.json defensively and derive what the web routes show.
+"""runtime_dir/status.json and metrics.prom: one typed schema, written by the daemon, read by the web workers.
 
-The daemon replaces status.json atomically, but the web app must still survive a missing, partial or
-hand-edited file: anything unreadable means "daemon not running", never an HTTP 500. Parsing and the health
-verdict are pure functions so they can be tested without files or clocks.
+The daemon builds a DaemonStatus and serialises it (write_status, four times a second) and writes the Prometheus
+exposition (write_metrics). The web app reads them defensively: the daemon replaces the files atomically, but a
+missing, partial or hand-edited file must still mean "daemon not running", never an HTTP 500. Parsing and the
+health verdict are pure functions so they can be tested without files or clocks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from facedaemon.atomic_file import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,12 @@ class FaceStatus:
     confidence: float
     box: tuple[int, int, int, int]
     track: int | None = None  # the worker's track id (stable while the face is followed)
+    distance: float | None = None  # to the named person's nearest photo; None for Unknown
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "confidence": round(float(self.confidence), 4),
+                "distance": None if self.distance is None else round(float(self.distance), 4),
+                "box": [int(v) for v in self.box], "track": None if self.track is None else int(self.track)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,12 @@ class CameraStatus:
     height: int | None = None
     faces: tuple[FaceStatus, ...] = ()
     faces_time: float | None = None
+    source: str | None = None  # the camera's source, credentials masked (for a person reading the file)
+
+    def to_json(self) -> dict[str, object]:
+        return {"state": self.state, "reason": self.reason, "source": self.source, "fps_in": self.fps_in,
+                "fps_out": self.fps_out, "last_frame": self.last_frame, "width": self.width, "height": self.height,
+                "faces": [face.to_json() for face in self.faces], "faces_time": self.faces_time}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +66,11 @@ class DaemonStatus:
     updated: float
     pid: int | None
     cameras: Mapping[str, CameraStatus]
+    started: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"pid": self.pid, "updated": self.updated, "started": self.started,
+                "cameras": {name: camera.to_json() for name, camera in self.cameras.items()}}
 
 
 def _number(value: object) -> float | None:
@@ -82,7 +104,7 @@ def _face(raw: object) -> FaceStatus | None:
         return None
     top, right, bottom, left = (int(side) for side in sides if side is not None)
     return FaceStatus(name=name, confidence=min(max(confidence, 0.0), 1.0), box=(top, right, bottom, left),
-                      track=_integer(raw.get("track")))
+                      track=_integer(raw.get("track")), distance=_number(raw.get("distance")))
 
 
 def _camera(raw: object) -> CameraStatus | None:
@@ -105,6 +127,7 @@ def _camera(raw: object) -> CameraStatus | None:
         height=_integer(raw.get("height")),
         faces=faces,
         faces_time=_number(raw.get("faces_time")),
+        source=_text(raw.get("source")),
     )
 
 
@@ -125,7 +148,8 @@ def parse_status(data: object) -> DaemonStatus | None:
             camera = _camera(raw)
             if isinstance(name, str) and camera is not None:
                 cameras[name] = camera
-    return DaemonStatus(updated=updated, pid=_integer(data.get("pid")), cameras=cameras)
+    return DaemonStatus(updated=updated, pid=_integer(data.get("pid")), cameras=cameras,
+                        started=_number(data.get("started")))
 
 
 def read_status(runtime_dir: Path) -> DaemonStatus | None:
@@ -181,3 +205,18 @@ def unhealthy_reasons(
         elif now - view.last_frame >= stale_after:
             reasons[camera] = f"last frame {now - view.last_frame:.1f} s ago"
     return reasons
+
+
+def write_status(runtime_dir: Path, status: DaemonStatus) -> None:
+    # No fsync: the runtime dir is tmpfs and the file is rewritten four times a second.
+    write_atomic(runtime_dir / STATUS_FILE, json.dumps(status.to_json(), separators=(",", ":")).encode(),
+                 durable=False)
+
+
+def remove_status(runtime_dir: Path) -> None:
+    """The daemon stopped: readers see "daemon not running" at once instead of waiting for staleness."""
+    (runtime_dir / STATUS_FILE).unlink(missing_ok=True)
+
+
+def write_metrics(runtime_dir: Path, registry: CollectorRegistry) -> None:
+    write_atomic(runtime_dir / METRICS_FILE, generate_latest(registry), durable=False)
