@@ -110,8 +110,8 @@ def _identify(args: argparse.Namespace) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    from facedaemon.identify import run_identify
     from facedaemon.logs import setup_logging
-    from facedaemon.recognition.identify import run_identify
 
     setup_logging("warning")
     return run_identify(args.faces, args.images, model=args.model, tolerance=args.tolerance, scale=args.scale,

@@ -12,7 +12,7 @@ from facedaemon.bench.sources import CountingSource
 from facedaemon.config.models import CameraConfig, Config, SourceConfig, SourceKind
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.pipeline.camera import CameraPipeline
-from facedaemon.recognition.worker import RecognitionWorker
+from facedaemon.worker.client import RecognitionWorker
 
 READY_TIMEOUT = 180.0
 

@@ -84,7 +84,7 @@ class Daemon:
             self.web.start()
 
     def _start_worker(self) -> None:
-        from facedaemon.recognition.worker import RecognitionWorker
+        from facedaemon.worker.client import RecognitionWorker
 
         self.worker = RecognitionWorker(self.config, on_result=self._on_result)
         self._recognizer.worker = self.worker
@@ -98,7 +98,7 @@ class Daemon:
             self.events.start()
 
     def _start_rtsp(self) -> None:
-        from facedaemon.outputs.rtsp import RtspServer
+        from facedaemon.outputs.rtsp.server import RtspServer
 
         self.rtsp = RtspServer(self.config)
         self.rtsp.start()  # False: GStreamer missing, logged once; cameras then encode for HLS only

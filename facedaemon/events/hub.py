@@ -8,8 +8,8 @@ import time
 from typing import TYPE_CHECKING
 
 from facedaemon.config.models import Config
+from facedaemon.events.presence import LEFT, RECOGNISED, Event, PresenceTracker
 from facedaemon.events.sinks import LogSink, Sink, WebhookSink
-from facedaemon.events.tracker import LEFT, RECOGNISED, Event, PresenceTracker
 from facedaemon.faces.types import RecognitionResult
 
 if TYPE_CHECKING:

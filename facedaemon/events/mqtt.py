@@ -27,8 +27,8 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from facedaemon.config.models import MqttConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
+from facedaemon.events.presence import RECOGNISED, Event
 from facedaemon.events.sinks import SinkCounters
-from facedaemon.events.tracker import RECOGNISED, Event
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from facedaemon.config.models import WebhookConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
-from facedaemon.events.tracker import Event
+from facedaemon.events.presence import Event
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics

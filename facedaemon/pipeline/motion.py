@@ -1,6 +1,6 @@
 """Where a face's box is between recognition results: velocity from its sightings, extrapolated per output frame.
 
-Runs in the daemon (the camera's output thread); the worker's tracks and votes are in recognition/tracker.py.
+Runs in the daemon (the camera's output thread); the worker's tracks and votes are in faces/tracker.py.
 """
 
 from __future__ import annotations

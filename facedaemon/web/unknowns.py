@@ -1,7 +1,8 @@
 """Unknown faces the daemon kept (`unknowns.save`): list, view, assign to a person (enrol), delete.
 
-The crops are files the recognition worker writes (recognition/unknowns.py); ids are checked against one strict
-pattern and files are opened only as regular files right inside the folder, so no id reaches another file.
+The crops are files the recognition worker writes (worker/unknowns.py; the file rules are in gallery/unknowns.py);
+ids are checked against one strict pattern and files are opened only as regular files right inside the folder, so
+no id reaches another file.
 Crops past retention are neither listed nor served, even before the daemon's next sweep deletes them.
 """
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facedaemon.outputs.rtsp import PACKAGES, SIDECAR
+from facedaemon.outputs.rtsp.server import PACKAGES, SIDECAR
 from tests.e2e.daemon import descendants, free_port, start_daemon, write_config
 
 pytestmark = pytest.mark.e2e

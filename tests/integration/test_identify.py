@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from facedaemon.recognition.identify import run_identify
+from facedaemon.identify import run_identify
 
 DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 IMAGES = DATA / "images"

@@ -200,7 +200,7 @@ def test_identify_uses_the_negatives_like_the_daemon(dirs) -> None:
     import json
 
     from facedaemon.gallery.edit import mark_not
-    from facedaemon.recognition.identify import run_identify
+    from facedaemon.identify import run_identify
 
     faces, cache, _ = dirs
     photos = [KNOWN / "KaiYuChen.jpg", KNOWN / "ChengHaoXie.jpg"]

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from facedaemon.config.models import WebhookConfig
+from facedaemon.events.presence import RECOGNISED, Event
 from facedaemon.events.sinks import WebhookSink
-from facedaemon.events.tracker import RECOGNISED, Event
 from tests.polling import wait
 
 

@@ -16,7 +16,7 @@ from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import Config
 from facedaemon.faces.boxes import iou
 from facedaemon.faces.types import RecognitionResult
-from facedaemon.recognition.worker import RecognitionWorker
+from facedaemon.worker.client import RecognitionWorker
 
 DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 IMAGES = DATA / "images"

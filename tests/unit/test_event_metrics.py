@@ -8,7 +8,7 @@ from pathlib import Path
 from facedaemon.config import load_text
 from facedaemon.events.hub import EventHub
 from facedaemon.events.mqtt import MqttSink
-from facedaemon.events.tracker import Event
+from facedaemon.events.presence import Event
 from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
 

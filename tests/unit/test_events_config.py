@@ -9,8 +9,8 @@ import pytest
 from facedaemon.config import ConfigError, load_text
 from facedaemon.daemon.reload import plan_reload
 from facedaemon.events.mqtt import discovery, event_messages
+from facedaemon.events.presence import LEFT, RECOGNISED, Event
 from facedaemon.events.sinks import describe_url
-from facedaemon.events.tracker import LEFT, RECOGNISED, Event
 
 BASE = """
 faces_dir: faces

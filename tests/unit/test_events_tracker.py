@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from facedaemon.events.tracker import LEFT, RECOGNISED, PresenceTracker
+from facedaemon.events.presence import LEFT, RECOGNISED, PresenceTracker
 from facedaemon.faces.types import UNKNOWN, FaceResult, RecognitionResult
 
 

@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from facedaemon.outputs.rtsp import AccessUnit, AccessUnitSplitter, RtspFeed, frame_message, sidecar_args
-from facedaemon.outputs.rtsp_server_gst import read_message
+from facedaemon.outputs.rtsp.annexb import AccessUnit, AccessUnitSplitter, frame_message
+from facedaemon.outputs.rtsp.feed import RtspFeed
+from facedaemon.outputs.rtsp.server import sidecar_args
+from facedaemon.outputs.rtsp.sidecar_gst import read_message
 
 SPS, PPS, AUD = b"\x67\x42\x00\x1e", b"\x68\xce\x38\x80", b"\x09\xf0"
 SEI = b"\x06\x05\x01\x80"  # NAL units end in a stop bit, never a zero byte
@@ -84,7 +86,7 @@ def test_framing_round_trip() -> None:
 def test_sidecar_args() -> None:
     args = sidecar_args("/usr/bin/python3", "127.0.0.1:8554", [("door", "door", 7), ("yard", "cams/yard", 9)])
     assert args[:2] == ["/usr/bin/python3", "-I"]
-    assert args[2].endswith("facedaemon/outputs/rtsp_server_gst.py")
+    assert args[2].endswith("facedaemon/outputs/rtsp/sidecar_gst.py")
     assert args[3:] == ["--listen", "127.0.0.1:8554", "--mount", "door", "door", "7", "--mount", "yard",
                         "cams/yard", "9"]
 

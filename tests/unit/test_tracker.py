@@ -4,7 +4,7 @@ from facedaemon.faces.boxes import iou, merge_overlapping, offset_boxes, search_
 from facedaemon.faces.tracker import Track, Tracker, Vote, needs_encoding, recheck_interval, settled, winner
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.pipeline.motion import Motion, follow, predict
-from facedaemon.recognition.worker_child import FULL_SCAN_SECONDS, CameraState, Child
+from facedaemon.worker.child import FULL_SCAN_SECONDS, CameraState, Child
 
 A = (100, 200, 200, 100)  # top, right, bottom, left
 A_MOVED = (110, 210, 210, 110)

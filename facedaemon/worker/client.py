@@ -15,14 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import shared_memory
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from facedaemon.children.backoff import Backoff
-from facedaemon.recognition.worker_child import ChildSettings, Request, child_main
-from facedaemon.recognition.worker_logs import LogForwarder
+from facedaemon.worker.frames import FrameBlocks
+from facedaemon.worker.logs import LogForwarder
+from facedaemon.worker.protocol import ChildSettings, Request, run_child
 
 if TYPE_CHECKING:
     from facedaemon.config.models import Config
@@ -84,7 +84,7 @@ class RecognitionWorker:
         self._gen: _Generation | None = None
         self._restart_at: float | None = None
         self._stopping = False
-        self._blocks: dict[str, shared_memory.SharedMemory] = {}
+        self._frames = FrameBlocks()  # under _lock
         self._in_flight: dict[str, float] = {}  # camera → monotonic time of submit
         self._latest: dict[str, RecognitionResult] = {}
         self._stats = WorkerStats()
@@ -139,10 +139,8 @@ class RecognitionWorker:
                 _end_process(gen.process, ask=gen.requests, deadline=deadline)
                 self._close_generation(gen)
             with self._lock:
-                blocks, self._blocks = self._blocks, {}
+                self._frames.release_all()
                 self._in_flight.clear()
-            for block in blocks.values():
-                _release(block)
 
     # -- state -----------------------------------------------------------------------------------------------
 
@@ -177,7 +175,7 @@ class RecognitionWorker:
 
     def shared_memory_names(self) -> list[str]:
         with self._lock:
-            return [block.name for block in self._blocks.values()]
+            return self._frames.names()
 
     # -- requests --------------------------------------------------------------------------------------------
 
@@ -193,8 +191,7 @@ class RecognitionWorker:
             if gen is None or not gen.ready or camera in self._in_flight:
                 self._stats.busy += 1
                 return False
-            block = self._block(camera, frame.nbytes)
-            np.ndarray(frame.shape, dtype=np.uint8, buffer=block.buf)[...] = frame
+            block = self._frames.put(camera, frame)
             self._in_flight[camera] = time.monotonic()
             self._stats.submitted += 1
         try:
@@ -204,18 +201,6 @@ class RecognitionWorker:
                 self._in_flight.pop(camera, None)
             return False
         return True
-
-    def _block(self, camera: str, size: int) -> shared_memory.SharedMemory:
-        """The camera's block, replaced when a frame no longer fits (resolution change). Holds _lock."""
-        block = self._blocks.get(camera)
-        if block is not None and block.size >= size:
-            return block
-        if block is not None:
-            log.info("camera %s: frame size changed; new shared memory block of %d bytes", camera, size)
-            _release(block)
-        block = shared_memory.SharedMemory(create=True, size=size)
-        self._blocks[camera] = block
-        return block
 
     def _stalled(self) -> bool:
         with self._lock:
@@ -236,7 +221,7 @@ class RecognitionWorker:
             logs=LogForwarder(log_queue),
         )
         gen.process = self._ctx.Process(
-            target=child_main,
+            target=run_child,
             args=(self._settings, gen.requests, gen.results, log_queue),
             name="facedaemon-recognition",
             daemon=True,
@@ -340,10 +325,3 @@ def _end_process(process: Any, *, ask: Any, deadline: float) -> None:
         process.join(1.0)
     if process.is_alive():
         log.error("recognition: worker pid %s survived SIGKILL", process.pid)
-
-
-def _release(block: shared_memory.SharedMemory) -> None:
-    with contextlib.suppress(BufferError, OSError):
-        block.close()
-    with contextlib.suppress(FileNotFoundError):
-        block.unlink()

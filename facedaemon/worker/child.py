@@ -1,8 +1,6 @@
 """The recognition child process: loads the models and gallery, then serves one frame request at a time.
 
-Messages (all small; frames travel through shared memory):
-  parent → child: Request, or None to stop.
-  child → parent: ("ready", summary dict) | ("result", RecognitionResult) | ("error", camera, text).
+Messages and the entry point the parent spawns are in protocol.py.
 """
 
 from __future__ import annotations
@@ -18,18 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from facedaemon.config.models import RecognitionConfig
 from facedaemon.faces.boxes import focus_region, search_regions
 from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.tracker import Track, Tracker, needs_encoding, settled
 from facedaemon.faces.types import Box, FaceResult, RecognitionResult
 from facedaemon.runtime.recent import RecentFaces, camera_folder
+from facedaemon.worker.protocol import ChildSettings, Request
 from facedaemon.worker.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)
@@ -41,27 +38,6 @@ FULL_SCAN_SECONDS = 0.9  # while every face is named, the whole frame is scanned
 REGION_MARGIN = 1.0  # … and in between only around each tracked face, grown by this × its size on each side
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
-
-
-@dataclass(frozen=True)
-class ChildSettings:
-    faces_dir: Path
-    cache_dir: Path | None
-    recognition: RecognitionConfig
-    log_level: str = "info"
-    expire_seconds: float = 1.0  # a track unseen this long is forgotten (a face coming back is encoded again)
-    coast_seconds: float = 0.6  # a named track the detector missed is still reported this long
-    runtime_dir: Path | None = None  # recent named faces' crops go to runtime_dir/recent/ (None: none kept)
-    unknowns_dir: Path | None = None  # unknown faces' crops (None: unknowns.save is off, nothing kept)
-
-
-@dataclass(frozen=True)
-class Request:
-    camera: str
-    shm_name: str
-    shape: tuple[int, int, int]
-    frame_time: float
-    hint: Box | None = None  # where the picture changed (the frame was sent early for that), full-frame pixels
 
 
 @dataclass

@@ -1,0 +1,45 @@
+"""What the daemon (worker/client.py) and the recognition child (worker/child.py) exchange, so neither side
+imports the other: ChildSettings, Request and the child's entry point.
+
+Messages (all small; frames travel through shared memory, see frames.py):
+  parent → child: Request, or None to stop.
+  child → parent: ("ready", summary dict) | ("result", RecognitionResult) | ("error", camera, text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from facedaemon.config.models import RecognitionConfig
+from facedaemon.faces.types import Box
+
+
+@dataclass(frozen=True)
+class ChildSettings:
+    faces_dir: Path
+    cache_dir: Path | None
+    recognition: RecognitionConfig
+    log_level: str = "info"
+    expire_seconds: float = 1.0  # a track unseen this long is forgotten (a face coming back is encoded again)
+    coast_seconds: float = 0.6  # a named track the detector missed is still reported this long
+    runtime_dir: Path | None = None  # recent named faces' crops go to runtime_dir/recent/ (None: none kept)
+    unknowns_dir: Path | None = None  # unknown faces' crops (None: unknowns.save is off, nothing kept)
+
+
+@dataclass(frozen=True)
+class Request:
+    camera: str
+    shm_name: str
+    shape: tuple[int, int, int]
+    frame_time: float
+    hint: Box | None = None  # where the picture changed (the frame was sent early for that), full-frame pixels
+
+
+def run_child(settings: ChildSettings, requests: Any, results: Any, log_queue: Any) -> None:
+    """Entry point of the spawned process, pickled by name. The child's modules (models, matcher, tracker, crop
+    stores) are imported here, in the child, so the daemon never loads them."""
+    from facedaemon.worker.child import child_main
+
+    child_main(settings, requests, results, log_queue)
