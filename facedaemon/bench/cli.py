@@ -21,6 +21,7 @@ from facedaemon.bench.clip import (
     make_bench_gallery,
     make_entry_clip,
 )
+from facedaemon.bench.report import rows, table
 
 if TYPE_CHECKING:
     from facedaemon.bench.phase import PhaseSpec
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from facedaemon.bench.phase import PhaseSpec
-    from facedaemon.bench.report import rows, table
 
     seconds = args.seconds or (QUICK_SECONDS if args.quick else DEFAULT_SECONDS)
     cameras = 1 if args.quick else max(1, args.cameras)

@@ -13,6 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from facedaemon.bench.naive import seed_match
+from facedaemon.faces.matcher import KnownFaces, match
+
 SPREAD = 0.09  # per-dimension spread of the random encodings: faces ~1.4 apart, nobody within tolerance
 TOLERANCE = 0.6
 
@@ -23,8 +26,6 @@ def figures(rows: int, runs: int) -> dict[str, float]:
     facedaemon's figure is the slower of two kinds of query: a stranger (far from every row, the worst case
     for the projection index: nothing to prune by structure) and a known face (a row plus a little noise).
     """
-    from facedaemon.bench.naive import seed_match
-    from facedaemon.faces.matcher import KnownFaces, match
 
     rng = np.random.default_rng(7)
     encodings = rng.normal(0.0, SPREAD, (rows, 128))

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from facedaemon.annotate.draw import draw_faces
 from facedaemon.bench.measure import Recorder
 from facedaemon.bench.sources import CountingSource
 from facedaemon.faces.confidence import distance_to_confidence
 from facedaemon.faces.types import UNKNOWN, FaceResult
+from facedaemon.gallery.layout import scan
 
 SCALE = 0.25
 TOLERANCE = 0.6
@@ -28,7 +30,6 @@ def load_known(faces_dir: Path) -> tuple[list[np.ndarray], list[str]]:
     """The seed's start-up: one face_recognition encoding per gallery photo (no cache)."""
     import face_recognition
 
-    from facedaemon.gallery.layout import scan
 
     encodings, names = [], []
     for person, path in scan(faces_dir):
@@ -84,7 +85,6 @@ class NaiveCamera:
         import cv2
         import face_recognition
 
-        from facedaemon.annotate.draw import draw_faces
 
         process_this_frame = True
         faces: list[FaceResult] = []

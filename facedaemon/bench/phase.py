@@ -16,6 +16,8 @@ from pathlib import Path
 
 from facedaemon.bench.clip import EntryClip
 from facedaemon.bench.measure import Recorder, Window, figures
+from facedaemon.bench.naive import NaiveCamera, load_known
+from facedaemon.bench.pipeline import PipelineRun, bench_config, daemon_figures
 from facedaemon.bench.probe import TreeSampler
 
 WARMUP = 1.0  # seconds after the cameras start before counting (ffmpeg start, first frames)
@@ -64,8 +66,6 @@ def _measure(window: Window, recorders: list[Recorder], fps: int) -> tuple[dict[
 
 
 def _run_naive(spec: PhaseSpec, clip: EntryClip) -> dict[str, float]:
-    from facedaemon.bench.naive import NaiveCamera, load_known
-
     known, names = load_known(Path(spec.faces_dir))
     start = time.time()
     window = Window(start + WARMUP, start + WARMUP + spec.seconds)
@@ -82,8 +82,6 @@ def _run_naive(spec: PhaseSpec, clip: EntryClip) -> dict[str, float]:
 
 
 def _run_pipeline(spec: PhaseSpec, clip: EntryClip) -> dict[str, float]:
-    from facedaemon.bench.pipeline import PipelineRun, bench_config, daemon_figures
-
     with tempfile.TemporaryDirectory(prefix="facedaemon-bench-") as runtime:
         config = bench_config(clip.path, Path(spec.faces_dir), Path(spec.cache_dir), Path(runtime), spec.cameras)
         # The window is not known before the worker is ready; recorders get it when the cameras start.

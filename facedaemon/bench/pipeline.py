@@ -7,10 +7,13 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from facedaemon.bench.measure import Recorder
+from facedaemon.bench.measure import Recorder, histogram_quantile
 from facedaemon.bench.sources import CountingSource
 from facedaemon.config.models import CameraConfig, Config, SourceConfig, SourceKind
+from facedaemon.faces.types import RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
+from facedaemon.outputs.encoder import Encoder
+from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.pipeline.camera import CameraPipeline
 from facedaemon.worker.client import RecognitionWorker
 
@@ -24,8 +27,8 @@ class RecordingPipeline(CameraPipeline):
         super().__init__(*args, **kwargs)
         self.drawing: tuple[float, list[str]] = (0.0, [])
 
-    def current_faces(self, frame_time: float) -> tuple:
-        faces = super().current_faces(frame_time)
+    def current_faces(self, frame_time: float, result: RecognitionResult | None) -> tuple:
+        faces = super().current_faces(frame_time, result)
         self.drawing = (frame_time, [face.name for face in faces])
         return faces
 
@@ -61,9 +64,6 @@ class PipelineRun:
     """Worker first (models and gallery loaded), then every camera."""
 
     def __init__(self, config: Config, recorders: dict[str, Recorder]) -> None:
-        from facedaemon.outputs.encoder import Encoder
-        from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
-
         self.metrics = DaemonMetrics.create(process=False)
         self.pipelines: dict[str, RecordingPipeline] = {}
         self.worker = RecognitionWorker(config, on_result=self._on_result)
@@ -115,7 +115,6 @@ class PipelineRun:
 
 def daemon_figures(before: dict, after: dict, cameras: Iterable[str]) -> dict[str, float]:
     """What the daemon's own metrics say over the window: latency histogram p50/p95, output per captured."""
-    from facedaemon.bench.measure import histogram_quantile
 
     def delta(name: str, labels: dict[str, str]) -> float:
         key = (name, tuple(sorted(labels.items())))

@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from facedaemon.bench.clip import make_people_clip
 from facedaemon.bench.probe import descendants, rss_bytes
 
 LIMIT = 0.05
@@ -83,8 +84,6 @@ def write_config(folder: Path, port: int) -> Path:
         "pattern360": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False},
     }
     if (SHARED / "images" / "obama.jpg").is_file():
-        from facedaemon.bench.clip import make_people_clip
-
         (faces / "Obama").mkdir()
         (faces / "Obama" / "obama2.jpg").write_bytes((SHARED / "images" / "obama2.jpg").read_bytes())
         cameras["people"] = {"source": str(make_people_clip(SHARED.resolve(), folder / "people.mp4")), "loop": True}

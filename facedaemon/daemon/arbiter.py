@@ -13,34 +13,28 @@ import threading
 import time
 from pathlib import Path
 
+from facedaemon.config import ConfigError, load
+from facedaemon.config.durations import format_duration
 from facedaemon.config.models import Config
 from facedaemon.daemon import systemd
-from facedaemon.daemon.reload import ReloadPlan
+from facedaemon.daemon.reload import ReloadPlan, plan_reload
 from facedaemon.daemon.web_server import WebServer
+from facedaemon.events.hub import EventHub
+from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 from facedaemon.metrics.registry import DaemonMetrics
+from facedaemon.outputs.encoder import Encoder
+from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+from facedaemon.outputs.rtsp.server import RtspServer
 from facedaemon.pipeline.camera import CameraPipeline
 from facedaemon.runtime.status import CameraStatus, DaemonStatus, remove_status, write_metrics, write_status
+from facedaemon.sources.factory import make_source
+from facedaemon.worker.client import RecognitionWorker
 
 log = logging.getLogger(__name__)
 
 TICK = 0.25
 METRICS_EVERY = 1.0
 STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s the README promises
-
-
-class CurrentWorker:
-    """What pipelines hold instead of the worker itself, so a reload can replace the worker under them."""
-
-    def __init__(self) -> None:
-        self.worker = None
-
-    def submit(self, camera: str, frame, frame_time: float, hint=None) -> bool:
-        worker = self.worker
-        return worker.submit(camera, frame, frame_time, hint) if worker is not None else False
-
-    def latest(self, camera: str):
-        worker = self.worker
-        return worker.latest(camera) if worker is not None else None
 
 
 class Daemon:
@@ -50,10 +44,9 @@ class Daemon:
         self.metrics = DaemonMetrics.create(person_labels=config.metrics.person_labels)
         self.cameras: dict[str, CameraPipeline] = {}
         self.worker = None
-        self._recognizer = CurrentWorker()
         self.rtsp = None  # outputs.rtsp.RtspServer when a camera has rtsp enabled
         self.events = None  # events.hub.EventHub when a sink (log, webhook, MQTT) is configured
-        self.web = WebServer(config, config_path) if web else None
+        self.web = WebServer(config, config_path, on_restart=self.metrics.count_restart) if web else None
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._started = time.time()
         self._ready_sent = False
@@ -84,37 +77,29 @@ class Daemon:
             self.web.start()
 
     def _start_worker(self) -> None:
-        from facedaemon.worker.client import RecognitionWorker
-
-        self.worker = RecognitionWorker(self.config, on_result=self._on_result)
-        self._recognizer.worker = self.worker
+        if self.worker is not None:  # a reload: the cameras keep this client; only its child is replaced
+            self.worker.reconfigure(self.config)
+            return
+        self.worker = RecognitionWorker(self.config, on_result=self._on_result, on_restart=self.metrics.count_restart)
         self.worker.start()
 
     def _start_events(self) -> None:
-        from facedaemon.events.hub import EventHub
-
         self.events = EventHub.from_config(self.config, self.metrics)
         if self.events is not None:
             self.events.start()
 
     def _start_rtsp(self) -> None:
-        from facedaemon.outputs.rtsp.server import RtspServer
-
-        self.rtsp = RtspServer(self.config)
+        self.rtsp = RtspServer(self.config, on_restart=self.metrics.count_restart)
         self.rtsp.start()  # False: GStreamer missing, logged once; cameras then encode for HLS only
 
     def _make_pipeline(self, camera) -> CameraPipeline:
-        from facedaemon.outputs.encoder import Encoder
-        from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
-        from facedaemon.sources.factory import make_source
-
         out_dir = self.config.runtime_dir / camera.name
-        restarts = self.metrics.encoder_restarts.labels(camera.name)
         encoder = Encoder(camera.name, find_ffmpeg(self.config.encoder.ffmpeg), out_dir, self.config.hls,
-                          self.config.encoder, on_restart=restarts.inc, fps_hint=camera.fps or 30.0,
+                          self.config.encoder, fps_hint=camera.fps or 30.0,
+                          on_restart=lambda: self.metrics.count_restart("encoder", camera.name),
                           h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None)
         pipeline = CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
-                                  recognizer=self._recognizer)
+                                  recognizer=self.worker)
         pipeline.blur_unknown = self.config.privacy.blur_unknown
         return pipeline
 
@@ -159,10 +144,7 @@ class Daemon:
         for pipeline in self.cameras.values():
             pipeline.check(now)
         if self.worker is not None:
-            before = self.worker.restarts
             self.worker.check()
-            if self.worker.restarts != before:
-                self.metrics.worker_restarts.inc(self.worker.restarts - before)
         if self.web is not None:
             self.web.check(now)
         if self.rtsp is not None:
@@ -174,8 +156,6 @@ class Daemon:
 
     def _prune_unknowns(self, now: float) -> None:
         """Delete unknown-face crops past retention (also after save was switched off: leftovers expire too)."""
-        from facedaemon.config.durations import format_duration
-        from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 
         if now < self._next_prune:
             return
@@ -230,8 +210,6 @@ class Daemon:
     def reload(self) -> bool:
         """SIGHUP: parse the file again; apply a valid config by restarting only what changed; keep the old
         config (and everything running) when the new one is invalid."""
-        from facedaemon.config import ConfigError, load
-        from facedaemon.daemon.reload import plan_reload
 
         try:
             new = load(self.config_path)
@@ -264,8 +242,6 @@ class Daemon:
                 self.events = None
             self._start_events()
         if plan.restart_worker or (self.worker is None and any(new.camera(n).recognize for n in plan.start)):
-            if self.worker is not None:
-                self.worker.stop(timeout=3.0)
             self._start_worker()
         if plan.restart_rtsp:
             if self.rtsp is not None:
@@ -278,7 +254,7 @@ class Daemon:
             self.cameras[name].start()
         if plan.restart_web and self.web is not None:
             self.web.stop(timeout=3.0)
-            self.web = WebServer(new, self.config_path)
+            self.web = WebServer(new, self.config_path, on_restart=self.metrics.count_restart)
             self.web.start()
 
     def _stop_cameras(self, names: set[str], timeout: float = 3.0) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.process import ManagedProcess
+from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import Config
 
 log = logging.getLogger(__name__)
@@ -38,17 +40,16 @@ def gunicorn_args(config: Config, config_path: Path, python: str = sys.executabl
 
 
 class WebServer:
-    def __init__(self, config: Config, config_path: Path) -> None:
+    def __init__(self, config: Config, config_path: Path, *, on_restart: Callable[[str], None] | None = None) -> None:
         self._argv = gunicorn_args(config, config_path)
         self._listen = config.http.listen
         self._process: ManagedProcess | None = None
-        self._backoff = Backoff(first=1.0, cap=30.0, healthy_after=60.0)
-        self._retry_at = 0.0
-        self.restarts = 0
+        self._restarter = Restarter("web", backoff=Backoff(first=1.0, cap=30.0, healthy_after=60.0),
+                                    on_restart=on_restart)
 
     def start(self) -> None:
         self._process = ManagedProcess(self._argv, name="gunicorn")
-        self._backoff.started()
+        self._restarter.started()
         log.info("web: gunicorn listening on http://%s/ (pid %s)", self._listen, self._process.pid)
 
     def check(self, now: float | None = None) -> None:
@@ -58,19 +59,21 @@ class WebServer:
         if process is not None and process.alive():
             return
         if process is not None:
-            delay = self._backoff.failed()
+            delay = self._restarter.failed(f"gunicorn exited with {process.returncode}", now)
             log.error("web: gunicorn exited with %s; restarting in %.0f s; its last output: %s",
                       process.returncode, delay, process.stderr_tail(lines=5).replace("\n", " | ") or "(none)")
             self._process = None
-            self._retry_at = now + delay
-        if now >= self._retry_at:
-            self.restarts += 1
+        if not self._restarter.waiting(now):
             self.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._process is not None:
             self._process.stop(timeout)
             self._process = None
+
+    @property
+    def restarts(self) -> int:
+        return self._restarter.restarts
 
     @property
     def pid(self) -> int | None:

@@ -1,1 +1,3 @@
-"""Who arrived and who left, per camera: a pure presence tracker and the sinks that report it (log, webhook, MQTT)."""
+"""Who arrived and who left, per camera (daemon process): the pure presence tracker (presence.py), the hub that
+feeds it recognition results, and the sinks that report it (log, webhook, MQTT).
+"""

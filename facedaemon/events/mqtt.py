@@ -27,6 +27,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from facedaemon.config.models import MqttConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
+from facedaemon.config.tls import client_context
 from facedaemon.events.presence import RECOGNISED, Event
 from facedaemon.events.sinks import SinkCounters
 
@@ -175,7 +176,6 @@ class MqttSink:
     def _run(self) -> None:
         import paho.mqtt.client as mqtt
 
-        from facedaemon.config.tls import client_context
 
         try:
             environ, creds = os.environ, os.environ.get("CREDENTIALS_DIRECTORY")

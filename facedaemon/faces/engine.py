@@ -13,6 +13,7 @@ import numpy as np
 
 from facedaemon.faces.boxes import offset_boxes, scale_boxes
 from facedaemon.faces.matcher import KnownFaces, match_many
+from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.types import Box, FaceResult
 
 if TYPE_CHECKING:
@@ -104,7 +105,6 @@ def identify_image(rgb: np.ndarray, known: KnownFaces, rec_config: RecognitionCo
                    negatives: Negatives | None = None) -> list[FaceResult]:
     """Every face in a still image, named against `known` and its negative examples, as the daemon does (no
     tracker: track is the face's index)."""
-    from facedaemon.faces.negatives import Negatives, apply_negatives
 
     boxes = detect_full(rgb, rec_config.scale, rec_config.model, rec_config.upsample)
     encodings = encode(rgb, boxes)

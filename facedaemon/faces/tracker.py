@@ -159,7 +159,7 @@ def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int
     return result
 
 
-def settled(tracks: list[Track]) -> bool:
+def all_tracks_named(tracks: list[Track]) -> bool:
     """Every track has been encoded and named: the detector only needs to follow them (see search_regions)."""
     return bool(tracks) and all(track.votes and track.name != UNKNOWN for track in tracks)
 

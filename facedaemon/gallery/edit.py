@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import fsync_dir, write_atomic
-from facedaemon.gallery.layout import EnrollError, UnknownPerson, check_name, negatives_dir
+from facedaemon.gallery.layout import (
+    NEGATIVE_FILE,
+    NEGATIVES_DIR,
+    EnrollError,
+    UnknownPerson,
+    check_name,
+    is_image_name,
+    negatives_dir,
+    scan,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -194,15 +203,12 @@ def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, 
 
 
 def _photos_of(faces_dir: Path, cache_dir: Path | None, name: str) -> Iterator[Path]:
-    from facedaemon.gallery.layout import scan
-
     return (path for person, path in scan(faces_dir, cache_dir) if person == name)
 
 
 def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename: str) -> None:
     """Remove one negative example and its cached encoding; raises UnknownPerson if it is not there."""
     from facedaemon.gallery.cache import prune_cache
-    from facedaemon.gallery.layout import NEGATIVE_FILE
 
     folder = negatives_dir(faces_dir, name)
     path = folder / filename
@@ -220,7 +226,6 @@ def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename
 
 def person_files(faces_dir: Path, name: str) -> Iterator[Path]:
     """The person's folder (if any), their negative examples and flat-layout photos faces_dir/<name>.<ext>."""
-    from facedaemon.gallery.layout import NEGATIVES_DIR, is_image_name
 
     for folder in (faces_dir / name, faces_dir / NEGATIVES_DIR / name):
         if folder.is_symlink() or folder.is_dir():

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from facedaemon.gallery.layout import scan, scan_negatives
+
 
 def listing(faces_dir: Path, cache_dir: Path | None) -> dict:
     """People with their photos, each with the notes of the daemon's last load (from the gallery report).
 
     The photo list comes from faces_dir itself, so it is current even before the daemon has reloaded.
     """
-    from facedaemon.gallery.layout import scan, scan_negatives
     from facedaemon.gallery.report import read_report
 
     report = read_report(cache_dir) if cache_dir is not None else {}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facedaemon.faces import engine
 from facedaemon.faces.matcher import ENCODING_SIZE, KnownFaces
 from facedaemon.faces.negatives import Negatives
 from facedaemon.faces.quality import measure_face
@@ -200,7 +201,6 @@ def analyse_image(data: bytes, *, model: str, upsample: int) -> tuple[str, np.nd
 
     Raises ImageError.
     """
-    from facedaemon.faces import engine
 
     rgb = decode_rgb(data, max_side=LOAD_MAX_SIDE)
     scale = min(1.0, DETECT_MAX_SIDE / max(rgb.shape[:2]))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.033, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+CAMERA_PARTS = ("encoder", "capture")  # restarts counted per camera; worker, web and rtsp are daemon-wide
 INFERENCE_BUCKETS = (0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -22,6 +23,7 @@ class DaemonMetrics:
     faces_detected: Counter
     faces_recognized: Counter
     camera_up: Gauge
+    restarts: Counter
     encoder_restarts: Counter
     worker_restarts: Counter
     events: Counter
@@ -39,7 +41,7 @@ class DaemonMetrics:
         def counter(name: str, doc: str, labels: tuple[str, ...] = ("camera",)) -> Counter:
             return Counter(name, doc, labels, registry=registry)
 
-        return cls(
+        metrics = cls(
             registry=registry,
             frames_captured=counter("facedaemon_frames_captured", "Frames read from the camera."),
             frames_output=counter("facedaemon_frames_output", "Annotated frames written to the encoder."),
@@ -58,6 +60,10 @@ class DaemonMetrics:
                                      ("camera", "person")),
             camera_up=Gauge("facedaemon_camera_up", "1 while the camera delivers frames.", ["camera"],
                             registry=registry),
+            restarts=Counter("facedaemon_restarts", "Restarts of each part the daemon owns, after it died or "
+                             "stalled: part encoder, capture (per camera), worker, web, rtsp (camera \"\").",
+                             ["part", "camera"], registry=registry),
+            # The two older per-part names, kept for existing dashboards and alerts; count_restart feeds them too.
             encoder_restarts=counter("facedaemon_encoder_restarts", "Times the camera's ffmpeg was restarted."),
             worker_restarts=Counter("facedaemon_recognition_worker_restarts",
                                     "Times the recognition worker process was restarted.", registry=registry),
@@ -75,9 +81,22 @@ class DaemonMetrics:
                                  registry=registry),
             person_labels=person_labels,
         )
+        for part in ("worker", "web", "rtsp"):
+            metrics.restarts.labels(part, "")
+        return metrics
+
+    def count_restart(self, part: str, camera: str = "") -> None:
+        """One restart of a part (children.restarter.Restarter's on_restart): one metric for every part."""
+        self.restarts.labels(part, camera).inc()
+        if part == "encoder":
+            self.encoder_restarts.labels(camera).inc()
+        elif part == "worker":
+            self.worker_restarts.inc()
 
     def add_camera(self, camera: str) -> None:
         """Create a camera's series at zero so dashboards show it before the first event."""
+        for part in CAMERA_PARTS:
+            self.restarts.labels(part, camera)
         for metric in (self.frames_captured, self.frames_output, self.faces_detected, self.encoder_restarts):
             metric.labels(camera)
         for stage in ("capture", "encoder"):
@@ -92,6 +111,8 @@ class DaemonMetrics:
             _remove(metric, camera)
         for stage in ("capture", "encoder"):
             _remove(self.frames_dropped, camera, stage)
+        for part in CAMERA_PARTS:
+            _remove(self.restarts, part, camera)
         for metric in (self.faces_recognized, self.events):  # label sets of this camera, whatever the person/kind
             for labels in list(metric._metrics):
                 if labels[0] == camera:

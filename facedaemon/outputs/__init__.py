@@ -1,0 +1,3 @@
+"""Where annotated frames go (daemon process): ffmpeg's arguments and binary, the encoder that owns one ffmpeg
+per camera (HLS into runtime_dir/<camera>/, named in runtime/hls.py), and the RTSP output (rtsp/).
+"""

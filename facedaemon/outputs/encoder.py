@@ -18,6 +18,7 @@ import numpy as np
 
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.process import ManagedProcess
+from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.ffmpeg_args import DEFAULT_FPS_HINT, build_hls_args
 from facedaemon.runtime.hls import prepare_hls_dir
@@ -63,19 +64,24 @@ class Encoder:
         self._out_dir = out_dir
         self._hls = hls
         self._encoder = encoder
-        self._on_restart = on_restart
         self._fps_hint = fps_hint
         self._stall_seconds = stall_seconds
-        self._backoff = backoff or Backoff(first=0.5, cap=RESTART_CAP)
+        self._restarter = Restarter("encoder", backoff=backoff or Backoff(first=0.5, cap=RESTART_CAP),
+                                    on_restart=(lambda _part: on_restart()) if on_restart is not None else None)
         self._h264_sink = h264_sink  # a second output of the same encode (RTSP): no second encoder
         self._lock = threading.Lock()
         self._proc: ManagedProcess | None = None
         self._size: tuple[int, int] | None = None
-        self._retry_at = 0.0
-        self._started_once = False
         self._closed = False
-        self.restarts = 0
-        self.last_error: str | None = None  # why the last ffmpeg ended badly (masked), for status pages
+
+    @property
+    def restarts(self) -> int:
+        return self._restarter.restarts
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last ffmpeg ended badly (masked), for status pages."""
+        return self._restarter.last_error
 
     @property
     def pid(self) -> int | None:
@@ -97,7 +103,7 @@ class Encoder:
                 log.info("camera %s: frame size changed %dx%d -> %dx%d, restarting ffmpeg",
                          self.camera, *(self._size or (0, 0)), *size)
                 self._end_process(graceful=True)
-                self._retry_at = 0.0  # not a failure: start again at once
+                self._restarter.retry_now()  # not a failure: start again at once
             if self._proc is not None and not self._proc.alive():
                 self._failed(f"ffmpeg exited with code {self._proc.returncode}")
                 return False
@@ -115,7 +121,7 @@ class Encoder:
     # -- process lifecycle -------------------------------------------------------------------------------------
 
     def _start(self, size: tuple[int, int]) -> bool:
-        if time.monotonic() < self._retry_at:
+        if self._restarter.waiting():
             return False  # backing off after a failure: drop the frame
         width, height = size
         h264_read, h264_write = os.pipe() if self._h264_sink is not None else (None, None)
@@ -140,12 +146,7 @@ class Encoder:
         fd = proc.stdin.fileno()
         os.set_blocking(fd, False)
         _grow_pipe(fd, width * height * 3 // 2)
-        self._backoff.started()
-        if self._started_once:
-            self.restarts += 1
-            if self._on_restart is not None:
-                self._on_restart()
-        self._started_once = True
+        self._restarter.started()
         log.info("camera %s: ffmpeg started (pid %d, %dx%d, %s, first segment %d)",
                  self.camera, proc.pid, width, height, self._encoder.codec, start_number)
         return True
@@ -153,9 +154,7 @@ class Encoder:
     def _failed(self, why: str) -> None:
         """Log why ffmpeg is gone (with its last words), reap it and schedule the next start."""
         tail = self._end_process(graceful=False)
-        delay = self._backoff.failed()
-        self._retry_at = time.monotonic() + delay
-        self.last_error = f"{why}: {tail}" if tail else why
+        delay = self._restarter.failed(f"{why}: {tail}" if tail else why)
         log.warning("camera %s: %s; restarting in %.1f s; ffmpeg said: %s",
                     self.camera, why, delay, tail or "(nothing)")
 
@@ -200,7 +199,7 @@ class Encoder:
                     return self._broken()
                 raise
             data = data[written:]
-        self.last_error = None
+        self._restarter.last_error = None  # a frame went through: the last failure is over
         return True
 
     def _broken(self) -> bool:

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from facedaemon.annotate.blur import blur_faces
+from facedaemon.annotate.draw import draw_faces
 from facedaemon.children.backoff import Backoff
+from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import CameraConfig
 from facedaemon.faces.types import UNKNOWN, Box, RecognitionResult
 from facedaemon.pipeline.handoff import LatestSlot
@@ -53,7 +55,7 @@ class FrameSink(Protocol):
 
 
 @dataclass
-class CameraState:
+class PipelineStatus:
     state: str = "starting"
     reason: str | None = None
     width: int | None = None
@@ -83,7 +85,7 @@ class CameraPipeline:
         self._named_tracks: dict[int, str] = {}
         self._motions: dict[int, Motion] = {}  # replaced whole by the result thread, read by the output thread
         self._pacer = SubmitPacer()
-        self.status = CameraState()
+        self.status = PipelineStatus()
         metrics.add_camera(self.name)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -107,21 +109,23 @@ class CameraPipeline:
 
     # -- capture -----------------------------------------------------------------------------------------------
     def _capture_loop(self) -> None:
-        backoff = Backoff(first=0.5, cap=5.0, healthy_after=30.0)  # capped low: a reconnect never waits long
+        # Capped low: a reconnect never waits long.
+        restarter = Restarter("capture", backoff=Backoff(first=0.5, cap=5.0, healthy_after=30.0),
+                              on_restart=lambda part: self._metrics.count_restart(part, self.name))
         while not self._stop.is_set():
-            ended = self._run_source(backoff)
+            ended = self._run_source(restarter)
             if ended or self._stop.is_set():
                 return
-            delay = backoff.failed()
+            delay = restarter.failed(self.status.reason)
             log.info("camera %s: reconnecting in %.1f s", self.name, delay)
             self._stop.wait(delay)
 
-    def _run_source(self, backoff: Backoff) -> bool:
+    def _run_source(self, restarter: Restarter) -> bool:
         """Open the source and read until it fails; True when it ended for good (a file without loop)."""
         source = self._source_factory(self.camera)
         try:
             source.open()
-            backoff.started()
+            restarter.started()
             log.info("camera %s: opened %s", self.name, source.description)
             while not self._stop.is_set():
                 self._captured(source.read())
@@ -157,8 +161,6 @@ class CameraPipeline:
 
     # -- output ------------------------------------------------------------------------------------------------
     def _output_loop(self) -> None:
-        from facedaemon.annotate.draw import draw_faces
-
         while not self._stop.is_set():
             frame = self._slot.take(timeout=0.5)
             if frame is None:
@@ -171,10 +173,11 @@ class CameraPipeline:
 
     def _emit(self, frame: Frame, draw: Callable[..., None]) -> None:
         image = frame.image
-        self._maybe_submit(frame)
-        faces = self.current_faces(frame.captured)
+        latest = self._recognizer.latest(self.name) if self._recognizer is not None else None  # once a frame
+        self._maybe_submit(frame, latest)
+        faces = self.current_faces(frame.captured, latest)
         if self.blur_unknown:
-            self._blur(image, faces, frame.captured)
+            self._blur(image, faces, frame.captured, latest)
         draw(image, faces)
         if not self._sink.write(image):
             self._metrics.frames_dropped.labels(self.name, "encoder").inc()
@@ -191,25 +194,24 @@ class CameraPipeline:
             log.info("camera %s: streaming %dx%d", self.name, status.width, status.height)
             self._set_state("streaming", None)
 
-    def _maybe_submit(self, frame: Frame) -> None:
+    def _maybe_submit(self, frame: Frame, latest: RecognitionResult | None) -> None:
         recognizer = self._recognizer
         if recognizer is None:
             return
-        latest = recognizer.latest(self.name)
         if not self._pacer.wants(frame.captured_mono, latest, frame.image):
             return
         # submit() copies the clean frame before we draw on it; False = still busy with our last one.
         if recognizer.submit(self.name, frame.image, frame.captured, self._pacer.hint):
             self._pacer.sent(frame.captured_mono, latest, frame.image)
 
-    def _blur(self, image: np.ndarray, faces: tuple, frame_time: float) -> None:
+    @staticmethod
+    def _blur(image: np.ndarray, faces: tuple, frame_time: float, result: RecognitionResult | None) -> None:
         # Also cover where the worker last saw each face, the more the older that sighting: it may have moved on.
-        result = self._recognizer.latest(self.name) if self._recognizer is not None else None
         seen, age = (result.faces, frame_time - result.frame_time) if result is not None else ((), 0.0)
         blur_faces(image, faces, seen=seen, age=age)
 
-    def current_faces(self, frame_time: float) -> tuple:
-        result = self._recognizer.latest(self.name) if self._recognizer is not None else None
+    def current_faces(self, frame_time: float, result: RecognitionResult | None) -> tuple:
+        """The faces to draw on a frame captured at frame_time, moved along their tracks' velocities."""
         if result is None or frame_time - result.frame_time > RESULT_MAX_AGE:
             return ()
         return moved(result.faces, self._motions, frame_time)

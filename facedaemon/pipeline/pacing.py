@@ -18,14 +18,14 @@ CHANGE_SHARE = 0.002  # share of changed samples that makes the picture "changed
 FOLLOW_RATE = 3.0  # frames/s while every face on screen is tracked and named (boxes are extrapolated between)
 
 
-def settled(latest: RecognitionResult | None) -> bool:
+def all_named(latest: RecognitionResult | None) -> bool:
     """The last result showed faces and named every one of them."""
     return latest is not None and bool(latest.faces) and all(face.name != UNKNOWN for face in latest.faces)
 
 
 def submit_interval(latest: RecognitionResult | None) -> float:
     """Seconds between paced frames sent to recognition, given what the last result showed."""
-    return 1.0 / (FOLLOW_RATE if settled(latest) else SEARCH_RATE)
+    return 1.0 / (FOLLOW_RATE if all_named(latest) else SEARCH_RATE)
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ class SubmitPacer:
         self._early, self._thumb, self.hint = False, None, None
         if now >= self.next_paced:
             return True
-        if settled(latest) or now - self.last_early < 1.0 / CHANGE_RATE:
+        if all_named(latest) or now - self.last_early < 1.0 / CHANGE_RATE:
             return False
         self._thumb = thumbnail(image)
         self.hint = change_region(self._thumb, self.reference)

@@ -9,6 +9,8 @@ from facedaemon.config.models import CameraConfig, SourceKind
 from facedaemon.config.secrets import SecretError, expand_secrets, has_secrets
 from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, FrameSource, SourceError
+from facedaemon.sources.capture import CaptureSource
+from facedaemon.sources.file import FileSource
 
 
 def make_source(camera: CameraConfig) -> FrameSource:
@@ -19,10 +21,8 @@ def make_source(camera: CameraConfig) -> FrameSource:
 
         return PatternSource(camera.name, camera.width or 1280, camera.height or 720, camera.fps or 30.0)
     if source.kind is SourceKind.FILE:
-        from facedaemon.sources.file import FileSource
 
         return FileSource(Path(source.uri), loop=camera.loop, fps=camera.fps)
-    from facedaemon.sources.capture import CaptureSource
 
     rtsp = source.kind is SourceKind.RTSP
     uri = source.uri

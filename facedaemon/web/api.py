@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, url_for
 
+from facedaemon.runtime.recent import read_index
 from facedaemon.runtime.status import camera_view, is_fresh, read_status
 from facedaemon.web.context import get_context
 
@@ -62,7 +63,6 @@ def faces(camera: str) -> Response:
 
 def _recent_crops(runtime_dir: Path, camera: str) -> dict[int, str]:
     """Track id → URL of its recent crop (named faces only), for "not this person" (POST /api/faces/<n>/not)."""
-    from facedaemon.runtime.recent import read_index
 
     return {entry.track: url_for("not_person.crop", camera=camera, crop=entry.crop)
             for entry in reversed(read_index(runtime_dir, camera))}

@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from facedaemon.config import load
 from facedaemon.web import api, auth, faces, health, hls, not_person, pages, unknowns
 from facedaemon.web.context import EXTENSION_KEY, WebContext
 
@@ -50,7 +51,6 @@ def create_app(context: WebContext) -> Flask:
 
 def create_app_from_config(config_path: str) -> Flask:
     """Entry point for gunicorn: "facedaemon.web.app:create_app_from_config('/etc/facedaemon.yaml')"."""
-    from facedaemon.config import load
 
     config = load(Path(config_path))
     cameras = tuple(camera.name for camera in config.cameras if camera.enabled)

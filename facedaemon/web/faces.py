@@ -11,6 +11,9 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
+from facedaemon.gallery import edit
+from facedaemon.gallery.layout import EnrollError, GalleryError, UnknownPerson, check_name
+from facedaemon.gallery.listing import listing
 from facedaemon.web.context import WebContext, get_context
 
 log = logging.getLogger(__name__)
@@ -33,9 +36,6 @@ def page() -> str:
 
 @blueprint.get("/api/faces")
 def people() -> Response:
-    from facedaemon.gallery.layout import GalleryError
-    from facedaemon.gallery.listing import listing
-
     context = _context()
     try:
         return jsonify(listing(context.gallery.faces_dir, context.gallery.cache_dir))
@@ -45,9 +45,6 @@ def people() -> Response:
 
 @blueprint.post("/api/faces/<name>")
 def enroll(name: str) -> tuple[Response, int]:
-    from facedaemon.gallery.edit import enroll as add_photos
-    from facedaemon.gallery.layout import EnrollError, check_name
-
     context = _context()
     try:
         check_name(name)
@@ -59,8 +56,8 @@ def enroll(name: str) -> tuple[Response, int]:
     photos = [(f.filename or f"upload {i + 1}", f.read()) for i, f in enumerate(files)]
     try:
         gallery = context.gallery
-        written, checks = add_photos(gallery.faces_dir, gallery.cache_dir, name, photos, model=gallery.model,
-                                     tolerance=gallery.tolerance)
+        written, checks = edit.enroll(gallery.faces_dir, gallery.cache_dir, name, photos, model=gallery.model,
+                                      tolerance=gallery.tolerance)
     except EnrollError as exc:
         abort(422, description=str(exc))
     log.info("web: enrolled %d photo(s) of a person from %s", len(written), request.remote_addr)
@@ -72,12 +69,9 @@ def enroll(name: str) -> tuple[Response, int]:
 
 @blueprint.delete("/api/faces/<name>")
 def forget(name: str) -> Response:
-    from facedaemon.gallery.edit import forget as forget_person
-    from facedaemon.gallery.layout import EnrollError, UnknownPerson
-
     context = _context()
     try:
-        report = forget_person(context.gallery.faces_dir, context.gallery.cache_dir, name)
+        report = edit.forget(context.gallery.faces_dir, context.gallery.cache_dir, name)
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:

@@ -14,6 +14,16 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
+from facedaemon.gallery import edit
+from facedaemon.gallery.layout import (
+    NEGATIVE_FILE,
+    NEGATIVES_DIR,
+    PERSON_NAME_RE,
+    EnrollError,
+    UnknownPerson,
+    check_name,
+)
+from facedaemon.runtime.recent import RECENT_SECONDS, crop_file, find_track, read_index
 from facedaemon.safe_path import regular_file_inside
 from facedaemon.web.context import WebContext, get_context
 from facedaemon.web.files import image_response
@@ -35,8 +45,6 @@ def _faces_context() -> WebContext:
 
 @blueprint.get("/api/recent")
 def recent() -> Response:
-    from facedaemon.runtime.recent import RECENT_SECONDS, read_index
-
     context = get_context(current_app)
     now = time.time()
     faces = [
@@ -51,8 +59,6 @@ def recent() -> Response:
 
 @blueprint.get("/api/recent/<camera>/<crop>.jpg")
 def crop(camera: str, crop: str) -> Response:
-    from facedaemon.runtime.recent import crop_file
-
     context = get_context(current_app)
     path = crop_file(context.runtime_dir, camera, crop) if camera in context.cameras else None
     if path is None:
@@ -62,9 +68,6 @@ def crop(camera: str, crop: str) -> Response:
 
 @blueprint.post("/api/faces/<name>/not")
 def mark_not(name: str) -> tuple[Response, int]:
-    from facedaemon.gallery.edit import mark_not as store_negative
-    from facedaemon.gallery.layout import EnrollError, UnknownPerson, check_name
-
     context = _faces_context()
     try:
         check_name(name)
@@ -73,7 +76,7 @@ def mark_not(name: str) -> tuple[Response, int]:
     filename, data, where = _marked_face(context)
     try:
         gallery = context.gallery
-        written = store_negative(gallery.faces_dir, gallery.cache_dir, name, filename, data, model=gallery.model)
+        written = edit.mark_not(gallery.faces_dir, gallery.cache_dir, name, filename, data, model=gallery.model)
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:
@@ -104,8 +107,6 @@ def _marked_face(context: WebContext) -> tuple[str, bytes, str]:
 
 
 def _recent_crop(context: WebContext, camera: str, track: int) -> tuple[str, bytes, str]:
-    from facedaemon.runtime.recent import crop_file, find_track
-
     entry = find_track(context.runtime_dir, camera, track)
     path = crop_file(context.runtime_dir, camera, entry.crop) if entry is not None else None
     if entry is None or path is None:
@@ -120,7 +121,6 @@ def _recent_crop(context: WebContext, camera: str, track: int) -> tuple[str, byt
 
 def _negative_path(context: WebContext, name: str, filename: str) -> Path:
     """faces_dir/.negatives/<name>/<filename> if every part is valid and it is a regular file; else 404."""
-    from facedaemon.gallery.layout import NEGATIVE_FILE, NEGATIVES_DIR, PERSON_NAME_RE
 
     if not PERSON_NAME_RE.match(name) or not NEGATIVE_FILE.match(filename):
         abort(404)
@@ -138,13 +138,10 @@ def negative(name: str, filename: str) -> Response:
 
 @blueprint.delete("/api/faces/<name>/negatives/<filename>")
 def delete_negative(name: str, filename: str) -> Response:
-    from facedaemon.gallery.edit import delete_negative as remove_negative
-    from facedaemon.gallery.layout import EnrollError
-
     context = _faces_context()
     _negative_path(context, name, filename)
     try:
-        remove_negative(context.faces_dir, context.cache_dir, name, filename)
+        edit.delete_negative(context.faces_dir, context.cache_dir, name, filename)
     except EnrollError as exc:
         abort(404, description=str(exc))
     log.info("web: a negative example was deleted, from %s", request.remote_addr)

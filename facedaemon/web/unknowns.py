@@ -14,6 +14,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
+from facedaemon.config.durations import format_duration
+from facedaemon.gallery import edit, unknowns
+from facedaemon.gallery.layout import EnrollError, check_name
 from facedaemon.web.context import WebContext, get_context
 from facedaemon.web.files import image_response
 
@@ -31,9 +34,7 @@ def _context() -> WebContext:
 
 def _crop(context: WebContext, uid: str) -> Path:
     """The crop's file, if the id is valid, the file is there and still within retention; else 404."""
-    from facedaemon.gallery.unknowns import unknown_file
-
-    path = unknown_file(context.unknowns_dir, uid)
+    path = unknowns.unknown_file(context.unknowns_dir, uid)
     try:
         fresh = path is not None and time.time() - path.stat().st_mtime <= context.unknowns_retention
     except OSError:
@@ -45,11 +46,8 @@ def _crop(context: WebContext, uid: str) -> Path:
 
 @blueprint.get("")
 def listing() -> Response:
-    from facedaemon.config.durations import format_duration
-    from facedaemon.gallery.unknowns import listing as crops
-
     context = _context()
-    found = crops(context.unknowns_dir, time.time(), context.unknowns_retention)
+    found = unknowns.listing(context.unknowns_dir, time.time(), context.unknowns_retention)
     for entry in found:
         entry["url"] = url_for("unknowns.image", uid=entry["id"])
     return jsonify({"save": context.unknowns_save, "retention": context.unknowns_retention,
@@ -58,16 +56,11 @@ def listing() -> Response:
 
 @blueprint.get("/<uid>.jpg")
 def image(uid: str) -> Response:
-
     return image_response(_crop(_context(), uid), "image/jpeg")
 
 
 @blueprint.post("/<uid>/assign")
 def assign(uid: str) -> tuple[Response, int]:
-    from facedaemon.gallery.edit import enroll
-    from facedaemon.gallery.layout import EnrollError, check_name
-    from facedaemon.gallery.unknowns import remove
-
     context = _context()
     if context.faces_dir is None:
         abort(404, description="no faces folder configured")
@@ -82,23 +75,21 @@ def assign(uid: str) -> tuple[Response, int]:
     path = _crop(context, uid)
     try:
         gallery = context.gallery
-        written, _ = enroll(gallery.faces_dir, gallery.cache_dir, name, [(f"{uid}.jpg", path.read_bytes())],
-                            model=gallery.model, tolerance=gallery.tolerance)
+        written, _ = edit.enroll(gallery.faces_dir, gallery.cache_dir, name, [(f"{uid}.jpg", path.read_bytes())],
+                                 model=gallery.model, tolerance=gallery.tolerance)
     except EnrollError as exc:
         abort(422, description=str(exc))
     except OSError:
         abort(404, description=f"no unknown face {uid!r} (it was just deleted)")
-    remove(context.unknowns_dir, uid)
+    unknowns.remove(context.unknowns_dir, uid)
     log.info("web: an unknown face was assigned to a person (%d photo), from %s", len(written), request.remote_addr)
     return jsonify({"id": uid, "name": name, "added": written}), 201
 
 
 @blueprint.delete("/<uid>")
 def delete(uid: str) -> Response:
-    from facedaemon.gallery.unknowns import remove, unknown_file
-
     context = _context()
-    if unknown_file(context.unknowns_dir, uid) is None or not remove(context.unknowns_dir, uid):
+    if unknowns.unknown_file(context.unknowns_dir, uid) is None or not unknowns.remove(context.unknowns_dir, uid):
         abort(404, description=f"no unknown face {uid!r}")
     log.info("web: an unknown face crop was deleted, from %s", request.remote_addr)
     return jsonify({"id": uid, "removed": True})

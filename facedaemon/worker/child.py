@@ -20,11 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from facedaemon.faces import engine
 from facedaemon.faces.boxes import focus_region, search_regions
 from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
-from facedaemon.faces.tracker import Track, Tracker, needs_encoding, settled
+from facedaemon.faces.tracker import Track, Tracker, all_tracks_named, needs_encoding
 from facedaemon.faces.types import Box, FaceResult, RecognitionResult
+from facedaemon.gallery.layout import GalleryError
+from facedaemon.gallery.watch import describe_changes, snapshot
 from facedaemon.runtime.recent import RecentFaces, camera_folder
 from facedaemon.worker.protocol import ChildSettings, Request
 from facedaemon.worker.unknowns import UnknownCollector
@@ -41,7 +44,7 @@ HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width an
 
 
 @dataclass
-class CameraState:
+class ChildCamera:
     tracker: Tracker
     shape: tuple[int, int, int] | None = None
     last_full_scan: float | None = None  # monotonic
@@ -51,11 +54,11 @@ class CameraState:
 
 
 @dataclass
-class Child:
+class RecognitionChild:
     settings: ChildSettings
     known: KnownFaces = field(default_factory=KnownFaces)
     negatives: Negatives = field(default_factory=Negatives)
-    cameras: dict[str, CameraState] = field(default_factory=dict)
+    cameras: dict[str, ChildCamera] = field(default_factory=dict)
     blocks: dict[str, shared_memory.SharedMemory] = field(default_factory=dict)
 
     def frame(self, request: Request) -> np.ndarray:
@@ -68,18 +71,18 @@ class Child:
             self.blocks[request.camera] = block
         return np.ndarray(request.shape, dtype=np.uint8, buffer=block.buf)
 
-    def camera(self, request: Request) -> CameraState:
+    def camera(self, request: Request) -> ChildCamera:
         state = self.cameras.get(request.camera)
         if state is None or state.shape != request.shape:
             # A new resolution makes old boxes meaningless: start the camera's tracks afresh.
             if state is not None:
                 self._close_crops(request.camera, state)
-            state = CameraState(Tracker(expire_seconds=self.settings.expire_seconds), request.shape)
+            state = ChildCamera(Tracker(expire_seconds=self.settings.expire_seconds), request.shape)
             self._open_crops(request.camera, state)
             self.cameras[request.camera] = state
         return state
 
-    def _open_crops(self, camera: str, state: CameraState) -> None:
+    def _open_crops(self, camera: str, state: ChildCamera) -> None:
         run = secrets.token_hex(4)  # track ids start at 1 again with this tracker: keep crop ids unique
         if self.settings.runtime_dir is not None:
             state.recent = RecentFaces(camera_folder(self.settings.runtime_dir, camera), run)
@@ -87,13 +90,13 @@ class Child:
         if self.settings.unknowns_dir is not None:
             state.unknowns = UnknownCollector(self.settings.unknowns_dir, camera, run)
 
-    def _close_crops(self, camera: str, state: CameraState) -> None:
+    def _close_crops(self, camera: str, state: ChildCamera) -> None:
         if state.unknowns is not None:
             self._guard_crops(camera, state, state.unknowns.close)
         if state.recent is not None:
             state.recent.close()
 
-    def keep_crops(self, camera: str, state: CameraState, tracks: list[Track], frame: np.ndarray,
+    def keep_crops(self, camera: str, state: ChildCamera, tracks: list[Track], frame: np.ndarray,
                    frame_time: float, now: float) -> None:
         """Crops for "not this person" and, when enabled, of unknown faces (see recent.py and unknowns.py)."""
         if state.recent is not None:
@@ -103,7 +106,7 @@ class Child:
             self._guard_crops(camera, state, state.unknowns.observe, tracks, live, frame, now, frame_time)
 
     @staticmethod
-    def _guard_crops(camera: str, state: CameraState, write: Callable[..., None], *args: Any) -> None:
+    def _guard_crops(camera: str, state: ChildCamera, write: Callable[..., None], *args: Any) -> None:
         # A full disk or a removed folder costs the crops, never the recognition.
         try:
             write(*args)
@@ -124,21 +127,19 @@ class Child:
                 self._guard_crops(camera, state, state.recent.keep_people, people)
 
     @staticmethod
-    def regions(state: CameraState, shape: tuple[int, ...], now: float, *, whole: bool = False,
+    def regions(state: ChildCamera, shape: tuple[int, ...], now: float, *, whole: bool = False,
                 hint: Box | None = None) -> list[Box]:
         """Where to look: around the tracked faces while all are named, the whole frame now and then; with
         nobody tracked and a frame sent because the picture changed, around that change."""
         if hint is not None and not whole and not state.tracker.tracks:
             return [focus_region(hint, HINT_MARGIN, HINT_MIN_SHARE, shape)]
         recent = state.last_full_scan is not None and now - state.last_full_scan < FULL_SCAN_SECONDS
-        if recent and not whole and settled(state.tracker.tracks):
+        if recent and not whole and all_tracks_named(state.tracker.tracks):
             return search_regions([t.box for t in state.tracker.tracks], REGION_MARGIN, shape)
         state.last_full_scan = now
         return [(0, shape[1], shape[0], 0)]
 
     def recognise(self, request: Request) -> RecognitionResult:
-        from facedaemon.faces import engine
-
         started = time.perf_counter()
         rec = self.settings.recognition
         frame = self.frame(request)
@@ -184,7 +185,7 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     # Ctrl-C reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _log_to_parent(log_queue, settings.log_level)
-    child = Child(settings)
+    child = RecognitionChild(settings)
     try:
         seen = _snapshot(settings)
         child.known, child.negatives, summary = _load(settings)
@@ -203,8 +204,6 @@ def _log_to_parent(log_queue: Any, level: str) -> None:
 
 
 def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, Negatives, dict]:
-    from facedaemon.faces import engine
-    from facedaemon.gallery.layout import GalleryError
     from facedaemon.gallery.load import load_gallery_with_negatives
 
     engine.face_recognition_module()  # load dlib's models before we report ready
@@ -230,12 +229,10 @@ def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[Known
 
 
 def _snapshot(settings: ChildSettings) -> dict:
-    from facedaemon.gallery.watch import snapshot
-
     return snapshot(settings.faces_dir, settings.cache_dir)
 
 
-def _serve(child: Child, requests: Any, results: Any, seen: dict | None) -> None:
+def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | None) -> None:
     parent = multiprocessing.parent_process()
     next_poll = time.monotonic() + GALLERY_POLL_SECONDS
     while True:
@@ -258,12 +255,11 @@ def _serve(child: Child, requests: Any, results: Any, seen: dict | None) -> None
             results.put(("error", request.camera, f"{type(exc).__name__}: {exc}"))
 
 
-def _reload_if_changed(child: Child, results: Any, seen: dict | None) -> dict | None:
+def _reload_if_changed(child: RecognitionChild, results: Any, seen: dict | None) -> dict | None:
     """Reload the gallery when a photo was added, removed or replaced (by any tool); the cache makes it cheap.
 
     Returns the snapshot the gallery now reflects, or None while photos are still waiting to be encoded.
     """
-    from facedaemon.gallery.watch import describe_changes
 
     now = _snapshot(child.settings)
     if now == seen:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from facedaemon.children.backoff import Backoff
+from facedaemon.children.restarter import Restarter
 from facedaemon.worker.frames import FrameBlocks
 from facedaemon.worker.logs import LogForwarder
 from facedaemon.worker.protocol import ChildSettings, Request, run_child
@@ -66,23 +67,18 @@ class RecognitionWorker:
         on_result: Callable[[RecognitionResult], None] | None = None,
         backoff: Backoff | None = None,
         stall_seconds: float = 30.0,
+        on_restart: Callable[[str], None] | None = None,
     ) -> None:
-        self._settings = ChildSettings(
-            faces_dir=config.faces_dir,
-            cache_dir=config.encodings_cache_dir,
-            recognition=config.recognition,
-            log_level=config.log_level,
-            runtime_dir=config.runtime_dir,
-            unknowns_dir=config.unknowns_dir if config.unknowns.save else None,
-        )
+        self._settings = child_settings(config)
         self._on_result = on_result
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff
+        self._on_restart = on_restart
+        self._restarter = Restarter("worker", backoff=backoff or Backoff(), on_restart=on_restart)
         self._stall_seconds = stall_seconds
         self._ctx = multiprocessing.get_context("spawn")
         self._life = threading.RLock()  # start / check / stop
         self._lock = threading.Lock()  # the dicts below, shared with camera threads and the reader
         self._gen: _Generation | None = None
-        self._restart_at: float | None = None
         self._stopping = False
         self._frames = FrameBlocks()  # under _lock
         self._in_flight: dict[str, float] = {}  # camera → monotonic time of submit
@@ -91,6 +87,19 @@ class RecognitionWorker:
         self.gallery: dict | None = None  # the child's gallery summary once ready
 
     # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def reconfigure(self, config: Config, timeout: float = 3.0) -> None:
+        """A reload changed recognition: a new child on the new settings behind the same client, so the cameras
+        keep reading this result board. Counts and backoff start afresh, as for a new worker."""
+        self.stop(timeout=timeout)
+        with self._life:
+            self._settings = child_settings(config)
+            self._restarter = Restarter("worker", backoff=self._backoff or Backoff(), on_restart=self._on_restart)
+            with self._lock:
+                self._latest.clear()
+                self._stats = WorkerStats()
+            self.gallery = None
+        self.start()
 
     def start(self) -> None:
         with self._life:
@@ -103,7 +112,7 @@ class RecognitionWorker:
                 self._close_generation(gen)
                 with self._lock:
                     self._in_flight.clear()
-            self._restart_at = None
+            self._restarter.retry_now()
             self._spawn()
 
     def check(self) -> None:
@@ -119,13 +128,12 @@ class RecognitionWorker:
                 _end_process(gen.process, ask=None, deadline=time.monotonic() + 2.0)
             if gen is not None:
                 self._bury(gen)
-            if self._restart_at is not None and time.monotonic() >= self._restart_at:
-                self._restart_at = None
-                self._stats.restarts += 1
+            if self._restarter.due():
+                self._restarter.retry_now()
                 try:
                     self._spawn()
                 except OSError as exc:
-                    self._restart_at = time.monotonic() + self._backoff.failed()
+                    self._restarter.failed(f"cannot start worker: {exc}")
                     log.error("recognition: cannot start worker: %s", exc)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -133,7 +141,7 @@ class RecognitionWorker:
         deadline = time.monotonic() + timeout
         with self._life:
             self._stopping = True
-            self._restart_at = None
+            self._restarter.retry_now()
             gen, self._gen = self._gen, None
             if gen is not None:
                 _end_process(gen.process, ask=gen.requests, deadline=deadline)
@@ -159,13 +167,14 @@ class RecognitionWorker:
 
     @property
     def restarts(self) -> int:
-        return self._stats.restarts
+        return self._restarter.restarts
 
     def stats(self) -> WorkerStats:
         with self._lock:
-            return WorkerStats(**vars(self._stats))
+            return WorkerStats(**{**vars(self._stats), "restarts": self._restarter.restarts})
 
     def latest(self, camera: str) -> RecognitionResult | None:
+        """The result board: the newest result for the camera (read once per output frame)."""
         with self._lock:
             return self._latest.get(camera)
 
@@ -235,7 +244,7 @@ class RecognitionWorker:
         gen.reader = threading.Thread(target=self._read, args=(gen,), name="recognition-results", daemon=True)
         gen.reader.start()
         self._gen = gen
-        self._backoff.started()
+        self._restarter.started()
         log.info("recognition: worker started (pid %s)", gen.process.pid)
 
     def _bury(self, gen: _Generation) -> None:
@@ -246,8 +255,7 @@ class RecognitionWorker:
                 self._stats.abandoned += len(self._in_flight)
                 self._in_flight.clear()
             self._close_generation(gen)
-            delay = self._backoff.failed()
-            self._restart_at = time.monotonic() + delay
+            delay = self._restarter.failed(f"worker exited with code {gen.process.exitcode}")
             log.warning(
                 "recognition: worker (pid %s) exited with code %s; restarting in %.1f s",
                 gen.process.pid, gen.process.exitcode, delay,
@@ -325,3 +333,14 @@ def _end_process(process: Any, *, ask: Any, deadline: float) -> None:
         process.join(1.0)
     if process.is_alive():
         log.error("recognition: worker pid %s survived SIGKILL", process.pid)
+
+
+def child_settings(config: Config) -> ChildSettings:
+    return ChildSettings(
+        faces_dir=config.faces_dir,
+        cache_dir=config.encodings_cache_dir,
+        recognition=config.recognition,
+        log_level=config.log_level,
+        runtime_dir=config.runtime_dir,
+        unknowns_dir=config.unknowns_dir if config.unknowns.save else None,
+    )

@@ -1,10 +1,10 @@
 import pytest
 
 from facedaemon.faces.boxes import iou, merge_overlapping, offset_boxes, search_regions
-from facedaemon.faces.tracker import Track, Tracker, Vote, needs_encoding, recheck_interval, settled, winner
+from facedaemon.faces.tracker import Track, Tracker, Vote, all_tracks_named, needs_encoding, recheck_interval, winner
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.pipeline.motion import Motion, follow, predict
-from facedaemon.worker.child import FULL_SCAN_SECONDS, CameraState, Child
+from facedaemon.worker.child import FULL_SCAN_SECONDS, ChildCamera, RecognitionChild
 
 A = (100, 200, 200, 100)  # top, right, bottom, left
 A_MOVED = (110, 210, 210, 110)
@@ -141,15 +141,15 @@ def test_predict_extrapolates_within_the_horizon_only() -> None:
 
 def test_settled_needs_tracks_all_encoded_and_named() -> None:
     tracker = Tracker()
-    assert not settled(tracker.tracks)
+    assert not all_tracks_named(tracker.tracks)
     a, b = tracker.update([A, B], now=0.0)
     a.vote("Obama", 0.4, 0.9, 0.0)
-    assert not settled(tracker.tracks), "b not encoded yet"
+    assert not all_tracks_named(tracker.tracks), "b not encoded yet"
     b.vote(UNKNOWN, 0.8, 0.2, 0.0)
-    assert not settled(tracker.tracks), "b is unknown"
+    assert not all_tracks_named(tracker.tracks), "b is unknown"
     b.vote("Biden", 0.3, 0.95, 0.1)
     b.vote("Biden", 0.3, 0.95, 0.2)
-    assert settled(tracker.tracks)
+    assert all_tracks_named(tracker.tracks)
 
 
 def test_search_regions_grow_clamp_and_merge() -> None:
@@ -173,14 +173,14 @@ def test_offset_boxes_moves_crop_boxes_into_the_frame() -> None:
 def test_child_scans_the_whole_frame_until_every_face_is_named_then_now_and_then() -> None:
     shape = (720, 1280, 3)
     whole = [(0, 1280, 720, 0)]
-    state = CameraState(Tracker())
-    assert Child.regions(state, shape, 0.0) == whole  # nothing tracked
+    state = ChildCamera(Tracker())
+    assert RecognitionChild.regions(state, shape, 0.0) == whole  # nothing tracked
     (track,) = state.tracker.update([A], 0.0)
-    assert Child.regions(state, shape, 0.1) == whole, "a face not named yet: keep scanning everything"
+    assert RecognitionChild.regions(state, shape, 0.1) == whole, "a face not named yet: keep scanning everything"
     track.vote("Obama", 0.4, 0.9, 0.1)
-    assert Child.regions(state, shape, 0.2) == search_regions([A], 1.0, shape)
-    assert Child.regions(state, shape, 0.1 + FULL_SCAN_SECONDS) == whole, "newcomers are still looked for"
-    assert Child.regions(state, shape, 0.2 + FULL_SCAN_SECONDS) != whole
+    assert RecognitionChild.regions(state, shape, 0.2) == search_regions([A], 1.0, shape)
+    assert RecognitionChild.regions(state, shape, 0.1 + FULL_SCAN_SECONDS) == whole, "newcomers are still looked for"
+    assert RecognitionChild.regions(state, shape, 0.2 + FULL_SCAN_SECONDS) != whole
 
 
 def test_recheck_backs_off_while_the_name_is_confirmed() -> None:
@@ -217,13 +217,13 @@ def test_focus_region_grows_a_small_change_to_a_searchable_size() -> None:
 
 
 def test_a_hint_narrows_the_search_only_while_nobody_is_tracked() -> None:
-    state = CameraState(Tracker())
+    state = ChildCamera(Tracker())
     shape = (720, 1280, 3)
-    [region] = Child.regions(state, shape, 0.0, hint=(200, 440, 360, 300))
+    [region] = RecognitionChild.regions(state, shape, 0.0, hint=(200, 440, 360, 300))
     assert region != (0, 1280, 720, 0)
     assert state.last_full_scan is None  # a hinted look is no full scan
     state.tracker.update([(10, 110, 110, 10)], 0.0)
-    assert Child.regions(state, shape, 0.1, hint=(200, 440, 360, 300)) == [(0, 1280, 720, 0)]
+    assert RecognitionChild.regions(state, shape, 0.1, hint=(200, 440, 360, 300)) == [(0, 1280, 720, 0)]
 
 
 def test_a_box_that_shrank_is_extrapolated_at_its_size() -> None:

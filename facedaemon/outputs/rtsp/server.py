@@ -16,10 +16,12 @@ import logging
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.process import ManagedProcess
+from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import LOOPBACK_HOSTS, Config
 from facedaemon.outputs.rtsp.feed import RtspFeed
 from facedaemon.outputs.rtsp.sidecar_gst import EXIT_UNAVAILABLE
@@ -49,7 +51,8 @@ def sidecar_args(python: str, listen: str, mounts: list[tuple[str, str, int]], s
 class RtspServer:
     """Owner of the sidecar: probe, start, check (restart with backoff), stop."""
 
-    def __init__(self, config: Config, *, script: Path = SIDECAR) -> None:
+    def __init__(self, config: Config, *, script: Path = SIDECAR,
+                 on_restart: Callable[[str], None] | None = None) -> None:
         self._python = config.rtsp.python
         self._listen = config.rtsp.listen
         self._host = config.rtsp.host
@@ -58,10 +61,9 @@ class RtspServer:
                        if camera.enabled and camera.rtsp.enabled}
         self._feeds: dict[str, RtspFeed] = {}
         self._process: ManagedProcess | None = None
-        self._backoff = Backoff(first=1.0, cap=30.0, healthy_after=60.0)
-        self._retry_at = 0.0
+        self._restarter = Restarter("rtsp", backoff=Backoff(first=1.0, cap=30.0, healthy_after=60.0),
+                                    on_restart=on_restart)
         self.available = False
-        self.restarts = 0
 
     def start(self) -> bool:
         """Probe for GStreamer's RTSP server and start it; False (RTSP off, said once in the log) if missing."""
@@ -79,6 +81,10 @@ class RtspServer:
         self._feeds = {camera: RtspFeed(camera) for camera in self._paths}
         self._spawn()
         return True
+
+    @property
+    def restarts(self) -> int:
+        return self._restarter.restarts
 
     def feed(self, camera: str) -> RtspFeed | None:
         """Where the camera's encoder sends its H.264; None when this camera has no RTSP output."""
@@ -98,12 +104,10 @@ class RtspServer:
             if process.returncode == EXIT_UNAVAILABLE:
                 self._disable(process)
                 return
-            delay = self._backoff.failed()
-            self._retry_at = now + delay
+            delay = self._restarter.failed(f"server exited with {process.returncode}", now)
             log.error("rtsp: server exited with %s; restarting in %.0f s; its last output: %s",
                       process.returncode, delay, process.stderr_tail(lines=5).replace("\n", " | ") or "(none)")
-        if now >= self._retry_at:
-            self.restarts += 1
+        if not self._restarter.waiting(now):
             self._spawn()
 
     def stop(self, timeout: float = 3.0) -> None:
@@ -144,13 +148,13 @@ class RtspServer:
         except OSError as exc:
             for sock in (*ours.values(), *theirs.values()):
                 sock.close()
-            self._retry_at = time.monotonic() + self._backoff.failed()
+            self._restarter.failed(f"cannot start the server: {exc}")
             log.error("rtsp: cannot start the server with %s: %s", self._python, exc)
             return
         for camera, sock in theirs.items():
             sock.close()  # the child has its copy; ours must go so the child sees EOF when we close our end
             self._feeds[camera].connect(ours[camera])
-        self._backoff.started()
+        self._restarter.started()
         log.info("rtsp: server started on %s (pid %d) for camera(s) %s", self._listen, self._process.pid,
                  ", ".join(self._paths))
 
