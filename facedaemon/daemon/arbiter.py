@@ -17,17 +17,15 @@ from facedaemon.config import ConfigError, load
 from facedaemon.config.durations import format_duration
 from facedaemon.config.models import Config
 from facedaemon.daemon import systemd
-from facedaemon.daemon.reload import ReloadPlan, plan_reload
+from facedaemon.daemon.reload import ReloadPlan, plan_reload, plan_start, plan_stop
 from facedaemon.daemon.web_server import WebServer
+from facedaemon.daemon.wiring import Wiring
 from facedaemon.events.hub import EventHub
 from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.outputs.encoder import Encoder
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.outputs.rtsp.server import RtspServer
 from facedaemon.pipeline.camera import CameraPipeline
 from facedaemon.runtime.status import CameraStatus, DaemonStatus, remove_status, write_metrics, write_status
-from facedaemon.sources.factory import make_source
 from facedaemon.worker.client import RecognitionWorker
 
 log = logging.getLogger(__name__)
@@ -38,15 +36,19 @@ STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s the README
 
 
 class Daemon:
-    def __init__(self, config: Config, config_path: Path, *, web: bool = True) -> None:
+    def __init__(self, config: Config, config_path: Path, *, web: bool = True, wiring: Wiring | None = None,
+                 metrics: DaemonMetrics | None = None) -> None:
+        """web=False: no gunicorn (bench, tests); wiring: what builds the parts (tests pass fakes)."""
         self.config = config
         self.config_path = config_path
-        self.metrics = DaemonMetrics.create(person_labels=config.metrics.person_labels)
+        self.metrics = metrics or DaemonMetrics.create(person_labels=config.metrics.person_labels)
+        self._wiring = wiring or Wiring()
         self.cameras: dict[str, CameraPipeline] = {}
-        self.worker = None
-        self.rtsp = None  # outputs.rtsp.RtspServer when a camera has rtsp enabled
-        self.events = None  # events.hub.EventHub when a sink (log, webhook, MQTT) is configured
-        self.web = WebServer(config, config_path, on_restart=self.metrics.count_restart) if web else None
+        self.worker: RecognitionWorker | None = None
+        self.rtsp: RtspServer | None = None  # when a camera has rtsp enabled
+        self.events: EventHub | None = None  # when a sink (log, webhook, MQTT) is configured
+        self.web: WebServer | None = None  # started (and replaced on reload) by converge
+        self._serve_web = web
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._started = time.time()
         self._ready_sent = False
@@ -59,46 +61,33 @@ class Daemon:
     # -- start -------------------------------------------------------------------------------------------------
     def start(self) -> None:
         self.config.runtime_dir.mkdir(parents=True, exist_ok=True)
-        enabled = [camera for camera in self.config.cameras if camera.enabled]
-        self._start_events()  # before the worker: its first results already count
-        if any(camera.recognize for camera in enabled):
-            self._start_worker()
-        if any(camera.rtsp.enabled for camera in enabled):
-            self._start_rtsp()
-        for camera in enabled:
-            self.cameras[camera.name] = self._make_pipeline(camera)
         for camera in self.config.cameras:
             if not camera.enabled:
                 log.info("camera %s: disabled in the config", camera.name)
-        for pipeline in self.cameras.values():
-            pipeline.start()
-        self._write_status(time.monotonic())
-        if self.web is not None:
-            self.web.start()
+        self.converge(self.config, plan_start(self.config))
 
     def _start_worker(self) -> None:
         if self.worker is not None:  # a reload: the cameras keep this client; only its child is replaced
             self.worker.reconfigure(self.config)
             return
-        self.worker = RecognitionWorker(self.config, on_result=self._on_result, on_restart=self.metrics.count_restart)
+        self.worker = self._wiring.worker(self.config, on_result=self._on_result,
+                                          on_restart=self.metrics.count_restart)
         self.worker.start()
 
     def _start_events(self) -> None:
-        self.events = EventHub.from_config(self.config, self.metrics)
+        self.events = self._wiring.events(self.config, self.metrics)
         if self.events is not None:
             self.events.start()
 
     def _start_rtsp(self) -> None:
-        self.rtsp = RtspServer(self.config, on_restart=self.metrics.count_restart)
+        self.rtsp = self._wiring.rtsp(self.config, on_restart=self.metrics.count_restart)
         self.rtsp.start()  # False: GStreamer missing, logged once; cameras then encode for HLS only
 
     def _make_pipeline(self, camera) -> CameraPipeline:
-        out_dir = self.config.runtime_dir / camera.name
-        encoder = Encoder(camera.name, find_ffmpeg(self.config.encoder.ffmpeg), out_dir, self.config.hls,
-                          self.config.encoder, fps_hint=camera.fps or 30.0,
-                          on_restart=lambda: self.metrics.count_restart("encoder", camera.name),
-                          h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None)
-        pipeline = CameraPipeline(camera, source_factory=make_source, sink=encoder, metrics=self.metrics,
+        encoder = self._wiring.encoder(self.config, camera,
+                                       on_restart=lambda: self.metrics.count_restart("encoder", camera.name),
+                                       h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None)
+        pipeline = CameraPipeline(camera, source_factory=self._wiring.source, sink=encoder, metrics=self.metrics,
                                   recognizer=self.worker)
         pipeline.blur_unknown = self.config.privacy.blur_unknown
         return pipeline
@@ -223,12 +212,40 @@ class Daemon:
         if plan.refused:
             log.error("reload refused, keeping the running config: %s", plan.refused)
             return False
-        self._apply(plan, new)
+        self.converge(new, plan)
         return True
 
-    def _apply(self, plan: ReloadPlan, new: Config) -> None:
+    # -- converge: the one path for start, reload and stop ----------------------------------------------------
+    def converge(self, new: Config | None, plan: ReloadPlan) -> None:
+        """Bring the running parts to `new` (None: stop everything), restarting what `plan` names.
+
+        Start (plan_start), reload (plan_reload) and stop (plan_stop) share this order: parts go down first
+        (web when stopping, so no new clients; the cameras; then the event sinks, RTSP and the worker they use)
+        and come up in the reverse order (sinks before the worker, whose first results already count; RTSP
+        before the encoders that feed it; the web last, once status.json is there).
+        """
+        final = new is None
+        self._down(plan, final=final, deadline=time.monotonic() + STOP_DEADLINE)
+        if new is None:
+            return
+        self._apply_live(plan, new)
+        self._up(plan)
+
+    def _down(self, plan: ReloadPlan, *, final: bool, deadline: float) -> None:
+        if final and self.web is not None:
+            self.web.stop(timeout=3.0)
+        self._stop_cameras(set(self.cameras) if final else plan.stop)
+        if plan.restart_events and self.events is not None:
+            self.events.stop(timeout=max(0.2, min(1.5, deadline - 2.0 - time.monotonic())) if final else 2.0)
+            self.events = None
+        if plan.restart_rtsp and self.rtsp is not None:
+            self.rtsp.stop(timeout=max(0.2, min(1.0, deadline - 1.0 - time.monotonic())) if final else 1.0)
+            self.rtsp = None
+        if final and self.worker is not None:  # on a reload the worker is reconfigured in _up instead
+            self.worker.stop(timeout=max(0.5, deadline - time.monotonic()))
+
+    def _apply_live(self, plan: ReloadPlan, new: Config) -> None:
         self.config = new
-        self._stop_cameras(plan.stop)
         for name in plan.stop - plan.start:
             self.metrics.remove_camera(name)
         if "log_level" in plan.live:
@@ -236,25 +253,25 @@ class Daemon:
         self.metrics.person_labels = new.metrics.person_labels
         for pipeline in self.cameras.values():  # privacy applies live, from the next frame on
             pipeline.blur_unknown = new.privacy.blur_unknown
+
+    def _up(self, plan: ReloadPlan) -> None:
+        config = self.config
         if plan.restart_events:
-            if self.events is not None:
-                self.events.stop(timeout=2.0)
-                self.events = None
             self._start_events()
-        if plan.restart_worker or (self.worker is None and any(new.camera(n).recognize for n in plan.start)):
+        if plan.restart_worker or (self.worker is None and any(config.camera(n).recognize for n in plan.start)):
             self._start_worker()
-        if plan.restart_rtsp:
-            if self.rtsp is not None:
-                self.rtsp.stop(timeout=1.0)
-                self.rtsp = None
-            if any(camera.rtsp.enabled for camera in new.cameras if camera.enabled):
-                self._start_rtsp()
+        if plan.restart_rtsp and any(camera.rtsp.enabled for camera in config.cameras if camera.enabled):
+            self._start_rtsp()
         for name in sorted(plan.start):
-            self.cameras[name] = self._make_pipeline(new.camera(name))
+            self.cameras[name] = self._make_pipeline(config.camera(name))
             self.cameras[name].start()
-        if plan.restart_web and self.web is not None:
-            self.web.stop(timeout=3.0)
-            self.web = WebServer(new, self.config_path, on_restart=self.metrics.count_restart)
+        if not plan.restart_web:
+            return
+        self._write_status(time.monotonic())  # the web's first request finds a status.json
+        if self._serve_web:
+            if self.web is not None:
+                self.web.stop(timeout=3.0)
+            self.web = self._wiring.web(config, self.config_path, on_restart=self.metrics.count_restart)
             self.web.start()
 
     def _stop_cameras(self, names: set[str], timeout: float = 3.0) -> None:
@@ -270,15 +287,6 @@ class Daemon:
     def stop(self) -> None:
         """Stop everything within STOP_DEADLINE: web first (no new clients), then cameras, then the worker."""
         systemd.notify("STOPPING=1", self._systemd_env)
-        deadline = time.monotonic() + STOP_DEADLINE
-        if self.web is not None:
-            self.web.stop(timeout=3.0)
-        self._stop_cameras(set(self.cameras))
-        if self.events is not None:
-            self.events.stop(timeout=max(0.2, min(1.5, deadline - 2.0 - time.monotonic())))
-        if self.rtsp is not None:
-            self.rtsp.stop(timeout=max(0.2, min(1.0, deadline - 1.0 - time.monotonic())))
-        if self.worker is not None:
-            self.worker.stop(timeout=max(0.5, deadline - time.monotonic()))
+        self.converge(None, plan_stop(self.config))
         remove_status(self.config.runtime_dir)
         log.info("stopped")

@@ -84,6 +84,20 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
     return plan
 
 
+def plan_start(config: Config) -> ReloadPlan:
+    """From nothing running to `config`: the arbiter's start is a reload from an empty daemon."""
+    cameras = _enabled(config)
+    return ReloadPlan(start=set(cameras), restart_events=True, restart_web=True,
+                      restart_worker=any(camera.recognize for camera in cameras.values()),
+                      restart_rtsp=any(camera.rtsp.enabled for camera in cameras.values()))
+
+
+def plan_stop(config: Config) -> ReloadPlan:
+    """From `config` to nothing running (the arbiter's stop)."""
+    return ReloadPlan(stop=set(_enabled(config)), restart_events=True, restart_web=True, restart_worker=True,
+                      restart_rtsp=True)
+
+
 def _enabled(config: Config) -> dict[str, CameraConfig]:
     return {camera.name: camera for camera in config.cameras if camera.enabled}
 

@@ -1,0 +1,112 @@
+"""One camera's pipeline with fake parts (a source, a recognizer and a sink in memory; no ffmpeg, no worker): frames
+flow, the result board is read once per output frame, a capture failure is retried and counted as a restart, and
+the status entry is the typed one the web parses."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
+from facedaemon.faces.types import FaceResult, RecognitionResult
+from facedaemon.metrics.registry import DaemonMetrics
+from facedaemon.pipeline.camera import CameraPipeline
+from facedaemon.runtime.status import CameraStatus, parse_status
+from facedaemon.sources.base import Frame, SourceError
+from tests.polling import wait
+
+CAMERA = CameraConfig(name="door", source=SourceConfig(kind=SourceKind.PATTERN, uri="pattern"))
+FACE = FaceResult(name="Ann", confidence=0.9, distance=0.3, box=(10, 40, 40, 10), track=1)
+
+
+class Source:
+    description = "fake"
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.fail_after, self.reads = fail_after, 0
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> Frame:
+        time.sleep(0.01)
+        self.reads += 1
+        if self.fail_after is not None and self.reads == self.fail_after:
+            raise SourceError("camera unplugged")
+        return Frame(np.zeros((60, 80, 3), np.uint8), time.time(), time.monotonic())
+
+    def close(self) -> None:
+        pass
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> bool:
+        self.frames += 1
+        return True
+
+    def stop(self, timeout: float = 3.0) -> None:
+        pass
+
+
+class Board:
+    """The recognizer the camera sees: a result board with a fixed latest result; counts reads and submits."""
+
+    def __init__(self) -> None:
+        self.reads = self.submits = 0
+        self.lock = threading.Lock()
+
+    def submit(self, camera, frame, frame_time, hint=None) -> bool:
+        self.submits += 1
+        return True
+
+    def latest(self, camera: str) -> RecognitionResult:
+        with self.lock:
+            self.reads += 1
+        return RecognitionResult(camera=camera, frame_time=time.time(), faces=(FACE,), inference_seconds=0.05,
+                                 encoded=0)
+
+
+def run(pipeline: CameraPipeline, until) -> None:
+    pipeline.start()
+    try:
+        assert wait(until, 10)
+    finally:
+        pipeline.stop(2.0)
+
+
+def test_frames_flow_and_the_board_is_read_once_per_output_frame() -> None:
+    sink, board = Sink(), Board()
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=sink,
+                              metrics=DaemonMetrics.create(process=False), recognizer=board)
+    run(pipeline, lambda: sink.frames >= 20)
+    assert board.reads == sink.frames, "one read of the result board per frame written"
+    assert 0 < board.submits < sink.frames, "recognition is paced, not sent every frame"
+    entry = pipeline.status_entry(time.monotonic())
+    assert isinstance(entry, CameraStatus) and entry.state == "stopped"
+    assert [face.name for face in entry.faces] == ["Ann"] and entry.width == 80
+
+
+def test_the_status_entry_round_trips_through_the_file_schema() -> None:
+    sink, board = Sink(), Board()
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=sink,
+                              metrics=DaemonMetrics.create(process=False), recognizer=board)
+    run(pipeline, lambda: sink.frames >= 3)
+    entry = pipeline.status_entry(time.monotonic())
+    parsed = parse_status({"updated": 1.0, "cameras": {"door": entry.to_json()}})
+    assert parsed is not None and parsed.cameras["door"] == entry
+
+
+def test_a_capture_failure_is_retried_and_counted_as_a_restart() -> None:
+    sink, metrics = Sink(), DaemonMetrics.create(process=False)
+    sources = iter([Source(fail_after=5), Source()])
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: next(sources), sink=sink, metrics=metrics)
+    restarts = lambda: metrics.registry.get_sample_value(  # noqa: E731
+        "facedaemon_restarts_total", {"part": "capture", "camera": "door"})
+    assert restarts() == 0.0
+    run(pipeline, lambda: restarts() == 1.0 and sink.frames > 10)
+    assert pipeline.status.reason is None or "unplugged" not in pipeline.status.reason
