@@ -10,12 +10,10 @@ from pathlib import Path
 from facedaemon.bench.measure import Recorder, histogram_quantile
 from facedaemon.bench.sources import CountingSource
 from facedaemon.config.models import CameraConfig, Config, SourceConfig, SourceKind
+from facedaemon.daemon.wiring import Wiring
 from facedaemon.faces.types import RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.outputs.encoder import Encoder
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.pipeline.camera import CameraPipeline
-from facedaemon.worker.client import RecognitionWorker
 
 READY_TIMEOUT = 180.0
 
@@ -66,12 +64,12 @@ class PipelineRun:
     def __init__(self, config: Config, recorders: dict[str, Recorder]) -> None:
         self.metrics = DaemonMetrics.create(process=False)
         self.pipelines: dict[str, RecordingPipeline] = {}
-        self.worker = RecognitionWorker(config, on_result=self._on_result)
-        ffmpeg = find_ffmpeg(config.encoder.ffmpeg)
+        wiring = Wiring()  # the daemon's own parts, built as the daemon builds them
+        self.worker = wiring.worker(config, on_result=self._on_result, on_restart=self.metrics.count_restart)
         for camera in config.cameras:
             recorder = recorders[camera.name]
-            encoder = Encoder(camera.name, ffmpeg, config.runtime_dir / camera.name, config.hls, config.encoder,
-                              fps_hint=30.0)
+            encoder = wiring.encoder(config, camera, h264_sink=None,
+                                     on_restart=lambda name=camera.name: self.metrics.count_restart("encoder", name))
             sink = RecordingSink(encoder, recorder)
             pipeline = RecordingPipeline(
                 camera, source_factory=lambda cam, rec=recorder: CountingSource(Path(cam.source.uri), rec),

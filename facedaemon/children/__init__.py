@@ -1,5 +1,6 @@
-"""Owning a child process: process groups, log tails, backoff (run in the daemon process).
+"""Owning child processes and restarts (daemon process): ManagedProcess (process group, masked log tail, bounded
+stop), Backoff, and the one Restarter every restart goes through (encoder ffmpeg, web server, RTSP sidecar,
+recognition worker, capture loop), counted in facedaemon_restarts_total{part, camera}.
 
-Bottom floor: imports nothing from facedaemon above it except ``facedaemon.redact``. Every owner of a child
-(encoder ffmpeg, web server, RTSP sidecar, recognition worker) builds on these.
+Bottom floor: imports nothing from facedaemon above it except redact.py.
 """

@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 
 STATUSES = frozenset({"ok", "no_face", "many_faces", "unreadable"})
 CACHE_TMP_PREFIX = ".encodings-"  # temporaries while the cache is rewritten (see gallery.cache_lock)
+CACHE_FILE = "encodings.npz"
+LOCK_FILE = ".lock"  # serialises cache rewrites between the daemon and enroll/forget (other processes)
+# v2: ok entries carry quality measurements (FaceQuality.to_detail) in their detail field.
+CACHE_VERSION = "v2"
+LOAD_MAX_SIDE = 1600  # gallery photos are portraits: more pixels only slow detection down
+DETECT_MAX_SIDE = 800  # detection runs on this (upsampled once), encoding on the LOAD_MAX_SIDE image
 
 
 @dataclass(frozen=True)
@@ -122,14 +128,6 @@ def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     write_atomic(path, lambda handle: np.savez(handle, **arrays), prefix=CACHE_TMP_PREFIX)
 
 
-CACHE_FILE = "encodings.npz"
-LOCK_FILE = ".lock"  # serialises cache rewrites between the daemon and enroll/forget (other processes)
-
-
-# v2: ok entries carry quality measurements (FaceQuality.to_detail) in their detail field.
-CACHE_VERSION = "v2"
-
-
 def cache_params(model: str, upsample: int) -> str:
     return f"{CACHE_VERSION} model={model} upsample={upsample} load={LOAD_MAX_SIDE} detect={DETECT_MAX_SIDE}"
 
@@ -212,5 +210,3 @@ def cached_encodings(faces_dir: Path, cache_dir: Path | None, person: str) -> li
     return found
 
 
-LOAD_MAX_SIDE = 1600  # gallery photos are portraits: more pixels only slow detection down
-DETECT_MAX_SIDE = 800  # detection runs on this (upsampled once), encoding on the LOAD_MAX_SIDE image

@@ -6,6 +6,27 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+# Letters, digits, space, _ - . ; starts with a letter or digit (no hidden names, no "..") and never ends in a
+# space or dot (trouble on Windows/Samba shares and Syncthing). No separators, so a name is one folder.
+PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?\Z")
+RESERVED_NAMES = frozenset({"unknown"})  # the label for strangers: a person called that would be ambiguous
+NEGATIVES_DIR = ".negatives"
+# Names the web app serves and deletes (it makes them itself: 'not-<hash>.jpg'); no dots but the suffix.
+NEGATIVE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(?:jpg|jpeg|png|webp|bmp)\Z")
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+
+
+class GalleryError(Exception):
+    """faces_dir itself is unusable (missing, not a directory)."""
+
+
+class EnrollError(Exception):
+    """A request that cannot be carried out; the message names the file or name and the reason."""
+
+
+class UnknownPerson(EnrollError):
+    pass
+
 
 def scan(faces_dir: Path, cache_dir: Path | None = None) -> list[tuple[str, Path]]:
     """(person, image path) pairs in a stable order; hidden entries and the cache directory are ignored."""
@@ -39,14 +60,6 @@ def scan_negatives(faces_dir: Path) -> list[tuple[str, Path]]:
     return found
 
 
-# Letters, digits, space, _ - . ; starts with a letter or digit (no hidden names, no "..") and never ends in a
-# space or dot (trouble on Windows/Samba shares and Syncthing). No separators, so a name is one folder.
-PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?\Z")
-
-
-RESERVED_NAMES = frozenset({"unknown"})  # the label for strangers: a person called that would be ambiguous
-
-
 def check_name(name: str) -> str:
     if not PERSON_NAME_RE.match(name):
         raise EnrollError(
@@ -60,28 +73,6 @@ def check_name(name: str) -> str:
 
 def negatives_dir(faces_dir: Path, name: str) -> Path:
     return faces_dir / NEGATIVES_DIR / check_name(name)
-
-
-NEGATIVES_DIR = ".negatives"
-
-
-# Names the web app serves and deletes (it makes them itself: 'not-<hash>.jpg'); no dots but the suffix.
-NEGATIVE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(?:jpg|jpeg|png|webp|bmp)\Z")
-
-
-class GalleryError(Exception):
-    """faces_dir itself is unusable (missing, not a directory)."""
-
-
-class EnrollError(Exception):
-    """A request that cannot be carried out; the message names the file or name and the reason."""
-
-
-class UnknownPerson(EnrollError):
-    pass
-
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 
 
 def is_image_name(path: Path) -> bool:

@@ -2,7 +2,7 @@
 
 Layouts: faces/<person>/*.jpg (several photos each) and faces/<person>.jpg (person = file stem).
 Negative examples ("not this person", see negatives.py) live in faces/.negatives/<person>/ and go through the
-same cache; the change detection below watches them too.
+same cache; the change detection (watch.py) watches them too.
 The cache (one .npz, replaced atomically) maps sha256(file bytes) → status and encoding, so renames,
 restarts and bad images cost no re-encoding. A size+mtime index avoids re-hashing unchanged files.
 """
@@ -45,6 +45,7 @@ from facedaemon.gallery.report import (
 )
 
 log = logging.getLogger(__name__)
+Analyser = Callable[[bytes], tuple[str, np.ndarray | None, str]]
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,6 @@ class GallerySummary:
     cached: int  # images whose result came from the cache
     pending: int = 0  # new images left for a later load (max_encode reached)
     negatives: int = 0  # negative examples that contributed an encoding
-
-
-Analyser = Callable[[bytes], tuple[str, np.ndarray | None, str]]
 
 
 def load_gallery(

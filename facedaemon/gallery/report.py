@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 
 REPORT_FILE = "gallery.json"  # per-photo notes for the web app's faces screen (no encodings in it)
+SKIP_REASONS = {
+    "pending": "waiting to be encoded",
+    "no_face": "no face found",
+    "many_faces": "more than one face (use a photo of one person)",
+}
 
 
 def gallery_report(faces_dir: Path, records: list[PhotoRecord], tolerance: float) -> dict:
@@ -109,13 +114,6 @@ def read_report(cache_dir: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return report if isinstance(report, dict) else {}
-
-
-SKIP_REASONS = {
-    "pending": "waiting to be encoded",
-    "no_face": "no face found",
-    "many_faces": "more than one face (use a photo of one person)",
-}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from facedaemon.faces.types import Box, FaceResult
 
+PREDICT_HORIZON = 0.5  # seconds: boxes are extrapolated at most this far past their last sighting
+
 
 @dataclass(frozen=True, slots=True)
 class Motion:
@@ -39,9 +41,6 @@ def predict(motion: Motion, at: float, horizon: float) -> Box:
     """Where the box should be at `at`, extrapolated at most `horizon` seconds past the last sighting."""
     ahead = min(max(0.0, at - motion.time), horizon)
     return tuple(round(edge + v * ahead) for edge, v in zip(motion.box, motion.velocity, strict=True))  # type: ignore[return-value]
-
-
-PREDICT_HORIZON = 0.5  # seconds: boxes are extrapolated at most this far past their last sighting
 
 
 def moved(faces: tuple[FaceResult, ...], motions: dict[int, Motion], at: float) -> tuple[FaceResult, ...]:

@@ -74,7 +74,7 @@ class RecentFaces:
             self._write_index()
 
     def _update(self, track: Track, frame_bgr: np.ndarray, frame_time: float) -> bool:
-        from facedaemon.faces.crops import crop_jpeg
+        from facedaemon.faces.crops import crop_jpeg  # numpy: only the worker writes; the web only reads
 
         name = track.name
         entry = self.entries.get(track.id)

@@ -27,6 +27,7 @@ from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.tracker import Track, Tracker, all_tracks_named, needs_encoding
 from facedaemon.faces.types import Box, FaceResult, RecognitionResult
 from facedaemon.gallery.layout import GalleryError
+from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import describe_changes, snapshot
 from facedaemon.runtime.recent import RecentFaces, camera_folder
 from facedaemon.worker.protocol import ChildSettings, Request
@@ -204,8 +205,6 @@ def _log_to_parent(log_queue: Any, level: str) -> None:
 
 
 def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, Negatives, dict]:
-    from facedaemon.gallery.load import load_gallery_with_negatives
-
     engine.face_recognition_module()  # load dlib's models before we report ready
     engine.warm_up()
     try:

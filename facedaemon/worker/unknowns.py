@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import write_atomic
+from facedaemon.faces.crops import crop_jpeg, face_px, face_sharpness
+from facedaemon.faces.quality import MIN_FACE_PX
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.gallery.unknowns import remove
 
@@ -83,9 +85,6 @@ class UnknownCollector:
             self._finish(track_id, now)
 
     def _see(self, track: Track, frame_bgr: np.ndarray, now: float, frame_time: float) -> None:
-        from facedaemon.faces.crops import crop_jpeg, face_px, face_sharpness
-        from facedaemon.faces.quality import MIN_FACE_PX
-
         kept = self.candidates.get(track.id)
         if track.name != UNKNOWN:
             if kept is not None:  # a known person after all: not a stranger's face to keep

@@ -94,3 +94,12 @@ def test_the_checker_sees_an_upward_import_and_a_web_reach(tmp_path: Path) -> No
     found = violations(package)
     assert any("faces imports gallery" in problem for problem in found)
     assert any("the web imports only" in problem for problem in found)
+
+
+def test_the_readme_layout_names_every_folder() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    layout = readme[readme.index("```\nfacedaemon/\n"):]
+    layout = layout[:layout.index("```", 3)]
+    missing = [name for name, floor in FLOORS.items()
+               if (PACKAGE / name).is_dir() and f"  {name}/" not in layout]
+    assert missing == [], "run scripts/readme-layout and paste its output into the README's layout block"
