@@ -59,7 +59,7 @@ class Listener(Section):
 class HttpConfig(Listener):
     listen: str = Field("127.0.0.1:8080", description="host:port gunicorn binds the web page, HLS and API to")
     workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes")
-    threads: int = Field(8, ge=1, le=64, description="threads per gunicorn worker")
+    threads: int = Field(8, ge=1, le=64, description="ignored since the gevent worker (kept so old files load)")
 
     @field_validator("listen")
     @classmethod

@@ -15,6 +15,9 @@ from facedaemon.config.models import Config
 
 log = logging.getLogger(__name__)
 
+WORKER_CLASS = "facedaemon.web.worker.DeadlineWorker"
+WORKER_CONNECTIONS = 4000  # per worker; more wait in the listen backlog
+
 
 def gunicorn_args(config: Config, config_path: Path, python: str = sys.executable) -> list[str]:
     """The gunicorn command line: pure, so it is tested as a list."""
@@ -24,11 +27,13 @@ def gunicorn_args(config: Config, config_path: Path, python: str = sys.executabl
         python, "-m", "gunicorn",
         "--bind", http.listen,
         "--workers", str(http.workers),
-        "--worker-class", "gthread",
-        "--threads", str(http.threads),
+        # gevent with per-socket deadlines: slow or idle clients cost a greenlet, not one of a few threads.
+        "--worker-class", WORKER_CLASS,
+        "--worker-connections", str(WORKER_CONNECTIONS),
         "--timeout", "30",
         "--graceful-timeout", "3",  # leaves time to kill within systemd's stop timeout
-        "--keep-alive", "5",
+        "--keep-alive", "10",  # nonzero keeps the per-request head deadline (worker.HEADER_SECONDS) in force
+        "--no-sendfile",  # every reply goes through sendall, which has the send deadline
         "--limit-request-line", "4094",
         "--limit-request-fields", "50",
         "--log-level", "warning",
