@@ -6,14 +6,27 @@ import logging
 import os
 import sys
 
+LINE_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
-def setup_logging(level: str = "info") -> None:
+
+class OneLineFormatter(logging.Formatter):
+    """Every record is exactly one line: a newline in a message (a folder name, a header) is shown as \\n, so it
+    cannot forge a second log line, and a traceback is folded into the same line with ' | '."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return super().formatMessage(record).replace("\r", "\\r").replace("\n", "\\n")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", " | ")
+
+
+def setup_logging(level: str = "info", *, timestamps: bool | None = None) -> None:
     # journald stamps each line itself; a terminal or a file wants the time in the line.
-    under_journald = bool(os.environ.get("JOURNAL_STREAM"))
-    fmt = "%(levelname)s %(name)s: %(message)s" if under_journald else \
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if timestamps is None:
+        timestamps = not os.environ.get("JOURNAL_STREAM")
+    fmt = f"%(asctime)s {LINE_FORMAT}" if timestamps else LINE_FORMAT
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(fmt))
+    handler.setFormatter(OneLineFormatter(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -19,6 +19,7 @@ BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 PASSWORD_HASH = re.compile(r"^(scrypt|pbkdf2):[^$]+\$[^$]+\$[0-9a-f]+$")  # werkzeug.security's format
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$")
 CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # An RTSP mount path: URL-safe segments separated by '/', no '..' (players and NVRs type it by hand).
 RTSP_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9][A-Za-z0-9._~-]*)*$")
@@ -60,11 +61,22 @@ class HttpConfig(Listener):
     listen: str = Field("127.0.0.1:8080", description="host:port gunicorn binds the web page, HLS and API to")
     workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes")
     threads: int = Field(8, ge=1, le=64, description="ignored since the gevent worker (kept so old files load)")
+    allowed_hosts: tuple[str, ...] = Field(
+        (), description="host names the page may be reached by, besides IP addresses, localhost and the listen "
+                        "host (DNS rebinding defence), e.g. [cams.example.lan]")
 
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
         return check_listen(value, "127.0.0.1:8080 or 0.0.0.0:8080")
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not HOST_NAME.match(name):
+                raise ValueError(f"{name!r} must be a host name such as cams.example.lan (no port, scheme or '*')")
+        return value
 
 
 class RecognitionConfig(Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +16,10 @@ from facedaemon.config.models import Config
 
 log = logging.getLogger(__name__)
 
+# gunicorn's own error log: "[2026-01-01 12:00:00 +0000] [123] [ERROR] message"
+GUNICORN_LINE = re.compile(r"^\[[^\]]*\] \[\d+\] \[(?P<level>[A-Z]+)\] (?P<message>.*)$")
+# the web app's records (facedaemon.logs.LINE_FORMAT in the worker)
+APP_LINE = re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<name>[\w.]+): (?P<message>.*)$")
 WORKER_CLASS = "facedaemon.web.worker.DeadlineWorker"
 WORKER_CONNECTIONS = 4000  # per worker; more wait in the listen backlog
 
@@ -53,7 +58,7 @@ class WebServer:
                                     on_restart=on_restart)
 
     def start(self) -> None:
-        self._process = ManagedProcess(self._argv, name="gunicorn")
+        self._process = ManagedProcess(self._argv, name="gunicorn", on_line=relay_line)
         self._restarter.started()
         log.info("web: gunicorn listening on http://%s/ (pid %s)", self._listen, self._process.pid)
 
@@ -83,3 +88,18 @@ class WebServer:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+
+def relay_line(line: str) -> None:
+    """Log one line of gunicorn's output as the daemon's own: the app's records under their logger and level,
+    gunicorn's under facedaemon.web.gunicorn, anything else (a stray print, a crash) as a warning."""
+    if match := APP_LINE.match(line):
+        logging.getLogger(match["name"]).log(logging.getLevelName(match["level"]), "%s", match["message"])
+    elif match := GUNICORN_LINE.match(line):
+        level = logging.getLevelName(match["level"])
+        _gunicorn_log.log(level if isinstance(level, int) else logging.WARNING, "%s", match["message"])
+    else:
+        _gunicorn_log.warning("%s", line)
+
+
+_gunicorn_log = logging.getLogger("facedaemon.web.gunicorn")

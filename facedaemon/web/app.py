@@ -13,7 +13,8 @@ from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from facedaemon.config import load
-from facedaemon.web import api, auth, faces, health, hls, not_person, pages, unknowns
+from facedaemon.logs import setup_logging
+from facedaemon.web import api, auth, faces, health, hls, not_person, origin, pages, unknowns
 from facedaemon.web.context import EXTENSION_KEY, WebContext
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(not_person.blueprint)
     app.register_blueprint(unknowns.blueprint)
     app.before_request(_refuse_large_body)
+    origin.install(app, context.allowed_hosts)  # before the login: a foreign site learns nothing either way
     if context.auth is not None:
         auth.install(app, context.auth)
     app.after_request(_security_headers)
@@ -51,8 +53,9 @@ def create_app(context: WebContext) -> Flask:
 
 def create_app_from_config(config_path: str) -> Flask:
     """Entry point for gunicorn: "facedaemon.web.app:create_app_from_config('/etc/facedaemon.yaml')"."""
-
     config = load(Path(config_path))
+    # One line per record on stderr; the daemon reads it and logs it as its own (journal under systemd).
+    setup_logging(config.log_level, timestamps=False)
     cameras = tuple(camera.name for camera in config.cameras if camera.enabled)
     log.info("web app: cameras %s, runtime_dir %s", ", ".join(cameras), config.runtime_dir)
     auth = config.auth if config.auth_required else None
@@ -63,7 +66,8 @@ def create_app_from_config(config_path: str) -> Flask:
                                  faces_dir=Path(config.faces_dir), cache_dir=Path(config.encodings_cache_dir),
                                  tolerance=config.recognition.tolerance, model=config.recognition.model,
                                  unknowns_dir=Path(config.unknowns_dir), unknowns_save=config.unknowns.save,
-                                 unknowns_retention=config.unknowns.retention))
+                                 unknowns_retention=config.unknowns.retention,
+                                 allowed_hosts=frozenset({config.http.host, *config.http.allowed_hosts})))
 
 
 def _refuse_large_body() -> None:

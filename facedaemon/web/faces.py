@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from facedaemon.gallery import edit
 from facedaemon.gallery.layout import EnrollError, GalleryError, UnknownPerson, check_name
 from facedaemon.gallery.listing import listing
+from facedaemon.web.audit import audit
 from facedaemon.web.context import WebContext, get_context
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def enroll(name: str) -> tuple[Response, int]:
                                       tolerance=gallery.tolerance)
     except EnrollError as exc:
         abort(422, description=str(exc))
-    log.info("web: enrolled %d photo(s) of a person from %s", len(written), request.remote_addr)
+    audit("enrol", f"{len(written)} photo(s) of a person")  # no name: the journal outlives an erasure
     return jsonify({"name": name, "added": written,
                     "quality": [{"file": c.filename, "face_px": c.quality.face_px if c.quality else None,
                                  "sharpness": round(c.quality.sharpness, 1) if c.quality else None}
@@ -76,5 +77,5 @@ def forget(name: str) -> Response:
         abort(404, description=str(exc))
     except EnrollError as exc:
         abort(400, description=str(exc))
-    log.info("web: forgot a person (%d files) on request from %s", len(report.files), request.remote_addr)
+    audit("forget", f"a person ({len(report.files)} file(s))")
     return jsonify({"name": name, "removed_files": report.files, "removed_encodings": report.cache_entries})

@@ -25,6 +25,7 @@ from facedaemon.gallery.layout import (
 )
 from facedaemon.runtime.recent import RECENT_SECONDS, crop_file, find_track, read_index
 from facedaemon.safe_path import regular_file_inside
+from facedaemon.web.audit import audit
 from facedaemon.web.context import WebContext, get_context
 from facedaemon.web.files import image_response
 
@@ -82,7 +83,7 @@ def mark_not(name: str) -> tuple[Response, int]:
     except EnrollError as exc:
         abort(422, description=str(exc))
     # No name in the log (it outlives a later erasure); the camera and track say which face.
-    log.info("web: a face (%s) was marked as not a known person, from %s", where, request.remote_addr)
+    audit("not-this-person", f"a face ({where}) marked as not a known person")
     file = Path(written).name
     return jsonify({"name": name, "negative": written, "file": file,
                     "url": url_for("not_person.negative", name=name, filename=file)}), 201
@@ -144,5 +145,5 @@ def delete_negative(name: str, filename: str) -> Response:
         edit.delete_negative(context.faces_dir, context.cache_dir, name, filename)
     except EnrollError as exc:
         abort(404, description=str(exc))
-    log.info("web: a negative example was deleted, from %s", request.remote_addr)
+    audit("delete-negative", "a negative example")
     return jsonify({"name": name, "removed": filename})

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, url
 from facedaemon.config.durations import format_duration
 from facedaemon.gallery import edit, unknowns
 from facedaemon.gallery.layout import EnrollError, check_name
+from facedaemon.web.audit import audit
 from facedaemon.web.context import WebContext, get_context
 from facedaemon.web.files import image_response
 
@@ -82,7 +83,7 @@ def assign(uid: str) -> tuple[Response, int]:
     except OSError:
         abort(404, description=f"no unknown face {uid!r} (it was just deleted)")
     unknowns.remove(context.unknowns_dir, uid)
-    log.info("web: an unknown face was assigned to a person (%d photo), from %s", len(written), request.remote_addr)
+    audit("assign", f"an unknown face to a person ({len(written)} photo)")
     return jsonify({"id": uid, "name": name, "added": written}), 201
 
 
@@ -91,5 +92,5 @@ def delete(uid: str) -> Response:
     context = _context()
     if unknowns.unknown_file(context.unknowns_dir, uid) is None or not unknowns.remove(context.unknowns_dir, uid):
         abort(404, description=f"no unknown face {uid!r}")
-    log.info("web: an unknown face crop was deleted, from %s", request.remote_addr)
+    audit("delete-unknown", "an unknown face crop")
     return jsonify({"id": uid, "removed": True})

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hostile-client load on the real gunicorn (loopback only, bounded): idle sockets, slowloris, a non-reader.
 
-Starts the web server exactly as the daemon does (facedaemon.supervision.gunicorn) on a free 127.0.0.1 port, then:
+Starts the web server exactly as the daemon does (facedaemon.daemon.web_server) on a free 127.0.0.1 port, then:
 
   idle/slow  keep N connections open at once: half connect and send nothing, half send a partial request head
              and one more header byte every 2 s (reconnecting whenever the server cuts them), while /healthz is
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from facedaemon.config import load  # noqa: E402
-from facedaemon.supervision.gunicorn import WebServer  # noqa: E402
+from facedaemon.daemon.web_server import WebServer  # noqa: E402
 
 PARTIAL_HEAD = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
