@@ -47,6 +47,7 @@ class PhotoCheck:
     suffix: str = ".jpg"
     encoding: np.ndarray | None = None
     quality: FaceQuality | None = None
+    status: int = 422  # the HTTP answer if this photo is refused
 
     @property
     def ok(self) -> bool:
@@ -66,13 +67,14 @@ class ForgetReport:
 def check_photo(filename: str, data: bytes, *, model: str = "hog", upsample: int = 1) -> PhotoCheck:
     """Decodable, exactly one face, big and sharp enough; problems say what to do about it."""
     from facedaemon.faces.quality import FaceQuality, problems
-    from facedaemon.gallery.images import ImageError
+    from facedaemon.gallery.images import ImageError, ImageFormatError, ImageTooLarge
     from facedaemon.gallery.load import analyse_image
 
     try:
         status, encoding, detail = analyse_image(data, model=model, upsample=upsample)
     except ImageError as exc:
-        return PhotoCheck(filename, (f"not a usable image: {exc}",))
+        http = 415 if isinstance(exc, ImageFormatError) else 413 if isinstance(exc, ImageTooLarge) else 422
+        return PhotoCheck(filename, (f"not a usable image: {exc}",), status=http)
     if status == "no_face":
         return PhotoCheck(filename, ("no face found: use a photo where the face is clearly visible",))
     if status == "many_faces":
@@ -88,8 +90,10 @@ def _suffix(data: bytes) -> str:
 
     from PIL import Image
 
+    from facedaemon.gallery.images import ALLOWED_FORMATS
+
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
             return FORMAT_SUFFIX.get(image.format or "", ".jpg")
     except Exception:  # already decoded once by check_photo; this only picks the suffix
         return ".jpg"
@@ -147,7 +151,9 @@ def enroll(
     checks = check_consistency(checks, existing_encodings(faces_dir, cache_dir, name), tolerance)
     refused = [c for c in checks if not c.ok and (not allow_flagged or c.encoding is None)]
     if refused:
-        raise EnrollError("; ".join(f"{c.filename}: {', '.join(c.problems)}" for c in refused))
+        statuses = {c.status for c in refused}
+        raise EnrollError("; ".join(f"{c.filename}: {', '.join(c.problems)}" for c in refused),
+                          statuses.pop() if len(statuses) == 1 else 422)
     person_dir = faces_dir / name
     _ensure_person_dir(person_dir)
     written = []
@@ -193,7 +199,7 @@ def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, 
         raise UnknownPerson(f"no photos of {name!r} in {faces_dir}: only a known person can be marked as wrong")
     check = check_photo(filename, data, model=model)
     if check.encoding is None:
-        raise EnrollError(f"{filename}: {', '.join(check.problems)}")
+        raise EnrollError(f"{filename}: {', '.join(check.problems)}", check.status)
     for part in (folder.parent, folder):
         _ensure_person_dir(part)
     target = folder / f"not-{hashlib.sha256(data).hexdigest()[:12]}{check.suffix}"

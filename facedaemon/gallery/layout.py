@@ -21,7 +21,14 @@ class GalleryError(Exception):
 
 
 class EnrollError(Exception):
-    """A request that cannot be carried out; the message names the file or name and the reason."""
+    """A request that cannot be carried out; the message names the file or name and the reason.
+
+    `status` is the HTTP answer: 422 (the photos were checked and refused), 415 (a format that is not allowed),
+    413 (over a size limit), 409 (another request is changing the same person)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class UnknownPerson(EnrollError):

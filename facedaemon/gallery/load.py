@@ -199,8 +199,8 @@ def analyse_image(data: bytes, *, model: str, upsample: int) -> tuple[str, np.nd
 
     Raises ImageError.
     """
+    rgb = decode_rgb(data, max_side=LOAD_MAX_SIDE)  # first: a refused file never runs the face models
 
-    rgb = decode_rgb(data, max_side=LOAD_MAX_SIDE)
     scale = min(1.0, DETECT_MAX_SIDE / max(rgb.shape[:2]))
     boxes = engine.detect_full(rgb, scale, model, upsample)
     if not boxes:

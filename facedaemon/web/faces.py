@@ -20,6 +20,7 @@ from facedaemon.web.context import WebContext, get_context
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("faces", __name__)
+MAX_PHOTOS = 20  # per enrol request: each is decoded and searched for a face in this worker
 
 
 def _context() -> WebContext:
@@ -54,13 +55,15 @@ def enroll(name: str) -> tuple[Response, int]:
     files = request.files.getlist("images")
     if not files:
         abort(400, description="send the photos as multipart/form-data fields named 'images'")
+    if len(files) > MAX_PHOTOS:
+        abort(413, description=f"{len(files)} photos in one request (limit {MAX_PHOTOS})")
     photos = [(f.filename or f"upload {i + 1}", f.read()) for i, f in enumerate(files)]
     try:
         gallery = context.gallery
         written, checks = edit.enroll(gallery.faces_dir, gallery.cache_dir, name, photos, model=gallery.model,
                                       tolerance=gallery.tolerance)
     except EnrollError as exc:
-        abort(422, description=str(exc))
+        abort(exc.status, description=str(exc))
     audit("enrol", f"{len(written)} photo(s) of a person")  # no name: the journal outlives an erasure
     return jsonify({"name": name, "added": written,
                     "quality": [{"file": c.filename, "face_px": c.quality.face_px if c.quality else None,

@@ -81,7 +81,7 @@ def mark_not(name: str) -> tuple[Response, int]:
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:
-        abort(422, description=str(exc))
+        abort(exc.status, description=str(exc))
     # No name in the log (it outlives a later erasure); the camera and track say which face.
     audit("not-this-person", f"a face ({where}) marked as not a known person")
     file = Path(written).name

@@ -79,7 +79,7 @@ def assign(uid: str) -> tuple[Response, int]:
         written, _ = edit.enroll(gallery.faces_dir, gallery.cache_dir, name, [(f"{uid}.jpg", path.read_bytes())],
                                  model=gallery.model, tolerance=gallery.tolerance)
     except EnrollError as exc:
-        abort(422, description=str(exc))
+        abort(exc.status, description=str(exc))
     except OSError:
         abort(404, description=f"no unknown face {uid!r} (it was just deleted)")
     unknowns.remove(context.unknowns_dir, uid)

@@ -17,7 +17,7 @@ import yaml
 from facedaemon.config import load
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.logs import OneLineFormatter
-from tests.e2e.daemon import free_port
+from tests.e2e.daemon import descendants, free_port
 
 
 class _Lines(logging.Handler):
@@ -36,6 +36,7 @@ class RunningWeb:
     port: int
     folder: Path
     handler: _Lines
+    server: WebServer
     session: requests.Session = field(default_factory=requests.Session)
 
     @property
@@ -44,6 +45,10 @@ class RunningWeb:
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         return self.session.request(method, self.url + path, timeout=60, **kwargs)
+
+    def worker_pids(self) -> list[int]:
+        assert self.server.pid is not None
+        return sorted(descendants(self.server.pid))
 
     def log(self) -> str:
         return "\n".join(self.handler.lines)
@@ -82,7 +87,7 @@ def web_server(folder: Path, **overrides) -> Iterator[RunningWeb]:
             except OSError:
                 assert time.monotonic() < deadline, f"gunicorn did not listen:\n{handler.lines}"
                 time.sleep(0.2)
-        yield RunningWeb(port, folder, handler)
+        yield RunningWeb(port, folder, handler, server)
     finally:
         server.stop()
         root.removeHandler(handler)

@@ -77,13 +77,19 @@ def test_bad_images_are_skipped_with_reasons(tmp_path: Path) -> None:
     (root / "Obama" / "truncated.jpg").write_bytes(data[: len(data) // 2])
     Image.new("RGB", (640, 480), (128, 128, 128)).save(root / "Obama" / "gray.png")
     Image.new("L", (7000, 6000), 90).save(root / "Obama" / "huge.png")  # 42 MP > 40 MP limit
+    # ~80 KB declaring 40 MP of 16-bit grey (cost the recognition worker 1.3 GB), and a TIFF named .jpg
+    Image.fromarray(np.zeros((5000, 8000), np.uint16)).save(root / "Obama" / "bomb.png", compress_level=9)
+    Image.new("RGB", (64, 64)).save(root / "Obama" / "tiff.jpg", "TIFF")
     (root / "Obama" / "readme.txt").write_text("ignored: not an image name\n")
 
     known, summary = load_gallery(root, tmp_path / "cache")
     skipped = skipped_names(summary)
-    assert set(skipped) == {"empty.jpg", "notes.jpg", "truncated.jpg", "gray.png", "huge.png"}
+    assert set(skipped) == {"empty.jpg", "notes.jpg", "truncated.jpg", "gray.png", "huge.png", "bomb.png",
+                            "tiff.jpg"}
+    assert "too large to decode: 8000x5000 I;16" in skipped["bomb.png"] and "limit" in skipped["bomb.png"]
+    assert "not an allowed image format" in skipped["tiff.jpg"]
     assert "empty" in skipped["empty.jpg"]
-    assert "not a recognised image" in skipped["notes.jpg"]
+    assert "not an allowed image format" in skipped["notes.jpg"]
     assert "truncated" in skipped["truncated.jpg"]
     assert skipped["gray.png"] == "no face found"
     assert "too large" in skipped["huge.png"]

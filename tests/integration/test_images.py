@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facedaemon.gallery.images import ImageError, decode_rgb
+from facedaemon.gallery.images import (
+    MAX_FILE_BYTES,
+    ImageError,
+    ImageFormatError,
+    ImageTooLarge,
+    decode_rgb,
+    load_rgb,
+)
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:
@@ -48,7 +55,7 @@ def test_16_bit_is_scaled_not_clipped():
 
 @pytest.mark.parametrize(("data", "reason"), [
     (b"", "empty"),
-    (b"GIF89a not really", "not a recognised image"),
+    (b"GIF89a not really", "not an allowed image format"),
     (png_claiming(100_000, 100_000), "decompression bomb"),
     (png_claiming(8_000, 8_000), "too large"),
     (encoded(Image.new("RGB", (64, 64)), "JPEG")[:200], "corrupt"),
@@ -63,3 +70,35 @@ def test_pixel_limit_is_per_call():
     with pytest.raises(ImageError, match="too large"):
         decode_rgb(data, max_pixels=5_000)
     assert decode_rgb(data).shape == (100, 100, 3)
+
+
+def _other_formats() -> list[bytes]:
+    found = [encoded(Image.new("RGB", (64, 64), "white"), fmt) for fmt in ("TIFF", "GIF", "PCX", "TGA", "ICO")]
+    return [*found, b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\nshowpage\n%%EOF\n"]
+
+
+@pytest.mark.parametrize("data", _other_formats())
+def test_only_jpeg_png_webp_bmp_are_decoded(data, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def no_ghostscript(*args, **kwargs):
+        raise AssertionError("Ghostscript reached")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", no_ghostscript)
+    with pytest.raises(ImageFormatError, match="use JPEG, PNG, WebP or BMP"):
+        decode_rgb(data)
+
+
+def test_a_sixteen_bit_bomb_is_refused_from_its_header():
+    bomb = encoded(Image.fromarray(np.zeros((5000, 8000), np.uint16)), "PNG", compress_level=9)
+    assert len(bomb) < 200_000
+    with pytest.raises(ImageTooLarge, match=r"8000x5000 I;16 needs 76 MiB \(limit 48 MiB\)"):
+        decode_rgb(bomb, max_side=1600)
+
+
+def test_a_huge_file_is_not_read(tmp_path):
+    path = tmp_path / "big.jpg"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(ImageTooLarge, match="limit 20 MiB"):
+        load_rgb(path)
