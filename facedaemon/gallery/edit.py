@@ -8,10 +8,14 @@ Heavy modules (numpy, PIL, face_recognition) are imported inside the functions t
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
+import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +27,7 @@ from facedaemon.gallery.layout import (
     NEGATIVES_DIR,
     EnrollError,
     UnknownPerson,
+    check_existing_name,
     check_name,
     is_image_name,
     negatives_dir,
@@ -37,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per request on POST /api/faces/<name>
+LOCKS_DIR = ".facedaemon-locks"  # hidden: the gallery never scans it
+LOCK_WAIT = 30.0  # seconds an enrol/forget waits for another change of the same person
 FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "MPO": ".jpg"}
 
 
@@ -59,6 +66,30 @@ class ForgetReport:
     name: str
     files: list[str] = field(default_factory=list)  # removed, relative to faces_dir
     cache_entries: int = 0  # encodings removed from the cache
+
+
+@contextlib.contextmanager
+def person_lock(faces_dir: Path, name: str, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Serialise changes of one person across processes (gunicorn workers, the CLI): an enrol and a forget
+    racing each other left photos behind and answered 500. Polls (no blocking flock) so a gevent worker keeps
+    serving others while it waits."""
+    folder = faces_dir / LOCKS_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / (hashlib.sha256(name.encode()).hexdigest()[:24] + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise EnrollError(f"{name!r} is being changed by another request; try again", 409) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 # --- checking photos ---------------------------------------------------------------------------------------------
@@ -155,12 +186,13 @@ def enroll(
         raise EnrollError("; ".join(f"{c.filename}: {', '.join(c.problems)}" for c in refused),
                           statuses.pop() if len(statuses) == 1 else 422)
     person_dir = faces_dir / name
-    _ensure_person_dir(person_dir)
     written = []
-    for check, (_, data) in zip(checks, photos, strict=True):
-        target = person_dir / photo_filename(check.filename, data, check.suffix)
-        atomic_write(target, data)
-        written.append(str(target.relative_to(faces_dir)))
+    with person_lock(faces_dir, name):
+        _ensure_person_dir(person_dir)
+        for check, (_, data) in zip(checks, photos, strict=True):
+            target = person_dir / photo_filename(check.filename, data, check.suffix)
+            atomic_write(target, data)
+            written.append(str(target.relative_to(faces_dir)))
     log.info("gallery: enrolled %d photo(s) of a person", len(written))  # no name: the journal outlives an erasure
     return written, checks
 
@@ -200,10 +232,11 @@ def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, 
     check = check_photo(filename, data, model=model)
     if check.encoding is None:
         raise EnrollError(f"{filename}: {', '.join(check.problems)}", check.status)
-    for part in (folder.parent, folder):
-        _ensure_person_dir(part)
     target = folder / f"not-{hashlib.sha256(data).hexdigest()[:12]}{check.suffix}"
-    write_atomic(target, data, prefix=".not-")
+    with person_lock(faces_dir, name):
+        for part in (folder.parent, folder):
+            _ensure_person_dir(part)
+        write_atomic(target, data, prefix=".not-")
     log.info("gallery: added a negative example (%s)", target.name)
     return str(target.relative_to(faces_dir))
 
@@ -246,17 +279,18 @@ def forget(faces_dir: Path, cache_dir: Path | None, name: str) -> ForgetReport:
     from facedaemon.gallery.cache import prune_cache
     from facedaemon.gallery.report import drop_from_report
 
-    check_name(name)
+    check_existing_name(name)
     if not faces_dir.is_dir():
         raise EnrollError(f"faces directory {faces_dir} does not exist")
     report = ForgetReport(name)
-    paths = list(person_files(faces_dir, name))
-    for path in paths:
-        report.files.extend(_remove(path, faces_dir))
-    if not report.files:
-        raise UnknownPerson(f"no photos of {name!r} in {faces_dir}")
-    for folder in {path.parent for path in paths}:
-        fsync_dir(folder)
+    with person_lock(faces_dir, name):
+        paths = list(person_files(faces_dir, name))
+        for path in paths:
+            report.files.extend(_remove(path, faces_dir))
+        if not report.files:
+            raise UnknownPerson(f"no photos of {name!r} in {faces_dir}")
+        for folder in {path.parent for path in paths}:
+            fsync_dir(folder)
     if cache_dir is not None:
         report.cache_entries = prune_cache(cache_dir)
         drop_from_report(cache_dir, name)

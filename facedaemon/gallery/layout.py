@@ -78,6 +78,14 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_existing_name(name: str) -> str:
+    """Any name the gallery can have loaded (a folder or photo stem made by hand or a sync tool, e.g. 'José'):
+    erasure must reach every person the daemon recognises, not only names we would accept for a new person."""
+    if not name or name.startswith(".") or "/" in name or "\0" in name or len(name.encode()) > 255:
+        raise EnrollError(f"invalid person name {name!r}")
+    return name
+
+
 def negatives_dir(faces_dir: Path, name: str) -> Path:
     return faces_dir / NEGATIVES_DIR / check_name(name)
 

@@ -79,6 +79,6 @@ def forget(name: str) -> Response:
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:
-        abort(400, description=str(exc))
+        abort(409 if exc.status == 409 else 400, description=str(exc))
     audit("forget", f"a person ({len(report.files)} file(s))")
     return jsonify({"name": name, "removed_files": report.files, "removed_encodings": report.cache_entries})
