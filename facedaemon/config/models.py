@@ -6,6 +6,7 @@ the environment or the filesystem.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -173,7 +174,23 @@ class AuthConfig(Section):
                                   description="user name → password hash from `facedaemon hash-password`")
     tokens: tuple[str, ...] = Field((), description="sha256 hex digests of bearer tokens (`hash-password --token`)")
     public_metrics: bool = Field(False, description="serve /metrics without credentials (a scraper on the LAN)")
-    max_failures: int = Field(10, ge=1, le=1000, description="failed logins per client per minute before 429")
+    max_failures: int = Field(10, ge=1, le=1000, description="failed logins per client address per minute "
+                                                             "(all workers together) before 429")
+    max_checks_per_second: float = Field(2.0, ge=1.0, le=100.0,
+                                         description="password checks per second for the whole device, any "
+                                                     "addresses (each costs ~0.1 s of CPU); more get 429")
+    trusted_proxies: tuple[str, ...] = Field((), description="reverse proxies (addresses or networks) whose "
+                                                             "X-Forwarded-For names the client")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} must be an address or network, e.g. 127.0.0.1 or 10.0.0.0/8") from None
+        return value
 
     @field_validator("tokens")
     @classmethod

@@ -44,7 +44,7 @@ def create_app(context: WebContext) -> Flask:
     app.before_request(_refuse_large_body)
     origin.install(app, context.allowed_hosts)  # before the login: a foreign site learns nothing either way
     if context.auth is not None:
-        auth.install(app, context.auth)
+        auth.install(app, context.auth, context.runtime_dir)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

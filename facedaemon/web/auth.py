@@ -3,23 +3,27 @@
 Basic auth works in every browser and player (VLC, ffplay: http://user:pass@host/hls/...), and the browser sends
 it again with the page's fetch() calls, so the live player needs nothing extra. Passwords are checked with
 werkzeug's constant-time hash check; a verified credential is remembered (by its SHA-256) so an HLS player polling
-every second does not cost a password hash each time. Failed attempts are rate-limited per client address.
+every second does not cost a password hash each time. Failed attempts are rate-limited per client address and
+password checks globally, across all workers (web/limiter.py); behind a reverse proxy listed in
+auth.trusted_proxies, the client is the last address in X-Forwarded-For that is not a proxy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from pathlib import Path
 
 from flask import Flask, Response, g, request
 from werkzeug.security import check_password_hash
 
 from facedaemon.config.models import AuthConfig
+from facedaemon.web.limiter import SharedLimiter
 
 log = logging.getLogger(__name__)
 
@@ -28,50 +32,25 @@ FAILURE_WINDOW = 60.0
 REMEMBERED = 256  # verified credentials kept per worker
 
 
-@dataclass
-class FailureLimiter:
-    """At most `limit` failures per client in the window; pure given the clock."""
-
-    limit: int
-    window: float = FAILURE_WINDOW
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def blocked_for(self, client: str, now: float) -> float:
-        """Seconds until the client may try again; 0 when it may try now."""
-        with self._lock:
-            times = self._trim(client, now)
-            return 0.0 if len(times) < self.limit else times[0] + self.window - now
-
-    def failed(self, client: str, now: float) -> None:
-        with self._lock:
-            self._trim(client, now).append(now)
-            if len(self._failures) > 10_000:  # a scan from many addresses: forget the quietest
-                for key in [k for k, v in self._failures.items() if not v][:5_000]:
-                    del self._failures[key]
-
-    def _trim(self, client: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(client, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
-
-
 class Authenticator:
-    def __init__(self, config: AuthConfig) -> None:
+    def __init__(self, config: AuthConfig, state_dir: Path) -> None:
         self.users = dict(config.users)
         self.tokens = tuple(config.tokens)
         self.public_metrics = config.public_metrics
-        self.limiter = FailureLimiter(config.max_failures)
+        self.limiter = SharedLimiter(state_dir, config.max_failures, FAILURE_WINDOW, config.max_checks_per_second)
+        self.proxies = tuple(ipaddress.ip_network(p, strict=False) for p in config.trusted_proxies)
         self._verified: OrderedDict[bytes, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check_basic(self, user: str, password: str) -> bool:
+    def check_basic(self, user: str, password: str, now: float | None = None) -> bool | None:
+        """True/False; None when the global budget of password checks is spent (answer 429, hash nothing)."""
         key = hashlib.sha256(f"{user}\0{password}".encode()).digest()
         with self._lock:
             if key in self._verified:
                 self._verified.move_to_end(key)
                 return True
+        if not self.limiter.take_check(time.time() if now is None else now):
+            return None
         hashed = self.users.get(user)
         # Hash even for an unknown user so response time does not tell which user names exist.
         ok = check_password_hash(hashed or DUMMY_HASH, password) and hashed is not None
@@ -89,7 +68,27 @@ class Authenticator:
             found |= hmac.compare_digest(digest, known)
         return found
 
-    def authorised(self) -> bool:
+    def client(self) -> str:
+        """The client's address: behind a trusted proxy, the last X-Forwarded-For hop that is not a proxy."""
+        address = request.remote_addr or "?"
+        if not self.proxies or not self._is_proxy(address):
+            return address
+        for hop in reversed([h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]):
+            if not hop:
+                continue
+            if not self._is_proxy(hop):
+                return hop[:64]
+            address = hop
+        return address
+
+    def _is_proxy(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.proxies)
+
+    def authorised(self) -> bool | None:
         auth = request.authorization
         if auth is None:
             return False
@@ -107,12 +106,17 @@ class Authenticator:
         """before_request hook: None lets the request through."""
         if request.path in PUBLIC_PATHS or (self.public_metrics and request.path == "/metrics"):
             return None
-        client = request.remote_addr or "?"
-        now = time.monotonic()
+        client = self.client()
+        now = time.time()
         wait = self.limiter.blocked_for(client, now)
         if wait > 0:
             return _plain("too many failed logins; try again later", 429, {"Retry-After": str(int(wait) + 1)})
-        if self.authorised():
+        verdict = self.authorised()
+        if verdict is None:
+            log.warning("web: login attempts over the budget of %g password checks/s; refused one from %s",
+                        self.limiter.checks_per_second, client)
+            return _plain("too many login attempts on this device; try again", 429, {"Retry-After": "1"})
+        if verdict:
             return None  # cross-site state changes were refused before (web/origin.py), login or not
         if request.authorization is not None:
             self.limiter.failed(client, now)
@@ -131,8 +135,8 @@ def _plain(text: str, status: int, headers: dict[str, str]) -> Response:
     return Response(text + "\n", status=status, headers=headers, mimetype="text/plain")
 
 
-def install(app: Flask, config: AuthConfig) -> Authenticator:
-    authenticator = Authenticator(config)
+def install(app: Flask, config: AuthConfig, state_dir: Path) -> Authenticator:
+    authenticator = Authenticator(config, state_dir)
     app.before_request(authenticator.guard)
     return authenticator
 

@@ -13,8 +13,9 @@ from werkzeug.security import generate_password_hash
 
 from facedaemon.config.models import AuthConfig
 from facedaemon.web.app import create_app
-from facedaemon.web.auth import FailureLimiter, hash_token
+from facedaemon.web.auth import hash_token
 from facedaemon.web.context import WebContext
+from facedaemon.web.limiter import STATE_FILE, SharedLimiter
 
 PASSWORD = "correct horse battery"
 TOKEN = "tok_9f8e7d6c5b4a"
@@ -95,13 +96,38 @@ def test_failed_logins_are_rate_limited_per_client(runtime, password_hash):
     assert other.status_code == 200
 
 
-def test_failure_limiter_window():
-    limiter = FailureLimiter(limit=2, window=60)
-    limiter.failed("a", 0.0)
-    limiter.failed("a", 10.0)
-    assert limiter.blocked_for("a", 11.0) == pytest.approx(49.0)
-    assert limiter.blocked_for("b", 11.0) == 0
-    assert limiter.blocked_for("a", 61.0) == 0, "the first failure left the window"
+def test_failure_limiter_window_is_shared_and_expires(tmp_path):
+    one, two = SharedLimiter(tmp_path, limit=2), SharedLimiter(tmp_path, limit=2)  # two workers, one file
+    one.failed("a", 0.0)
+    two.failed("a", 10.0)
+    assert one.blocked_for("a", 11.0) == pytest.approx(49.0)
+    assert two.blocked_for("a", 11.0) == pytest.approx(49.0)
+    assert one.blocked_for("b", 11.0) == 0
+    assert two.blocked_for("a", 61.0) == 0, "the first failure left the window"
+    one.failed("c", 100.0)
+    assert '"a"' not in (tmp_path / STATE_FILE).read_text(), "an address with no failure in the window is forgotten"
+
+
+def test_password_checks_have_one_budget_for_all_workers(tmp_path):
+    workers = [SharedLimiter(tmp_path, limit=10, checks_per_second=4) for _ in range(3)]
+    granted = [worker.take_check(5.0 + i * 0.01) for i in range(12) for worker in workers[i % 3:i % 3 + 1]]
+    assert granted.count(True) == 4
+    assert workers[0].take_check(6.1), "a new second, a new budget"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(runtime, password_hash):
+    client = make_app(runtime, password_hash, max_failures=2, trusted_proxies=("127.0.0.1",)).test_client()
+    proxied = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}}
+    for _ in range(2):
+        assert client.get("/", headers={**basic("alice", "x"), "X-Forwarded-For": "198.51.100.9"},
+                          **proxied).status_code == 401
+    assert client.get("/", headers={**basic("alice", "x"), "X-Forwarded-For": "198.51.100.9"},
+                      **proxied).status_code == 429
+    # another client behind the same proxy is not locked out; a spoofed first hop does not help the attacker
+    assert client.get("/", headers={**basic("alice", PASSWORD), "X-Forwarded-For": "203.0.113.5"},
+                      **proxied).status_code == 200
+    assert client.get("/", headers={**basic("alice", "x"), "X-Forwarded-For": "1.2.3.4, 198.51.100.9"},
+                      **proxied).status_code == 429
 
 
 @pytest.mark.parametrize(("headers", "status"), [
