@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 import reprlib
+import stat
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def load(path: str | Path) -> Config:
     name = str(path)
     file = Path(path).expanduser()
     try:
-        data = file.read_bytes()
+        data = _read_config_file(file)
     except FileNotFoundError:
         raise ConfigError([Problem(name, None, "", "file not found")]) from None
     except IsADirectoryError:
@@ -70,6 +71,30 @@ def load(path: str | Path) -> Config:
     except OSError as exc:
         raise ConfigError([Problem(name, None, "", f"cannot read: {exc.strerror or exc}")]) from None
     return load_text(data, source=name, base_dir=file.parent)
+
+
+MAX_CONFIG_BYTES = 1024 * 1024  # a config is a few KB; more is a mistake (or /dev/zero), never worth reading
+
+
+def _read_config_file(file: Path) -> bytes:
+    """The file's bytes if it is a regular file of at most MAX_CONFIG_BYTES; raises ConfigError otherwise.
+
+    Opened non-blocking and checked with fstat before reading, so a FIFO (which would wait for a writer) or
+    a device never stalls the caller: a SIGHUP reload runs in the daemon's main loop."""
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(file)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError([Problem(str(file), None, "", "is not a regular file (a pipe or a device?)")])
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError([Problem(str(file), None, "", f"is {info.st_size:,} bytes; a config file may be "
+                                                            f"at most {MAX_CONFIG_BYTES:,}")])
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(MAX_CONFIG_BYTES + 1)[:MAX_CONFIG_BYTES]
+    finally:
+        os.close(fd)
 
 
 def load_text(text: str | bytes, *, source: str, base_dir: Path) -> Config:

@@ -7,6 +7,7 @@ facedaemon_events_dropped_total / facedaemon_event_sink_errors_total).
 
 from __future__ import annotations
 
+import base64
 import collections
 import json
 import logging
@@ -76,6 +77,19 @@ class LogSink:
 
     def stop(self, timeout: float) -> None:
         pass
+
+
+def basic_auth_from_url(url: str) -> tuple[str, dict[str, str]]:
+    """http://user:pass@host/... -> (http://host/..., {"Authorization": "Basic ..."}): urllib would otherwise
+    try to connect to a host named 'user:pass@host' and every POST failed."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    user = urllib.parse.unquote(parts.username)
+    password = urllib.parse.unquote(parts.password or "")
+    host = parts.netloc.rpartition("@")[2]
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), {"Authorization": f"Basic {token}"}
 
 
 def describe_url(url: str) -> str:
@@ -164,9 +178,10 @@ class WebhookSink:
             delay = min(self.retry_cap, delay * 2)
 
     def _post(self, url: str, body: bytes) -> str | None:
+        url, headers = basic_auth_from_url(url)
         request = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  "User-Agent": "facedaemon"})
+                                         headers={"Content-Type": "application/json", "User-Agent": "facedaemon",
+                                                  **headers})
         started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=self.config.timeout) as response:

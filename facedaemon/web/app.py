@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from facedaemon.config import load
 from facedaemon.logs import setup_logging
 from facedaemon.web import api, auth, faces, health, hls, not_person, origin, pages, unknowns
-from facedaemon.web.context import EXTENSION_KEY, WebContext
+from facedaemon.web.context import EXTENSION_KEY, WebContext, get_context
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,22 @@ def _wants_json() -> bool:
 def _http_error(error: HTTPException) -> Response | HTTPException:
     if not _wants_json():
         return error
-    response = jsonify({"error": error.name, "status": error.code, "detail": error.description})
+    response = jsonify({"error": error.name, "status": error.code, "detail": _without_paths(error.description)})
     response.status_code = error.code or 500
     return response
+
+
+def _without_paths(text: str | None) -> str | None:
+    """Error details name files relative to the configured folders, never by absolute path."""
+    if not text:
+        return text
+    context = get_context(current_app)
+    folders = {"faces_dir": context.faces_dir, "cache_dir": context.cache_dir, "runtime_dir": context.runtime_dir,
+               "unknowns dir": context.unknowns_dir}
+    for key, folder in sorted(folders.items(), key=lambda item: -len(str(item[1] or ""))):
+        if folder is not None:
+            text = text.replace(str(folder), key)
+    return text
 
 
 def _unexpected_error(error: Exception) -> Response | HTTPException:

@@ -7,7 +7,7 @@ import time
 from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from facedaemon.runtime.status import METRICS_FILE, camera_view, is_fresh, read_status, unhealthy_reasons
+from facedaemon.runtime.status import METRICS_FILE, DaemonStatus, camera_view, is_fresh, read_status, unhealthy_reasons
 from facedaemon.web.context import get_context
 
 blueprint = Blueprint("health", __name__)
@@ -26,11 +26,23 @@ def healthz() -> tuple[Response, int]:
         view = camera_view(status, DAEMON_KEY, now, context.stale_after)
         reasons[DAEMON_KEY] = view.reason or "not running"
     if reasons:
-        return jsonify({"status": "unhealthy", "reasons": reasons}), 503
+        # Public even with a login: the state only. The reason can name the camera's RTSP host and path (the
+        # details are in /api/cameras and the log).
+        return jsonify({"status": "unhealthy", "reasons": {k: _without_source_detail(v, status, k)
+                                                           for k, v in reasons.items()}}), 503
     assert status is not None  # fresh, since there were no reasons
     fps = {name: round(status.cameras[name].fps_out, 2) for name in context.cameras}
     age = round(now - status.updated, 3)
-    return jsonify({"status": "ok", "pid": status.pid, "age": age, "fps": fps}), 200
+    return jsonify({"status": "ok", "age": age, "fps": fps}), 200
+
+
+def _without_source_detail(text: str, status: DaemonStatus | None, camera: str) -> str:
+    """Drop what the camera itself reported (a source error can name its RTSP host and path); keep the rest."""
+    entry = status.cameras.get(camera) if status is not None else None
+    detail = entry.reason if entry is not None else None
+    if detail and detail in text:
+        text = text.replace(f": {detail}", "").replace(detail, "").strip()
+    return text
 
 
 @blueprint.get("/metrics")

@@ -261,3 +261,11 @@ def test_cli_enroll_and_forget(dirs, tmp_path: Path) -> None:
     assert again.returncode == 1 and "no photos of 'Obama'" in again.stderr
     assert json.loads(json.dumps(listing(faces, cache)))["people"][0]["name"] == "Biden"
     assert not (cache / CACHE_FILE).exists() or b"Obama" not in (cache / CACHE_FILE).read_bytes()
+
+
+def test_error_bodies_never_show_absolute_paths(client, dirs) -> None:
+    faces, _ = dirs
+    response = client.delete("/api/faces/Nobody")
+    assert response.status_code == 404
+    detail = response.get_json()["detail"]
+    assert str(faces) not in detail and "faces_dir" in detail, detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -18,6 +19,7 @@ from tests.polling import wait
 class Receiver:
     def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
         self.bodies: list[dict] = []
+        self.authorizations: list[str | None] = []
         self.requests = 0
         self.fail_first, self.delay = fail_first, delay
         receiver = self
@@ -26,6 +28,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests += 1
+                receiver.authorizations.append(self.headers.get("Authorization"))
                 time.sleep(receiver.delay)
                 if receiver.requests <= receiver.fail_first:
                     self.send_response(503)
@@ -130,3 +133,16 @@ def test_stop_returns_within_its_timeout_while_a_post_hangs(receiver_factory):
     started = time.monotonic()
     sink.stop(0.5)
     assert time.monotonic() - started < 3.0
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(receiver_factory):
+    receiver = receiver_factory()
+    url = receiver.url.replace("http://", "http://hook%20user:p%40ss:word@")
+    sink = WebhookSink(WebhookConfig(url=url, timeout=5))
+    sink.start()
+    try:
+        sink.publish(event(1))
+        assert wait(lambda: len(receiver.bodies) == 1), (receiver.requests, sink.dropped)
+        assert receiver.authorizations == ["Basic " + base64.b64encode(b"hook user:p@ss:word").decode()]
+    finally:
+        sink.stop(2.0)

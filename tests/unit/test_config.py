@@ -635,3 +635,21 @@ def test_fuzz_near_valid_configs(top: dict[str, object], cameras: dict[str, dict
 )
 def test_fuzz_yaml_tokens(tokens: list[str]) -> None:
     _check("".join(tokens))
+
+
+def test_a_pipe_a_device_or_a_huge_file_is_refused_without_waiting(tmp_path):
+    import os
+    import time
+
+    from facedaemon.config import ConfigError, load
+
+    fifo = tmp_path / "facedaemon.yaml"
+    os.mkfifo(fifo)  # nobody writes: reading it would wait forever (the arbiter loop, on SIGHUP)
+    huge = tmp_path / "huge.yaml"
+    huge.write_bytes(b"#" * (2 * 1024 * 1024))
+    for path, reason in ((fifo, "not a regular file"), ("/dev/zero", "not a regular file"),
+                         (huge, "a config file may be at most 1,048,576")):
+        started = time.monotonic()
+        with pytest.raises(ConfigError, match=reason):
+            load(path)
+        assert time.monotonic() - started < 1.0
