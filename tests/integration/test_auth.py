@@ -86,7 +86,7 @@ def test_wrong_credentials_are_refused(runtime, password_hash, headers):
 
 
 def test_failed_logins_are_rate_limited_per_client(runtime, password_hash):
-    client = make_app(runtime, password_hash, max_failures=3).test_client()
+    client = make_app(runtime, password_hash, max_failures=3, max_checks_per_second=100).test_client()
     for _ in range(3):
         assert client.get("/", headers=basic("alice", "guess")).status_code == 401
     blocked = client.get("/", headers=basic("alice", PASSWORD))
@@ -116,7 +116,8 @@ def test_password_checks_have_one_budget_for_all_workers(tmp_path):
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(runtime, password_hash):
-    client = make_app(runtime, password_hash, max_failures=2, trusted_proxies=("127.0.0.1",)).test_client()
+    client = make_app(runtime, password_hash, max_failures=2, trusted_proxies=("127.0.0.1",),
+                      max_checks_per_second=100).test_client()
     proxied = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}}
     for _ in range(2):
         assert client.get("/", headers={**basic("alice", "x"), "X-Forwarded-For": "198.51.100.9"},

@@ -482,10 +482,12 @@ def test_directory_given(tmp_path: Path) -> None:
 )
 def test_unreadable_file(monkeypatch: pytest.MonkeyPatch, error: OSError, message: str) -> None:
     # Simulated: file modes do not stop root, and tests may run as root.
-    def fail(self: Path) -> bytes:
+    def fail(path: Path) -> bytes:
         raise error
 
-    monkeypatch.setattr(Path, "read_bytes", fail)
+    import sys
+
+    monkeypatch.setattr(sys.modules["facedaemon.config.load"], "_read_config_file", fail)
     with pytest.raises(ConfigError) as caught:
         load("c.yaml")
     assert str(caught.value) == message
