@@ -168,11 +168,36 @@ class MetricsConfig(Section):
     person_labels: bool = Field(False, description="label face metrics with person names (privacy: off)")
 
 
+TOKEN_SCOPES = ("read", "metrics", "admin")
+MIN_SCRYPT = (16384, 8, 1)  # N, r, p: werkzeug's default is 32768, 8, 1
+MIN_PBKDF2_ITERATIONS = 600_000
+PBKDF2_DIGESTS = ("sha256", "sha512")
+
+
+def weak_hash_reason(hashed: str) -> str | None:
+    """Why a werkzeug hash is too cheap to check (1-iteration pbkdf2 guesses at millions a second), or None."""
+    method = hashed.split("$", 1)[0].split(":")
+    try:
+        if method[0] == "scrypt":
+            n, r, p = (int(x) for x in method[1:4])
+            if n < MIN_SCRYPT[0] or r < MIN_SCRYPT[1] or p < MIN_SCRYPT[2]:
+                return f"scrypt N={n} r={r} p={p}, need N >= {MIN_SCRYPT[0]}, r >= {MIN_SCRYPT[1]}"
+            return None
+        digest, iterations = method[1], int(method[2])
+    except (IndexError, ValueError):
+        return "unreadable parameters"
+    if digest not in PBKDF2_DIGESTS or iterations < MIN_PBKDF2_ITERATIONS:
+        return f"pbkdf2 {digest} with {iterations:,} iterations, need sha256 and >= {MIN_PBKDF2_ITERATIONS:,}"
+    return None
+
+
 class AuthConfig(Section):
     enabled: bool | None = Field(None, description="null: on exactly when http.listen is beyond loopback")
     users: dict[str, str] = Field(default_factory=dict,
                                   description="user name → password hash from `facedaemon hash-password`")
-    tokens: tuple[str, ...] = Field((), description="sha256 hex digests of bearer tokens (`hash-password --token`)")
+    tokens: tuple[str, ...] = Field((), description="sha256 hex digests of bearer tokens (`hash-password --token`), "
+                                                    "each optionally prefixed by its scope: metrics:<digest> (only "
+                                                    "/metrics), read:<digest> (no changes), admin:<digest> (default)")
     public_metrics: bool = Field(False, description="serve /metrics without credentials (a scraper on the LAN)")
     max_failures: int = Field(10, ge=1, le=1000, description="failed logins per client address per minute "
                                                              "(all workers together) before 429")
@@ -196,9 +221,12 @@ class AuthConfig(Section):
     @classmethod
     def _digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for token in value:
-            if not SHA256_HEX.match(token):
+            scope, _, digest = token.rpartition(":")
+            if not SHA256_HEX.match(digest):
                 raise ValueError("each token must be the sha256 hex digest printed by `facedaemon hash-password "
                                  "--token`, never the token itself")
+            if scope and scope not in TOKEN_SCOPES:
+                raise ValueError(f"token scope {scope!r} must be one of {', '.join(TOKEN_SCOPES)}")
         return value
 
     @field_validator("users")
@@ -210,6 +238,10 @@ class AuthConfig(Section):
             if not PASSWORD_HASH.match(hashed):
                 raise ValueError(f"the password of {user!r} must be a hash from `facedaemon hash-password`, "
                                  "never the password itself")
+            weak = weak_hash_reason(hashed)
+            if weak:
+                raise ValueError(f"the password hash of {user!r} is too weak ({weak}): make a new one with "
+                                 "`facedaemon hash-password`")
         return value
 
 

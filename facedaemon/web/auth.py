@@ -35,7 +35,8 @@ REMEMBERED = 256  # verified credentials kept per worker
 class Authenticator:
     def __init__(self, config: AuthConfig, state_dir: Path) -> None:
         self.users = dict(config.users)
-        self.tokens = tuple(config.tokens)
+        # (scope, digest); a bare digest is an admin token, as before scopes existed
+        self.tokens = tuple((t.rpartition(":")[0] or "admin", t.rpartition(":")[2]) for t in config.tokens)
         self.public_metrics = config.public_metrics
         self.limiter = SharedLimiter(state_dir, config.max_failures, FAILURE_WINDOW, config.max_checks_per_second)
         self.proxies = tuple(ipaddress.ip_network(p, strict=False) for p in config.trusted_proxies)
@@ -61,11 +62,13 @@ class Authenticator:
                     self._verified.popitem(last=False)
         return ok
 
-    def check_token(self, token: str) -> bool:
+    def check_token(self, token: str) -> str | None:
+        """The token's scope, or None if it is not one of ours."""
         digest = hashlib.sha256(token.encode()).hexdigest()
-        found = False
-        for known in self.tokens:  # compare with every digest: time does not depend on which one matched
-            found |= hmac.compare_digest(digest, known)
+        found = None
+        for scope, known in self.tokens:  # compare with every digest: time does not depend on which one matched
+            if hmac.compare_digest(digest, known):
+                found = scope
         return found
 
     def client(self) -> str:
@@ -97,9 +100,10 @@ class Authenticator:
             g.user = auth.username if ok else None
             return ok
         if auth.type == "bearer" and auth.token:
-            ok = self.check_token(auth.token)
-            g.user = f"token {hash_token(auth.token)[:8]}" if ok else None  # a digest prefix, never the token
-            return ok
+            scope = self.check_token(auth.token)
+            g.user = f"token {hash_token(auth.token)[:8]}" if scope else None  # a digest prefix, never the token
+            g.scope = scope
+            return scope is not None
         return False
 
     def guard(self) -> Response | None:
@@ -117,11 +121,22 @@ class Authenticator:
                         self.limiter.checks_per_second, client)
             return _plain("too many login attempts on this device; try again", 429, {"Retry-After": "1"})
         if verdict:
-            return None  # cross-site state changes were refused before (web/origin.py), login or not
+            # cross-site state changes were refused before (web/origin.py), login or not
+            return _out_of_scope(g.get("scope") or "admin")
         if request.authorization is not None:
             self.limiter.failed(client, now)
             log.warning("web: failed login from %s as %r for %r", client, _claimed_user()[:64], request.path)
         return _plain("login required", 401, {"WWW-Authenticate": 'Basic realm="facedaemon", charset="UTF-8"'})
+
+
+def _out_of_scope(scope: str) -> Response | None:
+    """A `metrics` token reads /metrics only; a `read` token changes nothing; `admin` (and users) do anything."""
+    if scope == "admin" or (scope == "metrics" and request.path == "/metrics") or (
+            scope == "read" and request.method in ("GET", "HEAD")):
+        return None
+    log.warning("web: refused %s %r from %s: token scope %s", request.method, request.path, request.remote_addr,
+                scope)
+    return _plain(f"this token's scope ({scope}) does not allow this request", 403, {})
 
 
 def _claimed_user() -> str:

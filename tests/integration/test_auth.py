@@ -155,3 +155,26 @@ def test_no_wildcard_cors_anywhere(runtime, password_hash):
 def test_without_auth_config_the_app_is_open(runtime):
     client = create_app(WebContext(runtime_dir=runtime, cameras=("front",))).test_client()
     assert client.get("/api/cameras").status_code == 200
+
+
+def test_token_scopes(runtime, password_hash):
+    scraper, viewer = "prometheus-token-1", "viewer-token-2"
+    config = AuthConfig(users={"alice": password_hash},
+                        tokens=(f"metrics:{hash_token(scraper)}", f"read:{hash_token(viewer)}", hash_token(TOKEN)))
+    app = create_app(WebContext(runtime_dir=runtime, cameras=("front",), auth=config))
+
+    @app.post("/api/test-change")
+    def change():
+        return {"changed": True}
+
+    client = app.test_client()
+
+    def bearer(token):
+        return {"Authorization": f"Bearer {token}"}
+
+    assert client.get("/metrics", headers=bearer(scraper)).status_code == 200
+    assert client.get("/api/cameras", headers=bearer(scraper)).status_code == 403
+    assert client.post("/api/test-change", headers=bearer(scraper)).status_code == 403
+    assert client.get("/api/cameras", headers=bearer(viewer)).status_code == 200
+    assert client.post("/api/test-change", headers=bearer(viewer)).status_code == 403
+    assert client.post("/api/test-change", headers=bearer(TOKEN)).status_code == 200  # a bare digest: admin

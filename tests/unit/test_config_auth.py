@@ -41,3 +41,15 @@ def test_unsafe_auth_settings_are_config_errors(listen, auth, message):
         load_text(config(listen, auth), source="c.yaml", base_dir=Path("/tmp"))
     assert message in str(error.value)
     assert "plain-secret-pw" not in str(error.value) and "my-secret-token" not in str(error.value)
+
+
+@pytest.mark.parametrize("method", ["pbkdf2:sha256:1", "pbkdf2:sha1:1000000", "scrypt:1024:8:1", "scrypt:32768:1:1"])
+def test_weak_password_hashes_are_refused_at_load(method):
+    from werkzeug.security import generate_password_hash
+
+    from facedaemon.config.models import AuthConfig
+
+    hashed = generate_password_hash("pw", method=method)
+    with pytest.raises(ValueError, match="too weak"):
+        AuthConfig(users={"alice": hashed})
+    AuthConfig(users={"alice": generate_password_hash("pw")})  # the default stays accepted
