@@ -40,19 +40,30 @@ def scan(faces_dir: Path, cache_dir: Path | None = None) -> list[tuple[str, Path
     if not faces_dir.is_dir():
         raise GalleryError(f"faces directory {faces_dir} does not exist or is not a directory")
     skip = cache_dir.resolve() if cache_dir is not None else None
+    root = faces_dir.resolve()
     found: list[tuple[str, Path]] = []
     for entry in sorted(faces_dir.iterdir()):
-        if entry.name.startswith(".") or (skip is not None and entry.resolve() == skip):
+        if entry.name.startswith(".") or (skip is not None and entry.resolve() == skip) or not _inside(entry, root):
             continue
         if entry.is_dir():
-            found.extend((entry.name, image) for image in sorted(entry.iterdir()) if _usable(image))
-        elif _usable(entry):
+            found.extend((entry.name, image) for image in sorted(entry.iterdir()) if _usable(image, root))
+        elif _usable(entry, root):
             found.append((entry.stem, entry))
     return found
 
 
-def _usable(path: Path) -> bool:
-    return is_image_name(path) and path.is_file()
+def _usable(path: Path, root: Path | None = None) -> bool:
+    return is_image_name(path) and path.is_file() and (root is None or _inside(path, root))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """A symlink is followed only to somewhere inside faces_dir (x.jpg -> /etc/shadow was read)."""
+    if not path.is_symlink():
+        return True
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a loop
+        return False
 
 
 def scan_negatives(faces_dir: Path) -> list[tuple[str, Path]]:
@@ -61,9 +72,10 @@ def scan_negatives(faces_dir: Path) -> list[tuple[str, Path]]:
     if root.is_symlink() or not root.is_dir():
         return []
     found: list[tuple[str, Path]] = []
+    inside = faces_dir.resolve()
     for entry in sorted(root.iterdir()):
         if not entry.name.startswith(".") and entry.is_dir() and not entry.is_symlink():
-            found.extend((entry.name, image) for image in sorted(entry.iterdir()) if _usable(image))
+            found.extend((entry.name, image) for image in sorted(entry.iterdir()) if _usable(image, inside))
     return found
 
 

@@ -33,7 +33,7 @@ from facedaemon.gallery.cache import (
     read_cache,
     write_cache,
 )
-from facedaemon.gallery.images import ImageError, decode_rgb
+from facedaemon.gallery.images import ImageError, decode_rgb, read_image_file
 from facedaemon.gallery.layout import scan, scan_negatives
 from facedaemon.gallery.report import (
     REPORT_FILE,
@@ -146,12 +146,16 @@ def _build(
         except OSError as exc:
             skipped.append(_skip(path, f"cannot read: {exc.strerror or exc}"))
             continue
+        except ImageError as exc:  # too big to read at all
+            skipped.append(_skip(path, str(exc)))
+            continue
         entry = used.get(digest) or entries.get(digest)
         if entry is None and max_encode is not None and encoded >= max_encode:
             pending += 1
             records.append(PhotoRecord(person, path, "pending", "", None))
             continue
         new_stamps[str(path)] = stamp
+        fresh = entry is None
         if entry is None:
             status, encoding, detail = _analyse_safely(analyse, data)
             entry = CacheEntry(status, encoding, detail)
@@ -164,7 +168,8 @@ def _build(
         if ok:
             rows.append((person, entry.encoding))
         else:
-            skipped.append(_skip(path, SKIP_REASONS.get(entry.status, entry.detail or entry.status)))
+            # Warned once, when the photo was looked at; every later reload knows it from the cache.
+            skipped.append(_skip(path, SKIP_REASONS.get(entry.status, entry.detail or entry.status), quiet=not fresh))
     known = KnownFaces.from_entries(rows)
     summary = GallerySummary(known.people, len(rows), tuple(skipped), encoded, cached, pending)
     return known, summary, used, new_stamps, records
@@ -177,13 +182,13 @@ def _identify_file(
     stat = path.stat()
     if stamp is not None and stamp.matches(stat) and stamp.digest in entries:
         return stamp.digest, b"", stamp
-    data = path.read_bytes()
+    data = read_image_file(path)
     digest = hashlib.sha256(data).hexdigest()
     return digest, data, FileStamp(digest, stat.st_size, stat.st_mtime_ns)
 
 
-def _skip(path: Path, reason: str) -> tuple[Path, str]:
-    log.warning("gallery: skipping %s: %s", path, reason)
+def _skip(path: Path, reason: str, *, quiet: bool = False) -> tuple[Path, str]:
+    log.log(logging.DEBUG if quiet else logging.WARNING, "gallery: skipping %s: %s", path, reason)
     return path, reason
 
 

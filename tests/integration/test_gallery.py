@@ -145,3 +145,28 @@ def test_empty_faces_dir_gives_empty_gallery(tmp_path: Path) -> None:
     known, summary = load_gallery(tmp_path, None)
     assert len(known) == 0
     assert summary.people == ()
+
+
+def test_symlinks_are_followed_only_inside_faces_dir(tmp_path: Path) -> None:
+    root = tmp_path / "faces"
+    copy("obama2.jpg", root / "Obama" / "good.jpg")
+    outside = copy("biden.jpg", tmp_path / "elsewhere" / "secret.jpg")
+    (root / "Obama" / "leak.jpg").symlink_to(outside)  # x.jpg -> /etc/shadow was read
+    (root / "Linked").symlink_to(outside.parent, target_is_directory=True)
+    (root / "Biden.jpg").symlink_to(outside)
+    (root / "Alias").symlink_to(root / "Obama", target_is_directory=True)  # inside: still followed
+
+    known, summary = load_gallery(root, tmp_path / "cache")
+    assert set(known.names) == {"Obama", "Alias"}
+    assert summary.images == 2
+
+
+def test_a_bad_photo_is_warned_about_once_not_at_every_reload(tmp_path: Path, caplog) -> None:
+    root = tmp_path / "faces"
+    copy("obama2.jpg", root / "Obama" / "good.jpg")
+    (root / "Obama" / "notes.jpg").write_text("not a picture\n")
+    caplog.set_level("DEBUG")
+    for _ in range(3):
+        load_gallery(root, tmp_path / "cache")
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "notes.jpg" in r.getMessage()]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
