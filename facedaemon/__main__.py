@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -91,6 +92,9 @@ def _run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     setup_logging(config.log_level)
+    # Video segments, status, metrics, crops: never readable by other users (0640 files, 0750 folders at most),
+    # also for ffmpeg and gunicorn (they inherit it) and outside systemd (whose unit sets UMask=0027 too).
+    os.umask(os.umask(0o027) | 0o027)
     from facedaemon.daemon.arbiter import Daemon
     from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
 

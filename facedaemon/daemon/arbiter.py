@@ -25,6 +25,7 @@ from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.rtsp.server import RtspServer
 from facedaemon.pipeline.camera import CameraPipeline
+from facedaemon.runtime.hls import remove_hls_dir
 from facedaemon.runtime.status import CameraStatus, DaemonStatus, remove_status, write_metrics, write_status
 from facedaemon.worker.client import RecognitionWorker
 
@@ -289,4 +290,6 @@ class Daemon:
         systemd.notify("STOPPING=1", self._systemd_env)
         self.converge(None, plan_stop(self.config))
         remove_status(self.config.runtime_dir)
+        for camera in self.config.cameras:
+            remove_hls_dir(self.config.runtime_dir / camera.name)
         log.info("stopped")

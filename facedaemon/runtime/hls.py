@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -41,3 +42,16 @@ def prepare_hls_dir(out_dir: Path) -> int:
     for name in ordered:
         (out_dir / name).unlink(missing_ok=True)
     return start
+
+
+def remove_hls_dir(out_dir: Path) -> None:
+    """On stop: the last seconds of video must not outlive the daemon. Removes only files named like ours (the
+    playlist first), then the folder if that left it empty."""
+    try:
+        names = [entry.name for entry in out_dir.iterdir()]
+    except OSError:
+        return
+    for name in sorted((n for n in names if _OURS.match(n)), key=lambda n: n != PLAYLIST):
+        (out_dir / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty (something else is there): leave it
+        out_dir.rmdir()

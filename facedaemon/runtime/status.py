@@ -214,8 +214,10 @@ def write_status(runtime_dir: Path, status: DaemonStatus) -> None:
 
 
 def remove_status(runtime_dir: Path) -> None:
-    """The daemon stopped: readers see "daemon not running" at once instead of waiting for staleness."""
+    """The daemon stopped: readers see "daemon not running" at once instead of waiting for staleness, and the
+    last metrics do not stay behind in runtime_dir."""
     (runtime_dir / STATUS_FILE).unlink(missing_ok=True)
+    (runtime_dir / METRICS_FILE).unlink(missing_ok=True)
 
 
 def write_metrics(runtime_dir: Path, registry: CollectorRegistry) -> None:
