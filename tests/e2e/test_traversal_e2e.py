@@ -80,8 +80,11 @@ def raw_exchange(port: int, data: bytes) -> bytes:
         sock.sendall(data)
         sock.shutdown(socket.SHUT_WR)
         chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass  # refused before reading it all: closing with unread bytes is a reset (gevent worker)
     return b"".join(chunks)
 
 
