@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 GUNICORN_LINE = re.compile(r"^\[[^\]]*\] \[\d+\] \[(?P<level>[A-Z]+)\] (?P<message>.*)$")
 # the web app's records (facedaemon.logs.LINE_FORMAT in the worker)
 APP_LINE = re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<name>[\w.]+): (?P<message>.*)$")
+TRACEBACK_END = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Timeout)\b")
 WORKER_CLASS = "facedaemon.web.worker.DeadlineWorker"
 WORKER_CONNECTIONS = 4000  # per worker; more wait in the listen backlog
 
@@ -98,6 +99,8 @@ def relay_line(line: str) -> None:
     elif match := GUNICORN_LINE.match(line):
         level = logging.getLevelName(match["level"])
         _gunicorn_log.log(level if isinstance(level, int) else logging.WARNING, "%s", match["message"])
+    elif line.startswith((" ", "Traceback")) or TRACEBACK_END.match(line):
+        _gunicorn_log.debug("%s", line)  # the rest of a traceback whose first line was logged above
     else:
         _gunicorn_log.warning("%s", line)
 

@@ -33,8 +33,12 @@ def test_relayed_lines_keep_logger_and_level(caplog):
     caplog.set_level(logging.DEBUG)
     relay_line("WARNING facedaemon.web.auth: web: failed login from 10.0.0.2 as 'bob' for '/'")
     relay_line("[2026-01-01 12:00:00 +0000] [123] [CRITICAL] WORKER TIMEOUT (pid:7)")
+    relay_line("  File \"x.py\", line 1, in f")  # the rest of a traceback: debug only
+    relay_line("TimeoutError: timed out")
     relay_line("something printed")
     got = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
     assert got == [("facedaemon.web.auth", logging.WARNING, "web: failed login from 10.0.0.2 as 'bob' for '/'"),
                    ("facedaemon.web.gunicorn", logging.CRITICAL, "WORKER TIMEOUT (pid:7)"),
+                   ("facedaemon.web.gunicorn", logging.DEBUG, '  File "x.py", line 1, in f'),
+                   ("facedaemon.web.gunicorn", logging.DEBUG, "TimeoutError: timed out"),
                    ("facedaemon.web.gunicorn", logging.WARNING, "something printed")]
