@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.realparts import require_program
 
 
 @dataclass(frozen=True)
@@ -23,10 +22,7 @@ class Pki:
 
 
 def make_pki(folder: Path) -> Pki:
-    binary = shutil.which("openssl")
-    if binary is None:
-        pytest.skip("MQTT TLS TEST SKIPPED: the openssl command is not installed (Debian package 'openssl'; run "
-                    "scripts/test-deps as root)")
+    binary = require_program("openssl", "openssl")
     folder.mkdir()
 
     def openssl(*args: str) -> None:

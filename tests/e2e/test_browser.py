@@ -19,6 +19,7 @@ import pytest
 from tests.e2e.browser import H264, Chromium, find_chromium, read_delay, video_state
 from tests.e2e.daemon import descendants, start_daemon, write_config
 from tests.e2e.media import colour_pixels, make_people_clip, obama_gallery
+from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ def wait_until(predicate, timeout: float, what: str, browser: Chromium | None = 
 def chromium() -> str:
     path = find_chromium()
     if path is None:
-        pytest.skip("Debian's chromium is not installed (tests/debian-packages.txt; run scripts/test-deps as root)")
+        missing("chromium", "Debian's chromium is not installed (tests/debian-packages.txt; scripts/test-deps as root)")
     return path
 
 
@@ -86,8 +87,8 @@ def browser(daemon, chromium):
 def h264(browser) -> None:
     supported = browser.evaluate(f"MediaSource.isTypeSupported({json.dumps(H264)})")
     if not supported:
-        pytest.skip(f"THIS CHROMIUM BUILD CANNOT PLAY H.264 ({H264} unsupported by MediaSource): the live player "
-                    "cannot be tested; test_player_reports_an_unplayable_codec checks the page says so")
+        missing("chromium H.264", f"THIS CHROMIUM BUILD CANNOT PLAY H.264 ({H264} unsupported by MediaSource): the "
+                "live player cannot be tested; test_player_reports_an_unplayable_codec checks the page says so")
 
 
 def test_every_camera_plays_live(browser, h264):

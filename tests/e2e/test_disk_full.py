@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.e2e.daemon import start_daemon, write_config
+from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ def small_runtime(tmp_path):
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True,
                             text=True)
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {result.stderr.strip()}")
+        missing("tmpfs mount", f"cannot mount a small tmpfs to fill (needs root): {result.stderr.strip()}")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 

@@ -22,6 +22,7 @@ import pytest
 
 from tests.e2e.daemon import RunningDaemon, descendants, free_port, start_daemon, status, write_config
 from tests.e2e.media import make_people_clip
+from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
 
@@ -114,8 +115,8 @@ def rtsp_daemon(tmp_path_factory):
     """The daemon with one RTSP camera whose server is NOT running yet."""
     problem = camera_problem()
     if problem is not None:
-        pytest.skip(f"GStreamer's RTSP server cannot serve a test camera under {SYSTEM_PYTHON} ({problem}); "
-                    "install the Debian packages in tests/debian-packages.txt (scripts/test-deps)")
+        missing("GStreamer RTSP server", f"it cannot serve a test camera under {SYSTEM_PYTHON} ({problem}); "
+                "install the Debian packages in tests/debian-packages.txt (scripts/test-deps)")
     tmp = tmp_path_factory.mktemp("rtsp-faults")
     (tmp / "faces").mkdir()
     camera = RtspCamera(free_port(), tmp / "camera.log")

@@ -15,24 +15,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from tests.e2e.daemon import free_port, start_daemon, status, write_config
 from tests.e2e.media import make_entry_clip, obama_gallery
 from tests.e2e.pki import Pki, make_pki
+from tests.realparts import require_program
 
 pytestmark = pytest.mark.e2e
-
-mqtt = pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed (scripts/setup installs it)")
-
 
 @contextlib.contextmanager
 def mosquitto(tmp_path: Path, conf: str, *ports: int) -> Iterator[Path]:
     """Debian's mosquitto with `conf`, until every port listens; yields its log file. Stopped by its pid."""
-    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
-    if binary is None:
-        pytest.skip("MQTT TEST SKIPPED: mosquitto is not installed (Debian package 'mosquitto'; run scripts/test-deps "
-                    "as root)")
+    binary = require_program("mosquitto", "mosquitto")
     conf_path, log_path = tmp_path / "mosquitto.conf", tmp_path / "mosquitto.log"
     # Started as root, mosquitto drops to its own user before reading the TLS files, which sit in the test's private
     # tmp folder: this throwaway broker keeps the user it was started as.

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -20,6 +19,7 @@ import yaml
 
 from tests.e2e.daemon import REPO, free_port, start_daemon, write_config
 from tests.e2e.media import make_people_clip, obama_gallery
+from tests.realparts import require_program
 
 pytestmark = pytest.mark.e2e
 
@@ -52,11 +52,7 @@ def alert_rules() -> list[dict]:
 
 
 def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian package 'prometheus', see tests/debian-packages.txt and "
-                    f"scripts/test-deps): the Prometheus rules and dashboard queries are NOT tested")
-    return path
+    return require_program(name, "prometheus")
 
 
 # -- the files on their own ----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 
 from facedaemon.outputs.rtsp.server import PACKAGES, SIDECAR
 from tests.e2e.daemon import descendants, free_port, start_daemon, write_config
+from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
 
@@ -53,8 +54,8 @@ def run_daemon(tmp: Path, **rtsp):
 def served(tmp_path_factory):
     problem = gstreamer_problem()
     if problem is not None:
-        pytest.skip(f"GStreamer's RTSP server is not usable under {SYSTEM_PYTHON} ({problem}); install the Debian "
-                    f"packages {PACKAGES} (scripts/test-deps)")
+        missing("GStreamer RTSP server", f"not usable under {SYSTEM_PYTHON} ({problem}); install the Debian "
+                f"packages {PACKAGES} (scripts/test-deps)")
     daemon, url = run_daemon(tmp_path_factory.mktemp("rtsp"))
     try:
         daemon.wait_for(lambda: "RTSP serving" in daemon.log(), 30, "the RTSP server to serve door")

@@ -16,6 +16,7 @@ from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder
 from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
 from facedaemon.runtime.hls import prepare_hls_dir
+from tests.realparts import missing
 
 FPS = 30
 
@@ -25,7 +26,7 @@ def ffmpeg() -> str:
     try:
         return find_ffmpeg()
     except FfmpegNotFound as exc:
-        pytest.skip(f"no ffmpeg: {exc}")
+        missing("ffmpeg", str(exc))
 
 
 @pytest.fixture

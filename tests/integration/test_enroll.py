@@ -22,12 +22,13 @@ from facedaemon.gallery.listing import listing
 from facedaemon.gallery.load import load_gallery
 from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
 from facedaemon.web.context import WebContext
+from tests.realparts import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = (REPO / ".." / "shared" / "data").resolve()
+DATA = SHARED_DATA
 IMAGES = DATA / "images"
 
-pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"shared test photos not found at {IMAGES}")
+pytestmark = pytest.mark.needs_photos
 
 
 def photo(name: str) -> bytes:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import pytest
-
 from facedaemon.config import load_text
 from facedaemon.events.hub import EventHub
 from facedaemon.events.mqtt import MqttSink
@@ -55,7 +53,6 @@ def test_a_dead_webhook_counts_every_failed_attempt_and_the_drop(caplog):
 
 
 def test_an_unreachable_broker_is_one_log_line_and_counted_attempts(caplog):
-    pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed (scripts/setup installs it)")
     metrics = DaemonMetrics.create(process=False)
     port = closed_port()
     config = load_text(f"events: {{mqtt: {{host: 127.0.0.1, port: {port}}}}}\n" + BASE, source="c.yaml",

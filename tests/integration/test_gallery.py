@@ -9,11 +9,12 @@ from PIL import Image
 
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery
+from tests.realparts import SHARED_DATA
 
-DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+DATA = SHARED_DATA
 IMAGES = DATA / "images"
 
-pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"shared test photos not found at {IMAGES}")
+pytestmark = pytest.mark.needs_photos
 
 
 def copy(name: str, dest: Path) -> Path:

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from facedaemon.identify import run_identify
+from tests.realparts import SHARED_DATA
 
-DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+DATA = SHARED_DATA
 IMAGES = DATA / "images"
 KNOWN = DATA / "known_faces"
 
-pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"shared test photos not found at {IMAGES}")
+pytestmark = pytest.mark.needs_photos
 
 
 @pytest.fixture
@@ -45,7 +46,6 @@ def test_names_obama_and_biden(faces: Path) -> None:
     assert 0 <= top < bottom <= 1137 and 0 <= left < right <= 910
 
 
-@pytest.mark.skipif(not KNOWN.is_dir(), reason=f"known_faces not found at {KNOWN}")
 def test_obama_is_unknown_to_the_seed_gallery(tmp_path: Path) -> None:
     faces = tmp_path / "known"
     shutil.copytree(KNOWN, faces)

@@ -26,13 +26,13 @@ from facedaemon.gallery.watch import snapshot
 from facedaemon.runtime.recent import RecentFaces
 from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
+from tests.realparts import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
-KNOWN = (REPO / ".." / "shared" / "data" / "known_faces").resolve()
+KNOWN = SHARED_DATA / "known_faces"
 IMAGES = KNOWN.parent / "images"
 
-pytestmark = pytest.mark.skipif(not (KNOWN / "KaiYuChen.jpg").is_file(),
-                                reason=f"shared test photos not found at {KNOWN}")
+pytestmark = pytest.mark.needs_photos
 
 
 def frame_of(photo: Path) -> tuple[np.ndarray, tuple[int, int, int, int]]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from facedaemon.daemon import systemd
+from tests.realparts import missing, require_program
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "facedaemon.service"
@@ -18,17 +16,14 @@ INSTALLED_BIN = "/opt/facedaemon/venv/bin/facedaemon"
 
 
 def systemd_analyze() -> str:
-    tool = shutil.which("systemd-analyze")
-    if tool is None:
-        pytest.skip("systemd-analyze not installed (Debian package 'systemd', see tests/debian-packages.txt)")
-    return tool
+    return require_program("systemd-analyze", "systemd")
 
 
 def unit_with_repo_binary(tmp_path: Path) -> Path:
     """The unit with ExecStart* pointing at this checkout's venv: verify checks the binary exists."""
     binary = REPO / ".venv" / "bin" / "facedaemon"
     if not binary.exists():
-        pytest.skip(f"{binary} missing: run scripts/setup first")
+        missing("facedaemon in .venv", f"{binary} missing: run scripts/setup first")
     copy = tmp_path / UNIT.name
     copy.write_text(UNIT.read_text().replace(INSTALLED_BIN, str(binary)))
     return copy
@@ -39,7 +34,7 @@ def test_security_exposure_is_at_most_2(tmp_path):
     result = subprocess.run([tool, "security", "--offline=true", "--no-pager", str(unit_with_repo_binary(tmp_path))],
                             capture_output=True, text=True, timeout=60)
     if "--offline" in result.stderr and ("unrecognized" in result.stderr or "Unknown" in result.stderr):
-        pytest.skip(f"this systemd-analyze has no --offline (systemd >= 250 needed): {result.stderr.strip()}")
+        missing("systemd-analyze --offline", f"systemd >= 250 needed: {result.stderr.strip()}")
     match = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", result.stdout)
     assert match, f"no score in the output (exit {result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr}"
     assert float(match.group(1)) <= MAX_EXPOSURE, result.stdout

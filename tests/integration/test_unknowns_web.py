@@ -21,12 +21,12 @@ from facedaemon.gallery.load import load_gallery
 from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
 from facedaemon.worker.unknowns import UnknownCollector
+from tests.realparts import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGES = (REPO / ".." / "shared" / "data" / "images").resolve()
+IMAGES = SHARED_DATA / "images"
 
-pytestmark = pytest.mark.skipif(not (IMAGES / "biden.jpg").is_file(),
-                                reason=f"shared test photos not found at {IMAGES}")
+pytestmark = pytest.mark.needs_photos
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from facedaemon.runtime.status import parse_status, unhealthy_reasons
 from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
 from facedaemon.web.context import WebContext
+from tests.realparts import require_program
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYER_JS = REPO / "facedaemon" / "web" / "static" / "player.js"
@@ -497,10 +497,6 @@ def test_oversized_body_is_413(client: FlaskClient, path: str) -> None:
 
 
 def test_create_app_from_config(tmp_path: Path) -> None:
-    try:
-        from facedaemon.config import load  # noqa: F401
-    except ImportError as error:
-        pytest.skip(f"facedaemon.config.load not importable yet: {error}")
     from facedaemon.web.app import create_app_from_config
 
     (tmp_path / "faces").mkdir()
@@ -541,10 +537,7 @@ def test_web_app_imports_no_heavy_modules() -> None:
 
 
 def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    return node
+    return require_program("node", "nodejs")
 
 
 def test_player_js_syntax() -> None:

@@ -17,11 +17,12 @@ from facedaemon.config.models import Config
 from facedaemon.faces.boxes import iou
 from facedaemon.faces.types import RecognitionResult
 from facedaemon.worker.client import RecognitionWorker
+from tests.realparts import SHARED_DATA
 
-DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+DATA = SHARED_DATA
 IMAGES = DATA / "images"
 
-pytestmark = pytest.mark.skipif(not IMAGES.is_dir(), reason=f"shared test photos not found at {IMAGES}")
+pytestmark = pytest.mark.needs_photos
 
 PASTE = (100, 600)  # top, left of the pasted photo in the 1280×720 frame
 CROP = (50, 250, 550, 750)  # top, left, bottom, right of obama.jpg around the face

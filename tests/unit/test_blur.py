@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-import pytest
 
 from facedaemon.annotate.blur import blur_faces, grown
 from facedaemon.faces.types import UNKNOWN, FaceResult
-
-cv2 = pytest.importorskip("cv2")
 
 
 def detail(image: np.ndarray) -> float:

@@ -10,6 +10,7 @@ import pytest
 from facedaemon.config import ConfigError, load_text
 from facedaemon.config.tls import client_context
 from facedaemon.daemon.reload import plan_reload
+from tests.realparts import missing
 
 BASE = "faces_dir: faces\nruntime_dir: run\ncameras:\n  a: {source: pattern}\n"
 
@@ -51,7 +52,7 @@ def _system_ca_pem() -> str:
     context = ssl.create_default_context()
     certificates = context.get_ca_certs(binary_form=True)
     if not certificates:
-        pytest.skip("no system CA certificates to load a real PEM from")
+        missing("system CA certificates", "none to load a real PEM from (Debian package 'ca-certificates')")
     return ssl.DER_cert_to_PEM_cert(certificates[0])
 
 

@@ -13,9 +13,10 @@ from facedaemon.faces.matcher import KnownFaces, match, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives, person_distances_within, refine, rejects
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.gallery.layout import NEGATIVE_FILE
+from tests.realparts import SHARED_DATA, require_photos
 
 TOLERANCE = 0.6
-DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+DATA = SHARED_DATA
 
 
 def encode(data: bytes) -> np.ndarray:
@@ -40,8 +41,7 @@ def another_shot(path: Path) -> bytes:
 @pytest.fixture(scope="module")
 def faces() -> dict[str, np.ndarray]:
     known = DATA / "known_faces"
-    if not (known / "KaiYuChen.jpg").is_file():
-        pytest.skip(f"test photos not found at {known} (they live beside the repo, in ../shared/data)")
+    require_photos()
     return {
         "C": encode((known / "ChengHaoXie.jpg").read_bytes()),
         "C2": encode(another_shot(known / "ChengHaoXie.jpg")),
