@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import REPO, descendants, start_daemon, write_config
+from tests.e2e.daemon import REPO, alive, descendants, start_daemon, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -91,16 +91,27 @@ def test_killed_ffmpeg_is_restarted_and_hls_resumes(daemon):
     assert daemon.process.poll() is None
 
 
-def test_killed_recognition_worker_is_restarted(daemon):
-    def worker():
-        return [pid for pid in descendants(daemon.process.pid)
-                if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+def worker_pids(daemon) -> list[int]:
+    """Every recognition worker pid the daemon logged, oldest first ("worker started (pid N)")."""
+    return [int(pid) for pid in re.findall(r"recognition: worker started \(pid (\d+)\)", daemon.log())]
 
-    first = daemon.wait_for(worker, 30, "the recognition worker")
-    os.kill(first[0], signal.SIGKILL)
-    daemon.wait_for(lambda: worker() and worker() != first, 30, "a new recognition worker")
-    text = daemon.get("/metrics").text
-    assert re.search(r"^facedaemon_recognition_worker_restarts_total (\S+)$", text, re.M)
+
+def restarts(daemon) -> float:
+    found = re.search(r"^facedaemon_recognition_worker_restarts_total (\S+)$", daemon.get("/metrics").text, re.M)
+    assert found, "facedaemon_recognition_worker_restarts_total not in /metrics"
+    return float(found.group(1))
+
+
+def test_killed_recognition_worker_is_restarted(daemon):
+    first = daemon.wait_for(lambda: worker_pids(daemon), 30, "the recognition worker to start")[-1]
+    assert first in descendants(daemon.process.pid) and alive(first), "the logged pid is the daemon's live child"
+    before = restarts(daemon)
+    os.kill(first, signal.SIGKILL)
+    daemon.wait_for(lambda: restarts(daemon) >= before + 1, 30, "the worker restart to be counted")
+    second = daemon.wait_for(lambda: [p for p in worker_pids(daemon) if p != first], 30, "a new worker")[-1]
+    assert second in descendants(daemon.process.pid) and alive(second)
+    assert not alive(first)
+    assert restarts(daemon) == before + 1, "one kill, one restart"
 
 
 def test_bad_config_is_refused_with_file_line_and_key(tmp_path):

@@ -9,6 +9,7 @@ from facedaemon.config import load_text
 from facedaemon.events.hub import EventHub
 from facedaemon.events.mqtt import MqttSink
 from facedaemon.events.presence import Event
+from facedaemon.events.sinks import WebhookSink
 from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
 
@@ -103,10 +104,18 @@ def test_mqtt_sink_series_exist_from_the_start_and_an_early_event_is_a_counted_d
     assert value(metrics, "facedaemon_mqtt_connected", broker="127.0.0.1:1") is None  # no stale broker series
 
 
-def test_without_a_registry_sinks_still_work_and_count_locally():
+def test_without_a_registry_sinks_still_get_every_event_and_count_drops_locally(caplog):
     hub = EventHub.from_config(config("events: {webhook: {url: 'http://127.0.0.1:1/x'}}\n"))
     assert hub is not None and [sink.name for sink in hub.sinks] == ["log", "webhook"]
-    hub.on_result(result(100.0, "Obama"))  # queued for the (not started) webhook; nothing raises
+    webhook = hub.sinks[1]
+    assert isinstance(webhook, WebhookSink)
+    webhook._size = 1  # a one-event queue: the second event pushes the first out
+    with caplog.at_level("INFO"):
+        hub.on_result(result(100.0, "Obama", "Biden"))  # two arrivals; the webhook is not started
+    assert "door: Obama recognised" in caplog.text and "door: Biden recognised" in caplog.text
+    assert [event.name for event in webhook._queue] == ["Biden"]
+    assert webhook.dropped == 1, "the local count (the bench and tests read it) must count without a registry"
+    assert "dropped an event: queue full" in caplog.text
 
 
 def test_every_metric_of_the_registry_is_in_the_readme_table():
