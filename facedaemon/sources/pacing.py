@@ -5,12 +5,18 @@ from __future__ import annotations
 import threading
 import time
 
+# Behind by more than this (a stalled disk or decoder, a frozen process): resync to now rather than send a
+# burst. Below it a late read is made up by the next frames, so the average rate stays the source's own.
+MAX_CATCH_UP = 0.5  # seconds
+
 
 class Pacer:
-    """Sleeps until the next frame is due; skips ahead instead of bursting when it fell behind."""
+    """Sleeps until the next frame is due. A late frame's delay is made up by the next ones (they are not
+    slept for) as long as the lag stays under max_catch_up; after a longer stall the schedule restarts from now."""
 
-    def __init__(self, fps: float, stop: threading.Event | None = None) -> None:
+    def __init__(self, fps: float, stop: threading.Event | None = None, max_catch_up: float = MAX_CATCH_UP) -> None:
         self.interval = 1.0 / fps
+        self.max_catch_up = max(max_catch_up, self.interval)
         self._next = time.monotonic()
         self._stop = stop or threading.Event()
 
@@ -18,7 +24,6 @@ class Pacer:
         now = time.monotonic()
         if self._next > now:
             self._stop.wait(self._next - now)
-            self._next += self.interval
-        else:
-            # Behind schedule (a slow read): restart the schedule from now, never a burst of catch-up frames.
-            self._next = now + self.interval
+        elif now - self._next > self.max_catch_up:
+            self._next = now  # a long stall: never a burst of stale catch-up frames
+        self._next += self.interval
