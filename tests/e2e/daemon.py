@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,3 +153,45 @@ def start_daemon(tmp: Path, config_path: Path, port: int, env: dict[str, str] | 
 
 def status(daemon: RunningDaemon) -> dict:
     return json.loads((daemon.runtime_dir / "status.json").read_text())
+
+
+Ready = Callable[[RunningDaemon], object]
+
+
+def healthy(daemon: RunningDaemon) -> bool:
+    return daemon.get("/healthz").status_code == 200
+
+
+class Daemons:
+    """Starts daemons for one test (or module) and stops every one of them, whatever the test did."""
+
+    def __init__(self) -> None:
+        self.started: list[RunningDaemon] = []
+
+    def __call__(self, tmp: Path, cameras: dict, faces_dir: Path | None = None, *, env: dict[str, str] | None = None,
+                 ready: Ready | None = healthy, timeout: float = 120, **overrides) -> RunningDaemon:
+        """Write a config for `cameras` (faces_dir: tmp/faces, made if missing; overrides: more top-level keys),
+        start the daemon and wait up to `timeout` s for ready(daemon) (default: /healthz says ok; None: no wait)."""
+        faces = faces_dir if faces_dir is not None else tmp / "faces"
+        faces.mkdir(parents=True, exist_ok=True)
+        config_path, port = write_config(tmp, cameras, faces, **overrides)
+        return self.start(tmp, config_path, port, env=env, ready=ready, timeout=timeout)
+
+    def start(self, tmp: Path, config_path: Path, port: int, *, env: dict[str, str] | None = None,
+              ready: Ready | None = healthy, timeout: float = 120) -> RunningDaemon:
+        """Start the daemon on a config already written (tests/e2e/daemon.write_config)."""
+        daemon = start_daemon(tmp, config_path, port, env=env)
+        self.started.append(daemon)
+        if ready is not None:
+            daemon.wait_for(lambda: ready(daemon), timeout, getattr(ready, "__name__", "the daemon to be ready"))
+        return daemon
+
+    def close(self) -> list[str]:
+        """Stop every daemon started (SIGTERM, then SIGKILL after 15 s) and kill whatever they left behind."""
+        left: list[str] = []
+        for daemon in self.started:
+            if daemon.process.poll() is None:
+                daemon.stop(signal.SIGTERM)
+            left += daemon.kill_leftovers()
+        self.started.clear()
+        return left

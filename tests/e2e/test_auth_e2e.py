@@ -7,7 +7,6 @@ import requests
 from werkzeug.security import generate_password_hash
 
 from facedaemon.web.auth import hash_token
-from tests.e2e.daemon import start_daemon, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -16,19 +15,11 @@ TOKEN = "e2e-token-value-123"
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
+def daemon(tmp_path_factory, run_module_daemon):
     tmp = tmp_path_factory.mktemp("auth")
-    (tmp / "faces").mkdir()
     auth = {"enabled": True, "users": {"alice": generate_password_hash(PASSWORD)}, "tokens": [hash_token(TOKEN)]}
     cameras = {"cam": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
-    config_path, port = write_config(tmp, cameras, tmp / "faces", auth=auth)
-    running = start_daemon(tmp, config_path, port)
-    try:
-        running.wait_for(lambda: running.get("/healthz").status_code == 200, 60, "/healthz ok (public)")
-        yield running
-    finally:
-        running.stop()
-        running.kill_leftovers()
+    return run_module_daemon(tmp, cameras, auth=auth, timeout=60)  # /healthz stays public
 
 
 def test_routes_need_credentials_over_real_http(daemon):

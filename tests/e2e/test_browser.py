@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.e2e.browser import H264, Chromium, find_chromium, read_delay, video_state
-from tests.e2e.daemon import descendants, start_daemon, write_config
+from tests.e2e.daemon import descendants
 from tests.e2e.media import colour_pixels, make_people_clip, obama_gallery
 from tests.realparts import missing
 
@@ -58,7 +58,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory, shared_data, chromium):
+def daemon(tmp_path_factory, shared_data, chromium, run_module_daemon):
     tmp = tmp_path_factory.mktemp("browser")
     faces = obama_gallery(shared_data, tmp / "faces")
     clip = make_people_clip(shared_data, tmp / "people.mp4")
@@ -66,14 +66,7 @@ def daemon(tmp_path_factory, shared_data, chromium):
         "people": {"source": str(clip), "loop": True},
         "pattern": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False},
     }
-    config_path, port = write_config(tmp, cameras, faces)
-    running = start_daemon(tmp, config_path, port)
-    try:
-        running.wait_for(lambda: running.get("/healthz").status_code == 200, 120, "/healthz to say ok")
-        yield running
-    finally:
-        running.stop()
-        running.kill_leftovers()
+    return run_module_daemon(tmp, cameras, faces)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +123,10 @@ def test_screenshot_shows_the_labelled_box_and_the_faces_list(browser, h264, tmp
 
 
 def test_glass_to_glass_delay_is_sane(browser, h264):
-    # The figure itself comes from scripts/glass-to-glass; a test on a shared 2-core machine only bounds it.
+    # The figure itself comes from scripts/glass-to-glass; a test on a shared 2-core machine bounds it at 3x.
     delays = [delay for delay, _ in (read_delay(browser, video("pattern")) for _ in range(8)) if delay is not None]
     assert len(delays) >= 4, f"the pattern's clock stripe decoded in {len(delays)}/8 screenshots"
-    assert 0 < statistics.median(delays) < 10, delays
+    assert 0 < statistics.median(delays) < 3 * 1.85, f"{delays} (README: p95 1.85 s; a 3x regression must fail)"
     print(f"\nglass-to-glass (pattern 640x360@15, loaded test machine): {[round(d, 2) for d in delays]} s")
 
 

@@ -111,7 +111,7 @@ class RtspCamera:
 
 
 @pytest.fixture(scope="module")
-def rtsp_daemon(tmp_path_factory):
+def rtsp_daemon(tmp_path_factory, run_module_daemon):
     """The daemon with one RTSP camera whose server is NOT running yet."""
     problem = camera_problem()
     if problem is not None:
@@ -122,14 +122,12 @@ def rtsp_daemon(tmp_path_factory):
     camera = RtspCamera(free_port(), tmp / "camera.log")
     cameras = {"ipcam": {"source": camera.url, "recognize": False}}
     config_path, port = write_config(tmp, cameras, tmp / "faces")
-    daemon = start_daemon(tmp, config_path, port)
+    daemon = run_module_daemon.start(tmp, config_path, port, ready=lambda d: status(d)["cameras"]["ipcam"],
+                                     timeout=60)
     try:
-        daemon.wait_for(lambda: status(daemon)["cameras"]["ipcam"], 60, "status.json")
         yield daemon, camera
     finally:
         camera.kill()
-        daemon.stop()
-        daemon.kill_leftovers()
 
 
 def wait_streaming(daemon: RunningDaemon, timeout: float, what: str) -> float:
@@ -197,18 +195,12 @@ def test_hung_camera_is_detected_and_recovers(rtsp_daemon):
 # -- the encoder's ffmpeg killed again and again ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def pattern_daemon(tmp_path_factory):
+def pattern_daemon(tmp_path_factory, run_module_daemon):
     tmp = tmp_path_factory.mktemp("ffmpeg-kills")
     (tmp / "faces").mkdir()
     cameras = {"pattern": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False}}
     config_path, port = write_config(tmp, cameras, tmp / "faces")
-    daemon = start_daemon(tmp, config_path, port)
-    try:
-        daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 90, "/healthz to say ok")
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.kill_leftovers()
+    return run_module_daemon.start(tmp, config_path, port, timeout=90)
 
 
 def encoder_pids(daemon: RunningDaemon) -> list[int]:

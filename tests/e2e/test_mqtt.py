@@ -218,45 +218,38 @@ def test_events_arrive_over_tls_with_a_client_certificate(tmp_path, shared_data,
     assert retained(tls_broker.plain, "facedaemon/status") == "offline"  # the clean stop went over TLS too
 
 
-def test_an_untrusted_broker_certificate_is_one_clear_log_line_and_the_daemon_keeps_running(tmp_path, tls_broker):
+def test_an_untrusted_broker_certificate_is_one_clear_log_line_and_the_daemon_keeps_running(tmp_path, tls_broker,
+                                                                                            run_daemon):
     faces = tmp_path / "faces"
     faces.mkdir()
     cameras = {"pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
     config_path, port = write_config(tmp_path, cameras, faces,
                                      events={"mqtt": tls_config(tls_broker, tls_broker.pki.other_ca)})
-    daemon = start_daemon(tmp_path, config_path, port)
-    try:
-        line = f"events: MQTT cannot connect to 127.0.0.1:{tls_broker.tls} (TLS): TLS: the broker's certificate is not"
-        daemon.wait_for(lambda: line in daemon.log(), 60, "the certificate error in the log")
-        # paho retries (1 s, 2 s, ...): still failing, still running, still serving.
-        daemon.wait_for(lambda: (gauge(daemon, "facedaemon_event_sink_errors_total{sink=\"mqtt\"}") or 0) >= 2, 30,
-                        "a second failed attempt counted")
-        assert daemon.get("/healthz").status_code == 200
-        assert status(daemon)["cameras"]["pattern"]["state"] == "streaming"
-        assert gauge(daemon, "facedaemon_mqtt_connected{") == 0
-        log = daemon.log()
-        reported = [row for row in log.splitlines() if "cannot connect" in row]
-        assert len(reported) == 1, reported  # the same reason is not repeated on every retry
-        assert "check events.mqtt.tls.ca_file" in reported[0] and "Traceback" not in log
-        assert "facedaemon.events.mqtt.paho" not in log  # paho's own per-retry noise is filtered
-    finally:
-        daemon.stop()
-        leftovers = daemon.kill_leftovers()
-    assert not leftovers
+    daemon = run_daemon.start(tmp_path, config_path, port, ready=None)
+    line = f"events: MQTT cannot connect to 127.0.0.1:{tls_broker.tls} (TLS): TLS: the broker's certificate is not"
+    daemon.wait_for(lambda: line in daemon.log(), 60, "the certificate error in the log")
+    # paho retries (1 s, 2 s, ...): still failing, still running, still serving.
+    daemon.wait_for(lambda: (gauge(daemon, "facedaemon_event_sink_errors_total{sink=\"mqtt\"}") or 0) >= 2, 30,
+                    "a second failed attempt counted")
+    assert daemon.get("/healthz").status_code == 200
+    assert status(daemon)["cameras"]["pattern"]["state"] == "streaming"
+    assert gauge(daemon, "facedaemon_mqtt_connected{") == 0
+    log = daemon.log()
+    reported = [row for row in log.splitlines() if "cannot connect" in row]
+    assert len(reported) == 1, reported  # the same reason is not repeated on every retry
+    assert "check events.mqtt.tls.ca_file" in reported[0] and "Traceback" not in log
+    assert "facedaemon.events.mqtt.paho" not in log  # paho's own per-retry noise is filtered
+    daemon.stop()
 
 
-def test_a_missing_ca_file_stops_the_daemon_at_start_naming_the_key(tmp_path):
+def test_a_missing_ca_file_stops_the_daemon_at_start_naming_the_key(tmp_path, run_daemon):
     faces = tmp_path / "faces"
     faces.mkdir()
     cameras = {"pattern": {"source": "pattern", "recognize": False}}
     config_path, port = write_config(tmp_path, cameras, faces,
                                      events={"mqtt": {"host": "127.0.0.1", "tls": {"ca_file": "no-such-ca.pem"}}})
-    daemon = start_daemon(tmp_path, config_path, port)
-    try:
-        assert daemon.process.wait(60) == 2
-    finally:
-        daemon.stop()
-        daemon.kill_leftovers()
+    daemon = run_daemon.start(tmp_path, config_path, port, ready=None)
+    assert daemon.process.wait(60) == 2
     log = daemon.log()
     assert f"events.mqtt.tls.ca_file: file not found (got '{tmp_path / 'no-such-ca.pem'}')" in log, log
     assert "Traceback" not in log

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.e2e.daemon import RunningDaemon, start_daemon, status, write_config
+from tests.e2e.daemon import RunningDaemon, status, write_config
 from tests.e2e.media import StrangerClip, colour_pixels, decode_video, make_stranger_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
@@ -113,36 +113,34 @@ def measure(video: Path, clip: StrangerClip, source: list[np.ndarray]) -> Measur
     return found
 
 
-def test_stranger_blurred_on_every_frame_known_face_sharp_and_labelled_blur_off_live(tmp_path, shared_data):
+def test_stranger_blurred_on_every_frame_known_face_sharp_and_labelled_blur_off_live(tmp_path, shared_data,
+                                                                                    run_daemon):
     faces = obama_gallery(shared_data, tmp_path / "faces")
     clip = make_stranger_clip(shared_data, tmp_path / "stranger.mp4")
     source = decode_video(clip.path)
     config_path, port = write_config(tmp_path, {CAMERA: {"source": str(clip.path), "loop": True}}, faces,
                                      privacy={"blur_unknown": True}, events={"log": False},
                                      hls={"playlist_size": 12})  # room for a whole 8 s loop after a marker
-    daemon = start_daemon(tmp_path, config_path, port)
-    try:
-        def both_faces():
-            names = {face["name"] for face in status(daemon)["cameras"][CAMERA]["faces"]}
-            return {"Obama", "Unknown"} <= names
+    daemon = run_daemon.start(tmp_path, config_path, port, ready=None)
 
-        daemon.wait_for(both_faces, 180, "Obama and the Unknown face in status.json")
-        _, last = segments_after(daemon, None, 1, tmp_path, "edge.mp4")
-        _, last = segments_after(daemon, last, 1, tmp_path, "skip.mp4")  # may hold frames before the detection
-        blurred_video, last = segments_after(daemon, last, 8, tmp_path, "blurred.mp4")  # one whole loop
+    def both_faces():
+        names = {face["name"] for face in status(daemon)["cameras"][CAMERA]["faces"]}
+        return {"Obama", "Unknown"} <= names
 
-        config = yaml.safe_load(config_path.read_text())
-        config["privacy"]["blur_unknown"] = False
-        config_path.write_text(yaml.safe_dump(config))
-        daemon.process.send_signal(signal.SIGHUP)
-        daemon.wait_for(lambda: "apply privacy live" in daemon.log(), 30, "the reload to apply privacy")
-        _, last = segments_after(daemon, None, 1, tmp_path, "edge2.mp4")
-        _, last = segments_after(daemon, last, 1, tmp_path, "skip2.mp4")  # may hold frames from before the reload
-        sharp_video, _ = segments_after(daemon, last, 4, tmp_path, "sharp.mp4")
-    finally:
-        daemon.stop()
-        leftovers = daemon.kill_leftovers()
-    assert not leftovers
+    daemon.wait_for(both_faces, 180, "Obama and the Unknown face in status.json")
+    _, last = segments_after(daemon, None, 1, tmp_path, "edge.mp4")
+    _, last = segments_after(daemon, last, 1, tmp_path, "skip.mp4")  # may hold frames before the detection
+    blurred_video, last = segments_after(daemon, last, 8, tmp_path, "blurred.mp4")  # one whole loop
+
+    config = yaml.safe_load(config_path.read_text())
+    config["privacy"]["blur_unknown"] = False
+    config_path.write_text(yaml.safe_dump(config))
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "apply privacy live" in daemon.log(), 30, "the reload to apply privacy")
+    _, last = segments_after(daemon, None, 1, tmp_path, "edge2.mp4")
+    _, last = segments_after(daemon, last, 1, tmp_path, "skip2.mp4")  # may hold frames from before the reload
+    sharp_video, _ = segments_after(daemon, last, 4, tmp_path, "sharp.mp4")
+    daemon.stop()
 
     on, off = measure(blurred_video, clip, source), measure(sharp_video, clip, source)
     print(f"\nblur on:  {on.summary()}\nblur off: {off.summary()}")

@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from tests.e2e.daemon import REPO, free_port, start_daemon, write_config
+from tests.e2e.daemon import REPO, free_port, write_config
 from tests.e2e.media import make_people_clip, obama_gallery
 from tests.realparts import require_program
 
@@ -157,7 +157,7 @@ class Prometheus:
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory, shared_data):
+def prometheus(tmp_path_factory, shared_data, run_module_daemon):
     binary, promtool = tool("prometheus"), tool("promtool")
     tmp = tmp_path_factory.mktemp("prometheus")
     faces = obama_gallery(shared_data, tmp / "faces")
@@ -167,20 +167,17 @@ def prometheus(tmp_path_factory, shared_data):
         "pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False},
     }
     config_path, port = write_config(tmp, cameras, faces)
-    daemon = start_daemon(tmp, config_path, port)
     server = Prometheus(tmp, f"127.0.0.1:{port}")
+    checked = server.check_config(promtool)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    run_module_daemon.start(tmp, config_path, port)
     try:
-        checked = server.check_config(promtool)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 120, "/healthz to say ok")
         server.start(binary)
         server.wait_for(lambda: requests.get(server.url + "/-/ready", timeout=5).status_code == 200, 60,
                         "prometheus to be ready")
         yield server
     finally:
         server.stop()
-        daemon.stop()
-        daemon.kill_leftovers()
 
 
 def finite_values(result: list[dict]) -> list[float]:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from facedaemon.outputs.rtsp.server import PACKAGES, SIDECAR
-from tests.e2e.daemon import descendants, free_port, start_daemon, write_config
+from tests.e2e.daemon import Daemons, RunningDaemon, descendants, free_port
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
@@ -38,31 +38,23 @@ def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_daemon(tmp: Path, **rtsp):
-    (tmp / "faces").mkdir()
+def start_rtsp_daemon(daemons: Daemons, tmp: Path, **rtsp) -> tuple[RunningDaemon, str]:
     port = free_port()
     cameras = {"door": {"source": "pattern", "width": WIDTH, "height": HEIGHT, "fps": FPS, "recognize": False,
                         "rtsp": True}}
-    config_path, http_port = write_config(tmp, cameras, tmp / "faces",
-                                          rtsp={"listen": f"127.0.0.1:{port}", **rtsp})
-    daemon = start_daemon(tmp, config_path, http_port)
-    daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 90, "/healthz to say ok")
+    daemon = daemons(tmp, cameras, rtsp={"listen": f"127.0.0.1:{port}", **rtsp}, timeout=90)
     return daemon, f"rtsp://127.0.0.1:{port}/door"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, run_module_daemon):
     problem = gstreamer_problem()
     if problem is not None:
         missing("GStreamer RTSP server", f"not usable under {SYSTEM_PYTHON} ({problem}); install the Debian "
                 f"packages {PACKAGES} (scripts/test-deps)")
-    daemon, url = run_daemon(tmp_path_factory.mktemp("rtsp"))
-    try:
-        daemon.wait_for(lambda: "RTSP serving" in daemon.log(), 30, "the RTSP server to serve door")
-        yield daemon, url
-    finally:
-        daemon.stop()
-        daemon.kill_leftovers()
+    daemon, url = start_rtsp_daemon(run_module_daemon, tmp_path_factory.mktemp("rtsp"))
+    daemon.wait_for(lambda: "RTSP serving" in daemon.log(), 30, "the RTSP server to serve door")
+    return daemon, url
 
 
 class Client:
@@ -166,18 +158,14 @@ def test_a_dead_server_is_restarted_and_hls_never_stops(served, ffmpeg, tmp_path
     assert_good_stream(frames, log, 4)
 
 
-def test_without_gstreamer_rtsp_is_off_and_hls_runs(tmp_path):
-    daemon, _url = run_daemon(tmp_path, python="/nonexistent/python3")
-    try:
-        daemon.wait_for(lambda: daemon.get("/hls/door/index.m3u8").status_code == 200, 30, "the HLS playlist")
-        daemon.wait_for(lambda: newest_segment(daemon), 30, "HLS segments")
-        lines = [line for line in daemon.log().splitlines() if "RTSP output is off" in line]
-        assert len(lines) == 1, daemon.log()
-        assert "door" in lines[0] and "/nonexistent/python3 not found" in lines[0] and "python3-gi" in lines[0]
-        assert not sidecars(daemon)
-        for pid in descendants(daemon.process.pid):
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                assert b"tee" not in handle.read().split(b"\0"), "no second output without a server"
-    finally:
-        daemon.stop()
-        daemon.kill_leftovers()
+def test_without_gstreamer_rtsp_is_off_and_hls_runs(tmp_path, run_daemon):
+    daemon, _url = start_rtsp_daemon(run_daemon, tmp_path, python="/nonexistent/python3")
+    daemon.wait_for(lambda: daemon.get("/hls/door/index.m3u8").status_code == 200, 30, "the HLS playlist")
+    daemon.wait_for(lambda: newest_segment(daemon), 30, "HLS segments")
+    lines = [line for line in daemon.log().splitlines() if "RTSP output is off" in line]
+    assert len(lines) == 1, daemon.log()
+    assert "door" in lines[0] and "/nonexistent/python3 not found" in lines[0] and "python3-gi" in lines[0]
+    assert not sidecars(daemon)
+    for pid in descendants(daemon.process.pid):
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            assert b"tee" not in handle.read().split(b"\0"), "no second output without a server"

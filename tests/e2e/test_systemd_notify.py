@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import start_daemon, status, write_config
+from tests.e2e.daemon import Daemons, RunningDaemon, status
 
 pytestmark = pytest.mark.e2e
 
@@ -67,30 +67,24 @@ def listener():
     listening.close()
 
 
-def run_daemon(tmp: Path, cameras: dict, listener: NotifyListener):
-    (tmp / "faces").mkdir(exist_ok=True)
-    config_path, port = write_config(tmp, cameras, tmp / "faces")
+def notifying_daemon(daemons: Daemons, tmp: Path, cameras: dict, listener: NotifyListener) -> RunningDaemon:
     env = {"NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-    return start_daemon(tmp, config_path, port, env=env)
+    return daemons(tmp, cameras, env=env, ready=None)
 
 
-def test_ready_after_frames_then_watchdog_then_stopping(tmp_path, listener):
+def test_ready_after_frames_then_watchdog_then_stopping(tmp_path, listener, run_daemon):
     cameras = {"cam": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
-    daemon = run_daemon(tmp_path, cameras, listener)
-    try:
-        ready = daemon.wait_for(lambda: listener.first("READY=1"), 60, "READY=1 on NOTIFY_SOCKET")
-        assert "STATUS=streaming 1 of 1 camera(s)" in ready[1]
-        assert status(daemon)["cameras"]["cam"]["last_frame"] is not None, "READY=1 before the first frame"
-        before_ready = [text for at, text in listener.snapshot() if at < ready[0]]
-        assert "WATCHDOG=1" not in before_ready, before_ready
+    daemon = notifying_daemon(run_daemon, tmp_path, cameras, listener)
+    ready = daemon.wait_for(lambda: listener.first("READY=1"), 60, "READY=1 on NOTIFY_SOCKET")
+    assert "STATUS=streaming 1 of 1 camera(s)" in ready[1]
+    assert status(daemon)["cameras"]["cam"]["last_frame"] is not None, "READY=1 before the first frame"
+    before_ready = [text for at, text in listener.snapshot() if at < ready[0]]
+    assert "WATCHDOG=1" not in before_ready, before_ready
 
-        daemon.wait_for(lambda: listener.count("WATCHDOG=1", after=ready[0]) >= 4, 30, "repeated WATCHDOG=1")
-        assert daemon.stop() < 15
-        assert daemon.process.returncode == 0, daemon.log()[-2000:]
-        assert listener.first("STOPPING=1") is not None, listener.snapshot()
-    finally:
-        daemon.stop()
-        daemon.kill_leftovers()
+    daemon.wait_for(lambda: listener.count("WATCHDOG=1", after=ready[0]) >= 4, 30, "repeated WATCHDOG=1")
+    assert daemon.stop() < 15
+    assert daemon.process.returncode == 0, daemon.log()[-2000:]
+    assert listener.first("STOPPING=1") is not None, listener.snapshot()
 
 
 def short_clip(path: Path, seconds: float) -> Path:
@@ -102,22 +96,18 @@ def short_clip(path: Path, seconds: float) -> Path:
     return path
 
 
-def test_watchdog_pings_stop_when_the_only_camera_stops(tmp_path, listener):
+def test_watchdog_pings_stop_when_the_only_camera_stops(tmp_path, listener, run_daemon):
     clip = short_clip(tmp_path / "clip.mp4", seconds=6)
     cameras = {"clip": {"source": str(clip), "loop": False, "recognize": False}}
-    daemon = run_daemon(tmp_path, cameras, listener)
-    try:
-        ready = daemon.wait_for(lambda: listener.first("READY=1"), 60, "READY=1 on NOTIFY_SOCKET")
-        daemon.wait_for(lambda: status(daemon)["cameras"]["clip"]["state"] == "ended", 90,
-                        "the clip camera to stop streaming", interval=0.1)
-        ended = time.monotonic()
-        assert listener.count("WATCHDOG=1", after=ready[0]) >= 1, "no WATCHDOG=1 while the clip played"
-        daemon.wait_for(lambda: listener.first("STATUS=streaming 0 of 1"), 10, "STATUS=streaming 0 of 1")
-        time.sleep(4 * WATCHDOG_USEC / 1e6)  # eight ping intervals
-        # One ping may have been on its way when the state changed; none after that.
-        late = listener.count("WATCHDOG=1", after=ended + 1.0)
-        assert late == 0, f"{late} WATCHDOG=1 after the only camera stopped: {listener.snapshot()[-12:]}"
-        assert daemon.process.poll() is None, "the daemon exits by itself; systemd's watchdog should restart it"
-    finally:
-        daemon.stop()
-        daemon.kill_leftovers()
+    daemon = notifying_daemon(run_daemon, tmp_path, cameras, listener)
+    ready = daemon.wait_for(lambda: listener.first("READY=1"), 60, "READY=1 on NOTIFY_SOCKET")
+    daemon.wait_for(lambda: status(daemon)["cameras"]["clip"]["state"] == "ended", 90,
+                    "the clip camera to stop streaming", interval=0.1)
+    ended = time.monotonic()
+    assert listener.count("WATCHDOG=1", after=ready[0]) >= 1, "no WATCHDOG=1 while the clip played"
+    daemon.wait_for(lambda: listener.first("STATUS=streaming 0 of 1"), 10, "STATUS=streaming 0 of 1")
+    time.sleep(4 * WATCHDOG_USEC / 1e6)  # eight ping intervals
+    # One ping may have been on its way when the state changed; none after that.
+    late = listener.count("WATCHDOG=1", after=ended + 1.0)
+    assert late == 0, f"{late} WATCHDOG=1 after the only camera stopped: {listener.snapshot()[-12:]}"
+    assert daemon.process.poll() is None, "the daemon exits by itself; systemd's watchdog should restart it"

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from tests.e2e.daemon import start_daemon, write_config
+from tests.e2e.daemon import write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -32,25 +32,21 @@ def payloads() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
+def daemon(tmp_path_factory, run_module_daemon):
     tmp = tmp_path_factory.mktemp("traversal")
     (tmp / "faces").mkdir()
     (tmp / "secret.txt").write_bytes(SECRET)
     cameras = {"cam": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
     config_path, port = write_config(tmp, cameras, tmp / "faces")
-    running = start_daemon(tmp, config_path, port)
-    try:
-        running.wait_for(lambda: running.get("/hls/cam/index.m3u8").status_code == 200, 60, "HLS")
-        # A planted symlink inside the camera's folder, pointing outside it.
-        (running.runtime_dir / "cam" / "seg_99999.m4s").symlink_to(tmp / "secret.txt")
-        for folder, name in ((tmp / "faces" / ".unknowns", "planted.jpg"), (running.runtime_dir / "recent" / "cam",
-                             "0a1b2c3d-1.jpg"), (tmp / "faces" / ".negatives" / "Ann", "planted.jpg")):
-            folder.mkdir(parents=True)
-            (folder / name).symlink_to(tmp / "secret.txt")
-        yield running, port
-    finally:
-        running.stop()
-        running.kill_leftovers()
+    running = run_module_daemon.start(tmp, config_path, port, timeout=60,
+                                      ready=lambda d: d.get("/hls/cam/index.m3u8").status_code == 200)
+    # A planted symlink inside the camera's folder, pointing outside it.
+    (running.runtime_dir / "cam" / "seg_99999.m4s").symlink_to(tmp / "secret.txt")
+    for folder, name in ((tmp / "faces" / ".unknowns", "planted.jpg"), (running.runtime_dir / "recent" / "cam",
+                         "0a1b2c3d-1.jpg"), (tmp / "faces" / ".negatives" / "Ann", "planted.jpg")):
+        folder.mkdir(parents=True)
+        (folder / name).symlink_to(tmp / "secret.txt")
+    return running, port
 
 
 def test_no_byte_from_outside_a_camera_folder(daemon):

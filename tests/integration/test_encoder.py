@@ -217,8 +217,8 @@ def test_hung_ffmpeg_is_killed_and_replaced(make_encoder, tmp_path: Path) -> Non
                 dropped = True
                 break
         assert dropped
-        assert slowest < 3.0
-        assert slowest > 1.5  # it did wait for ffmpeg before giving up
+        assert slowest > 1.5  # it did wait out the 2 s stall timeout before giving up...
+        assert slowest < 3 * 2.0, "...but not three times as long"
         assert process_gone(hung)
         assert "hung" in (encoder.last_error or "")
 
