@@ -152,8 +152,8 @@ def test_no_wildcard_cors_anywhere(runtime, password_hash):
         assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_without_auth_config_the_app_is_open(runtime):
-    client = create_app(WebContext(runtime_dir=runtime, cameras=("front",))).test_client()
+def test_without_auth_config_the_app_is_open(runtime, make_client):
+    client = make_client(runtime_dir=runtime, cameras=("front",))
     assert client.get("/api/cameras").status_code == 200
 
 

@@ -20,8 +20,7 @@ from facedaemon.gallery.edit import enroll, forget
 from facedaemon.gallery.layout import EnrollError, UnknownPerson
 from facedaemon.gallery.listing import listing
 from facedaemon.gallery.load import load_gallery
-from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
-from facedaemon.web.context import WebContext
+from facedaemon.web.app import MAX_CONTENT_LENGTH
 from tests.realparts import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,12 +176,9 @@ def test_forget_after_cache_built_with_other_settings_still_purges(dirs) -> None
 
 
 @pytest.fixture
-def client(dirs, tmp_path: Path):
+def client(dirs, make_client):
     faces, cache = dirs
-    runtime = tmp_path / "run"
-    runtime.mkdir()
-    app = create_app(WebContext(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache))
-    return app.test_client()
+    return make_client(faces_dir=faces, cache_dir=cache)
 
 
 def upload(client, name: str, *files: tuple[str, bytes]):
@@ -230,8 +226,8 @@ def test_faces_page_has_no_inline_script(client) -> None:
     assert client.get("/static/faces.js").status_code == 200
 
 
-def test_no_faces_dir_means_404(tmp_path: Path) -> None:
-    client = create_app(WebContext(runtime_dir=tmp_path, cameras=("door",))).test_client()
+def test_no_faces_dir_means_404(tmp_path: Path, make_client) -> None:
+    client = make_client(runtime_dir=tmp_path, cameras=("door",))
     assert client.get("/api/faces").status_code == 404 and client.get("/faces").status_code == 404
 
 

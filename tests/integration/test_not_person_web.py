@@ -24,8 +24,6 @@ from facedaemon.gallery.listing import listing
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import snapshot
 from facedaemon.runtime.recent import RecentFaces
-from facedaemon.web.app import create_app
-from facedaemon.web.context import WebContext
 from tests.realparts import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,10 +53,9 @@ def dirs(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 @pytest.fixture
-def client(dirs):
+def client(dirs, make_client):
     faces, cache, runtime = dirs
-    return create_app(WebContext(runtime_dir=runtime, cameras=("door",), faces_dir=faces,
-                                 cache_dir=cache)).test_client()
+    return make_client(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache)
 
 
 def recent_crop(runtime: Path, photo: Path, name: str, track_id: int = 12) -> None:
@@ -183,11 +180,10 @@ def test_forget_removes_negatives_and_their_encodings(dirs, client) -> None:
     assert listing(faces, cache)["people"] == []
 
 
-def test_cross_origin_marks_are_refused_with_auth(dirs) -> None:
+def test_cross_origin_marks_are_refused_with_auth(dirs, make_client) -> None:
     faces, cache, runtime = dirs
     auth = AuthConfig(users={"alice": generate_password_hash("correct horse battery")})
-    client = create_app(WebContext(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache,
-                                   auth=auth)).test_client()
+    client = make_client(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache, auth=auth)
     login = {"Authorization": "Basic " + base64.b64encode(b"alice:correct horse battery").decode()}
     body = {"camera": "door", "track": 1}
     assert client.post("/api/faces/ChengHaoXie/not", json=body).status_code == 401

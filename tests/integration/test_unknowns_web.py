@@ -18,8 +18,6 @@ from facedaemon.faces.matcher import match
 from facedaemon.faces.tracker import Track
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.gallery.load import load_gallery
-from facedaemon.web.app import create_app
-from facedaemon.web.context import WebContext
 from facedaemon.worker.unknowns import UnknownCollector
 from tests.realparts import SHARED_DATA
 
@@ -38,16 +36,15 @@ def dirs(tmp_path: Path) -> tuple[Path, Path, Path]:
     return faces, tmp_path / "cache", faces / ".unknowns"
 
 
-def context(dirs, **overrides) -> WebContext:
+def context(dirs, **overrides) -> dict:
     faces, cache, unknowns = dirs
-    settings = {"runtime_dir": faces.parent / "run", "cameras": ("door",), "faces_dir": faces, "cache_dir": cache,
-                "unknowns_dir": unknowns, "unknowns_save": True, "unknowns_retention": 3600.0, **overrides}
-    return WebContext(**settings)
+    return {"runtime_dir": faces.parent / "run", "cameras": ("door",), "faces_dir": faces, "cache_dir": cache,
+            "unknowns_dir": unknowns, "unknowns_save": True, "unknowns_retention": 3600.0, **overrides}
 
 
 @pytest.fixture
-def client(dirs):
-    return create_app(context(dirs)).test_client()
+def client(dirs, make_client):
+    return make_client(**context(dirs))
 
 
 def collect_stranger(folder: Path, track_id: int = 5) -> str:
@@ -144,12 +141,12 @@ def test_ids_never_reach_another_file(dirs, client, uid: str) -> None:
     assert (faces / "Obama" / "obama2.jpg").is_file() and not (faces / "Joe").exists()
 
 
-def test_save_off_lists_leftovers_and_says_so(dirs) -> None:
-    client = create_app(context(dirs, unknowns_save=False)).test_client()
+def test_save_off_lists_leftovers_and_says_so(dirs, make_client) -> None:
+    client = make_client(**context(dirs, unknowns_save=False))
     body = client.get("/api/unknowns").json
     assert body == {"save": False, "retention": 3600.0, "retention_text": "1h", "unknowns": []}
     assert not dirs[2].exists(), "listing never creates the folder"
-    assert create_app(context(dirs, unknowns_dir=None)).test_client().get("/api/unknowns").status_code == 404
+    assert make_client(**context(dirs, unknowns_dir=None)).get("/api/unknowns").status_code == 404
 
 
 def test_faces_page_has_the_new_lists(client) -> None:

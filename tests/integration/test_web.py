@@ -126,8 +126,8 @@ def test_page_shows_every_camera(client: FlaskClient) -> None:
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_page_without_cameras(runtime: Path) -> None:
-    client = create_app(WebContext(runtime_dir=runtime, cameras=())).test_client()
+def test_page_without_cameras(runtime: Path, make_client) -> None:
+    client = make_client(runtime_dir=runtime, cameras=())
     response = client.get("/")
     assert response.status_code == 200
     assert b"No camera is enabled" in response.data
@@ -256,11 +256,11 @@ def test_planted_symlinks_refused_even_when_target_is_inside(client: FlaskClient
     assert client.get("/hls/front/seg_00004.m4s").status_code == 404
 
 
-def test_symlinked_runtime_dir_still_serves(runtime: Path, tmp_path: Path) -> None:
+def test_symlinked_runtime_dir_still_serves(runtime: Path, tmp_path: Path, make_client) -> None:
     # /var/run -> /run and similar: the runtime dir itself may be reached through a link.
     alias = tmp_path / "run-alias"
     alias.symlink_to(runtime, target_is_directory=True)
-    client = create_app(WebContext(runtime_dir=alias, cameras=CAMERAS)).test_client()
+    client = make_client(runtime_dir=alias, cameras=CAMERAS)
     assert client.get("/hls/front/init.mp4").data == INIT
     assert client.get("/hls/front/seg_00002.m4s").status_code == 404
 
@@ -268,8 +268,8 @@ def test_symlinked_runtime_dir_still_serves(runtime: Path, tmp_path: Path) -> No
 # ------------------------------------------------------------------------------------------------ health
 
 
-def test_healthz_ok(runtime: Path) -> None:
-    client = create_app(WebContext(runtime_dir=runtime, cameras=CAMERAS)).test_client()
+def test_healthz_ok(runtime: Path, make_client) -> None:
+    client = make_client(runtime_dir=runtime, cameras=CAMERAS)
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
@@ -293,10 +293,10 @@ def _unhealthy(client: FlaskClient) -> dict[str, str]:
     return reasons
 
 
-def test_healthz_camera_in_error(runtime: Path) -> None:
+def test_healthz_camera_in_error(runtime: Path, make_client) -> None:
     failing = camera_entry("error", reason="cannot open rtsp://192.0.2.10:554/stream1")
     write_status(runtime, {"front": camera_entry(), "back": failing})
-    client = create_app(WebContext(runtime_dir=runtime, cameras=CAMERAS)).test_client()
+    client = make_client(runtime_dir=runtime, cameras=CAMERAS)
     reasons = _unhealthy(client)
     assert set(reasons) == {"back"}
     assert reasons["back"] == "error", "public: the state, never the camera's host or path"
@@ -311,17 +311,17 @@ def test_healthz_camera_in_error(runtime: Path) -> None:
         ("streaming", "not reported"),  # malformed entry
     ],
 )
-def test_healthz_camera_not_streaming(runtime: Path, entry: object, expected: str) -> None:
+def test_healthz_camera_not_streaming(runtime: Path, entry: object, expected: str, make_client) -> None:
     write_status(runtime, {"front": camera_entry(), "back": entry})
-    client = create_app(WebContext(runtime_dir=runtime, cameras=CAMERAS)).test_client()
+    client = make_client(runtime_dir=runtime, cameras=CAMERAS)
     reasons = _unhealthy(client)
     assert set(reasons) == {"back"}
     assert expected in reasons["back"]
 
 
-def test_healthz_camera_missing_from_status(runtime: Path) -> None:
+def test_healthz_camera_missing_from_status(runtime: Path, make_client) -> None:
     write_status(runtime, {"front": camera_entry()})
-    client = create_app(WebContext(runtime_dir=runtime, cameras=CAMERAS)).test_client()
+    client = make_client(runtime_dir=runtime, cameras=CAMERAS)
     assert "not reported" in _unhealthy(client)["back"]
 
 
@@ -338,8 +338,8 @@ def test_healthz_missing_status(runtime: Path, client: FlaskClient) -> None:
     assert all("not running" in reason for reason in reasons.values())
 
 
-def test_healthz_without_cameras_still_checks_daemon(runtime: Path) -> None:
-    client = create_app(WebContext(runtime_dir=runtime, cameras=())).test_client()
+def test_healthz_without_cameras_still_checks_daemon(runtime: Path, make_client) -> None:
+    client = make_client(runtime_dir=runtime, cameras=())
     assert client.get("/healthz").status_code == 200
     (runtime / "status.json").unlink()
     assert "daemon" in _unhealthy(client)
