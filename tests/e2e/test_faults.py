@@ -51,7 +51,8 @@ def pids_running(daemon, needle: str) -> list[int]:
 def test_broken_camera_is_reported_and_the_others_stream(daemon):
     def unhealthy():
         response = daemon.get("/healthz")
-        return response.json() if response.status_code == 503 and "broken" in response.json()["reasons"] else None
+        reasons = response.json()["reasons"] if response.status_code == 503 else {}
+        return response.json() if "broken" in reasons and "good" not in reasons else None  # good may be starting
 
     body = daemon.wait_for(unhealthy, 30, "/healthz to name the broken camera")
     assert "no-such-video.mp4" in body["reasons"]["broken"]
@@ -106,6 +107,47 @@ def test_killed_recognition_worker_is_restarted(daemon):
     assert second in descendants(daemon.process.pid) and alive(second)
     assert not alive(first)
     assert restarts(daemon) == before + 1, "one kill, one restart"
+
+
+def test_stalled_recognition_worker_is_detected_and_restarted(daemon):
+    # SIGSTOP: alive but silent, as a worker stuck in native code would be. The pattern camera keeps offering
+    # frames, so a request is pending; after the 30 s stall limit the worker is killed and replaced.
+    def ready_worker():
+        log = daemon.log()
+        started = log.rfind("recognition: worker started")
+        return started >= 0 and "recognition: ready" in log[started:] and worker_pids(daemon)
+
+    # Ready first: requests (whose age the stall check watches) go only to a worker that loaded its gallery.
+    stalled = daemon.wait_for(ready_worker, 90, "a ready recognition worker")[-1]
+    before = restarts(daemon)
+    os.kill(stalled, signal.SIGSTOP)
+    try:
+        daemon.wait_for(lambda: "recognition: no result for 30 s; killing the worker" in daemon.log(), 45,
+                        "the stall to be noticed")
+        daemon.wait_for(lambda: restarts(daemon) >= before + 1, 15, "the restart to be counted")
+        fresh = daemon.wait_for(lambda: [p for p in worker_pids(daemon) if p != stalled], 15, "a new worker")[-1]
+        assert alive(fresh) and not alive(stalled)
+        assert daemon.get("/healthz").status_code in (200, 503) and daemon.process.poll() is None
+    finally:
+        if alive(stalled):
+            os.kill(stalled, signal.SIGCONT)
+
+
+def gunicorn_masters(daemon) -> list[int]:
+    return [int(pid) for pid in re.findall(r"web: gunicorn listening on \S+ \(pid (\d+)\)", daemon.log())]
+
+
+def test_killed_gunicorn_is_restarted_and_serves_again(daemon):
+    master = daemon.wait_for(lambda: gunicorn_masters(daemon), 10, "gunicorn started")[-1]
+    workers = [pid for pid in descendants(master)]
+    assert workers, "gunicorn's workers"
+    os.kill(master, signal.SIGKILL)
+    daemon.wait_for(lambda: f"web: gunicorn exited with -{int(signal.SIGKILL)}" in daemon.log(), 15,
+                    "the dead gunicorn to be noticed")
+    fresh = daemon.wait_for(lambda: [p for p in gunicorn_masters(daemon) if p != master], 15, "a new gunicorn")[-1]
+    assert alive(fresh) and fresh in descendants(daemon.process.pid)
+    daemon.wait_for(lambda: daemon.get("/api/cameras").status_code == 200, 15, "the web app to answer again")
+    daemon.wait_for(lambda: not any(alive(pid) for pid in workers), 15, "the old workers to exit")
 
 
 def test_bad_config_is_refused_with_file_line_and_key(tmp_path):
