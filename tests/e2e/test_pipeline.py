@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from facedaemon.supervision.camera import RESULT_MAX_AGE
 
+from facedaemon.pipeline.camera import RESULT_MAX_AGE
 from tests.e2e.media import colour_pixels, decode_video, make_people_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from facedaemon.web.app import WebContext, create_app
+from facedaemon.web.app import create_app
+from facedaemon.web.context import WebContext
 
 
 @pytest.fixture

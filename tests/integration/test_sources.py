@@ -77,7 +77,7 @@ def test_a_looping_file_keeps_its_own_rate_over_a_long_window(clip):
         for thread in busy:
             thread.join()
         source.close()
-    assert 117 <= len(frames) <= 122, f"{len(frames)} frames in 4 s: {len(frames) / 4:.1f} fps, not 30"
+    assert 115 <= len(frames) <= 122, f"{len(frames)} frames in 4 s: {len(frames) / 4:.1f} fps, not 30 (28: 113)"
 
 
 def test_file_loops_when_asked(clip):
