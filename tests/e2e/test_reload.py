@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import http.server
+import shutil
 import signal
+import threading
 import time
 
 import pytest
 import yaml
+from werkzeug.security import generate_password_hash
 
 from tests.e2e.daemon import cmdline, descendants, status, write_config
+from tests.e2e.media import make_people_clip, obama_gallery
+
+PASSWORD = "reload-test-password"
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +63,88 @@ def test_sighup_applies_a_valid_config_and_refuses_an_invalid_one(tmp_path, run_
     time.sleep(2)
     assert ffmpeg_pids(daemon) == after, "an invalid config restarts nothing"
     assert streaming(daemon, "abc") and daemon.get("/healthz").status_code == 200
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that keeps every POSTed body (a webhook receiver)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        bodies = self.bodies
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def metric_lines(daemon, name: str) -> list[str]:
+    return [line for line in daemon.get("/metrics", auth=("alice", PASSWORD)).text.splitlines()
+            if line.startswith(name + "{")]
+
+
+def test_sighup_applies_metrics_events_and_auth_live(tmp_path, shared_data, run_daemon):
+    faces = obama_gallery(shared_data, tmp_path / "faces")
+    clip = make_people_clip(shared_data, tmp_path / "people.mp4")
+    daemon = run_daemon(tmp_path, {"people": {"source": str(clip), "loop": True}}, faces, timeout=180)
+    receiver = Receiver()
+    try:
+        daemon.wait_for(lambda: 'person="known"' in "".join(metric_lines(daemon, "facedaemon_faces_recognized_total")),
+                        120, "Obama counted as person=known")
+        assert daemon.get("/api/cameras").status_code == 200 and " DEBUG " not in daemon.log()
+        gunicorn = [pid for pid in descendants(daemon.process.pid) if "gunicorn" in cmdline(pid)]
+
+        document = yaml.safe_load(daemon.config_path.read_text())
+        document["log_level"] = "debug"
+        document["metrics"] = {"person_labels": True}
+        document["events"] = {"webhook": {"url": receiver.url, "timeout": 2}}
+        document["auth"] = {"enabled": True, "users": {"alice": generate_password_hash(PASSWORD)}}
+        daemon.config_path.write_text(yaml.safe_dump(document))
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_for(lambda: "apply log_level, metrics live" in daemon.log(), 30, "the reload plan in the log")
+        assert "restart web" in daemon.log() and "restart events" in daemon.log()
+
+        # auth: the web app restarts with it; the page now needs a login, /healthz stays public.
+        daemon.wait_for(lambda: daemon.get("/api/cameras").status_code == 401, 30, "a login required")
+        assert daemon.get("/api/cameras", auth=("alice", PASSWORD)).status_code == 200
+        assert daemon.get("/healthz").status_code == 200
+        assert not any(pid in descendants(daemon.process.pid) for pid in gunicorn), "gunicorn was replaced"
+        # events: the new webhook gets Obama (present, so recognised anew by the restarted sinks).
+        daemon.wait_for(lambda: any(b"Obama" in body for body in receiver.bodies), 60, "Obama at the new webhook")
+        # metrics: tracks named from now on carry the person's name (the clip's loop starts new tracks).
+        daemon.wait_for(lambda: 'person="Obama"' in "".join(metric_lines(daemon, "facedaemon_faces_recognized_total")),
+                        60, 'person="Obama" in /metrics')
+        assert daemon.process.poll() is None and "Traceback" not in daemon.log()
+    finally:
+        receiver.close()
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a reload applies log_level to the daemon process only; the recognition "
+                   "worker keeps the level it was spawned with, and the daemon itself logs nothing at debug")
+def test_sighup_log_level_debug_reaches_the_recognition_worker(tmp_path, shared_data, run_daemon):
+    cameras = {"pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10}}
+    daemon = run_daemon(tmp_path, cameras, timeout=120)
+    daemon.wait_for(lambda: "recognition: ready" in daemon.log(), 120, "the worker ready")
+    document = yaml.safe_load(daemon.config_path.read_text())
+    document["log_level"] = "debug"
+    daemon.config_path.write_text(yaml.safe_dump(document))
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "apply log_level live" in daemon.log(), 30, "the reload plan in the log")
+    # A photo with EXIF: loading it logs PIL's debug lines in the worker (seen when started at debug).
+    (tmp_path / "faces" / "Obama").mkdir()
+    shutil.copy(shared_data / "images" / "obama.jpg", tmp_path / "faces" / "Obama" / "obama.jpg")
+    daemon.wait_for(lambda: "recognition: ready, 1 people" in daemon.log(), 60, "the gallery reloaded")
+    assert " DEBUG " in daemon.log(), "no debug line after log_level: debug and a gallery reload"
