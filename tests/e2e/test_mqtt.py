@@ -18,7 +18,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.e2e.daemon import free_port, start_daemon, status, write_config
+from tests.e2e.daemon import descendants, free_port, start_daemon, status, write_config
 from tests.e2e.media import make_entry_clip, obama_gallery
 from tests.e2e.pki import Pki, make_pki
 from tests.realparts import require_program
@@ -253,3 +253,42 @@ def test_a_missing_ca_file_stops_the_daemon_at_start_naming_the_key(tmp_path, ru
     log = daemon.log()
     assert f"events.mqtt.tls.ca_file: file not found (got '{tmp_path / 'no-such-ca.pem'}')" in log, log
     assert "Traceback" not in log
+
+
+def test_broker_back_gets_the_queued_events_and_a_killed_daemon_leaves_offline(tmp_path, shared_data, run_daemon):
+    faces = obama_gallery(shared_data, tmp_path / "faces")
+    # Obama comes and goes every 8 s loop: events happen while the broker is away.
+    clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=8.0, appear_at=4.0)
+    port = free_port()
+    conf = f"listener {port} 127.0.0.1\n"
+    (tmp_path / "first").mkdir()
+    with mosquitto(tmp_path / "first", conf, port):
+        daemon = run_daemon(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, timeout=180,
+                            events={"mqtt": {"host": "127.0.0.1", "port": port}})
+        daemon.wait_for(lambda: retained(port, "facedaemon/status", 1.0) == "online", 60, "status online")
+        daemon.wait_for(lambda: "door: Obama recognised" in daemon.log(), 120, "Obama recognised")
+    down = time.time()
+    daemon.wait_for(lambda: daemon.log().count("door: Obama left") >= 1 and time.time() - down > 10, 40,
+                    "events while the broker is away (more than one loop)")
+    (tmp_path / "second").mkdir()
+    with mosquitto(tmp_path / "second", conf, port):
+        back = time.time()
+        subscriber = Subscriber(port)
+        try:
+            def queued() -> list[dict]:
+                found = [json.loads(p) for p in subscriber.on("facedaemon/door/event")]
+                return [e for e in found if down <= e["time"] < back]
+
+            events = daemon.wait_for(queued, 60, "events from while the broker was away")
+            assert {e["name"] for e in events} == {"Obama"}
+            daemon.wait_for(lambda: "online" in subscriber.on("facedaemon/status"), 30, "online again")
+        finally:
+            subscriber.close()
+        # SIGKILL: no clean goodbye; the broker publishes the daemon's last will.
+        daemon.seen_pids |= descendants(daemon.process.pid)
+        daemon.process.kill()
+        daemon.process.wait(10)
+        daemon.kill_leftovers()  # its children, which SIGKILL leaves behind by design
+        deadline = time.monotonic() + 15
+        while retained(port, "facedaemon/status", 1.0) != "offline":
+            assert time.monotonic() < deadline, "no retained 'offline' (last will) 15 s after SIGKILL"
