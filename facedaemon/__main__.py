@@ -126,7 +126,7 @@ def _enroll(args: argparse.Namespace) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-    from facedaemon.gallery.edit import enroll
+    from facedaemon.gallery.edit import enroll, faces_owner
     from facedaemon.gallery.layout import EnrollError
 
     config = _load(args.config)
@@ -149,6 +149,10 @@ def _enroll(args: argparse.Namespace) -> int:
     for check, path in zip(checks, written, strict=True):
         note = f" (warning: {', '.join(check.problems)})" if check.problems else ""
         print(f"{check.filename} -> {config.faces_dir / path}{note}")
+    owner = faces_owner(gallery.faces_dir)
+    if owner is not None:
+        print(f"run as root: the new folder and photos now belong to uid {owner[0]} gid {owner[1]}, the owner of "
+              f"{gallery.faces_dir}, so the service can read them")
     print(f"{args.name}: {len(written)} photo(s) added; a running daemon uses them within a few seconds")
     return 0
 

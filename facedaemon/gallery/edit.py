@@ -77,6 +77,7 @@ def person_lock(faces_dir: Path, name: str, wait: float = LOCK_WAIT) -> Iterator
     folder.mkdir(mode=0o700, exist_ok=True)
     path = folder / (hashlib.sha256(name.encode()).hexdigest()[:24] + ".lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    _give_to_faces_owner(faces_dir, [folder, path])  # root's lock would lock the service out of this person
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -200,8 +201,27 @@ def enroll(
             target = person_dir / photo_filename(check.filename, data, check.suffix)
             atomic_write(target, data)
             written.append(str(target.relative_to(faces_dir)))
+        _give_to_faces_owner(faces_dir, [person_dir, *(faces_dir / path for path in written)])
     log.info("gallery: enrolled %d photo(s) of a person", len(written))  # no name: the journal outlives an erasure
     return written, checks
+
+
+def faces_owner(faces_dir: Path) -> tuple[int, int] | None:
+    """(uid, gid) new files must get when we run as root and faces_dir belongs to someone else (the service
+    user): root's 0700 folder and 0600 photos would be unreadable to the daemon. None: nothing to change."""
+    if os.geteuid() != 0:
+        return None
+    info = faces_dir.stat()
+    return None if info.st_uid == 0 else (info.st_uid, info.st_gid)
+
+
+def _give_to_faces_owner(faces_dir: Path, paths: list[Path]) -> None:
+    owner = faces_owner(faces_dir)
+    if owner is None:
+        return
+    for path in paths:
+        os.chown(path, *owner, follow_symlinks=False)
+    log.info("gallery: %d file(s) given to uid %d gid %d, the owner of %s", len(paths), *owner, faces_dir)
 
 
 def photo_filename(original: str, data: bytes, suffix: str) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ from facedaemon.gallery.layout import EnrollError, UnknownPerson
 from facedaemon.gallery.listing import listing
 from facedaemon.gallery.load import load_gallery
 from facedaemon.web.app import MAX_CONTENT_LENGTH
-from tests.realparts import SHARED_DATA
+from tests.realparts import SHARED_DATA, missing
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = SHARED_DATA
@@ -266,3 +269,35 @@ def test_error_bodies_never_show_absolute_paths(client, dirs) -> None:
     assert response.status_code == 404
     detail = response.get_json()["detail"]
     assert str(faces) not in detail and "faces_dir" in detail, detail
+
+
+def test_enroll_as_root_leaves_photos_the_service_user_can_read(tmp_path: Path) -> None:
+    # `sudo facedaemon enroll` as the README shows: the folder and photos must go to faces_dir's owner (the
+    # service user), not stay root's 0700/0600 where the daemon cannot read them.
+    if os.geteuid() != 0:
+        missing("root", "this test runs `facedaemon enroll` as root (CI runs as root)")
+    service = pwd.getpwnam("nobody")
+    base = Path(tempfile.mkdtemp(prefix="facedaemon-enroll-"))  # outside root's 0700 pytest folder
+    try:
+        base.chmod(0o755)
+        faces = base / "faces"
+        faces.mkdir(mode=0o700)
+        os.chown(faces, service.pw_uid, service.pw_gid)
+        config = base / "facedaemon.yaml"
+        config.write_text(yaml.safe_dump({"faces_dir": str(faces), "runtime_dir": str(base / "run"),
+                                          "cache_dir": str(base / "cache"),
+                                          "cameras": {"door": {"source": "pattern"}}}))
+        result = subprocess.run([sys.executable, "-m", "facedaemon", "enroll", "--config", str(config), "Barack Obama",
+                                 str(IMAGES / "obama2.jpg")], capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert result.returncode == 0, result.stderr
+        person = faces / "Barack Obama"
+        owners = {str(p.relative_to(faces)): p.stat().st_uid for p in faces.rglob("*")}  # photos, locks
+        assert set(owners.values()) == {service.pw_uid}, owners
+        # The real check: the service user reads every photo (the daemon's gallery walk does the same).
+        read = subprocess.run(["/usr/bin/python3", "-c", "import pathlib, sys; print(sum(len(p.read_bytes()) for p in "
+                               "pathlib.Path(sys.argv[1]).iterdir()))", str(person)],
+                              user=service.pw_uid, group=service.pw_gid, capture_output=True, text=True, timeout=30)
+        assert read.returncode == 0 and int(read.stdout) > 10_000, read.stderr
+        assert f"belong to uid {service.pw_uid}" in result.stdout, "the CLI says what it did: " + result.stdout
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
