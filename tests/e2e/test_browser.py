@@ -7,6 +7,7 @@ protocol on a pipe (tests/e2e/browser.py). Screenshots are saved under pytest's 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -170,3 +171,36 @@ def test_player_reports_an_unplayable_codec(daemon, chromium):
         style = "getComputedStyle(document.querySelector('section[data-camera=\"pattern\"] .note'))"
         assert other.evaluate(f"{style}.backgroundColor") == "rgb(198, 40, 40)", "errors are shown in red"
         assert other.evaluate(f"{style}.display") != "none"
+
+
+def test_faces_page_lists_enrols_and_deletes_in_the_browser(daemon, chromium, shared_data):
+    """/faces and faces.js in Chromium: the list from /api/faces, an upload through the form, Delete person."""
+    people = "(document.getElementById('people') || {}).textContent || ''"
+    with Chromium(chromium) as page:
+        page.goto(daemon.base_url + "/faces")
+        wait_until(lambda: "Obama — 2 photos" in (page.evaluate(people) or ""), 30, "Obama listed with 2 photos",
+                   page)
+        # The form's file input gets a real photo (DataTransfer: what a user's file picker hands the page).
+        photo = base64.b64encode((shared_data / "images" / "biden.jpg").read_bytes()).decode()
+        page.evaluate(f"""(() => {{
+            const bytes = Uint8Array.from(atob({json.dumps(photo)}), c => c.charCodeAt(0));
+            const form = document.getElementById('enroll');
+            const files = new DataTransfer();
+            files.items.add(new File([bytes], 'biden.jpg', {{type: 'image/jpeg'}}));
+            form.elements.images.files = files.files;
+            form.elements.name.value = 'Joe Biden';
+            form.requestSubmit();
+        }})()""")
+        message = "document.getElementById('message').textContent"
+        wait_until(lambda: page.evaluate(message) == "Added 1 photo(s) of Joe Biden.", 60, "the upload accepted", page)
+        wait_until(lambda: "Joe Biden — 1 photo" in page.evaluate(people), 30, "Joe Biden listed", page)
+        assert any(p["name"] == "Joe Biden" for p in daemon.get("/api/faces").json()["people"])
+
+        page.evaluate("window.confirm = () => true")  # the page asks before deleting
+        page.evaluate("""[...document.querySelectorAll('#people .person')]
+            .find(item => item.textContent.startsWith('Joe Biden')).querySelector('button.forget').click()""")
+        wait_until(lambda: (page.evaluate(message) or "").startswith("Deleted Joe Biden: 1 file(s)"), 30,
+                   "the deletion reported", page)
+        wait_until(lambda: "Joe Biden" not in page.evaluate(people), 30, "Joe Biden gone from the list", page)
+        assert not any(p["name"] == "Joe Biden" for p in daemon.get("/api/faces").json()["people"])
+        assert not [line for line in page.console if "rror" in line], page.console
