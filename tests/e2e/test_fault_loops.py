@@ -34,7 +34,10 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 CAMERA_SCRIPT = Path(__file__).with_name("rtsp_camera.py")
 RECONNECT_P95 = 10.0  # s, server back -> "streaming" again
 HANG_DETECTED = 15.0  # s, server frozen -> state leaves "streaming"
-HLS_RESUME = 5.0  # s, ffmpeg killed -> a new segment listed
+# s, ffmpeg killed -> a new segment listed. Measured p50 3.2 s, max 3.3 s over 10 kills on a loaded 2-core machine:
+# the median catches a 3x slower recovery (~10 s), the maximum only a stuck one, not one kill slowed by contention.
+HLS_RESUME_P50 = 6.0
+HLS_RESUME_MAX = 15.0
 SIGTERM_EXIT = 10.0  # s
 
 
@@ -245,7 +248,7 @@ def test_killed_encoder_resumes_hls_every_time_and_capture_never_waits(pattern_d
     rate = captured / elapsed
     text = figures(f"HLS resume over {FFMPEG_KILLS} ffmpeg kills", times)
     print(f"capture during the kills: {captured:.0f} frames in {elapsed:.1f} s = {rate:.1f} fps (camera: 15)")
-    assert max(times) <= HLS_RESUME, text
+    assert statistics.median(times) <= HLS_RESUME_P50 and max(times) <= HLS_RESUME_MAX, text
     assert all(b > a for a, b in itertools.pairwise(captured_at_kill)), captured_at_kill
     # Capture does not wait for the encoder: close to the camera's rate through all the kills (loose: 2 cores).
     assert rate >= 15 * 0.6, f"capture slowed to {rate:.1f} fps while ffmpeg was being killed"
