@@ -19,6 +19,7 @@ from facedaemon.runtime.hls import prepare_hls_dir
 from tests.realparts import missing
 
 FPS = 30
+DEBIAN_FFMPEG = "/usr/bin/ffmpeg"
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +114,21 @@ def process_gone(pid: int) -> bool:
         return True
 
 
-def test_writes_a_valid_decodable_hls_stream(make_encoder, tmp_path: Path) -> None:
-    encoder = make_encoder(HlsConfig(segment_seconds=1.0, playlist_size=6))
+def binary(which: str) -> str:
+    """The bundled ffmpeg (imageio-ffmpeg) or Debian's, which find_ffmpeg prefers when it is installed."""
+    if which == "bundled":
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    if not os.access(DEBIAN_FFMPEG, os.X_OK):
+        # Optional: not in tests/debian-packages.txt (installing it would make every test use it instead).
+        pytest.skip(f"Debian's ffmpeg is not installed ({DEBIAN_FFMPEG}); the daemon would prefer it if it were")
+    return DEBIAN_FFMPEG
+
+
+@pytest.mark.parametrize("which", ["bundled", "debian"])
+def test_writes_a_valid_decodable_hls_stream(make_encoder, tmp_path: Path, which: str) -> None:
+    encoder = make_encoder(HlsConfig(segment_seconds=1.0, playlist_size=6), ffmpeg=binary(which))
     assert encoder.pid is None  # lazily started
 
     results = feed(encoder, 3.0)
