@@ -137,8 +137,16 @@ def gunicorn_masters(daemon) -> list[int]:
     return [int(pid) for pid in re.findall(r"web: gunicorn listening on \S+ \(pid (\d+)\)", daemon.log())]
 
 
+def part_restarts(daemon, part: str) -> float:
+    text = daemon.get("/metrics").text
+    found = re.search(rf'^facedaemon_restarts_total{{[^}}]*part="{part}"[^}}]*}} (\S+)$', text, re.M)
+    assert found, f'facedaemon_restarts_total{{part="{part}"}} not in /metrics'
+    return float(found.group(1))
+
+
 def test_killed_gunicorn_is_restarted_and_serves_again(daemon):
     master = daemon.wait_for(lambda: gunicorn_masters(daemon), 10, "gunicorn started")[-1]
+    before = part_restarts(daemon, "web")
     workers = [pid for pid in descendants(master)]
     assert workers, "gunicorn's workers"
     os.kill(master, signal.SIGKILL)
@@ -148,6 +156,7 @@ def test_killed_gunicorn_is_restarted_and_serves_again(daemon):
     assert alive(fresh) and fresh in descendants(daemon.process.pid)
     daemon.wait_for(lambda: daemon.get("/api/cameras").status_code == 200, 15, "the web app to answer again")
     daemon.wait_for(lambda: not any(alive(pid) for pid in workers), 15, "the old workers to exit")
+    daemon.wait_for(lambda: part_restarts(daemon, "web") == before + 1, 10, 'restarts_total{part="web"} + 1')
 
 
 def test_bad_config_is_refused_with_file_line_and_key(tmp_path):
