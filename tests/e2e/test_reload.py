@@ -9,10 +9,11 @@ import threading
 import time
 
 import pytest
+import requests
 import yaml
 from werkzeug.security import generate_password_hash
 
-from tests.e2e.daemon import cmdline, descendants, status, write_config
+from tests.e2e.daemon import cmdline, descendants, free_port, status, write_config
 from tests.e2e.media import make_people_clip, obama_gallery
 
 PASSWORD = "reload-test-password"
@@ -148,3 +149,25 @@ def test_sighup_log_level_debug_reaches_the_recognition_worker(tmp_path, shared_
     shutil.copy(shared_data / "images" / "obama.jpg", tmp_path / "faces" / "Obama" / "obama.jpg")
     daemon.wait_for(lambda: "recognition: ready, 1 people" in daemon.log(), 60, "the gallery reloaded")
     assert " DEBUG " in daemon.log(), "no debug line after log_level: debug and a gallery reload"
+
+
+def test_sighup_moves_the_web_server_to_a_new_http_listen(tmp_path, run_daemon):
+    cameras = {"a": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
+    daemon = run_daemon(tmp_path, cameras, timeout=60)
+    old_url, new_port = daemon.base_url, free_port()
+    document = yaml.safe_load(daemon.config_path.read_text())
+    document["http"] = {"listen": f"127.0.0.1:{new_port}"}
+    daemon.config_path.write_text(yaml.safe_dump(document))
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.base_url = f"http://127.0.0.1:{new_port}"
+    daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 30, "/healthz on the new port")
+
+    def old_port_closed() -> bool:
+        try:
+            requests.get(old_url + "/healthz", timeout=2)
+        except requests.ConnectionError:
+            return True
+        return False
+
+    daemon.wait_for(old_port_closed, 15, "the old port to be closed")
+    assert ffmpeg_pids(daemon).keys() == {"a"}, "the camera kept streaming"
