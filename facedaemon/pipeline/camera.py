@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RESULT_MAX_AGE = 2.0  # seconds: older recognition results are not drawn (worker down or far behind)
+# While the worker is working on a newer frame of this camera, its last answer still stands a while longer: on a
+# starved machine results arrive 2-3 s late, and dropping them blanked names (and blur) for seconds at a time.
+BUSY_RESULT_MAX_AGE = 6.0
 STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as stalled
 
 
@@ -46,6 +49,8 @@ class Recognizer(Protocol):
     def submit(self, camera: str, frame: np.ndarray, frame_time: float, hint: Box | None = None) -> bool: ...
 
     def latest(self, camera: str) -> RecognitionResult | None: ...
+
+    def in_flight(self, camera: str) -> bool: ...
 
 
 class FrameSink(Protocol):
@@ -212,9 +217,14 @@ class CameraPipeline:
 
     def current_faces(self, frame_time: float, result: RecognitionResult | None) -> tuple:
         """The faces to draw on a frame captured at frame_time, moved along their tracks' velocities."""
-        if result is None or frame_time - result.frame_time > RESULT_MAX_AGE:
+        if result is None or frame_time - result.frame_time > self._result_max_age():
             return ()
         return moved(result.faces, self._motions, frame_time)
+
+    def _result_max_age(self) -> float:
+        recognizer = self._recognizer
+        busy = recognizer is not None and recognizer.in_flight(self.name)
+        return BUSY_RESULT_MAX_AGE if busy else RESULT_MAX_AGE
 
     # -- results and health ------------------------------------------------------------------------------------
     def on_result(self, result: RecognitionResult) -> None:

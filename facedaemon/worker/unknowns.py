@@ -117,10 +117,11 @@ class UnknownCollector:
 
     def _write(self, kept: Candidate, now: float) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(self.folder / f"{kept.uid}.jpg", kept.jpeg)
         meta = {"id": kept.uid, "camera": self.camera, "first_seen": kept.first_seen, "last_seen": kept.last_seen,
                 "face_px": kept.face_px, "sharpness": round(kept.sharpness, 1)}
+        # Metadata first: readers list a crop by its .jpg, so a listed crop always has its metadata beside it.
         write_atomic(self.folder / f"{kept.uid}.json", json.dumps(meta).encode())
+        write_atomic(self.folder / f"{kept.uid}.jpg", kept.jpeg)
         first = kept.written_sharpness is None
         kept.written_sharpness, kept.written_at = kept.sharpness, now
         log.info("camera %s: unknown face %s crop %s (%d px, sharpness %.0f)", self.camera,

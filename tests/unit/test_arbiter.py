@@ -62,6 +62,9 @@ class FakeWorker(Part):
     def latest(self, camera):
         return None
 
+    def in_flight(self, camera) -> bool:
+        return False
+
 
 class FakeWeb(Part):
     def __init__(self, calls: list[str], runtime_dir: Path) -> None:

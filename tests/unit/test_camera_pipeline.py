@@ -12,7 +12,7 @@ import numpy as np
 from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
 from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.pipeline.camera import CameraPipeline
+from facedaemon.pipeline.camera import BUSY_RESULT_MAX_AGE, RESULT_MAX_AGE, CameraPipeline
 from facedaemon.runtime.status import CameraStatus, parse_status
 from facedaemon.sources.base import Frame, SourceError
 from tests.polling import wait
@@ -56,8 +56,9 @@ class Sink:
 class Board:
     """The recognizer the camera sees: a result board with a fixed latest result; counts reads and submits."""
 
-    def __init__(self) -> None:
+    def __init__(self, age: float = 0.0, busy: bool = False) -> None:
         self.reads = self.submits = 0
+        self.age, self.busy = age, busy
         self.lock = threading.Lock()
 
     def submit(self, camera, frame, frame_time, hint=None) -> bool:
@@ -67,8 +68,11 @@ class Board:
     def latest(self, camera: str) -> RecognitionResult:
         with self.lock:
             self.reads += 1
-        return RecognitionResult(camera=camera, frame_time=time.time(), faces=(FACE,), inference_seconds=0.05,
-                                 encoded=0)
+        return RecognitionResult(camera=camera, frame_time=time.time() - self.age, faces=(FACE,),
+                                 inference_seconds=0.05, encoded=0)
+
+    def in_flight(self, camera: str) -> bool:
+        return self.busy
 
 
 def run(pipeline: CameraPipeline, until) -> None:
@@ -110,3 +114,17 @@ def test_a_capture_failure_is_retried_and_counted_as_a_restart() -> None:
     assert restarts() == 0.0
     run(pipeline, lambda: restarts() == 1.0 and sink.frames > 10)
     assert pipeline.status.reason is None or "unplugged" not in pipeline.status.reason
+
+
+def test_a_late_result_is_drawn_while_the_worker_works_on_a_newer_frame_and_dropped_when_idle() -> None:
+    late = (RESULT_MAX_AGE + BUSY_RESULT_MAX_AGE) / 2
+    for busy, drawn in ((True, 1), (False, 0)):
+        board = Board(age=late, busy=busy)
+        pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=Sink(),
+                                  metrics=DaemonMetrics.create(process=False), recognizer=board)
+        result = board.latest("door")
+        assert len(pipeline.current_faces(time.time(), result)) == drawn, f"busy={busy}"
+    gone = Board(age=BUSY_RESULT_MAX_AGE + 1, busy=True)
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=Sink(),
+                              metrics=DaemonMetrics.create(process=False), recognizer=gone)
+    assert pipeline.current_faces(time.time(), gone.latest("door")) == (), "a worker stuck on one frame"
