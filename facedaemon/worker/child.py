@@ -185,7 +185,7 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     """Entry point of the spawned process."""
     # Ctrl-C reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _log_to_parent(log_queue, settings.log_level)
+    _log_to_parent(log_queue)
     child = RecognitionChild(settings)
     try:
         seen = _snapshot(settings)
@@ -196,12 +196,14 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
         child.close()
 
 
-def _log_to_parent(log_queue: Any, level: str) -> None:
+def _log_to_parent(log_queue: Any) -> None:
+    # Every record goes to the parent, which filters by its own (live-reloadable) log_level: a SIGHUP to debug
+    # then reaches this process too. The child logs little, and nothing per frame at debug.
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(logging.handlers.QueueHandler(log_queue))
-    root.setLevel(level.upper())
+    root.setLevel(logging.DEBUG)
 
 
 def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, Negatives, dict]:

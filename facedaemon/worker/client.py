@@ -340,7 +340,6 @@ def child_settings(config: Config) -> ChildSettings:
         faces_dir=config.faces_dir,
         cache_dir=config.encodings_cache_dir,
         recognition=config.recognition,
-        log_level=config.log_level,
         runtime_dir=config.runtime_dir,
         unknowns_dir=config.unknowns_dir if config.unknowns.save else None,
     )

@@ -21,7 +21,6 @@ class ChildSettings:
     faces_dir: Path
     cache_dir: Path | None
     recognition: RecognitionConfig
-    log_level: str = "info"
     expire_seconds: float = 1.0  # a track unseen this long is forgotten (a face coming back is encoded again)
     coast_seconds: float = 0.6  # a named track the detector missed is still reported this long
     runtime_dir: Path | None = None  # recent named faces' crops go to runtime_dir/recent/ (None: none kept)
