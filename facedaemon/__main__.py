@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from facedaemon.config.models import DEFAULT_DETECTOR, DETECTORS
 from facedaemon.gallery.settings import GallerySettings
 
 log = logging.getLogger("facedaemon")
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
     identify = commands.add_parser("identify", help="name the faces in images (JSON line per image)")
     identify.add_argument("--faces", required=True, type=Path, help="known faces folder")
-    identify.add_argument("--model", choices=("hog", "cnn"), default="hog")
+    identify.add_argument("--model", choices=DETECTORS, default=DEFAULT_DETECTOR)
     identify.add_argument("--tolerance", type=float, default=0.6)
     identify.add_argument("--scale", type=float, default=1.0, help="detect on the image scaled by this factor")
     identify.add_argument("--cache-dir", type=Path, default=None)

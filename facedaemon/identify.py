@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from facedaemon.config.models import RecognitionConfig
+from facedaemon.config.models import DEFAULT_DETECTOR, RecognitionConfig
 from facedaemon.faces import engine
 from facedaemon.faces.matcher import KnownFaces
 from facedaemon.faces.negatives import Negatives
@@ -22,7 +22,7 @@ def run_identify(
     faces_dir: Path,
     images: list[Path],
     *,
-    model: str = "hog",
+    model: str = DEFAULT_DETECTOR,
     tolerance: float = 0.6,
     scale: float = 1.0,
     cache_dir: Path | None = None,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from facedaemon.faces.boxes import larger, union
-from facedaemon.faces.types import UNKNOWN, Box, FaceResult
+from facedaemon.faces.types import Box, FaceResult, is_person
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,7 +48,7 @@ def blur_faces(frame: np.ndarray, faces: Iterable[FaceResult], *, seen: Iterable
     height, width = frame.shape[:2]
     count = 0
     for face in faces:
-        if face.name != UNKNOWN:
+        if is_person(face.name):  # Unknown and too-small faces alike: nobody vouched for them
             continue
         seen_box = last_seen.get(face.track, face.box)
         # Grown by the larger of the two sizes: an extrapolated box can shrink (its edges move at their own speeds).

@@ -6,18 +6,19 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from facedaemon.faces.boxes import clamp_inside
-from facedaemon.faces.types import UNKNOWN, FaceResult
+from facedaemon.faces.types import FACE, UNKNOWN, FaceResult
 
 if TYPE_CHECKING:
     import numpy as np
 
 KNOWN_COLOUR = (0, 200, 0)  # BGR green
 UNKNOWN_COLOUR = (0, 0, 220)  # BGR red
+FACE_COLOUR = (160, 160, 160)  # BGR grey: a face too small to tell who it is
 
 
 def label_text(face: FaceResult) -> str:
-    if face.name == UNKNOWN:
-        return UNKNOWN
+    if face.name in (UNKNOWN, FACE):
+        return face.name
     return f"{face.name} {round(face.confidence * 100)}%"
 
 
@@ -30,7 +31,7 @@ def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult]) -> None:
     thickness = max(1, round(2 * scale))
     for face in faces:
         top, right, bottom, left = clamp_inside(face.box, width, height)
-        colour = UNKNOWN_COLOUR if face.name == UNKNOWN else KNOWN_COLOUR
+        colour = {UNKNOWN: UNKNOWN_COLOUR, FACE: FACE_COLOUR}.get(face.name, KNOWN_COLOUR)
         cv2.rectangle(frame, (left, top), (right, bottom), colour, thickness)
         text = label_text(face)
         font_scale = 0.7 * scale

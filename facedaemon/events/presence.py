@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from facedaemon.faces.types import UNKNOWN, RecognitionResult
+from facedaemon.faces.types import FACE, UNKNOWN, RecognitionResult, is_person
 
 RECOGNISED = "recognised"
 LEFT = "left"
@@ -60,8 +60,8 @@ class PresenceTracker:
         present = self._cameras.setdefault(result.camera, {})
         events: list[Event] = []
         for face in result.faces:
-            known = face.name != UNKNOWN
-            if not known and not self.include_unknown:
+            known = is_person(face.name)
+            if face.name == FACE or (not known and not self.include_unknown):  # too small to tell: no event
                 continue
             key: Key = face.name if known else (UNKNOWN, face.track)
             seen = present.get(key)

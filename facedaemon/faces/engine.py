@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from facedaemon.faces.blazeface import Detection, dlib_like, to_box
 from facedaemon.faces.boxes import offset_boxes, scale_boxes
 from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
@@ -18,7 +19,12 @@ from facedaemon.faces.types import Box, FaceResult
 
 if TYPE_CHECKING:
     from facedaemon.config.models import RecognitionConfig
+    from facedaemon.faces.detect import TileMemory
     from facedaemon.faces.negatives import Negatives
+
+
+BLAZEFACE = "blazeface"
+MIN_BOX_PX = 8  # smaller boxes are noise, and too small to encode anyway
 
 
 def face_recognition_module() -> ModuleType:
@@ -81,9 +87,14 @@ def encode(rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
     return list(face_recognition.face_encodings(rgb, known_face_locations=list(boxes)))
 
 
-def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, model: str, upsample: int) -> list[Box]:
+def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, model: str, upsample: int,
+                   memory: TileMemory | None = None) -> list[Box]:
     """Detect inside each (top, right, bottom, left) region of the BGR frame, each shrunk by `scale` like a full
-    frame would be; boxes come back in full-frame pixels."""
+    frame would be (HOG, CNN; BlazeFace sizes its own tiles and may reuse `memory`, the camera's previous
+    tiles); boxes come back in full-frame pixels."""
+    if model == BLAZEFACE:
+        whole = [(0, frame_bgr.shape[1], frame_bgr.shape[0], 0)]
+        return blazeface_boxes(frame_bgr, None if regions == whole else regions, bgr=True, memory=memory)
     found: list[Box] = []
     for top, right, bottom, left in regions:
         crop = frame_bgr[top:bottom, left:right]
@@ -93,8 +104,20 @@ def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, mode
     return found
 
 
+def blazeface_boxes(image: np.ndarray, regions: list[Box] | None, *, bgr: bool,
+                    memory: TileMemory | None = None) -> list[Box]:
+    """BlazeFace's faces as the boxes dlib's HOG would draw (what the landmark model and encoder expect)."""
+    from facedaemon.faces.detect import detector
+
+    found = detector().scan(image, regions, bgr=bgr, memory=memory)
+    boxes = [to_box(Detection(dlib_like(det), det.score, det.keypoints), image.shape) for det in found]
+    return [b for b in boxes if b[2] - b[0] >= MIN_BOX_PX and b[1] - b[3] >= MIN_BOX_PX]
+
+
 def detect_full(rgb: np.ndarray, scale: float, model: str, upsample: int) -> list[Box]:
-    """Detect on `rgb` shrunk by `scale`; boxes come back in `rgb`'s own pixels."""
+    """Detect on `rgb` shrunk by `scale` (BlazeFace: tiles of its own size); boxes come back in `rgb`'s pixels."""
+    if model == BLAZEFACE:
+        return blazeface_boxes(rgb, None, bgr=False)
     small = np.ascontiguousarray(shrink(rgb, scale))
     boxes = detect(small, model, upsample)
     factor = rgb.shape[1] / small.shape[1]

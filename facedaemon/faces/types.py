@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 UNKNOWN = "Unknown"
+FACE = "face"  # a face too small to identify: neither a name nor "Unknown" (a family member far away is no stranger)
+
+
+def is_person(name: str) -> bool:
+    """A name of someone in the gallery (not Unknown, not the neutral "face")."""
+    return name not in (UNKNOWN, FACE)
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left), face_recognition's order
 
 
 @dataclass(frozen=True, slots=True)
 class FaceResult:
-    name: str  # person name or UNKNOWN
+    name: str  # person name, UNKNOWN, or FACE (too small to tell)
     confidence: float  # 0..1 from distance_to_confidence; for UNKNOWN computed from the best distance
     distance: float | None  # best distance to that person's encodings; None if the gallery is empty
     box: Box  # full-frame pixels

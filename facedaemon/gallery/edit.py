@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import fsync_dir, write_atomic
+from facedaemon.config.models import DEFAULT_DETECTOR
 from facedaemon.gallery.layout import (
     NEGATIVE_FILE,
     NEGATIVES_DIR,
@@ -96,7 +97,7 @@ def person_lock(faces_dir: Path, name: str, wait: float = LOCK_WAIT) -> Iterator
 # --- checking photos ---------------------------------------------------------------------------------------------
 
 
-def check_photo(filename: str, data: bytes, *, model: str = "hog", upsample: int = 1) -> PhotoCheck:
+def check_photo(filename: str, data: bytes, *, model: str = DEFAULT_DETECTOR, upsample: int = 1) -> PhotoCheck:
     """Decodable, exactly one face, big and sharp enough; problems say what to do about it."""
     from facedaemon.faces.quality import FaceQuality, problems
     from facedaemon.gallery.images import ImageError, ImageFormatError, ImageTooLarge
@@ -173,7 +174,7 @@ def enroll(
     name: str,
     photos: list[tuple[str, bytes]],
     *,
-    model: str = "hog",
+    model: str = DEFAULT_DETECTOR,
     tolerance: float = 0.6,
     allow_flagged: bool = False,
 ) -> tuple[list[str], list[PhotoCheck]]:
@@ -245,7 +246,7 @@ def atomic_write(target: Path, data: bytes) -> None:
 
 
 def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, data: bytes, *,
-             model: str = "hog") -> str:
+             model: str = DEFAULT_DETECTOR) -> str:
     """Store a face as a negative example of `name` (see negatives.py); returns the file relative to faces_dir.
 
     The person must exist, and the image must show exactly one face (its quality does not matter: a negative

@@ -9,7 +9,8 @@ from pathlib import Path
 # Letters, digits, space, _ - . ; starts with a letter or digit (no hidden names, no "..") and never ends in a
 # space or dot (trouble on Windows/Samba shares and Syncthing). No separators, so a name is one folder.
 PERSON_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_-])?\Z")
-RESERVED_NAMES = frozenset({"unknown"})  # the label for strangers: a person called that would be ambiguous
+# The labels drawn on strangers and on faces too small to tell: a person called that would be ambiguous.
+RESERVED_NAMES = frozenset({"unknown", "face"})
 NEGATIVES_DIR = ".negatives"
 # Names the web app serves and deletes (it makes them itself: 'not-<hash>.jpg'); no dots but the suffix.
 NEGATIVE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(?:jpg|jpeg|png|webp|bmp)\Z")
@@ -86,7 +87,7 @@ def check_name(name: str) -> str:
             "or digit, do not end with a space or dot"
         )
     if name.lower() in RESERVED_NAMES:
-        raise EnrollError(f"invalid person name {name!r}: reserved for faces nobody knows")
+        raise EnrollError(f"invalid person name {name!r}: reserved for a label drawn on faces it cannot name")
     return name
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facedaemon.config.models import DEFAULT_DETECTOR
 from facedaemon.faces import engine
 from facedaemon.faces.matcher import ENCODING_SIZE, KnownFaces
 from facedaemon.faces.negatives import Negatives
@@ -63,7 +64,7 @@ def load_gallery(
     faces_dir: Path,
     cache_dir: Path | None,
     *,
-    model: str = "hog",
+    model: str = DEFAULT_DETECTOR,
     upsample: int = 1,
     tolerance: float = 0.6,
     max_encode: int | None = None,
@@ -82,7 +83,7 @@ def load_gallery_with_negatives(
     faces_dir: Path,
     cache_dir: Path | None,
     *,
-    model: str = "hog",
+    model: str = DEFAULT_DETECTOR,
     upsample: int = 1,
     tolerance: float = 0.6,
     max_encode: int | None = None,

@@ -24,7 +24,7 @@ from facedaemon.annotate.draw import draw_faces
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import CameraConfig
-from facedaemon.faces.types import UNKNOWN, Box, RecognitionResult
+from facedaemon.faces.types import Box, RecognitionResult, is_person
 from facedaemon.pipeline.handoff import LatestSlot
 from facedaemon.pipeline.motion import Motion, follow, moved
 from facedaemon.pipeline.pacing import SubmitPacer
@@ -238,7 +238,7 @@ class CameraPipeline:
         for face in result.faces:
             if self._named_tracks.get(face.track) != face.name:
                 self._named_tracks[face.track] = face.name
-                person = metrics.person_label(face.name, face.name != UNKNOWN)
+                person = metrics.person_label(face.name, is_person(face.name))
                 metrics.faces_recognized.labels(self.name, person).inc()
         if len(self._named_tracks) > 256:  # forget old tracks; ids only grow
             for track in sorted(self._named_tracks)[:128]:

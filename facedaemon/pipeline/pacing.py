@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facedaemon.faces.types import UNKNOWN, Box, RecognitionResult
+from facedaemon.faces.types import Box, RecognitionResult, is_person
 
 SEARCH_RATE = 4.0  # frames/s sent to recognition while no face, or an unknown one, is on screen and nothing moves
 CHANGE_RATE = 8.0  # while searching, frames/s at most sent early because the picture changed
@@ -20,7 +20,7 @@ FOLLOW_RATE = 3.0  # frames/s while every face on screen is tracked and named (b
 
 def all_named(latest: RecognitionResult | None) -> bool:
     """The last result showed faces and named every one of them."""
-    return latest is not None and bool(latest.faces) and all(face.name != UNKNOWN for face in latest.faces)
+    return latest is not None and bool(latest.faces) and all(is_person(face.name) for face in latest.faces)
 
 
 def submit_interval(latest: RecognitionResult | None) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from facedaemon.config.models import AuthConfig
+from facedaemon.config.models import DEFAULT_DETECTOR, AuthConfig
 from facedaemon.gallery.settings import GallerySettings
 
 EXTENSION_KEY = "facedaemon"
@@ -25,7 +25,7 @@ class WebContext:
     faces_dir: Path | None = None  # None: the faces screen and /api/faces answer 404
     cache_dir: Path | None = None
     tolerance: float = 0.6
-    model: str = "hog"  # detector for checking uploads, as the daemon's recognition.model
+    model: str = DEFAULT_DETECTOR  # detector for checking uploads, as the daemon's recognition.model
     unknowns_dir: Path | None = None  # None: /api/unknowns answers 404
     unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
     unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served

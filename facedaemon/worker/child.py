@@ -22,10 +22,11 @@ import numpy as np
 
 from facedaemon.faces import engine
 from facedaemon.faces.boxes import focus_region, search_regions
+from facedaemon.faces.detect import TileMemory
 from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.tracker import Track, Tracker, all_tracks_named, needs_encoding
-from facedaemon.faces.types import Box, FaceResult, RecognitionResult
+from facedaemon.faces.types import FACE, UNKNOWN, Box, FaceResult, RecognitionResult
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import describe_changes, snapshot
@@ -42,6 +43,12 @@ FULL_SCAN_SECONDS = 0.9  # while every face is named, the whole frame is scanned
 REGION_MARGIN = 1.0  # … and in between only around each tracked face, grown by this × its size on each side
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
+# Face heights (px) measured with `facedaemon bench --range` (see README, "Small faces"): below ENCODE_MIN_PX the
+# encoding of the right person drifts past the tolerance, so such a face is not encoded and shows a neutral "face"
+# box; below UNKNOWN_MIN_PX a face that matches nobody is still only "face", since a miss at that size is not
+# evidence of a stranger (a match is: it is shown).
+ENCODE_MIN_PX = 20
+UNKNOWN_MIN_PX = 40
 
 
 @dataclass
@@ -52,6 +59,7 @@ class ChildCamera:
     recent: RecentFaces | None = None
     unknowns: UnknownCollector | None = None
     crop_failed: bool = False  # a crop could not be written (disk full): said once, not every frame
+    tiles: TileMemory = field(default_factory=TileMemory)  # the BlazeFace tiles last seen, reused while unchanged
 
 
 @dataclass
@@ -149,13 +157,14 @@ class RecognitionChild:
         now = time.monotonic()
         tracker.expire(now)
         regions = self.regions(state, frame.shape, now, hint=request.hint)
-        boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample)
+        boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles)
         if len(boxes) < len(tracker.tracks) and state.last_full_scan != now:
             # A face left its region (a jump, a cut) or the detector missed it: look everywhere, this frame.
             regions = self.regions(state, frame.shape, now, whole=True)
-            boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample)
+            boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles)
         tracks = tracker.update(boxes, now)
-        due = [t for t in tracks if needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)]
+        due = [t for t in tracks if height(t.box) >= ENCODE_MIN_PX
+               and needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)]
         if due:
             encodings = engine.encode(engine.to_rgb(frame), [t.box for t in due])
             matches = match_many(self.known, encodings, rec.tolerance)
@@ -165,9 +174,8 @@ class RecognitionChild:
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
         del frame  # release the shared buffer before we answer
         shown = tracks + tracker.coasting(tracks, now, self.settings.coast_seconds)
-        faces = tuple(
-            FaceResult(t.name, t.evidence.confidence, t.evidence.distance, t.box, t.id) for t in shown
-        )
+        faces = tuple(FaceResult(shown_name(t), t.evidence.confidence, t.evidence.distance, t.box, t.id)
+                      for t in shown)
         elapsed = time.perf_counter() - started
         return RecognitionResult(request.camera, request.frame_time, faces, elapsed, len(due))
 
@@ -179,6 +187,21 @@ class RecognitionChild:
             with contextlib.suppress(BufferError):
                 block.close()
         self.blocks.clear()
+
+
+def height(box: Box) -> int:
+    return box[2] - box[0]
+
+
+def shown_name(track: Track) -> str:
+    """The track's name, or FACE while it is too small to tell (never encoded, or Unknown at a size where a miss
+    says nothing)."""
+    if not track.votes:
+        return FACE
+    name = track.name
+    if name == UNKNOWN and height(track.box) < UNKNOWN_MIN_PX:
+        return FACE
+    return name
 
 
 def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: Any) -> None:

