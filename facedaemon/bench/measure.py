@@ -64,7 +64,7 @@ class Recorder:
             if position == self.clip.first_face_frame:
                 self._appeared = captured
 
-    def on_output(self, captured: float, written: float, names: Sequence[str]) -> None:
+    def on_output(self, captured: float, written: float, names: Sequence[str], faces: Sequence = ()) -> None:
         with self._lock:
             index = self._indexes.pop(captured, None)
             if index is None:

@@ -106,4 +106,4 @@ class NaiveCamera:
             process_this_frame = not process_this_frame
             draw_faces(image, faces)
             cv2.imencode(".jpg", image)
-            self._recorder.on_output(frame.captured, time.time(), [face.name for face in faces])
+            self._recorder.on_output(frame.captured, time.time(), [face.name for face in faces], faces)

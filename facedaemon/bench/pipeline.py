@@ -9,7 +9,7 @@ from pathlib import Path
 
 from facedaemon.bench.measure import Recorder, histogram_quantile
 from facedaemon.bench.sources import CountingSource
-from facedaemon.config.models import CameraConfig, Config, SourceConfig, SourceKind
+from facedaemon.config.models import CameraConfig, Config, RecognitionConfig, SourceConfig, SourceKind
 from facedaemon.daemon.wiring import Wiring
 from facedaemon.faces.types import RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
@@ -23,11 +23,11 @@ class RecordingPipeline(CameraPipeline):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.drawing: tuple[float, list[str]] = (0.0, [])
+        self.drawing: tuple[float, tuple] = (0.0, ())
 
     def current_faces(self, frame_time: float, result: RecognitionResult | None) -> tuple:
         faces = super().current_faces(frame_time, result)
-        self.drawing = (frame_time, [face.name for face in faces])
+        self.drawing = (frame_time, faces)
         return faces
 
 
@@ -42,17 +42,20 @@ class RecordingSink:
     def write(self, frame) -> bool:
         ok = self._encoder.write(frame)
         if ok and self.pipeline is not None:
-            captured, names = self.pipeline.drawing
-            self._recorder.on_output(captured, time.time(), names)
+            captured, faces = self.pipeline.drawing
+            self._recorder.on_output(captured, time.time(), [face.name for face in faces], faces)
         return ok
 
     def stop(self, timeout: float = 3.0) -> None:
         self._encoder.stop(timeout)
 
 
-def bench_config(clip: Path, faces_dir: Path, cache_dir: Path, runtime_dir: Path, cameras: int) -> Config:
+def bench_config(clip: Path, faces_dir: Path, cache_dir: Path, runtime_dir: Path, cameras: int,
+                 model: str | None = None) -> Config:
+    recognition = RecognitionConfig() if model is None else RecognitionConfig(model=model)
     return Config(
         faces_dir=faces_dir, cache_dir=cache_dir, runtime_dir=runtime_dir, log_level="warning",
+        recognition=recognition,
         cameras=tuple(CameraConfig(name=f"cam{i + 1}", source=SourceConfig(kind=SourceKind.FILE, uri=str(clip)),
                                    loop=True) for i in range(cameras)),
     )
