@@ -70,11 +70,15 @@ class TileMemory:
         self.answers.clear()
 
 
-def changed(new: np.ndarray, old: np.ndarray | None) -> bool:
+def changed(new: np.ndarray, old: np.ndarray | None, core: tuple[int, int, int, int] | None = None) -> bool:
+    """Whether the tile's picture changed inside `core` (top, bottom, left, right in input pixels)."""
     if old is None or old.shape != new.shape:
         return True
     import cv2
 
+    if core is not None:
+        top, bottom, left, right = core
+        new, old = new[top:bottom, left:right], old[top:bottom, left:right]
     diff = cv2.absdiff(new, old)
     blocks = cv2.resize(diff, (new.shape[1] // 8, new.shape[0] // 8), interpolation=cv2.INTER_AREA)
     return float(blocks.max()) > CHANGE_LEVEL
@@ -113,9 +117,11 @@ class BlazeFace:
         plan = scan_tiles(image.shape, regions)
         inputs = tile_inputs(image, plan, self.spec.size)
         answers: list[list[Detection]] = []
+        bounds = (0, image.shape[1], image.shape[0], 0)
         for tile, pixels in zip(plan, inputs, strict=True):
             key = (tile.top, tile.left, tile.side)
-            if memory is not None and not changed(pixels, memory.inputs.get(key)):
+            core = tile_core(tile, bounds, self.spec.size)
+            if memory is not None and not changed(pixels, memory.inputs.get(key), core):
                 answers.append(memory.answers[key])
                 memory.reused += 1
                 continue
@@ -128,6 +134,19 @@ class BlazeFace:
         found_all = [tile.to_source(det, self.spec.size) for tile, dets in zip(plan, answers, strict=True)
                      for det in dets]
         return nms(found_all)
+
+
+def tile_core(tile: Tile, frame: Box, size: int) -> tuple[int, int, int, int]:
+    """The part of a grid tile's input (top, bottom, left, right) whose change makes the tile run again: the tile
+    less half the overlap on each side that has a neighbour. A face no taller than the overlap that moves across
+    the border of two cores lies whole in one of the two tiles, and both run; a change only inside the overlap
+    runs one tile instead of up to four. Whole-frame and region tiles have no neighbours: all of them."""
+    if tile.side < grid_side() or tile.side > grid_side():
+        return (0, size, 0, size)
+    trim = round(size * TILE_OVERLAP / 2)
+    top, right, bottom, left = frame
+    return (0 if tile.top <= top else trim, size if tile.top + tile.side >= bottom else size - trim,
+            0 if tile.left <= left else trim, size if tile.left + tile.side >= right else size - trim)
 
 
 def scan_tiles(shape: tuple[int, ...], regions: list[Box] | None = None) -> list[Tile]:
