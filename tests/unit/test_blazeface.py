@@ -1,0 +1,116 @@
+"""BlazeFace decoding and tile geometry (faces/blazeface.py, faces/detect.py's pure helpers): no model, no I/O."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from facedaemon.faces.blazeface import (
+    FULL_RANGE,
+    SHORT_RANGE,
+    Detection,
+    ModelSpec,
+    Tile,
+    anchors,
+    decode,
+    nms,
+    overlap,
+    tiles,
+    to_box,
+)
+from facedaemon.faces.detect import TILE_OVERLAP, grid_side, scan_tiles, tile_core
+
+
+def test_anchor_counts_and_order_match_the_models_outputs() -> None:
+    assert anchors(SHORT_RANGE).shape == (896, 2)  # 16×16×2 + 8×8×6
+    assert anchors(FULL_RANGE).shape == (2304, 2)  # 48×48×1
+    short = anchors(SHORT_RANGE)
+    # Row-major cells, each repeated per anchor: first two anchors share the first stride-8 cell's centre.
+    assert short[0].tolist() == [4.0, 4.0] == short[1].tolist()
+    assert short[2].tolist() == [12.0, 4.0]
+    assert short[32].tolist() == [4.0, 12.0]  # the second row starts after 16 cells × 2
+    assert short[512].tolist() == [8.0, 8.0]  # the stride-16 grid starts after 512
+    assert short[-1].tolist() == [120.0, 120.0]
+    full = anchors(FULL_RANGE)
+    assert full[0].tolist() == [2.0, 2.0] and full[-1].tolist() == [190.0, 190.0]
+
+
+def test_decode_turns_regressors_into_boxes_and_keypoints_in_input_pixels() -> None:
+    spec = ModelSpec("x.tflite", 16, ((8, 1),), "s", "r")  # 2×2 grid: anchors at 4 and 12
+    centres = anchors(spec)
+    regressors = np.zeros((4, 16), np.float32)
+    logits = np.full(4, -10.0, np.float32)
+    regressors[3, :4] = [1.0, -2.0, 6.0, 8.0]  # anchor (12, 12): centre (13, 10), 6 wide, 8 tall
+    regressors[3, 4:6] = [-1.0, -1.0]  # first key point at (11, 11)
+    logits[3] = 2.0
+    (det,) = decode(regressors, logits, centres, min_score=0.5)
+    assert det.box == pytest.approx((6.0, 16.0, 14.0, 10.0))  # (top, right, bottom, left)
+    assert det.keypoints[0] == pytest.approx((11.0, 11.0))
+    assert det.score == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert decode(regressors, logits, centres, min_score=0.9) == []
+
+
+def _det(box: tuple[float, float, float, float], score: float) -> Detection:
+    return Detection(box, score, ())
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones() -> None:
+    a = _det((0, 10, 10, 0), 0.9)
+    b = _det((1, 11, 11, 1), 0.8)  # IoU ~0.68 with a
+    c = _det((50, 60, 60, 50), 0.7)
+    assert nms([b, c, a]) == [a, c]
+    assert overlap(a.box, c.box) == 0.0
+    assert overlap(a.box, a.box) == pytest.approx(1.0)
+
+
+def test_tiles_cover_a_region_with_the_overlap_asked_for() -> None:
+    plan = tiles((0, 1000, 500, 0), 300, 60)
+    lefts = sorted({t.left for t in plan})
+    tops = sorted({t.top for t in plan})
+    assert lefts[0] == 0 and lefts[-1] + 300 == 1000
+    assert tops[0] == 0 and tops[-1] + 300 == 500
+    assert all(b - a <= 300 - 60 for a, b in pairwise(lefts))
+    assert len(tiles((0, 100, 80, 0), 300, 60)) == 1  # smaller than a tile: one
+
+
+def test_tile_maps_input_pixels_back_to_the_source() -> None:
+    tile = Tile(top=100, left=200, side=384)  # 384 source px → 192 input px: factor 2
+    det = Detection((10.0, 30.0, 20.0, 14.0), 0.9, ((15.0, 12.0),))
+    moved = tile.to_source(det, 192)
+    assert moved.box == pytest.approx((120.0, 260.0, 140.0, 228.0))
+    assert moved.keypoints[0] == pytest.approx((230.0, 124.0))
+    assert to_box(Detection((-3.2, 50.6, 20.0, 10.4), 1.0, ()), (15, 40, 3)) == (0, 40, 15, 10)
+
+
+def test_a_whole_frame_scan_has_one_letterboxed_tile_and_a_grid() -> None:
+    plan = scan_tiles((1080, 1920, 3))
+    coarse, grid = plan[0], plan[1:]
+    assert (coarse.top, coarse.left, coarse.side) == (-420, 0, 1920)
+    assert all(t.side == grid_side() for t in grid)
+    # Every point of the frame lies in some grid tile, and a face up to the overlap lies whole in one.
+    face = round(grid_side() * TILE_OVERLAP)
+    for y in range(0, 1080 - face, 37):
+        for x in range(0, 1920 - face, 41):
+            assert any(t.top <= y and y + face <= t.top + t.side and t.left <= x and x + face <= t.left + t.side
+                       for t in grid), (y, x)
+    # A small region (around a tracked face) is one tile of its own.
+    assert scan_tiles((1080, 1920, 3), [(100, 260, 200, 100)]) == [Tile(70, 100, 160)]
+
+
+def test_tile_cores_meet_without_gaps_and_reach_the_frame_edges() -> None:
+    frame = (0, 1920, 1080, 0)
+    grid = scan_tiles((1080, 1920, 3))[1:]
+    size = 192
+    factor = grid_side() / size
+    for y in range(0, 1080, 13):
+        for x in range(0, 1920, 17):
+            owners = []
+            for t in grid:
+                top, bottom, left, right = tile_core(t, frame, size)
+                if t.top + top * factor <= y < t.top + bottom * factor and \
+                        t.left + left * factor <= x < t.left + right * factor:
+                    owners.append(t)
+            assert owners, (y, x)
+    assert tile_core(Tile(-420, 0, 1920), frame, size) == (0, 192, 0, 192)

@@ -1,0 +1,75 @@
+"""The neutral "face" label for faces too small to tell, and how the range benchmark classifies drawn faces."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+
+from facedaemon.annotate.draw import FACE_COLOUR, draw_faces, label_text
+from facedaemon.bench.range_clip import Segment, schedule
+from facedaemon.bench.range_measure import kind
+from facedaemon.events.tracker import PresenceTracker
+from facedaemon.recognition.enroll import EnrollError, check_name
+from facedaemon.recognition.tracker import Track, Vote
+from facedaemon.recognition.types import FACE, UNKNOWN, FaceResult, RecognitionResult, is_person
+from facedaemon.recognition.worker_child import ENCODE_MIN_PX, UNKNOWN_MIN_PX, shown_name
+
+
+def track(height: int, *votes: str) -> Track:
+    return Track(1, (100, 100 + height, 100 + height, 100), 0.0,
+                 votes=deque((Vote(v, 0.7 if v == UNKNOWN else 0.4, 0.0 if v == UNKNOWN else 0.8) for v in votes),
+                             maxlen=5))
+
+
+def test_a_face_never_encoded_is_face_not_unknown() -> None:
+    assert shown_name(track(ENCODE_MIN_PX - 1)) == FACE
+
+
+def test_a_small_face_that_matches_nobody_is_face_and_a_larger_one_unknown() -> None:
+    assert shown_name(track(UNKNOWN_MIN_PX - 1, UNKNOWN)) == FACE
+    assert shown_name(track(UNKNOWN_MIN_PX, UNKNOWN)) == UNKNOWN
+
+
+def test_a_small_face_that_matches_is_named() -> None:
+    assert shown_name(track(ENCODE_MIN_PX, "Obama")) == "Obama"
+
+
+def test_face_is_no_person_and_cannot_be_enrolled() -> None:
+    assert not is_person(FACE) and not is_person(UNKNOWN) and is_person("Ann")
+    with pytest.raises(EnrollError, match="reserved"):
+        check_name("Face")
+
+
+def test_face_is_drawn_grey_without_a_percentage() -> None:
+    result = FaceResult(FACE, 0.0, None, (10, 60, 60, 10), 1)
+    assert label_text(result) == FACE
+    frame = np.zeros((100, 100, 3), np.uint8)
+    draw_faces(frame, [result])
+    assert tuple(int(v) for v in frame[10, 30]) == FACE_COLOUR
+
+
+def test_face_makes_no_event_even_with_unknowns_reported() -> None:
+    tracker = PresenceTracker(grace=2.0, include_unknown=True)
+    faces = (FaceResult(FACE, 0.0, None, (10, 60, 60, 10), 1),)
+    assert tracker.update(RecognitionResult("door", 100.0, faces, 0.05, 0)) == []
+    assert tracker.update(RecognitionResult("door", 102.0, faces, 0.05, 0)) == []
+
+
+def test_range_bench_classifies_what_was_drawn_on_each_true_face() -> None:
+    truth = (100, 148, 148, 100)  # a 48 px face
+    near = (104, 150, 150, 104)
+    far = (400, 448, 448, 400)
+    assert kind([FaceResult("Obama", 0.9, 0.4, near, 1)], truth, "Obama") == "right"
+    assert kind([FaceResult("Biden", 0.9, 0.4, near, 1)], truth, "Obama") == "wrong"
+    assert kind([FaceResult(UNKNOWN, 0.0, 0.7, near, 1)], truth, "Obama") == "unknown"
+    assert kind([FaceResult(FACE, 0.0, None, near, 1)], truth, "Obama") == "face"
+    assert kind([FaceResult("Obama", 0.9, 0.4, far, 1)], truth, "Obama") == "none"
+    assert kind([FaceResult("Obama", 0.9, 0.4, near, 1)], truth, None) == "wrong"  # a stranger named
+
+
+def test_range_schedule_leaves_a_gap_before_each_height() -> None:
+    segments, frames = schedule([24, 48], fps=10, show_s=2.0, gap_s=1.0)
+    assert segments == (Segment(24, 10, 30), Segment(48, 40, 60))
+    assert frames == 70
