@@ -15,7 +15,7 @@ import numpy as np
 
 from facedaemon.bench.range_clip import background, paste
 from facedaemon.bench.range_measure import inside
-from facedaemon.recognition.types import Box
+from facedaemon.faces.types import Box
 
 WIDTH, HEIGHT = 1600, 900
 
@@ -57,7 +57,7 @@ def transform(head: np.ndarray, centre: tuple[float, float], pose: Pose) -> tupl
 def make_group(shared: Path) -> tuple[np.ndarray, list[Box]]:
     """The composite (RGB) and where each face is (its transformed face box, as a square about its centre)."""
     from facedaemon.bench.range_clip import head
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
 
     fr = engine.face_recognition_module()
     canvas = background(WIDTH, HEIGHT, seed=11)[:, :, ::-1].copy()
@@ -82,7 +82,7 @@ def found(boxes: list[Box], truths: list[Box]) -> int:
 
 def group_figures(shared: Path, models: tuple[str, ...] = ("blazeface", "hog", "cnn")) -> dict[str, dict]:
     """Faces found (of len(POSES)) and seconds taken, per detector, on the full-resolution composite."""
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
 
     image, truths = make_group(shared)
     result = {}

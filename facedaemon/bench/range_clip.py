@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facedaemon.faces.types import Box
 from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
-from facedaemon.recognition.types import Box
 
 KNOWN_PHOTO, STRANGER_PHOTO = "obama.jpg", "biden.jpg"  # gallery: obama2.jpg and obama3.jpg (other photos)
 DRIFT_PX_PER_S = 24.0  # the faces move like someone standing and shifting, so the picture changes
@@ -119,7 +119,7 @@ def paste(frame: np.ndarray, piece: np.ndarray, top: int, left: int) -> None:
 def make_range_clip(shared: Path, out: Path, width: int, height: int, heights: list[int], *, fps: int = 30,
                     show_s: float = 4.0, gap_s: float = 1.0, faces: bool = True,
                     strangers: bool = True) -> RangeClip:
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
 
     fr = engine.face_recognition_module()
     photos = {}

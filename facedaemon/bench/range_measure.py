@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from facedaemon.bench.range_clip import RangeClip
-from facedaemon.recognition.types import FACE, UNKNOWN, Box, FaceResult
+from facedaemon.faces.types import FACE, UNKNOWN, Box, FaceResult
 
 KINDS = ("right", "wrong", "unknown", "face", "none")
 SETTLE_SECONDS = 1.0

@@ -24,7 +24,7 @@ from facedaemon.bench.clip import KNOWN_NAME
 from facedaemon.bench.probe import TreeSampler
 from facedaemon.bench.range_clip import RangeClip
 from facedaemon.bench.range_measure import RangeRecorder
-from facedaemon.recognition.types import FaceResult
+from facedaemon.faces.types import FaceResult
 
 WARMUP = 1.0
 RAW_SAMPLES = 4  # frames per segment the raw design looks at (each takes seconds at 1080p)
@@ -96,7 +96,7 @@ def _raw(clip: RangeClip, faces_dir: Path) -> dict:
     import cv2
 
     from facedaemon.bench.naive import load_known, seed_match
-    from facedaemon.recognition import engine
+    from facedaemon.faces import engine
 
     fr = engine.face_recognition_module()
     known, names = load_known(faces_dir)

@@ -10,10 +10,10 @@ import pytest
 
 from facedaemon.bench.range_clip import RangeClip, Segment, background, head
 from facedaemon.bench.range_measure import inside
+from facedaemon.faces import engine
 from facedaemon.faces.detect import TileMemory, detector
-from facedaemon.recognition import engine
+from facedaemon.faces.matcher import match_many
 from facedaemon.recognition.gallery import load_gallery
-from facedaemon.recognition.matcher import match_many
 
 
 def composite(shared: Path, photo: str, face_px: int, box_at: tuple[int, int] = (500, 700)) -> tuple[np.ndarray, tuple]:
