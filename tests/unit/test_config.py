@@ -259,7 +259,7 @@ def test_relative_config_path_works(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         (MINIMAL + "http:\n  workers: 0\n", "cfg.yaml:7: http.workers: must be at least 1 (got 0)"),
         (
             MINIMAL + "recognition: {model: fast}\n",
-            "cfg.yaml:6: recognition.model: must be one of 'hog' or 'cnn'",
+            "cfg.yaml:6: recognition.model: must be one of 'blazeface', 'hog' or 'cnn'",
         ),
         (MINIMAL + "recognition:\n  scale: 2\n", "cfg.yaml:7: recognition.scale: must be at most 1 (got 2)"),
         (MINIMAL + "hls:\n  playlist_size: 1\n", "cfg.yaml:7: hls.playlist_size: must be at least 2 (got 1)"),
