@@ -5,6 +5,7 @@ face_recognition and cv2 are imported inside the functions so importing this mod
 
 from __future__ import annotations
 
+import logging
 import warnings
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
     from facedaemon.faces.negatives import Negatives
 
 
+log = logging.getLogger(__name__)
+
 BLAZEFACE = "blazeface"
+FALLBACK_SCALE = 0.25  # HOG's scale when BlazeFace's weights are missing (the former default)
 MIN_BOX_PX = 8  # smaller boxes are noise, and too small to encode anyway
 
 
@@ -107,11 +111,27 @@ def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, mode
 def blazeface_boxes(image: np.ndarray, regions: list[Box] | None, *, bgr: bool,
                     memory: TileMemory | None = None) -> list[Box]:
     """BlazeFace's faces as the boxes dlib's HOG would draw (what the landmark model and encoder expect)."""
-    from facedaemon.faces.detect import detector
+    from facedaemon.faces.detect import DetectorUnavailable, detector
 
-    found = detector().scan(image, regions, bgr=bgr, memory=memory)
+    try:
+        found = detector().scan(image, regions, bgr=bgr, memory=memory)
+    except DetectorUnavailable as exc:
+        _say_unavailable(exc)
+        rgb = image[:, :, ::-1] if bgr else image
+        return detect_full(np.ascontiguousarray(rgb), FALLBACK_SCALE, "hog", 1)
     boxes = [to_box(Detection(dlib_like(det), det.score, det.keypoints), image.shape) for det in found]
     return [b for b in boxes if b[2] - b[0] >= MIN_BOX_PX and b[1] - b[3] >= MIN_BOX_PX]
+
+
+_unavailable_said = False
+
+
+def _say_unavailable(exc: Exception) -> None:
+    """Once per process: a missing wheel is a setup problem to fix, not a reason to stop naming faces."""
+    global _unavailable_said
+    if not _unavailable_said:
+        log.error("recognition: %s; detecting with hog at scale %g until then", exc, FALLBACK_SCALE)
+        _unavailable_said = True
 
 
 def detect_full(rgb: np.ndarray, scale: float, model: str, upsample: int) -> list[Box]:

