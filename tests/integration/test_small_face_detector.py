@@ -13,7 +13,7 @@ from facedaemon.bench.range_measure import inside
 from facedaemon.faces import engine
 from facedaemon.faces.detect import TileMemory, detector
 from facedaemon.faces.matcher import match_many
-from facedaemon.recognition.gallery import load_gallery
+from facedaemon.gallery.load import load_gallery
 
 
 def composite(shared: Path, photo: str, face_px: int, box_at: tuple[int, int] = (500, 700)) -> tuple[np.ndarray, tuple]:

@@ -10,11 +10,11 @@ import pytest
 from facedaemon.annotate.draw import FACE_COLOUR, draw_faces, label_text
 from facedaemon.bench.range_clip import Segment, schedule
 from facedaemon.bench.range_measure import kind
-from facedaemon.events.tracker import PresenceTracker
+from facedaemon.events.presence import PresenceTracker
 from facedaemon.faces.tracker import Track, Vote
 from facedaemon.faces.types import FACE, UNKNOWN, FaceResult, RecognitionResult, is_person
-from facedaemon.recognition.enroll import EnrollError, check_name
-from facedaemon.recognition.worker_child import ENCODE_MIN_PX, UNKNOWN_MIN_PX, shown_name
+from facedaemon.gallery.layout import EnrollError, check_name
+from facedaemon.worker.child import ENCODE_MIN_PX, UNKNOWN_MIN_PX, shown_name
 
 
 def track(height: int, *votes: str) -> Track:
