@@ -55,12 +55,14 @@ class RangeRecorder:
     heights: dict[int, HeightCounts] = field(default_factory=dict)
     false_boxes: int = 0  # boxes on frames, or parts of frames, with no face
     frames_out: int = 0
+    last_index: int = -1  # the last clip frame captured (a run lasts until the clip has been played once)
     _captured: dict[float, int] = field(default_factory=dict)
     _appeared: dict[int, float] = field(default_factory=dict)  # segment start → capture time
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_capture(self, index: int, captured: float) -> None:
         with self._lock:
+            self.last_index = max(self.last_index, index)
             if index >= self.clip.frames and self.clip.faces:
                 return  # one pass only: the source loops (the face-free clip may loop for as long as it runs)
             self._captured[captured] = index

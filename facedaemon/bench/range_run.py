@@ -27,6 +27,7 @@ from facedaemon.bench.range_measure import RangeRecorder
 from facedaemon.faces.types import FaceResult
 
 WARMUP = 1.0
+TAIL = 1.0  # seconds measured after the clip's last frame was captured (its results reach the output)
 RAW_SAMPLES = 4  # frames per segment the raw design looks at (each takes seconds at 1080p)
 
 
@@ -70,7 +71,7 @@ def _pipeline(clip: RangeClip, recorder: RangeRecorder, spec: RangeSpec, seconds
             run.start_cameras()
             time.sleep(WARMUP)
             sampler.start()
-            time.sleep(max(0.0, seconds - WARMUP + 0.5))
+            _play_through(clip, recorder, seconds)
             sampler.stop()
         finally:
             run.stop()
@@ -85,10 +86,21 @@ def _seed(clip: RangeClip, recorder: RangeRecorder, faces_dir: Path, seconds: fl
     try:
         time.sleep(WARMUP)
         sampler.start()
-        time.sleep(max(0.0, seconds - WARMUP + 0.5))
+        _play_through(clip, recorder, seconds)
         sampler.stop()
     finally:
         camera.stop()
+
+
+def _play_through(clip: RangeClip, recorder: RangeRecorder, seconds: float) -> None:
+    """Until the clip has been captured to its last frame (a slow start must not cut the last heights off), or for
+    `seconds` when longer (the face-free clip loops), then TAIL more."""
+    started = time.monotonic()
+    deadline = started + 3 * seconds + 60  # a stalled source ends the run; its missing frames show in the table
+    while time.monotonic() < deadline and (recorder.last_index < clip.frames - 1
+                                           or time.monotonic() - started < seconds - WARMUP):
+        time.sleep(0.1)
+    time.sleep(TAIL)
 
 
 def _raw(clip: RangeClip, faces_dir: Path) -> dict:
