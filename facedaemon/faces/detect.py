@@ -113,7 +113,12 @@ class BlazeFace:
 
     def scan(self, image: np.ndarray, regions: list[Box] | None = None, *, bgr: bool,
              memory: TileMemory | None = None) -> list[Detection]:
-        """Faces in `image` (or only inside `regions`), in its pixels, merged across tiles."""
+        """Faces in `image` (or only inside `regions`), in its pixels, merged across tiles.
+
+        Only whole-frame scans use `memory`: region tiles follow a moving face, so their keys rarely repeat and
+        keeping them would grow the memory by a tile per frame."""
+        if regions:
+            memory = None
         plan = scan_tiles(image.shape, regions)
         inputs = tile_inputs(image, plan, self.spec.size)
         answers: list[list[Detection]] = []

@@ -114,3 +114,14 @@ def test_missing_weights_say_what_to_install_and_fall_back_to_hog(shared_data: P
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]
     assert done.stderr.count("BlazeFace weights") == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_region_scans_keep_nothing(shared_data: Path) -> None:
+    """Regions around a tracked face move with it: remembering their tiles would grow without bound."""
+    frame, truth = composite(shared_data, "obama.jpg", 48)
+    memory = TileMemory()
+    for shift in range(5):
+        top, right, bottom, left = truth
+        region = (top - 48, right + 48 + shift, bottom + 48, left - 48 + shift)
+        assert len(detector().scan(frame, [region], bgr=True, memory=memory)) == 1
+    assert memory.inputs == {} and memory.runs == 0
