@@ -1,13 +1,14 @@
 """Typed configuration: one small model per section, unknown keys rejected.
 
 Models hold data only. Paths are resolved against the config file's folder by the loader; nothing here reads
-the environment or the filesystem.
+the environment or the filesystem (only the host name, the default of `device`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -395,7 +396,17 @@ class CameraConfig(Section):
         return self.rtsp.path or self.name
 
 
+def default_device() -> str:
+    """The host's short name, made a valid device name (dots and other characters become '-')."""
+    short = socket.gethostname().split(".")[0]
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", short).lstrip("-_")[:64]
+    return name or "facedaemon"
+
+
 class Config(Section):
+    device: str = Field(default_factory=default_device,
+                        description="this device's name in MQTT topics, Home Assistant ids and the status API; "
+                                    "default: the host name. Unique across a fleet")
     faces_dir: Path = Field(description="known faces: faces/<person>/*.jpg or faces/<person>.jpg")
     runtime_dir: Path = Field(description="HLS output and status files (tmpfs under systemd)")
     cache_dir: Path | None = Field(
@@ -413,6 +424,13 @@ class Config(Section):
     events: EventsConfig = EventsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     unknowns: UnknownsConfig = UnknownsConfig()
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not CAMERA_NAME.match(value):
+            raise ValueError("device names use letters, digits, '_' and '-' (at most 64, no leading '-' or '_')")
+        return value
 
     @model_validator(mode="after")
     def _unique_cameras(self) -> Config:

@@ -181,7 +181,8 @@ class Daemon:
         for camera in self.config.cameras:
             if not camera.enabled:
                 cameras[camera.name] = CameraStatus(state="disabled", reason="disabled in the config")
-        status = DaemonStatus(updated=time.time(), pid=os.getpid(), cameras=cameras, started=self._started)
+        status = DaemonStatus(updated=time.time(), pid=os.getpid(), cameras=cameras, started=self._started,
+                              device=self.config.device)
         try:
             write_status(runtime_dir, status)
             if metrics:

@@ -15,7 +15,7 @@ WEB = frozenset({"http", "auth"})
 WORKER = frozenset({"recognition", "faces_dir", "cache_dir"})
 ENCODING = frozenset({"hls", "encoder"})  # every camera's ffmpeg
 RTSP = frozenset({"rtsp"})
-EVENTS = frozenset({"events"})  # the event sinks (log, webhook, MQTT): restarted on their own
+EVENTS = frozenset({"events", "device"})  # the event sinks (log, webhook, MQTT): restarted on their own
 UNKNOWNS = frozenset({"unknowns"})  # the worker saves the crops, the web app lists them: both restart
 REFUSED = frozenset({"runtime_dir"})  # the web app and HLS players hold paths under it: restart the service
 

@@ -43,7 +43,7 @@ class EventHub:
         if events.mqtt.host:
             from facedaemon.events.mqtt import MqttSink
 
-            sinks.append(MqttSink(events.mqtt, cameras, metrics=metrics))
+            sinks.append(MqttSink(events.mqtt, cameras, device=config.device, metrics=metrics))
         if not sinks:
             return None
         tracker = PresenceTracker(grace=events.grace_seconds, include_unknown=events.include_unknown)

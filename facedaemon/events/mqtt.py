@@ -1,25 +1,36 @@
-"""Events to an MQTT broker, with Home Assistant discovery: one "last person" sensor per recognising camera.
+"""Events to an MQTT broker, with Home Assistant discovery: one HA device per daemon (`device`), its cameras as
+entities, a fleet-wide "last seen" per person and a device trigger per (camera, person).
 
-Topics (prefix = events.mqtt.topic_prefix):
-  <prefix>/status                       "online" / "offline" (retained; "offline" is also the broker-kept will)
-  <prefix>/<camera>/event               every event as JSON
-  <prefix>/<camera>/last_person         name of the last person recognised (retained)
-  <prefix>/<camera>/last_person/attributes   that event as JSON (retained): confidence, track, time
-  <discovery>/sensor/facedaemon_<camera>/last_person/config   Home Assistant discovery (retained)
-paho's network thread connects (over TLS when events.mqtt.tls is on), reconnects with a capped backoff and sends;
-publish() only queues (bounded: while the broker is away, QoS 1 messages wait in paho's queue of QUEUE_SIZE).
+Topics (prefix = events.mqtt.topic_prefix, device = the config's `device`):
+  <prefix>/<device>/status                     "online" / "offline" (retained; "offline" is also the broker-kept will)
+  <prefix>/<device>/<camera>/event             every event as JSON (with "device")
+  <prefix>/<device>/<camera>/recognised        the name, once per arrival (HA device triggers match on it)
+  <prefix>/<device>/<camera>/last_person       name of the last person recognised (retained)
+  <prefix>/<device>/<camera>/last_person/attributes   that event as JSON (retained): confidence, track, time
+  <prefix>/<device>/<camera>/present           who is here now: {"people": [...], "count": n, "time": t} (retained)
+  <prefix>/people/<person>/last_seen           fleet-wide: {"name", "camera", "device", "time"} (retained)
+  <discovery>/sensor/facedaemon_<device>/<camera>_last_person/config   HA discovery (retained), likewise
+  <camera>_present; <discovery>/sensor/facedaemon_people/<person>_last_seen/config (one entity per gallery person,
+  shared by every daemon); <discovery>/device_automation/facedaemon_<device>/<camera>_<person>/config (triggers).
+Person entities and triggers are announced when a gallery person is first recognised (Unknown only reaches this
+sink when events.include_unknown is on). paho's network thread connects (over TLS when events.mqtt.tls is on),
+reconnects with a capped backoff and sends; publish() only queues (bounded: while the broker is away, QoS 1 messages
+wait in paho's queue of QUEUE_SIZE).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -50,38 +61,87 @@ RECONNECT_MIN, RECONNECT_MAX = 1, 30
 KEEPALIVE = 30
 ONLINE, OFFLINE = "online", "offline"
 REPEAT_EVERY = 10  # a connection that keeps failing the same way is logged again every 10th attempt
+Message = tuple[str, str, bool]  # topic, payload, retain
 
 
-def status_topic(config: MqttConfig) -> str:
-    return f"{config.topic_prefix}/status"
+def slug(name: str) -> str:
+    """A person's name as one MQTT topic level and HA object id: lower case, [a-z0-9_] only."""
+    return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "person"
 
 
-def discovery(config: MqttConfig, camera: str) -> tuple[str, dict]:
-    """Home Assistant MQTT discovery: topic and retained config of the camera's "last person" sensor."""
-    base = f"{config.topic_prefix}/{camera}"
-    payload = {
-        "name": "Last person",
-        "unique_id": f"facedaemon_{camera}_last_person",
-        "object_id": f"facedaemon_{camera}_last_person",
-        "state_topic": f"{base}/last_person",
-        "json_attributes_topic": f"{base}/last_person/attributes",
-        "availability_topic": status_topic(config),
-        "payload_available": ONLINE,
-        "payload_not_available": OFFLINE,
-        "icon": "mdi:face-recognition",
-        "device": {"identifiers": [f"facedaemon_{camera}"], "name": f"facedaemon {camera}",
-                   "manufacturer": "facedaemon", "model": "camera"},
-    }
-    return f"{config.discovery_prefix}/sensor/facedaemon_{camera}/last_person/config", payload
+def device_base(config: MqttConfig, device: str) -> str:
+    return f"{config.topic_prefix}/{device}"
 
 
-def event_messages(config: MqttConfig, event: Event) -> list[tuple[str, str, bool]]:
-    """(topic, payload, retain) to publish for one event."""
-    base = f"{config.topic_prefix}/{event.camera}"
-    body = json.dumps(event.to_json())
-    messages = [(f"{base}/event", body, False)]
+def status_topic(config: MqttConfig, device: str) -> str:
+    return f"{device_base(config, device)}/status"
+
+
+def last_seen_topic(config: MqttConfig, name: str) -> str:
+    return f"{config.topic_prefix}/people/{slug(name)}/last_seen"
+
+
+def ha_device(device: str) -> dict:
+    return {"identifiers": [f"facedaemon_{device}"], "name": f"facedaemon {device}", "manufacturer": "facedaemon",
+            "model": "facedaemon daemon"}
+
+
+def _availability(config: MqttConfig, device: str) -> dict:
+    return {"availability_topic": status_topic(config, device), "payload_available": ONLINE,
+            "payload_not_available": OFFLINE}
+
+
+def discovery(config: MqttConfig, device: str, camera: str) -> list[tuple[str, dict]]:
+    """Home Assistant MQTT discovery of one camera: its "last person" and "present" sensors (topic, retained config)."""
+    base = f"{device_base(config, device)}/{camera}"
+    node = f"{config.discovery_prefix}/sensor/facedaemon_{device}"
+    last = {"name": f"{camera} last person", "unique_id": f"facedaemon_{device}_{camera}_last_person",
+            "object_id": f"facedaemon_{device}_{camera}_last_person", "state_topic": f"{base}/last_person",
+            "json_attributes_topic": f"{base}/last_person/attributes", "icon": "mdi:face-recognition",
+            "device": ha_device(device), **_availability(config, device)}
+    present = {"name": f"{camera} present", "unique_id": f"facedaemon_{device}_{camera}_present",
+               "object_id": f"facedaemon_{device}_{camera}_present", "state_topic": f"{base}/present",
+               "value_template": "{{ value_json.people | join(', ') if value_json.people else 'nobody' }}",
+               "json_attributes_topic": f"{base}/present", "icon": "mdi:account-group",
+               "device": ha_device(device), **_availability(config, device)}
+    return [(f"{node}/{camera}_last_person/config", last), (f"{node}/{camera}_present/config", present)]
+
+
+def person_discovery(config: MqttConfig, name: str) -> tuple[str, dict]:
+    """The fleet-wide "last seen" sensor of a gallery person: every daemon publishes the same retained config."""
+    object_id = f"{slug(name)}_last_seen"
+    payload = {"name": f"{name} last seen", "unique_id": f"facedaemon_people_{object_id}",
+               "object_id": f"facedaemon_{object_id}", "state_topic": last_seen_topic(config, name),
+               "value_template": "{{ value_json.camera }}@{{ value_json.device }}",
+               "json_attributes_topic": last_seen_topic(config, name), "icon": "mdi:account-clock",
+               "device": {"identifiers": ["facedaemon_people"], "name": "facedaemon people",
+                          "manufacturer": "facedaemon", "model": "people"}}
+    return f"{config.discovery_prefix}/sensor/facedaemon_people/{object_id}/config", payload
+
+
+def trigger_discovery(config: MqttConfig, device: str, camera: str, name: str) -> tuple[str, dict]:
+    """HA device trigger "<name> recognised at <camera>" on this daemon's device (payload-matched)."""
+    payload = {"automation_type": "trigger", "topic": f"{device_base(config, device)}/{camera}/recognised",
+               "payload": name, "type": "recognised", "subtype": f"{name} at {camera}", "device": ha_device(device)}
+    return (f"{config.discovery_prefix}/device_automation/facedaemon_{device}/{camera}_{slug(name)}/config",
+            payload)
+
+
+def present_message(config: MqttConfig, device: str, camera: str, people: list[str], time: float) -> Message:
+    body = {"device": device, "camera": camera, "people": people, "count": len(people), "time": round(time, 3)}
+    return f"{device_base(config, device)}/{camera}/present", json.dumps(body), True
+
+
+def event_messages(config: MqttConfig, device: str, event: Event) -> list[Message]:
+    """(topic, payload, retain) to publish for one event, the "present" state aside."""
+    base = f"{device_base(config, device)}/{event.camera}"
+    body = json.dumps({**event.to_json(), "device": device})
+    seen = json.dumps({"name": event.name, "camera": event.camera, "device": device, "time": round(event.time, 3),
+                       "confidence": round(float(event.confidence), 4)})
+    messages = [(f"{base}/event", body, False), (last_seen_topic(config, event.name), seen, True)]
     if event.kind == RECOGNISED:
-        messages += [(f"{base}/last_person", event.name, True), (f"{base}/last_person/attributes", body, True)]
+        messages += [(f"{base}/recognised", event.name, False), (f"{base}/last_person", event.name, True),
+                     (f"{base}/last_person/attributes", body, True)]
     return messages
 
 
@@ -103,11 +163,16 @@ def connect_error(exc: BaseException | None) -> str:
 class MqttSink:
     name = "mqtt"
 
-    def __init__(self, config: MqttConfig, cameras: Iterable[str], *, queue_size: int = QUEUE_SIZE,
+    def __init__(self, config: MqttConfig, cameras: Iterable[str], *, device: str, queue_size: int = QUEUE_SIZE,
                  metrics: DaemonMetrics | None = None) -> None:
         assert config.host is not None
         self.config = config
+        self.device = device
         self.cameras = tuple(cameras)
+        # who is on each camera (a name counts once per announced track: Unknown may be several faces at once)
+        self._present: dict[str, collections.Counter[str]] = {camera: collections.Counter() for camera in self.cameras}
+        self._announced: set[tuple[str, str]] = set()  # (camera, person) whose discovery went out this connection
+        self._state_lock = threading.Lock()  # publish() on the results thread, _on_connect on paho's
         self.dropped = 0
         self.counters = SinkCounters(metrics, self.name, ("queue_full", "not_connected", "error"))
         self._queue_size = queue_size
@@ -133,7 +198,7 @@ class MqttSink:
             self._drop("not_connected", "not connected yet")
             return
         kept = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
-        failed = [info.rc for topic, payload, retain in event_messages(self.config, event)
+        failed = [info.rc for topic, payload, retain in self._messages(event)
                   if (info := client.publish(topic, payload, qos=1, retain=retain)).rc not in kept]
         # rc NO_CONN: paho keeps the QoS 1 message and sends it after reconnecting; only a full queue loses it.
         if failed:
@@ -141,13 +206,34 @@ class MqttSink:
             self._drop("queue_full" if full else "error",
                        f"paho's queue is full ({self._queue_size} messages)" if full else f"paho rc {failed[0]}")
 
+    def _messages(self, event: Event) -> list[Message]:
+        """The event's messages, the camera's new "present" state, and discovery for a first-seen person."""
+        with self._state_lock:
+            present = self._present.setdefault(event.camera, collections.Counter())
+            if event.kind == RECOGNISED:
+                present[event.name] += 1
+            elif present[event.name] > 1:
+                present[event.name] -= 1
+            else:
+                present.pop(event.name, None)
+            people = sorted(present)
+            new = (event.camera, event.name) not in self._announced
+            self._announced.add((event.camera, event.name))
+        messages = self._person_discovery(event.camera, event.name) if new else []
+        return messages + event_messages(self.config, self.device, event) + [
+            present_message(self.config, self.device, event.camera, people, event.time)]
+
+    def _person_discovery(self, camera: str, name: str) -> list[Message]:
+        found = [person_discovery(self.config, name), trigger_discovery(self.config, self.device, camera, name)]
+        return [(topic, json.dumps(payload), True) for topic, payload in found]
+
     def stop(self, timeout: float) -> None:
         self._stopping.set()
         client = self._client
         if client is not None:
             try:
                 if self._connected.is_set():  # a clean "offline" instead of waiting for the will
-                    info = client.publish(status_topic(self.config), OFFLINE, qos=1, retain=True)
+                    info = client.publish(status_topic(self.config, self.device), OFFLINE, qos=1, retain=True)
                     info.wait_for_publish(min(1.0, timeout / 2))
             except (RuntimeError, ValueError):
                 pass
@@ -189,13 +275,13 @@ class MqttSink:
             log.error("events: MQTT disabled: cannot use the events.mqtt.tls files: %s", exc)
             return
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                             client_id=f"facedaemon-{socket.gethostname()}-{os.getpid()}")
+                             client_id=f"facedaemon-{self.device}-{socket.gethostname()}-{os.getpid()}")
         client.enable_logger(paho_log)
         if context is not None:
             client.tls_set_context(context)
         if username is not None:
             client.username_pw_set(username, password)
-        client.will_set(status_topic(self.config), OFFLINE, qos=1, retain=True)
+        client.will_set(status_topic(self.config, self.device), OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(RECONNECT_MIN, RECONNECT_MAX)
         client.max_queued_messages_set(self._queue_size)
         client.on_connect = self._on_connect
@@ -217,10 +303,16 @@ class MqttSink:
         log.info("events: MQTT connected to %s", self._where)
         self._failures, self._last_failure = 0, ""
         self._set_connected(True)
+        with self._state_lock:  # what this daemon knows now replaces a retained state its last run left behind
+            states = [present_message(self.config, self.device, camera, sorted(people), time.time())
+                      for camera, people in self._present.items()]
+            self._announced.clear()
         for camera in self.cameras:
-            topic, payload = discovery(self.config, camera)
-            client.publish(topic, json.dumps(payload), qos=1, retain=True)
-        client.publish(status_topic(self.config), ONLINE, qos=1, retain=True)
+            for topic, payload in discovery(self.config, self.device, camera):
+                client.publish(topic, json.dumps(payload), qos=1, retain=True)
+        for topic, payload, retain in states:
+            client.publish(topic, payload, qos=1, retain=retain)
+        client.publish(status_topic(self.config, self.device), ONLINE, qos=1, retain=True)
 
     def _on_connect_fail(self, _client, _userdata) -> None:
         # paho calls this while handling the connect error: the exception is the one being handled.

@@ -67,9 +67,10 @@ class DaemonStatus:
     pid: int | None
     cameras: Mapping[str, CameraStatus]
     started: float | None = None
+    device: str | None = None  # the config's `device`: which daemon of a fleet wrote this
 
     def to_json(self) -> dict[str, object]:
-        return {"pid": self.pid, "updated": self.updated, "started": self.started,
+        return {"device": self.device, "pid": self.pid, "updated": self.updated, "started": self.started,
                 "cameras": {name: camera.to_json() for name, camera in self.cameras.items()}}
 
 
@@ -149,7 +150,7 @@ def parse_status(data: object) -> DaemonStatus | None:
             if isinstance(name, str) and camera is not None:
                 cameras[name] = camera
     return DaemonStatus(updated=updated, pid=_integer(data.get("pid")), cameras=cameras,
-                        started=_number(data.get("started")))
+                        started=_number(data.get("started")), device=_text(data.get("device")))
 
 
 def read_status(runtime_dir: Path) -> DaemonStatus | None:

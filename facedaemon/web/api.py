@@ -25,6 +25,7 @@ def cameras() -> Response:
         listing.append(
             {
                 "name": name,
+                "device": status.device if status is not None else None,  # which daemon of a fleet
                 "state": view.state,
                 "fps": round(view.fps_out, 2),
                 "fps_in": round(view.fps_in, 2),

@@ -116,28 +116,28 @@ def test_daemon_publishes_discovery_arrival_state_and_departure(tmp_path, shared
     # Obama is absent for the first 4 s of every 8 s loop: long enough past the 2 s grace to "leave".
     clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=8.0, appear_at=4.0)
     subscriber = Subscriber(broker)
-    config_path, port = write_config(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces,
+    config_path, port = write_config(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, device="pi",
                                      events={"mqtt": {"host": "127.0.0.1", "port": broker}})
     daemon = start_daemon(tmp_path, config_path, port)
     try:
-        config_topic = "homeassistant/sensor/facedaemon_door/last_person/config"
+        config_topic = "homeassistant/sensor/facedaemon_pi/door_last_person/config"
         payload = daemon.wait_for(lambda: subscriber.on(config_topic), 120, "the discovery config")[0]
         discovery = json.loads(payload)
-        assert discovery["unique_id"] == "facedaemon_door_last_person"
-        assert discovery["state_topic"] == "facedaemon/door/last_person"
-        assert discovery["availability_topic"] == "facedaemon/status"
-        assert discovery["device"]["identifiers"] == ["facedaemon_door"]
-        daemon.wait_for(lambda: "online" in subscriber.on("facedaemon/status"), 30, "status online")
+        assert discovery["unique_id"] == "facedaemon_pi_door_last_person"
+        assert discovery["state_topic"] == "facedaemon/pi/door/last_person"
+        assert discovery["availability_topic"] == "facedaemon/pi/status"
+        assert discovery["device"]["identifiers"] == ["facedaemon_pi"]
+        daemon.wait_for(lambda: "online" in subscriber.on("facedaemon/pi/status"), 30, "status online")
 
         def events(kind: str) -> list[dict]:
-            return [e for e in map(json.loads, subscriber.on("facedaemon/door/event")) if e["event"] == kind]
+            return [e for e in map(json.loads, subscriber.on("facedaemon/pi/door/event")) if e["event"] == kind]
 
         arrived = daemon.wait_for(lambda: events("recognised"), 120, "a 'recognised' event")[0]
         assert arrived["camera"] == "door" and arrived["name"] == "Obama"
         assert isinstance(arrived["track"], int) and abs(arrived["time"] - time.time()) < 120
         assert 0.0 < arrived["confidence"] <= 1.0
-        assert retained(broker, "facedaemon/door/last_person") == "Obama"
-        assert retained(broker, "homeassistant/sensor/facedaemon_door/last_person/config") is not None
+        assert retained(broker, "facedaemon/pi/door/last_person") == "Obama"
+        assert retained(broker, "homeassistant/sensor/facedaemon_pi/door_last_person/config") is not None
 
         left = daemon.wait_for(lambda: events("left"), 60, "a 'left' event when Obama is off screen")[0]
         assert left["name"] == "Obama" and left["camera"] == "door" and left["time"] >= arrived["time"]
@@ -147,7 +147,7 @@ def test_daemon_publishes_discovery_arrival_state_and_departure(tmp_path, shared
         leftovers = daemon.kill_leftovers()
         subscriber.close()
     assert elapsed < 10 and not leftovers
-    assert retained(broker, "facedaemon/status") == "offline"
+    assert retained(broker, "facedaemon/pi/status") == "offline"
 
 
 # -- MQTT over TLS -------------------------------------------------------------------------------------------------
@@ -191,18 +191,18 @@ def test_events_arrive_over_tls_with_a_client_certificate(tmp_path, shared_data,
     receive = subscriber.client.on_message
 
     def timed(client, userdata, message) -> None:  # when each event reached the test, for the latency figure
-        if message.topic == "facedaemon/door/event":
+        if message.topic == "facedaemon/pi/door/event":
             arrivals.append((time.time(), json.loads(message.payload)))
         receive(client, userdata, message)
 
     subscriber.client.on_message = timed
-    config_path, port = write_config(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces,
+    config_path, port = write_config(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, device="pi",
                                      events={"mqtt": tls_config(tls_broker, tls_broker.pki.ca)})
     daemon = start_daemon(tmp_path, config_path, port)
     try:
         daemon.wait_for(lambda: f"MQTT connected to 127.0.0.1:{tls_broker.tls} (TLS)" in daemon.log(), 120,
                         "the TLS connection")
-        config_topic = "homeassistant/sensor/facedaemon_door/last_person/config"
+        config_topic = "homeassistant/sensor/facedaemon_pi/door_last_person/config"
         assert json.loads(daemon.wait_for(lambda: subscriber.on(config_topic), 30, "discovery")[0])["unique_id"]
         daemon.wait_for(lambda: [e for _, e in arrivals if e["event"] == "recognised"], 120, "'recognised' over TLS")
         arrived_at, event = next((t, e) for t, e in arrivals if e["event"] == "recognised")
@@ -215,7 +215,7 @@ def test_events_arrive_over_tls_with_a_client_certificate(tmp_path, shared_data,
         leftovers = daemon.kill_leftovers()
         subscriber.close()
     assert elapsed < 10 and not leftovers
-    assert retained(tls_broker.plain, "facedaemon/status") == "offline"  # the clean stop went over TLS too
+    assert retained(tls_broker.plain, "facedaemon/pi/status") == "offline"  # the clean stop went over TLS too
 
 
 def test_an_untrusted_broker_certificate_is_one_clear_log_line_and_the_daemon_keeps_running(tmp_path, tls_broker,
@@ -223,7 +223,7 @@ def test_an_untrusted_broker_certificate_is_one_clear_log_line_and_the_daemon_ke
     faces = tmp_path / "faces"
     faces.mkdir()
     cameras = {"pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
-    config_path, port = write_config(tmp_path, cameras, faces,
+    config_path, port = write_config(tmp_path, cameras, faces, device="pi",
                                      events={"mqtt": tls_config(tls_broker, tls_broker.pki.other_ca)})
     daemon = run_daemon.start(tmp_path, config_path, port, ready=None)
     line = f"events: MQTT cannot connect to 127.0.0.1:{tls_broker.tls} (TLS): TLS: the broker's certificate is not"
@@ -246,7 +246,7 @@ def test_a_missing_ca_file_stops_the_daemon_at_start_naming_the_key(tmp_path, ru
     faces = tmp_path / "faces"
     faces.mkdir()
     cameras = {"pattern": {"source": "pattern", "recognize": False}}
-    config_path, port = write_config(tmp_path, cameras, faces,
+    config_path, port = write_config(tmp_path, cameras, faces, device="pi",
                                      events={"mqtt": {"host": "127.0.0.1", "tls": {"ca_file": "no-such-ca.pem"}}})
     daemon = run_daemon.start(tmp_path, config_path, port, ready=None)
     assert daemon.process.wait(60) == 2

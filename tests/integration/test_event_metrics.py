@@ -57,7 +57,7 @@ def test_an_unreachable_broker_is_one_log_line_and_counted_attempts(caplog):
     port = closed_port()
     config = load_text(f"events: {{mqtt: {{host: 127.0.0.1, port: {port}}}}}\n" + BASE, source="c.yaml",
                        base_dir=Path("/tmp")).events.mqtt
-    sink = MqttSink(config, ["door"], metrics=metrics)
+    sink = MqttSink(config, ["door"], device="pi", metrics=metrics)
     with caplog.at_level("INFO", logger="facedaemon.events.mqtt"):
         sink.start()
         try:

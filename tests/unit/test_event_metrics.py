@@ -93,7 +93,7 @@ def test_a_sink_that_raises_counts_an_error_and_a_drop_and_the_others_still_get_
 def test_mqtt_sink_series_exist_from_the_start_and_an_early_event_is_a_counted_drop():
     metrics = DaemonMetrics.create(process=False)
     cfg = config("events: {mqtt: {host: 127.0.0.1, port: 1}}\n").events.mqtt
-    sink = MqttSink(cfg, ["door"], metrics=metrics)  # not started: no client yet
+    sink = MqttSink(cfg, ["door"], device="pi", metrics=metrics)  # not started: no client yet
     assert value(metrics, "facedaemon_mqtt_connected", broker="127.0.0.1:1") == 0
     for reason in ("queue_full", "not_connected", "error"):
         assert value(metrics, "facedaemon_events_dropped_total", sink="mqtt", reason=reason) == 0

@@ -1,0 +1,90 @@
+"""Fleet identity: the `device` key, its place in MQTT topics, Home Assistant ids, presence state and status.json."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from facedaemon.config import ConfigError, load_text
+from facedaemon.config.models import default_device
+from facedaemon.events.mqtt import MqttSink, discovery, person_discovery, slug, trigger_discovery
+from facedaemon.events.presence import LEFT, RECOGNISED, Event
+from facedaemon.runtime.status import DaemonStatus, parse_status
+
+BASE = "faces_dir: faces\nruntime_dir: run\ncameras:\n  door: {source: pattern}\n"
+
+
+def config(extra: str = ""):
+    return load_text(extra + BASE, source="c.yaml", base_dir=Path("/tmp"))
+
+
+def test_device_defaults_to_the_short_host_name():
+    expected = socket.gethostname().split(".")[0]
+    assert config().device == default_device()
+    if all(ch.isalnum() or ch in "_-" for ch in expected):
+        assert default_device() == expected
+
+
+@pytest.mark.parametrize("bad", ["'a b'", "'-x'", "'a/b'", "''", "'" + "x" * 65 + "'"])
+def test_a_bad_device_name_is_a_clear_error_naming_the_key(bad):
+    with pytest.raises(ConfigError) as caught:
+        config(f"device: {bad}\n")
+    assert "device" in str(caught.value) and "letters, digits" in str(caught.value)
+
+
+def test_same_camera_on_two_devices_gives_distinct_ids_and_topics():
+    mqtt = config("events: {mqtt: {host: broker}}\n").events.mqtt
+    one, two = discovery(mqtt, "pi1", "door"), discovery(mqtt, "pi2", "door")
+    topics = {topic for topic, _ in one} | {topic for topic, _ in two}
+    ids = {payload["unique_id"] for _, payload in one + two}
+    assert len(topics) == 4 and len(ids) == 4
+    assert {payload["device"]["identifiers"][0] for _, payload in one + two} == {"facedaemon_pi1", "facedaemon_pi2"}
+    assert trigger_discovery(mqtt, "pi1", "door", "Obama")[0] != trigger_discovery(mqtt, "pi2", "door", "Obama")[0]
+    # the person entity is fleet-wide on purpose: the same config from every daemon is one entity
+    assert person_discovery(mqtt, "Obama") == person_discovery(mqtt, "Obama")
+
+
+def test_person_names_become_one_topic_level():
+    assert slug("Ann-Marie O'Neil") == "ann_marie_o_neil" and slug("#+/") == "person"
+
+
+def sink_messages(sink: MqttSink, event: Event) -> dict[str, tuple[str, bool]]:
+    return {topic: (payload, retain) for topic, payload, retain in sink._messages(event)}
+
+
+def test_present_state_follows_arrivals_and_departures_and_discovery_goes_out_once():
+    mqtt = config("events: {mqtt: {host: broker}}\n").events.mqtt
+    sink = MqttSink(mqtt, ["door"], device="pi1")
+    first = sink_messages(sink, Event(RECOGNISED, "door", "Obama", 0.9, 1, 100.0))
+    present = json.loads(first["facedaemon/pi1/door/present"][0])
+    assert present["people"] == ["Obama"] and present["count"] == 1 and first["facedaemon/pi1/door/present"][1]
+    assert "homeassistant/sensor/facedaemon_people/obama_last_seen/config" in first
+    assert "homeassistant/device_automation/facedaemon_pi1/door_obama/config" in first
+    seen = json.loads(first["facedaemon/people/obama/last_seen"][0])
+    assert seen == {"name": "Obama", "camera": "door", "device": "pi1", "time": 100.0, "confidence": 0.9}
+    second = sink_messages(sink, Event(RECOGNISED, "door", "Biden", 0.8, 2, 101.0))
+    assert "homeassistant/sensor/facedaemon_people/obama_last_seen/config" not in second
+    assert json.loads(second["facedaemon/pi1/door/present"][0])["people"] == ["Biden", "Obama"]
+    gone = sink_messages(sink, Event(LEFT, "door", "Obama", 0.9, 1, 105.0))
+    assert json.loads(gone["facedaemon/pi1/door/present"][0])["people"] == ["Biden"]
+    assert json.loads(gone["facedaemon/people/obama/last_seen"][0])["time"] == 105.0
+
+
+def test_two_unknown_faces_leave_one_at_a_time():
+    mqtt = config("events: {mqtt: {host: broker}, include_unknown: true}\n").events.mqtt
+    sink = MqttSink(mqtt, ["door"], device="pi1")
+    sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.0, 1, 100.0))
+    sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.0, 2, 100.0))
+    one_left = sink_messages(sink, Event(LEFT, "door", "Unknown", 0.0, 1, 103.0))
+    assert json.loads(one_left["facedaemon/pi1/door/present"][0])["people"] == ["Unknown"]
+    none_left = sink_messages(sink, Event(LEFT, "door", "Unknown", 0.0, 2, 104.0))
+    assert json.loads(none_left["facedaemon/pi1/door/present"][0])["people"] == []
+
+
+def test_status_json_names_the_device():
+    status = DaemonStatus(updated=1.0, pid=2, cameras={}, device="pi1")
+    assert parse_status(json.loads(json.dumps(status.to_json()))).device == "pi1"
+    assert parse_status({"updated": 1.0}).device is None  # a file from before devices still reads
