@@ -1,0 +1,68 @@
+"""Three daemons on one host standing in for three devices: distinct device names, ports, runtime and faces folders.
+
+`require` finds a real engine (mosquitto, prometheus, syncthing): missing, the test skips with a loud reason on a
+developer's machine and FAILS in CI (CI=true), where a skipped engine would mean an untested fleet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.daemon import RunningDaemon, start_daemon, write_config
+
+DEVICES = ("pi1", "pi2", "pi3")
+
+
+def require(binary: str, package: str, what: str) -> str:
+    path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/local/sbin:/usr/bin")
+    if path is None:
+        reason = (f"{what} NOT TESTED: `{binary}` is not installed (Debian package '{package}', "
+                  "listed in tests/debian-packages.txt; run scripts/test-deps as root)")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@dataclass
+class Device:
+    name: str
+    tmp: Path
+    config_path: Path
+    port: int
+    daemon: RunningDaemon | None = None
+
+    def start(self) -> RunningDaemon:
+        self.daemon = start_daemon(self.tmp, self.config_path, self.port)
+        return self.daemon
+
+    def stop(self) -> list[str]:
+        if self.daemon is None:
+            return []
+        self.daemon.stop()
+        left = self.daemon.kill_leftovers()
+        self.daemon = None
+        return left
+
+
+def make_fleet(tmp: Path, cameras: dict, faces_of, **overrides) -> list[Device]:
+    """One Device per name in DEVICES, each with its own folder; faces_of(device_tmp) builds its faces_dir."""
+    fleet = []
+    for name in DEVICES:
+        where = tmp / name
+        where.mkdir(parents=True, exist_ok=True)
+        config_path, port = write_config(where, cameras, faces_of(where), device=name, **overrides)
+        fleet.append(Device(name, where, config_path, port))
+    return fleet
+
+
+def stop_fleet(fleet: list[Device]) -> list[str]:
+    left: list[str] = []
+    for device in fleet:
+        left += device.stop()
+    return left

@@ -1,0 +1,120 @@
+"""Three daemons with the same camera name on one real Mosquitto: no Home Assistant entity collides, presence and
+fleet-wide last-seen state are retained, and a restarted device republishes its state while the others carry on."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from tests.e2e.daemon import free_port
+from tests.e2e.fleet import DEVICES, make_fleet, require, stop_fleet
+from tests.e2e.media import make_entry_clip, obama_gallery
+
+pytestmark = pytest.mark.e2e
+
+mqtt = pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed (scripts/setup installs it)")
+from tests.e2e.test_mqtt import mosquitto  # noqa: E402  (after the importorskip above)
+
+
+def retained_now(port: int, settle: float = 1.5) -> dict[str, str]:
+    """Every retained message the broker holds under facedaemon/# and homeassistant/# (what a new client gets)."""
+    found: dict[str, str] = {}
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fleet-test-{uuid.uuid4().hex[:8]}")
+    client.on_connect = lambda c, *_: c.subscribe([("facedaemon/#", 1), ("homeassistant/#", 1)])
+
+    def keep(_client, _userdata, message) -> None:
+        if message.retain:
+            found[message.topic] = message.payload.decode()
+
+    client.on_message = keep
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    time.sleep(settle)
+    client.disconnect()
+    client.loop_stop()
+    return dict(found)
+
+
+def wait(predicate, timeout: float, what: str, fleet=()):
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        for device in fleet:
+            if device.daemon is not None:
+                assert device.daemon.process.poll() is None, f"{device.name} exited:\n{device.daemon.log()[-3000:]}"
+        last = predicate()
+        if last:
+            return last
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def present(state: dict[str, str], device: str) -> dict | None:
+    raw = state.get(f"facedaemon/{device}/door/present")
+    return json.loads(raw) if raw else None
+
+
+def everyone_sees_obama(port: int):
+    state = retained_now(port)
+    return all((present(state, d) or {}).get("people") == ["Obama"] for d in DEVICES) and state
+
+
+def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
+    require("mosquitto", "mosquitto", "FLEET MQTT")
+    port = free_port()
+    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+        clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)
+        fleet = make_fleet(tmp_path, {"door": {"source": str(clip.path), "loop": True}},
+                           lambda where: obama_gallery(shared_data, where / "faces"),
+                           events={"mqtt": {"host": "127.0.0.1", "port": port}})
+        try:
+            for device in fleet:
+                device.start()
+            state = wait(lambda: everyone_sees_obama(port), 240, "Obama present on every device's door", fleet)
+            check_no_collisions(state)
+            seen = json.loads(state["facedaemon/people/obama/last_seen"])
+            assert seen["name"] == "Obama" and seen["camera"] == "door" and seen["device"] in DEVICES
+            assert all(state[f"facedaemon/{d}/status"] == "online" for d in DEVICES)
+
+            pi1 = fleet[0]
+            stopped = time.time()
+            assert not pi1.stop()
+            state = retained_now(port)
+            assert state["facedaemon/pi1/status"] == "offline"
+            assert state["facedaemon/pi2/status"] == state["facedaemon/pi3/status"] == "online"
+            assert json.loads(state["facedaemon/people/obama/last_seen"])["name"] == "Obama"
+            pi1.start()
+            state = wait(lambda: (s := retained_now(port, 0.5)).get("facedaemon/pi1/status") == "online" and s, 120,
+                         "pi1 online again", fleet)
+            # right after the restart: last seen is still known, pi1's presence is the new process's own (not a
+            # stale retained list from before the stop), the others never stopped seeing Obama
+            assert json.loads(state["facedaemon/people/obama/last_seen"])["camera"] == "door"
+            again = present(state, "pi1")
+            assert again is not None and again["device"] == "pi1" and again["time"] >= stopped
+            assert present(state, "pi2")["people"] == present(state, "pi3")["people"] == ["Obama"]
+            wait(lambda: everyone_sees_obama(port), 180, "Obama present on pi1 again", fleet)
+        finally:
+            leftovers = stop_fleet(fleet)
+        assert not leftovers
+
+
+def check_no_collisions(state: dict[str, str]) -> None:
+    """What Home Assistant would build from the retained discovery: every entity its own, one device per daemon."""
+    configs = {topic: json.loads(payload) for topic, payload in state.items()
+               if topic.startswith("homeassistant/sensor/facedaemon_pi")}
+    assert len(configs) == 2 * len(DEVICES), sorted(configs)  # last person + present, per device's door
+    unique_ids = [config["unique_id"] for config in configs.values()]
+    assert len(set(unique_ids)) == len(unique_ids), unique_ids
+    devices = {config["device"]["identifiers"][0] for config in configs.values()}
+    assert devices == {f"facedaemon_{d}" for d in DEVICES}
+    for config in configs.values():
+        device = config["device"]["identifiers"][0].removeprefix("facedaemon_")
+        assert config["state_topic"].startswith(f"facedaemon/{device}/door/")
+        assert config["availability_topic"] == f"facedaemon/{device}/status"
+    triggers = [topic for topic in state if topic.startswith("homeassistant/device_automation/")]
+    assert sorted(triggers) == [f"homeassistant/device_automation/facedaemon_{d}/door_obama/config" for d in DEVICES]
+    person = json.loads(state["homeassistant/sensor/facedaemon_people/obama_last_seen/config"])
+    assert person["state_topic"] == "facedaemon/people/obama/last_seen"
+    assert not [topic for topic in state if "unknown" in topic.lower()]  # nothing for Unknown without opting in
