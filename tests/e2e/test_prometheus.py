@@ -26,8 +26,9 @@ pytestmark = pytest.mark.e2e
 DASHBOARD = REPO / "etc" / "grafana" / "facedaemon-dashboard.json"
 SCRAPE_CONFIG = REPO / "etc" / "prometheus" / "facedaemon.yml"
 RULES = REPO / "etc" / "prometheus" / "facedaemon-rules.yml"
+TARGETS = REPO / "etc" / "prometheus" / "facedaemon-targets.yml"
 CAMERA = "people"  # the camera whose name replaces $camera: it has faces, so every panel has data
-GRAFANA_VARIABLES = {"$camera": CAMERA, "$__rate_interval": "30s"}
+GRAFANA_VARIABLES = {"$device": ".*", "$camera": CAMERA, "$__rate_interval": "30s"}
 
 
 def dashboard() -> dict:
@@ -62,8 +63,10 @@ def test_dashboard_is_an_importable_grafana_dashboard():
     assert board["uid"] and board["title"] and board["id"] is None
     assert [item["name"] for item in board["__inputs"]] == ["DS_PROMETHEUS"]
     variables = {item["name"]: item for item in board["templating"]["list"]}
+    assert list(variables) == ["device", "camera"]
+    assert variables["device"]["definition"] == 'label_values(up{job="facedaemon"}, device)'
     camera = variables["camera"]
-    assert camera["definition"] == "label_values(facedaemon_camera_up, camera)"
+    assert camera["definition"] == 'label_values(facedaemon_camera_up{device=~"$device"}, camera)'
     assert camera["datasource"]["uid"] == "${DS_PROMETHEUS}"
     ids, refs = set(), set()
     for panel in board["panels"]:
@@ -71,6 +74,8 @@ def test_dashboard_is_an_importable_grafana_dashboard():
         ids.add(panel["id"])
         grid = panel["gridPos"]
         assert grid["x"] + grid["w"] <= 24 and grid["w"] > 0 and grid["h"] > 0, panel["title"]
+        if panel["type"] == "row":
+            continue
         assert panel["datasource"]["uid"] == "${DS_PROMETHEUS}", panel["title"]
         letters = [target["refId"] for target in panel["targets"]]
         assert len(letters) == len(set(letters)) and panel["targets"], panel["title"]
@@ -83,6 +88,14 @@ def test_dashboard_is_an_importable_grafana_dashboard():
                    "facedaemon_process_cpu_seconds_total", "facedaemon_process_resident_memory_bytes"):
         assert metric in text, f"the dashboard does not show {metric}"
     assert "histogram_quantile(0.95" in text
+    for title, expr in dashboard_expressions():  # every query can be narrowed to devices: none mixes two
+        assert 'device=~".*"' in expr, f"{title}: no $device selector in {expr}"
+        assert "by (" not in expr or "by (device" in expr, f"{title}: aggregates devices together: {expr}"
+
+
+def test_the_targets_example_names_each_device():
+    groups = yaml.safe_load(TARGETS.read_text())
+    assert groups and all(group["targets"] and group["labels"]["device"] for group in groups)
 
 
 def test_promtool_accepts_the_rules_and_the_scrape_config():
@@ -98,13 +111,18 @@ def test_promtool_accepts_the_rules_and_the_scrape_config():
 
 # -- a real Prometheus scraping the real daemon --------------------------------------------------------------------
 class Prometheus:
-    def __init__(self, tmp: Path, target: str) -> None:
+    def __init__(self, tmp: Path, targets: dict[str, str | None]) -> None:
+        """`targets`: address -> device label (None: leave it to the shipped relabelling)."""
         config = yaml.safe_load(SCRAPE_CONFIG.read_text())  # the shipped example, pointed at the test daemon
         config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
         config["rule_files"] = [str(RULES)]
         job = config["scrape_configs"][0]
         job["scrape_interval"] = "1s"
-        job["static_configs"] = [{"targets": [target]}]
+        groups = [{"targets": [address], **({"labels": {"device": device}} if device else {})}
+                  for address, device in targets.items()]
+        self.targets_path = tmp / "targets.yml"
+        self.targets_path.write_text(yaml.safe_dump(groups))
+        job["file_sd_configs"] = [{"files": [str(self.targets_path)], "refresh_interval": "1s"}]
         self.config_path = tmp / "prometheus.yml"
         self.config_path.write_text(yaml.safe_dump(config))
         self.port = free_port()
@@ -167,7 +185,7 @@ def prometheus(tmp_path_factory, shared_data, run_module_daemon):
         "pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False},
     }
     config_path, port = write_config(tmp, cameras, faces)
-    server = Prometheus(tmp, f"127.0.0.1:{port}")
+    server = Prometheus(tmp, {f"127.0.0.1:{port}": None})  # no device label: the relabelling names it
     checked = server.check_config(promtool)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     run_module_daemon.start(tmp, config_path, port)
@@ -192,6 +210,7 @@ def test_prometheus_scrapes_the_daemon(prometheus):
 
     targets = prometheus.wait_for(target_up, 60, "the facedaemon target to be up")
     assert [target["labels"]["job"] for target in targets] == ["facedaemon"]
+    assert [target["labels"]["device"] for target in targets] == ["127.0.0.1"]  # the host, without the port
 
 
 @pytest.mark.parametrize(("title", "expr"), dashboard_expressions(), ids=lambda value: re.sub(r"\W+", "_", value)[:60])

@@ -1,0 +1,107 @@
+"""One view of a fleet: a real Prometheus scraping three real daemons through the shipped file_sd config.
+
+Every Grafana dashboard query returns series for each device, and a device going down is named by `up`, by the
+dashboard's "Devices up" query and by the FacedaemonDown alert while the other devices stay up.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import requests
+
+from tests.e2e.fleet import DEVICES, make_fleet, require, stop_fleet
+from tests.e2e.media import make_people_clip, obama_gallery
+from tests.e2e.test_prometheus import CAMERA, Prometheus, dashboard_expressions, finite_values
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def fleet_prometheus(tmp_path_factory, shared_data):
+    binary = require("prometheus", "prometheus", "FLEET PROMETHEUS")
+    tmp = tmp_path_factory.mktemp("fleet-prometheus")
+    clip = make_people_clip(shared_data, tmp / "people.mp4")
+    cameras = {
+        CAMERA: {"source": str(clip), "loop": True},
+        "pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False},
+    }
+    fleet = make_fleet(tmp, cameras, lambda where: obama_gallery(shared_data, where / "faces"))
+    server = Prometheus(tmp, {f"127.0.0.1:{device.port}": device.name for device in fleet})
+    try:
+        for device in fleet:
+            device.start()
+        for device in fleet:
+            device.daemon.wait_for(lambda d=device: d.daemon.get("/healthz").status_code == 200, 180,
+                                   f"{device.name} /healthz to say ok")
+        server.start(binary)
+        server.wait_for(lambda: requests.get(server.url + "/-/ready", timeout=5).status_code == 200, 60,
+                        "prometheus to be ready")
+        yield server, fleet
+    finally:
+        server.stop()
+        assert not stop_fleet(fleet)
+
+
+def devices_of(result: list[dict]) -> set[str]:
+    return {item["metric"].get("device") for item in result}
+
+
+def test_prometheus_scrapes_every_device_with_its_device_label(fleet_prometheus):
+    server, _fleet = fleet_prometheus
+
+    def all_up():
+        targets = server.api("/api/v1/targets")["activeTargets"]
+        return len(targets) == len(DEVICES) and all(t["health"] == "up" for t in targets) and targets
+
+    targets = server.wait_for(all_up, 90, "three targets up")
+    assert sorted(target["labels"]["device"] for target in targets) == sorted(DEVICES)
+    # the convention: a target label from Prometheus, not a label the daemon writes on its own series
+    metrics = fleet_prometheus[1][0].daemon.get("/metrics").text
+    assert "device=" not in metrics
+
+
+@pytest.mark.parametrize(("title", "expr"), dashboard_expressions(), ids=lambda value: re.sub(r"\W+", "_", value)[:60])
+def test_every_dashboard_query_returns_series_for_each_device(fleet_prometheus, title, expr):
+    server, _fleet = fleet_prometheus
+
+    def each_device():
+        result = server.api("/api/v1/query", query=expr)["result"]
+        return finite_values(result) and devices_of(result) == set(DEVICES) and result
+
+    server.wait_for(each_device, 180, f"series of all three devices for {title!r}: {expr}")
+
+
+def test_a_device_down_is_named_by_the_dashboard_and_the_alert_the_others_unaffected(fleet_prometheus):
+    server, fleet = fleet_prometheus
+    devices_up = next(expr for title, expr in dashboard_expressions() if title == "Devices up")
+    server.wait_for(lambda: devices_of(server.api("/api/v1/query", query=devices_up)["result"]) == set(DEVICES),
+                    90, "every device up")
+    victim = fleet[1]
+    stopped = time.monotonic()
+    assert not victim.stop()
+
+    def dashboard_names_it():
+        values = {item["metric"]["device"]: float(item["value"][1])
+                  for item in server.api("/api/v1/query", query=devices_up)["result"]}
+        return values.get(victim.name) == 0 and all(values.get(d) == 1 for d in DEVICES if d != victim.name)
+
+    server.wait_for(dashboard_names_it, 60, f"the dashboard to show {victim.name} down and the others up")
+    on_dashboard = time.monotonic() - stopped
+
+    def firing():
+        alerts = server.api("/api/v1/alerts")["alerts"]
+        return [a for a in alerts if a["labels"]["alertname"] == "FacedaemonDown" and a["state"] == "firing"]
+
+    alerts = server.wait_for(firing, 150, "FacedaemonDown to fire")
+    alerted = time.monotonic() - stopped
+    assert [a["labels"]["device"] for a in alerts] == [victim.name]
+    assert victim.name in alerts[0]["annotations"]["summary"]
+    print(f"\n{victim.name} down: on the dashboard after {on_dashboard:.1f} s, alert firing after {alerted:.1f} s "
+          f"(test intervals: 1 s scrape and evaluation; rule `for: 1m`)")
+    assert alerted < 120
+    for device in fleet:
+        if device is not victim:
+            assert device.daemon.get("/healthz").status_code == 200, f"{device.name} affected by {victim.name}"
