@@ -58,6 +58,7 @@ def camera_entry(state: str = "streaming", **overrides: Any) -> dict[str, Any]:
 def write_status(runtime: Path, cameras: Any = None, *, updated: float | None = None) -> None:
     now = time.time()
     document = {
+        "device": "pi-front",
         "pid": 4242,
         "updated": now if updated is None else updated,
         "started": now - 100,
@@ -440,7 +441,8 @@ def test_api_cameras(client: FlaskClient) -> None:
     cameras = response.get_json()
     assert [camera["name"] for camera in cameras] == [*CAMERAS, "linked"]
     for camera in cameras:
-        assert set(camera) == {"name", "state", "fps", "fps_in", "reason", "width", "height"}
+        assert set(camera) == {"name", "device", "state", "fps", "fps_in", "reason", "width", "height"}
+        assert camera["device"] == "pi-front"  # which daemon of a fleet, from its status.json
     front = cameras[0]
     assert front["state"] == "streaming" and front["reason"] is None
     assert front["fps"] == 14.8 and front["fps_in"] == 15.2
