@@ -61,6 +61,8 @@ def test_prometheus_scrapes_every_device_with_its_device_label(fleet_prometheus)
     # the convention: a target label from Prometheus, not a label the daemon writes on its own series
     metrics = fleet_prometheus[1][0].daemon.get("/metrics").text
     assert "device=" not in metrics
+    for device in fleet_prometheus[1]:  # the status API names its daemon
+        assert {camera["device"] for camera in device.daemon.get("/api/cameras").json()} == {device.name}
 
 
 @pytest.mark.parametrize(("title", "expr"), dashboard_expressions(), ids=lambda value: re.sub(r"\W+", "_", value)[:60])
