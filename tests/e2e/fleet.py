@@ -1,32 +1,23 @@
 """Three daemons on one host standing in for three devices: distinct device names, ports, runtime and faces folders.
 
-`require` finds a real engine (mosquitto, prometheus, syncthing): missing, the test skips with a loud reason on a
-developer's machine and FAILS in CI (CI=true), where a skipped engine would mean an untested fleet.
+`require` finds a real engine (mosquitto, prometheus, syncthing) through tests/realparts.py: missing, the test skips
+with a loud reason on a developer's machine and FAILS in strict mode (CI=true).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.daemon import RunningDaemon, start_daemon, write_config
+from tests.realparts import require_program
 
 DEVICES = ("pi1", "pi2", "pi3")
 
 
-def require(binary: str, package: str, what: str) -> str:
-    path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/local/sbin:/usr/bin")
-    if path is None:
-        reason = (f"{what} NOT TESTED: `{binary}` is not installed (Debian package '{package}', "
-                  "listed in tests/debian-packages.txt; run scripts/test-deps as root)")
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
+def require(binary: str, package: str) -> str:
+    """tests/realparts.py decides: skip loudly on a developer's machine, FAIL in strict mode (CI=true)."""
+    return require_program(binary, package, "/usr/sbin:/usr/local/sbin:/sbin:/usr/bin")
 
 
 @dataclass

@@ -70,7 +70,7 @@ def everyone_sees_obama(port: int):
 
 
 def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
-    require("mosquitto", "mosquitto", "FLEET MQTT")
+    require("mosquitto", "mosquitto")
     port = free_port()
     with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
         clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)

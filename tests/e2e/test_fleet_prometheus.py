@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def fleet_prometheus(tmp_path_factory, shared_data):
-    binary = require("prometheus", "prometheus", "FLEET PROMETHEUS")
+    binary = require("prometheus", "prometheus")
     tmp = tmp_path_factory.mktemp("fleet-prometheus")
     clip = make_people_clip(shared_data, tmp / "people.mp4")
     cameras = {

@@ -75,7 +75,7 @@ def wait(predicate, timeout: float, what: str, fleet=(), syncthings=()):
 
 
 def test_enrol_on_one_device_named_on_the_others_forget_gone_everywhere(tmp_path, shared_data):
-    binary = require("syncthing", "syncthing", "FLEET GALLERY SYNC")
+    binary = require("syncthing", "syncthing")
     clip = make_people_clip(shared_data, tmp_path / "people.mp4")
 
     def faces_of(where: Path) -> Path:

@@ -264,8 +264,8 @@ def test_broker_back_gets_the_queued_events_and_a_killed_daemon_leaves_offline(t
     (tmp_path / "first").mkdir()
     with mosquitto(tmp_path / "first", conf, port):
         daemon = run_daemon(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, timeout=180,
-                            events={"mqtt": {"host": "127.0.0.1", "port": port}})
-        daemon.wait_for(lambda: retained(port, "facedaemon/status", 1.0) == "online", 60, "status online")
+                            device="pi", events={"mqtt": {"host": "127.0.0.1", "port": port}})
+        daemon.wait_for(lambda: retained(port, "facedaemon/pi/status", 1.0) == "online", 60, "status online")
         daemon.wait_for(lambda: "door: Obama recognised" in daemon.log(), 120, "Obama recognised")
     down = time.time()
     daemon.wait_for(lambda: daemon.log().count("door: Obama left") >= 1 and time.time() - down > 10, 40,
@@ -276,12 +276,12 @@ def test_broker_back_gets_the_queued_events_and_a_killed_daemon_leaves_offline(t
         subscriber = Subscriber(port)
         try:
             def queued() -> list[dict]:
-                found = [json.loads(p) for p in subscriber.on("facedaemon/door/event")]
+                found = [json.loads(p) for p in subscriber.on("facedaemon/pi/door/event")]
                 return [e for e in found if down <= e["time"] < back]
 
             events = daemon.wait_for(queued, 60, "events from while the broker was away")
             assert {e["name"] for e in events} == {"Obama"}
-            daemon.wait_for(lambda: "online" in subscriber.on("facedaemon/status"), 30, "online again")
+            daemon.wait_for(lambda: "online" in subscriber.on("facedaemon/pi/status"), 30, "online again")
         finally:
             subscriber.close()
         # SIGKILL: no clean goodbye; the broker publishes the daemon's last will.
@@ -290,5 +290,5 @@ def test_broker_back_gets_the_queued_events_and_a_killed_daemon_leaves_offline(t
         daemon.process.wait(10)
         daemon.kill_leftovers()  # its children, which SIGKILL leaves behind by design
         deadline = time.monotonic() + 15
-        while retained(port, "facedaemon/status", 1.0) != "offline":
+        while retained(port, "facedaemon/pi/status", 1.0) != "offline":
             assert time.monotonic() < deadline, "no retained 'offline' (last will) 15 s after SIGKILL"
