@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import shutil
 import signal
 import threading
@@ -13,7 +14,7 @@ import requests
 import yaml
 from werkzeug.security import generate_password_hash
 
-from tests.e2e.daemon import cmdline, descendants, free_port, status, write_config
+from tests.e2e.daemon import alive, cmdline, descendants, free_port, status, write_config
 from tests.e2e.media import make_people_clip, obama_gallery
 
 PASSWORD = "reload-test-password"
@@ -169,3 +170,46 @@ def test_sighup_moves_the_web_server_to_a_new_http_listen(tmp_path, run_daemon):
 
     daemon.wait_for(old_port_closed, 15, "the old port to be closed")
     assert ffmpeg_pids(daemon).keys() == {"a"}, "the camera kept streaming"
+
+
+def worker_pids(daemon) -> list[int]:
+    """Every recognition worker pid the daemon logged, oldest first."""
+    return [int(pid) for pid in re.findall(r"recognition: worker started \(pid (\d+)\)", daemon.log())]
+
+
+def camera_ffmpeg(daemon, camera: str) -> int | None:
+    return next((pid for pid in descendants(daemon.process.pid) if f"/{camera}/index.m3u8" in cmdline(pid)), None)
+
+
+def recognized(daemon, person: str) -> float:
+    """facedaemon_faces_recognized_total summed over the lines labelled person=`person`."""
+    lines = [line for line in daemon.get("/metrics").text.splitlines()
+             if line.startswith("facedaemon_faces_recognized_total{") and f'person="{person}"' in line]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+
+def test_sighup_recognition_tolerance_restarts_the_worker_and_takes_effect(tmp_path, shared_data, run_daemon):
+    # Start nearly blind (tolerance 0.05: Obama matches nobody, he is counted unknown), then loosen it live.
+    faces = obama_gallery(shared_data, tmp_path / "faces")
+    clip = make_people_clip(shared_data, tmp_path / "people.mp4")
+    daemon = run_daemon(tmp_path, {"people": {"source": str(clip), "loop": True}}, faces, timeout=180,
+                        recognition={"tolerance": 0.05})
+    daemon.wait_for(lambda: recognized(daemon, "unknown") > 0, 120, "a face counted unknown at tolerance 0.05")
+    assert recognized(daemon, "known") == 0, "nobody matches at tolerance 0.05"
+    first_worker = worker_pids(daemon)[-1]
+    ffmpeg = camera_ffmpeg(daemon, "people")
+    assert ffmpeg is not None
+
+    document = yaml.safe_load(daemon.config_path.read_text())
+    document["recognition"]["tolerance"] = 0.6
+    daemon.config_path.write_text(yaml.safe_dump(document))
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "restart recognition" in daemon.log(), 30, "the reload plan in the log")
+    assert "restart camera" not in daemon.log(), "a recognition change restarts no camera"
+    new_worker = daemon.wait_for(lambda: [p for p in worker_pids(daemon) if p != first_worker], 60,
+                                 "a new recognition worker")[-1]
+    assert not alive(first_worker) or first_worker not in descendants(daemon.process.pid), "the old worker is gone"
+    daemon.wait_for(lambda: recognized(daemon, "known") > 0, 120, "Obama known at tolerance 0.6")
+    assert camera_ffmpeg(daemon, "people") == ffmpeg, "the camera kept its ffmpeg: it never stopped streaming"
+    assert streaming(daemon, ["people"]) and new_worker in descendants(daemon.process.pid)
+    assert daemon.process.poll() is None and "Traceback" not in daemon.log()
