@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from facedaemon.outputs.rtsp.server import PACKAGES, SIDECAR
 from tests.e2e.daemon import Daemons, RunningDaemon, descendants, free_port
@@ -169,3 +171,31 @@ def test_without_gstreamer_rtsp_is_off_and_hls_runs(tmp_path, run_daemon):
     for pid in descendants(daemon.process.pid):
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             assert b"tee" not in handle.read().split(b"\0"), "no second output without a server"
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sighup_moves_rtsp_to_a_new_port(tmp_path, run_daemon, ffmpeg):
+    problem = gstreamer_problem()
+    if problem is not None:
+        missing("GStreamer RTSP server", f"not usable under {SYSTEM_PYTHON} ({problem})")
+    daemon, old_url = start_rtsp_daemon(run_daemon, tmp_path)
+    daemon.wait_for(lambda: "RTSP serving" in daemon.log(), 30, "the RTSP server to serve door")
+    [old_sidecar] = sidecars(daemon)
+    old_port, new_port = int(old_url.split(":")[2].split("/")[0]), free_port()
+
+    document = yaml.safe_load(daemon.config_path.read_text())
+    document["rtsp"]["listen"] = f"127.0.0.1:{new_port}"
+    daemon.config_path.write_text(yaml.safe_dump(document))
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "restart RTSP" in daemon.log(), 30, "the reload plan in the log")
+    daemon.wait_for(lambda: sidecars(daemon) and old_sidecar not in sidecars(daemon), 30, "a new RTSP server")
+    daemon.wait_for(lambda: daemon.log().count("camera door: RTSP serving") >= 2, 30, "the mount on the new server")
+    frames, log = Client(ffmpeg, f"rtsp://127.0.0.1:{new_port}/door", 4, tmp_path, "moved").result()
+    assert_good_stream(frames, log, 4)
+    assert not port_open(old_port), "the old RTSP port is closed"
+    assert daemon.get("/healthz").status_code == 200 and "Traceback" not in daemon.log()
