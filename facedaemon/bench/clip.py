@@ -87,20 +87,12 @@ def _render(images: Path, out: Path, seconds: float, fps: int, graph: str, photo
 
 
 def make_bench_gallery(shared: Path, out: Path) -> Path:
-    """faces/Obama/{obama2,obama3}.jpg plus the four other people of known_faces/, as symlinks (no copies)."""
+    """faces/Obama/{obama2,obama3}.jpg plus the four other people of known_faces/, as copies: the gallery follows
+    symlinks only inside faces_dir, as a user's would."""
     obama = out / KNOWN_NAME
     obama.mkdir(parents=True, exist_ok=True)
     for photo in ("obama2.jpg", "obama3.jpg"):
-        _link(shared / "images" / photo, obama / photo)
+        shutil.copyfile(shared / "images" / photo, obama / photo)
     for photo in sorted((shared / "known_faces").glob("*.jpg")):
-        _link(photo, out / photo.name)
+        shutil.copyfile(photo, out / photo.name)
     return out
-
-
-def _link(target: Path, link: Path) -> None:
-    if link.exists() or link.is_symlink():
-        link.unlink()
-    try:
-        link.symlink_to(target.resolve())
-    except OSError:  # filesystems without symlinks
-        shutil.copyfile(target, link)
