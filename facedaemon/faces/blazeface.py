@@ -113,6 +113,25 @@ class Tile:
         points = tuple((self.left + x * f, self.top + y * f) for x, y in det.keypoints)
         return Detection(box, det.score, points)
 
+    def to_input(self, box: Box, input_size: int) -> tuple[int, int, int, int]:
+        """A source (top, right, bottom, left) box as (top, bottom, left, right) slice bounds of the tile's input,
+        clipped to it (empty when the box misses the tile)."""
+        f = input_size / self.side
+        top, right, bottom, left = box
+
+        def clip(v: float) -> int:
+            return min(input_size, max(0, round(v)))
+
+        return (clip((top - self.top) * f), clip((bottom - self.top) * f),
+                clip((left - self.left) * f), clip((right - self.left) * f))
+
+
+def centre_inside(det: Detection, boxes: list[Box]) -> bool:
+    """Whether the detection's centre lies in one of the (top, right, bottom, left) boxes."""
+    t, r, b, lft = det.box
+    y, x = (t + b) / 2, (lft + r) / 2
+    return any(top <= y < bottom and left <= x < right for top, right, bottom, left in boxes)
+
 
 def tiles(region: Box, side: int, overlap_px: int) -> list[Tile]:
     """Square tiles of `side` source pixels covering `region` (top, right, bottom, left), neighbours overlapping

@@ -26,18 +26,22 @@ from facedaemon.faces.blazeface import (
     ModelSpec,
     Tile,
     anchors,
+    centre_inside,
     decode,
     nms,
     tiles,
 )
+from facedaemon.faces.boxes import search_regions
 from facedaemon.faces.types import Box
 
 MIN_SCORE = 0.6  # MediaPipe uses 0.5; a margin above it (0 boxes in 10 minutes of the face-free 1080p clip)
 INPUT_FACE = 12.0  # face height (input px) the full-range model finds at score ≥ 0.8 (8-10 px: sometimes)
 MIN_FACE = 28.0  # smallest face (frame px) a tile scan is sized for
 TILE_OVERLAP = 0.25  # tiles overlap by this share of their side: a face up to that size lies whole in one
+COARSE_SHARE = 0.5  # a tracked face's region needs no grid when its coarse tile finds faces half its size
 CHANGE_LEVEL = 6.0  # a tile input counts as changed when an 8×8 block's mean |difference| exceeds this (0-255)
 PAD_VALUE = 128  # grey outside the frame (the model's zero after normalisation)
+REGION_MARGIN = 1.0  # the region around a tracked face: grown by this × its size on each side
 
 
 class DetectorUnavailable(RuntimeError):
@@ -70,17 +74,21 @@ class TileMemory:
         self.answers.clear()
 
 
-def changed(new: np.ndarray, old: np.ndarray | None, core: tuple[int, int, int, int] | None = None) -> bool:
-    """Whether the tile's picture changed inside `core` (top, bottom, left, right in input pixels)."""
+def changed(new: np.ndarray, old: np.ndarray | None, core: tuple[int, int, int, int] | None = None,
+            masks: list[tuple[int, int, int, int]] | None = None) -> bool:
+    """Whether the tile's picture changed inside `core`, not counting `masks` (all as top, bottom, left, right
+    in input pixels)."""
     if old is None or old.shape != new.shape:
         return True
     import cv2
 
+    diff = cv2.absdiff(new, old)
+    for top, bottom, left, right in masks or []:
+        diff[top:bottom, left:right] = 0
     if core is not None:
         top, bottom, left, right = core
-        new, old = new[top:bottom, left:right], old[top:bottom, left:right]
-    diff = cv2.absdiff(new, old)
-    blocks = cv2.resize(diff, (new.shape[1] // 8, new.shape[0] // 8), interpolation=cv2.INTER_AREA)
+        diff = diff[top:bottom, left:right]
+    blocks = cv2.resize(diff, (diff.shape[1] // 8, diff.shape[0] // 8), interpolation=cv2.INTER_AREA)
     return float(blocks.max()) > CHANGE_LEVEL
 
 
@@ -112,33 +120,54 @@ class BlazeFace:
         return [decode(regressors[i], scores[i], self._anchors, MIN_SCORE) for i in range(len(inputs))]
 
     def scan(self, image: np.ndarray, regions: list[Box] | None = None, *, bgr: bool,
-             memory: TileMemory | None = None) -> list[Detection]:
+             memory: TileMemory | None = None, tracked: list[Box] | None = None) -> list[Detection]:
         """Faces in `image` (or only inside `regions`), in its pixels, merged across tiles.
+
+        `tracked`: faces already followed. With `regions` they are what the regions surround (their sizes spare
+        the small-face grid, see scan_tiles). On a whole-frame scan with `memory`, the area around each is looked
+        at by a tile of its own, and a tile whose only change lies there keeps its other answers (a named person
+        walking does not re-run every tile they cross).
 
         Only whole-frame scans use `memory`: region tiles follow a moving face, so their keys rarely repeat and
         keeping them would grow the memory by a tile per frame."""
         if regions:
-            memory = None
-        plan = scan_tiles(image.shape, regions)
+            return nms(self._run(image, scan_tiles(image.shape, regions, tracked), bgr))
+        around = search_regions(tracked, REGION_MARGIN, image.shape) if tracked and memory is not None else []
+        found = self._scan_whole(image, memory, around, bgr)
+        if around:
+            found += self._run(image, scan_tiles(image.shape, around, tracked), bgr)
+        return nms(found)
+
+    def _run(self, image: np.ndarray, plan: list[Tile], bgr: bool) -> list[Detection]:
+        # One tile per forward: batching was slower here (cache), and unchanged tiles are skipped anyway.
         inputs = tile_inputs(image, plan, self.spec.size)
-        answers: list[list[Detection]] = []
+        return [tile.to_source(det, self.spec.size) for tile, pixels in zip(plan, inputs, strict=True)
+                for det in self.infer([pixels], bgr=bgr)[0]]
+
+    def _scan_whole(self, image: np.ndarray, memory: TileMemory | None, around: list[Box],
+                    bgr: bool) -> list[Detection]:
+        """The whole-frame tiles; with `memory`, a tile unchanged outside `around` keeps its previous answers
+        outside `around` (what lies inside is the caller's to look for)."""
+        plan = scan_tiles(image.shape)
+        inputs = tile_inputs(image, plan, self.spec.size)
         bounds = (0, image.shape[1], image.shape[0], 0)
+        size = self.spec.size
+        found: list[Detection] = []
         for tile, pixels in zip(plan, inputs, strict=True):
             key = (tile.top, tile.left, tile.side)
-            core = tile_core(tile, bounds, self.spec.size)
-            if memory is not None and not changed(pixels, memory.inputs.get(key), core):
-                answers.append(memory.answers[key])
+            masks = [tile.to_input(box, size) for box in around]
+            if memory is not None and not changed(pixels, memory.inputs.get(key), tile_core(tile, bounds, size),
+                                                   masks):
+                found += [d for d in (tile.to_source(det, size) for det in memory.answers[key])
+                          if not centre_inside(d, around)]
                 memory.reused += 1
                 continue
-            # One tile per forward: batching was slower here (cache), and unchanged tiles are skipped anyway.
-            found = self.infer([pixels], bgr=bgr)[0]
-            answers.append(found)
+            answer = self.infer([pixels], bgr=bgr)[0]
             if memory is not None:
-                memory.inputs[key], memory.answers[key] = pixels, found
+                memory.inputs[key], memory.answers[key] = pixels, answer
                 memory.runs += 1
-        found_all = [tile.to_source(det, self.spec.size) for tile, dets in zip(plan, answers, strict=True)
-                     for det in dets]
-        return nms(found_all)
+            found += [tile.to_source(det, size) for det in answer]
+        return found
 
 
 def tile_core(tile: Tile, frame: Box, size: int) -> tuple[int, int, int, int]:
@@ -154,24 +183,34 @@ def tile_core(tile: Tile, frame: Box, size: int) -> tuple[int, int, int, int]:
             0 if tile.left <= left else trim, size if tile.left + tile.side >= right else size - trim)
 
 
-def scan_tiles(shape: tuple[int, ...], regions: list[Box] | None = None) -> list[Tile]:
-    """The tiles that look at a whole frame (one whole-frame tile plus the small-face grid) or at each region."""
+def scan_tiles(shape: tuple[int, ...], regions: list[Box] | None = None,
+               tracked: list[Box] | None = None) -> list[Tile]:
+    """The tiles that look at a whole frame (one whole-frame tile plus the small-face grid) or at each region.
+
+    A region drawn around `tracked` faces gets its coarse tile only when that tile finds faces half the size of
+    the smallest tracked face inside it: the grid is there for small newcomers, which the whole-frame scans
+    (every FULL_SCAN_SECONDS) look for anyway. For a 150 px face in 720p this is one forward instead of five."""
     height, width = shape[0], shape[1]
-    whole = (0, width, height, 0)
     if not regions:
-        regions = [whole]
+        regions, tracked = [(0, width, height, 0)], None
     side = grid_side()
     plan: list[Tile] = []
     for region in regions:
         top, right, bottom, left = region
         longest = max(bottom - top, right - left)
-        if longest > side:
-            # Faces larger than a tile's overlap come from the coarse tile over the region (letterboxed).
-            plan.append(Tile(top - (longest - (bottom - top)) // 2, left - (longest - (right - left)) // 2, longest))
+        # Faces larger than a tile's overlap come from the coarse tile over the region (letterboxed).
+        plan.append(Tile(top - (longest - (bottom - top)) // 2, left - (longest - (right - left)) // 2, longest))
+        if longest > side and not coarse_suffices(region, longest, tracked or []):
             plan.extend(tiles(region, side, round(side * TILE_OVERLAP)))
-        else:
-            plan.append(Tile(top - (longest - (bottom - top)) // 2, left - (longest - (right - left)) // 2, longest))
     return plan
+
+
+def coarse_suffices(region: Box, longest: int, tracked: list[Box]) -> bool:
+    """Whether the coarse tile over `region` (side `longest`) finds faces COARSE_SHARE of the smallest tracked
+    face inside it."""
+    heights = [b[2] - b[0] for b in tracked if region[0] <= b[0] and b[2] <= region[2]
+               and region[3] <= b[3] and b[1] <= region[1]]
+    return bool(heights) and longest * INPUT_FACE / FULL_RANGE.size <= COARSE_SHARE * min(heights)
 
 
 def grid_side() -> int:

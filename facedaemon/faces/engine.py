@@ -92,13 +92,14 @@ def encode(rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
 
 
 def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, model: str, upsample: int,
-                   memory: TileMemory | None = None) -> list[Box]:
+                   memory: TileMemory | None = None, tracked: list[Box] | None = None) -> list[Box]:
     """Detect inside each (top, right, bottom, left) region of the BGR frame, each shrunk by `scale` like a full
-    frame would be (HOG, CNN; BlazeFace sizes its own tiles and may reuse `memory`, the camera's previous
-    tiles); boxes come back in full-frame pixels."""
+    frame would be (HOG, CNN; BlazeFace sizes its own tiles from `tracked`, the faces the regions surround, and
+    may reuse `memory`, the camera's previous tiles); boxes come back in full-frame pixels."""
     if model == BLAZEFACE:
         whole = [(0, frame_bgr.shape[1], frame_bgr.shape[0], 0)]
-        return blazeface_boxes(frame_bgr, None if regions == whole else regions, bgr=True, memory=memory)
+        return blazeface_boxes(frame_bgr, None if regions == whole else regions, bgr=True, memory=memory,
+                               tracked=tracked)
     found: list[Box] = []
     for top, right, bottom, left in regions:
         crop = frame_bgr[top:bottom, left:right]
@@ -109,12 +110,12 @@ def detect_regions(frame_bgr: np.ndarray, regions: list[Box], scale: float, mode
 
 
 def blazeface_boxes(image: np.ndarray, regions: list[Box] | None, *, bgr: bool,
-                    memory: TileMemory | None = None) -> list[Box]:
+                    memory: TileMemory | None = None, tracked: list[Box] | None = None) -> list[Box]:
     """BlazeFace's faces as the boxes dlib's HOG would draw (what the landmark model and encoder expect)."""
     from facedaemon.faces.detect import DetectorUnavailable, detector
 
     try:
-        found = detector().scan(image, regions, bgr=bgr, memory=memory)
+        found = detector().scan(image, regions, bgr=bgr, memory=memory, tracked=tracked)
     except DetectorUnavailable as exc:
         _say_unavailable(exc)
         rgb = image[:, :, ::-1] if bgr else image

@@ -22,7 +22,7 @@ import numpy as np
 
 from facedaemon.faces import engine
 from facedaemon.faces.boxes import focus_region, search_regions
-from facedaemon.faces.detect import TileMemory
+from facedaemon.faces.detect import REGION_MARGIN, TileMemory
 from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.tracker import Track, Tracker, all_tracks_named, needs_encoding
@@ -40,7 +40,7 @@ POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still th
 GALLERY_POLL_SECONDS = 2.0  # faces_dir is stat-walked this often; a change reloads (only new photos are encoded)
 RELOAD_MAX_ENCODE = 16  # new photos encoded per reload (~0.5 s each), well inside the parent's stall limit
 FULL_SCAN_SECONDS = 0.9  # while every face is named, the whole frame is scanned this often (newcomers)
-REGION_MARGIN = 1.0  # … and in between only around each tracked face, grown by this × its size on each side
+# … and in between only around each tracked face (grown by REGION_MARGIN × its size on each side).
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
 # Face heights (px) measured with `facedaemon bench --range` (see README, "Small faces"): below ENCODE_MIN_PX the
@@ -157,9 +157,12 @@ class RecognitionChild:
         now = time.monotonic()
         tracker.expire(now)
         regions = self.regions(state, frame.shape, now, hint=request.hint)
-        boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles)
+        # The tracked faces spare tiles: a region around them needs no small-face grid, and a whole-frame tile
+        # whose only change is around them keeps its answers (see BlazeFace.scan).
+        tracked = [t.box for t in tracker.tracks]
+        boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles, tracked)
         if len(boxes) < len(tracker.tracks) and state.last_full_scan != now:
-            # A face left its region (a jump, a cut) or the detector missed it: look everywhere, this frame.
+            # A face left its region (a jump, a cut) or the detector missed it: look everywhere, every tile.
             regions = self.regions(state, frame.shape, now, whole=True)
             boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles)
         tracks = tracker.update(boxes, now)

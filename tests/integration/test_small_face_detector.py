@@ -77,6 +77,23 @@ def test_unchanged_tiles_are_not_run_again(shared_data: Path) -> None:
     assert len(again) == 1 and memory.runs - runs <= 4, memory.runs - runs
 
 
+def test_a_tracked_face_moving_reruns_only_its_own_tile(shared_data: Path) -> None:
+    """A whole-frame scan while a face is tracked: the tiles it moved across keep their other answers, the area
+    around it is looked at by one tile, and the face is still found where it is now (not where it was)."""
+    frame, truth = composite(shared_data, "obama.jpg", 48)
+    memory = TileMemory()
+    detector().scan(frame, bgr=True, memory=memory)
+    runs = memory.runs
+    moved, now = composite(shared_data, "obama.jpg", 48, (503, 704))  # a person at the door moves a little
+    again = detector().scan(moved, bgr=True, memory=memory, tracked=[truth])
+    assert memory.runs == runs, "every whole-frame tile changed only around the tracked face"
+    (found,) = again
+    assert abs(found.box[3] - now[3]) < 12, (found.box, now)
+    far, _ = composite(shared_data, "obama.jpg", 48, (200, 1500))  # a jump out of its region: tiles run
+    (jumped,) = detector().scan(far, bgr=True, memory=memory, tracked=[truth])
+    assert memory.runs > runs and abs(jumped.box[3] - 1500) < 12
+
+
 def test_the_range_clip_truth_matches_where_the_detector_finds_faces(shared_data: Path, tmp_path: Path) -> None:
     from facedaemon.bench.range_clip import make_range_clip
 

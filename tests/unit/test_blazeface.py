@@ -14,6 +14,7 @@ from facedaemon.faces.blazeface import (
     ModelSpec,
     Tile,
     anchors,
+    centre_inside,
     decode,
     nms,
     overlap,
@@ -97,6 +98,30 @@ def test_a_whole_frame_scan_has_one_letterboxed_tile_and_a_grid() -> None:
                        for t in grid), (y, x)
     # A small region (around a tracked face) is one tile of its own.
     assert scan_tiles((1080, 1920, 3), [(100, 260, 200, 100)]) == [Tile(70, 100, 160)]
+
+
+def test_a_region_around_a_tracked_face_skips_the_grid_only_when_its_coarse_tile_sees_that_face() -> None:
+    shape = (720, 1280, 3)
+    face = (150, 500, 300, 350)  # 150 px tall
+    region = (0, 650, 450, 200)  # the face grown by its size each way: 450 px, more than a grid tile
+    assert len(scan_tiles(shape, [region])) > 1, "a region without tracked faces keeps the small-face grid"
+    assert scan_tiles(shape, [region], [face]) == [Tile(0, 200, 450)]
+    small = (200, 230, 230, 200)  # a 30 px face in the same region: the coarse tile (faces from ~28 px) is too coarse
+    assert len(scan_tiles(shape, [region], [face, small])) > 1
+    elsewhere = (600, 1030, 700, 930)  # a tracked face outside the region does not count
+    assert len(scan_tiles(shape, [region], [elsewhere])) > 1
+    assert len(scan_tiles(shape, None, [face])) > 1, "a whole-frame scan always keeps the grid"
+
+
+def test_source_boxes_map_into_a_tile_input_clipped_and_centres_are_tested() -> None:
+    tile = Tile(100, 200, 384)  # 384 source px → 192 input px: half size
+    assert tile.to_input((120, 300, 220, 240), 192) == (10, 60, 20, 50)
+    assert tile.to_input((0, 1000, 1000, 0), 192) == (0, 192, 0, 192)  # clipped to the input
+    top, bottom, left, right = tile.to_input((900, 100, 950, 50), 192)  # outside the tile: empty
+    assert bottom - top <= 0 or right - left <= 0
+    det = Detection((10.0, 30.0, 20.0, 14.0), 0.9, ())  # centre (x 22, y 15)
+    assert centre_inside(det, [(0, 25, 16, 20)]) and not centre_inside(det, [(16, 40, 30, 0)])
+    assert not centre_inside(det, [])
 
 
 def test_tile_cores_meet_without_gaps_and_reach_the_frame_edges() -> None:
