@@ -54,10 +54,17 @@ def change_region(thumb: np.ndarray, reference: np.ndarray | None) -> Box | None
 
 @dataclass
 class SubmitPacer:
-    """When the output thread offers a frame to recognition. Pure: time and the frame are passed in."""
+    """When the output thread offers a frame to recognition. Pure: time and the frame are passed in.
+
+    Early frames (sent because the picture changed) go at once after a still spell; once one went while no face
+    was on screen, the next waits a paced interval after the last frame sent, so motion that shows nobody
+    (leaves, rain, a passing car) costs the paced rate, not three times it. A face in a result or a still picture
+    lets them go at once again."""
 
     next_paced: float = 0.0  # monotonic
     last_early: float = float("-inf")  # when a frame last went early because the picture changed
+    last_sent: float = float("-inf")  # when a frame last went (early or paced)
+    early_gap: float = 0.0  # an early frame goes at the soonest this long after the last frame sent
     reference: np.ndarray | None = None  # thumbnail of the last frame sent
     hint: Box | None = None  # where the picture changed, when that is why `wants` approved the frame
     _early: bool = False
@@ -65,9 +72,11 @@ class SubmitPacer:
 
     def wants(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> bool:
         self._early, self._thumb, self.hint = False, None, None
+        if latest is not None and latest.faces:
+            self.early_gap = 0.0
         if now >= self.next_paced:
             return True
-        if all_named(latest) or now - self.last_early < 1.0 / CHANGE_RATE:
+        if all_named(latest) or now - self.last_early < 1.0 / CHANGE_RATE or now - self.last_sent < self.early_gap:
             return False
         self._thumb = thumbnail(image)
         self.hint = change_region(self._thumb, self.reference)
@@ -77,6 +86,12 @@ class SubmitPacer:
     def sent(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> None:
         """The frame `wants` just approved was taken by the recognizer."""
         self.next_paced = now + submit_interval(latest)
-        self.reference = self._thumb if self._thumb is not None else thumbnail(image)
+        thumb = self._thumb if self._thumb is not None else thumbnail(image)
+        self.last_sent = now
         if self._early:
             self.last_early = now
+            if latest is None or not latest.faces:
+                self.early_gap = 1.0 / SEARCH_RATE
+        elif self.reference is not None and change_region(thumb, self.reference) is None:
+            self.early_gap = 0.0  # a still picture: the next change goes at once
+        self.reference = thumb

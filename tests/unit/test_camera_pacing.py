@@ -70,8 +70,28 @@ def test_pacer_sends_a_changed_picture_at_once_while_searching() -> None:
     assert pacer.wants(0.06, None, person), "someone walked in: no waiting"
     pacer.sent(0.06, None, person)
     assert not pacer.wants(0.07, None, empty), "early frames are rate-limited"
-    assert pacer.wants(0.06 + 1 / CHANGE_RATE, None, empty)
+    assert not pacer.wants(0.06 + 1 / CHANGE_RATE, None, empty), "the early frame showed nobody: paced rate"
+    assert pacer.wants(0.06 + 1 / CHANGE_RATE, result(UNKNOWN), empty), "it showed a face: early frames go on"
     assert pacer.wants(0.06 + 1 / SEARCH_RATE, None, person), "paced frames go regardless"
+
+
+def test_early_frames_slow_to_the_paced_rate_while_motion_shows_nobody_and_recover() -> None:
+    frames = [np.roll(scene(face=True), 40 * k, axis=1) for k in range(40)]  # something moves all the time
+    pacer, sent = SubmitPacer(), []
+    for i, frame in enumerate(frames):
+        now = i / 30
+        if pacer.wants(now, None, frame):
+            pacer.sent(now, None, frame)
+            sent.append(now)
+    assert len(sent) <= 1 + SEARCH_RATE * 40 / 30 + 1, f"motion showing nobody: about the paced rate, {sent}"
+    assert pacer.wants(sent[-1] + 1 / CHANGE_RATE, result(UNKNOWN), frames[0]), "a face: early frames at full rate"
+    pacer.sent(sent[-1] + 1 / CHANGE_RATE, result(UNKNOWN), frames[0])
+    assert pacer.early_gap == 0.0
+    pacer.early_gap = 1 / SEARCH_RATE
+    now = pacer.next_paced
+    assert pacer.wants(now, None, frames[0])  # paced, and the picture did not change: still
+    pacer.sent(now, None, frames[0])
+    assert pacer.wants(now + 1 / CHANGE_RATE, None, frames[1]), "after a still spell a change goes at full rate"
 
 
 def test_pacer_sends_nothing_early_while_every_face_is_named() -> None:
