@@ -17,6 +17,11 @@ SHARPNESS_SIDE = 128  # the face crop is resized to this square before measuring
 # that is >= ~1.2 px once the face is scaled to 128 px (radius 2-3 on 180-260 px faces, 5 on 460-640 px faces)
 # gives 5-40. 40 keeps every original with a 3.5x margin and refuses visibly blurred copies.
 MIN_SHARPNESS = 40.0
+# A face on a live frame is measured at 32 px (a 40 px face is shrunk, not blown up). Below MIN_LIVE_SHARPNESS the
+# right person's distance drifts past the tolerance (Gaussian blur of the shared photos' faces at 40, 64 and 100 px:
+# `scripts/benchmarks/face_size_distance.py --blur`), so a miss on such a face says nothing about a stranger.
+LIVE_SHARPNESS_SIDE = 32
+MIN_LIVE_SHARPNESS = 100.0
 CONSISTENCY_SAMPLE = 500  # n² distances: a person with thousands of photos is judged on the first 500
 DEFAULT_TOLERANCE = 0.6  # recognition.tolerance default: farther than this from the rest = another person
 
@@ -90,12 +95,17 @@ def consistency(encodings: np.ndarray) -> float | None:
 
 def measure_face(rgb: np.ndarray, box: tuple[int, int, int, int]) -> FaceQuality:
     """Face height and the sharpness of the face crop, resized to a fixed size so big photos do not win."""
+    return FaceQuality(int(box[2] - box[0]), face_sharpness(rgb, box, SHARPNESS_SIDE))
+
+
+def face_sharpness(rgb: np.ndarray, box: tuple[int, int, int, int], side: int) -> float:
+    """Variance of the Laplacian of the (top, right, bottom, left) face crop, grey, resized to side × side."""
     from PIL import Image  # deferred: the worker and the web load this module; only measuring needs PIL
 
     top, right, bottom, left = box
     crop = rgb[max(0, top):bottom, max(0, left):right]
     if crop.size == 0:
-        return FaceQuality(0, 0.0)
+        return 0.0
     grey = Image.fromarray(np.ascontiguousarray(crop)).convert("L")
-    grey = grey.resize((SHARPNESS_SIDE, SHARPNESS_SIDE), Image.Resampling.BILINEAR)
-    return FaceQuality(int(bottom - top), laplacian_variance(np.asarray(grey)))
+    grey = grey.resize((side, side), Image.Resampling.BILINEAR)
+    return laplacian_variance(np.asarray(grey))

@@ -25,6 +25,7 @@ from facedaemon.faces.boxes import focus_region, search_regions
 from facedaemon.faces.detect import REGION_MARGIN, TileMemory
 from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
+from facedaemon.faces.quality import LIVE_SHARPNESS_SIDE, MIN_LIVE_SHARPNESS, face_sharpness
 from facedaemon.faces.tracker import Track, Tracker, all_tracks_named, needs_encoding
 from facedaemon.faces.types import FACE, UNKNOWN, Box, FaceResult, RecognitionResult
 from facedaemon.gallery.layout import GalleryError
@@ -169,10 +170,15 @@ class RecognitionChild:
         due = [t for t in tracks if height(t.box) >= ENCODE_MIN_PX
                and needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)]
         if due:
-            encodings = engine.encode(engine.to_rgb(frame), [t.box for t in due])
+            rgb = engine.to_rgb(frame)
+            encodings = engine.encode(rgb, [t.box for t in due])
             matches = match_many(self.known, encodings, rec.tolerance)
             matches = apply_negatives(self.known, self.negatives, np.asarray(encodings), matches, rec.tolerance)
             for track, m in zip(due, matches, strict=True):
+                if m.name == UNKNOWN and face_sharpness(rgb, track.box, LIVE_SHARPNESS_SIDE) < MIN_LIVE_SHARPNESS:
+                    # Too blurred for a miss to mean a stranger: no vote (the name shown stays), try again later.
+                    track.last_encoded = now
+                    continue
                 track.vote(m.name, m.distance, m.confidence, now)
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
         del frame  # release the shared buffer before we answer

@@ -142,3 +142,41 @@ def test_region_scans_keep_nothing(shared_data: Path) -> None:
         region = (top - 48, right + 48 + shift, bottom + 48, left - 48 + shift)
         assert len(detector().scan(frame, [region], bgr=True, memory=memory)) == 1
     assert memory.inputs == {} and memory.runs == 0
+
+
+def recognise_once(frame: np.ndarray, known: object) -> list[str]:
+    """The names the recognition child shows for `frame` (real detector, encoder and matcher), first sighting."""
+    from multiprocessing import shared_memory
+
+    from facedaemon.config.models import RecognitionConfig
+    from facedaemon.worker.child import RecognitionChild
+    from facedaemon.worker.protocol import ChildSettings, Request
+
+    child = RecognitionChild(ChildSettings(Path("/nonexistent"), None, RecognitionConfig()), known=known)
+    block = shared_memory.SharedMemory(create=True, size=frame.nbytes)
+    try:
+        np.ndarray(frame.shape, np.uint8, buffer=block.buf)[:] = frame
+        result = child.recognise(Request("door", block.name, frame.shape, 0.0))
+        return [face.name for face in result.faces]
+    finally:
+        child.close()
+        block.close()
+        block.unlink()
+
+
+def test_a_blurred_stranger_is_a_neutral_face_and_a_blurred_match_still_names(shared_data: Path, gallery) -> None:
+    """scripts/benchmarks/face_size_distance.py --blur: past MIN_LIVE_SHARPNESS the right person drifts beyond the
+    tolerance, so a miss on a face that blurred says nothing; a match still does."""
+    import cv2
+
+    from facedaemon.faces.types import FACE, UNKNOWN
+
+    def blurred(photo: str, sigma: float) -> np.ndarray:
+        frame, (top, right, bottom, left) = composite(shared_data, photo, 64)
+        area = frame[top - 40:bottom + 40, left - 40:right + 40]
+        area[:] = cv2.GaussianBlur(area, (0, 0), sigma)
+        return frame
+
+    assert recognise_once(composite(shared_data, "biden.jpg", 64)[0], gallery) == [UNKNOWN]
+    assert recognise_once(blurred("biden.jpg", 3.0), gallery) == [FACE]
+    assert recognise_once(blurred("obama.jpg", 2.0), gallery) == ["Obama"]
