@@ -56,10 +56,10 @@ def change_region(thumb: np.ndarray, reference: np.ndarray | None) -> Box | None
 class SubmitPacer:
     """When the output thread offers a frame to recognition. Pure: time and the frame are passed in.
 
-    Early frames (sent because the picture changed) go at once after a still spell; once one went while no face
-    was on screen, the next waits a paced interval after the last frame sent, so motion that shows nobody
-    (leaves, rain, a passing car) costs the paced rate, not three times it. A face in a result or a still picture
-    lets them go at once again."""
+    An early frame (sent because the picture changed) goes at once when nobody is on screen and the picture was
+    still; after one, frames are paced until the picture is still again, so motion that shows nobody (leaves,
+    rain, a passing car) costs the paced rate, not three times it. With faces on screen frames are paced: they
+    are followed, and early frames would only add cost."""
 
     next_paced: float = 0.0  # monotonic
     last_early: float = float("-inf")  # when a frame last went early because the picture changed
@@ -72,11 +72,10 @@ class SubmitPacer:
 
     def wants(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> bool:
         self._early, self._thumb, self.hint = False, None, None
-        if latest is not None and latest.faces:
-            self.early_gap = 0.0
         if now >= self.next_paced:
             return True
-        if all_named(latest) or now - self.last_early < 1.0 / CHANGE_RATE or now - self.last_sent < self.early_gap:
+        if (latest is not None and latest.faces) or now - self.last_early < 1.0 / CHANGE_RATE \
+                or now - self.last_sent < self.early_gap:
             return False
         self._thumb = thumbnail(image)
         self.hint = change_region(self._thumb, self.reference)
@@ -90,8 +89,7 @@ class SubmitPacer:
         self.last_sent = now
         if self._early:
             self.last_early = now
-            if latest is None or not latest.faces:
-                self.early_gap = 1.0 / SEARCH_RATE
+            self.early_gap = 1.0 / SEARCH_RATE
         elif self.reference is not None and change_region(thumb, self.reference) is None:
             self.early_gap = 0.0  # a still picture: the next change goes at once
         self.reference = thumb
