@@ -159,8 +159,11 @@ def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int
     return result
 
 
-def all_tracks_named(tracks: list[Track]) -> bool:
-    """Every track has been encoded and named: the detector only needs to follow them (see search_regions)."""
-    return bool(tracks) and all(track.votes and track.name != UNKNOWN for track in tracks)
+def all_tracks_looked_at(tracks: list[Track], min_height: int) -> bool:
+    """Every track has been encoded (named, Unknown, or judged too blurred) or is under `min_height` px (too small
+    to encode): the detector only needs to follow them (see search_regions) and look for newcomers now and then.
+    Rechecks of an Unknown face go on at the base rate on the followed box."""
+    return bool(tracks) and all(track.last_encoded is not None or track.box[2] - track.box[0] < min_height
+                                for track in tracks)
 
 

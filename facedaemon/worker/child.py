@@ -26,7 +26,7 @@ from facedaemon.faces.detect import REGION_MARGIN, TileMemory
 from facedaemon.faces.matcher import KnownFaces, match_many
 from facedaemon.faces.negatives import Negatives, apply_negatives
 from facedaemon.faces.quality import LIVE_SHARPNESS_SIDE, MIN_LIVE_SHARPNESS, face_sharpness
-from facedaemon.faces.tracker import Track, Tracker, all_tracks_named, needs_encoding
+from facedaemon.faces.tracker import Track, Tracker, all_tracks_looked_at, needs_encoding
 from facedaemon.faces.types import FACE, UNKNOWN, Box, FaceResult, RecognitionResult
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still there
 GALLERY_POLL_SECONDS = 2.0  # faces_dir is stat-walked this often; a change reloads (only new photos are encoded)
 RELOAD_MAX_ENCODE = 16  # new photos encoded per reload (~0.5 s each), well inside the parent's stall limit
-FULL_SCAN_SECONDS = 0.9  # while every face is named, the whole frame is scanned this often (newcomers)
+FULL_SCAN_SECONDS = 0.9  # while every face is followed, the whole frame is scanned this often (newcomers)
 # … and in between only around each tracked face (grown by REGION_MARGIN × its size on each side).
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
@@ -139,12 +139,12 @@ class RecognitionChild:
     @staticmethod
     def regions(state: ChildCamera, shape: tuple[int, ...], now: float, *, whole: bool = False,
                 hint: Box | None = None) -> list[Box]:
-        """Where to look: around the tracked faces while all are named, the whole frame now and then; with
+        """Where to look: around the tracked faces once each was looked at, the whole frame now and then; with
         nobody tracked and a frame sent because the picture changed, around that change."""
         if hint is not None and not whole and not state.tracker.tracks:
             return [focus_region(hint, HINT_MARGIN, HINT_MIN_SHARE, shape)]
         recent = state.last_full_scan is not None and now - state.last_full_scan < FULL_SCAN_SECONDS
-        if recent and not whole and all_tracks_named(state.tracker.tracks):
+        if recent and not whole and all_tracks_looked_at(state.tracker.tracks, ENCODE_MIN_PX):
             return search_regions([t.box for t in state.tracker.tracks], REGION_MARGIN, shape)
         state.last_full_scan = now
         return [(0, shape[1], shape[0], 0)]

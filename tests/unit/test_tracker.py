@@ -1,7 +1,15 @@
 import pytest
 
 from facedaemon.faces.boxes import iou, merge_overlapping, offset_boxes, search_regions
-from facedaemon.faces.tracker import Track, Tracker, Vote, all_tracks_named, needs_encoding, recheck_interval, winner
+from facedaemon.faces.tracker import (
+    Track,
+    Tracker,
+    Vote,
+    all_tracks_looked_at,
+    needs_encoding,
+    recheck_interval,
+    winner,
+)
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.pipeline.motion import Motion, follow, predict
 from facedaemon.worker.child import FULL_SCAN_SECONDS, ChildCamera, RecognitionChild
@@ -139,17 +147,15 @@ def test_predict_extrapolates_within_the_horizon_only() -> None:
     assert predict(motion, 9.0, horizon=0.5) == motion.box, "an older frame keeps the last box"
 
 
-def test_settled_needs_tracks_all_encoded_and_named() -> None:
+def test_followed_needs_every_track_encoded_or_too_small_to_encode() -> None:
     tracker = Tracker()
-    assert not all_tracks_named(tracker.tracks)
-    a, b = tracker.update([A, B], now=0.0)
+    assert not all_tracks_looked_at(tracker.tracks, 20)
+    a, b, _tiny = tracker.update([A, B, (500, 515, 515, 500)], now=0.0)
     a.vote("Obama", 0.4, 0.9, 0.0)
-    assert not all_tracks_named(tracker.tracks), "b not encoded yet"
+    assert not all_tracks_looked_at(tracker.tracks, 20), "b not encoded yet"
     b.vote(UNKNOWN, 0.8, 0.2, 0.0)
-    assert not all_tracks_named(tracker.tracks), "b is unknown"
-    b.vote("Biden", 0.3, 0.95, 0.1)
-    b.vote("Biden", 0.3, 0.95, 0.2)
-    assert all_tracks_named(tracker.tracks)
+    assert all_tracks_looked_at(tracker.tracks, 20), "an Unknown face is followed too; a 15 px one cannot be encoded"
+    assert not all_tracks_looked_at(tracker.tracks, 10), "… unless it could be"
 
 
 def test_search_regions_grow_clamp_and_merge() -> None:
@@ -170,13 +176,13 @@ def test_offset_boxes_moves_crop_boxes_into_the_frame() -> None:
     assert offset_boxes([(1, 20, 30, 4)], top=100, left=200) == [(101, 220, 130, 204)]
 
 
-def test_child_scans_the_whole_frame_until_every_face_is_named_then_now_and_then() -> None:
+def test_child_scans_the_whole_frame_until_every_face_was_encoded_then_now_and_then() -> None:
     shape = (720, 1280, 3)
     whole = [(0, 1280, 720, 0)]
     state = ChildCamera(Tracker())
     assert RecognitionChild.regions(state, shape, 0.0) == whole  # nothing tracked
     (track,) = state.tracker.update([A], 0.0)
-    assert RecognitionChild.regions(state, shape, 0.1) == whole, "a face not named yet: keep scanning everything"
+    assert RecognitionChild.regions(state, shape, 0.1) == whole, "a face not encoded yet: keep scanning everything"
     track.vote("Obama", 0.4, 0.9, 0.1)
     assert RecognitionChild.regions(state, shape, 0.2) == search_regions([A], 1.0, shape)
     assert RecognitionChild.regions(state, shape, 0.1 + FULL_SCAN_SECONDS) == whole, "newcomers are still looked for"
