@@ -31,7 +31,7 @@ from facedaemon.faces.blazeface import (
     nms,
     tiles,
 )
-from facedaemon.faces.boxes import search_regions
+from facedaemon.faces.boxes import merge_overlapping
 from facedaemon.faces.types import Box
 
 MIN_SCORE = 0.6  # MediaPipe uses 0.5; a margin above it (0 boxes in 10 minutes of the face-free 1080p clip)
@@ -42,6 +42,7 @@ COARSE_SHARE = 0.5  # a tracked face's region needs no grid when its coarse tile
 CHANGE_LEVEL = 6.0  # a tile input counts as changed when an 8×8 block's mean |difference| exceeds this (0-255)
 PAD_VALUE = 128  # grey outside the frame (the model's zero after normalisation)
 REGION_MARGIN = 1.0  # the region around a tracked face: grown by this × its size on each side
+PERSON_SIDES, PERSON_BELOW = 1.5, 3  # the picture a tracked person moves, in face widths / heights (person_regions)
 
 
 class DetectorUnavailable(RuntimeError):
@@ -132,7 +133,7 @@ class BlazeFace:
         keeping them would grow the memory by a tile per frame."""
         if regions:
             return nms([det for region in regions for det in self._scan_region(image, region, tracked, bgr)])
-        around = search_regions(tracked, REGION_MARGIN, image.shape) if tracked and memory is not None else []
+        around = person_regions(tracked, image.shape) if tracked and memory is not None else []
         found = self._scan_whole(image, memory, around, bgr)
         if around:
             found += self._run(image, scan_tiles(image.shape, around, tracked), bgr)
@@ -180,6 +181,18 @@ class BlazeFace:
                 memory.runs += 1
             found += [tile.to_source(det, size) for det in answer]
         return found
+
+
+def person_regions(faces: list[Box], shape: tuple[int, ...]) -> list[Box]:
+    """Where a tracked person moves the picture: each face grown by PERSON_SIDES × its width sideways, its height
+    above and PERSON_BELOW × its height below (shoulders, chest), clamped to the frame, overlaps merged."""
+    height, width = shape[0], shape[1]
+    grown = []
+    for top, right, bottom, left in faces:
+        h, w = bottom - top, right - left
+        grown.append((max(0, top - h), min(width, right + round(PERSON_SIDES * w)),
+                      min(height, bottom + PERSON_BELOW * h), max(0, left - round(PERSON_SIDES * w))))
+    return merge_overlapping(grown)
 
 
 def tile_core(tile: Tile, frame: Box, size: int) -> tuple[int, int, int, int]:

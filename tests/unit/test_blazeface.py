@@ -124,6 +124,16 @@ def test_source_boxes_map_into_a_tile_input_clipped_and_centres_are_tested() -> 
     assert not centre_inside(det, [])
 
 
+def test_person_regions_cover_head_and_shoulders_clamped_and_merged() -> None:
+    from facedaemon.faces.detect import person_regions
+
+    shape = (720, 1280, 3)
+    assert person_regions([(200, 500, 300, 400)], shape) == [(100, 650, 600, 250)]  # 1.5 widths aside, 3 heights below
+    assert person_regions([(650, 1280, 700, 1230)], shape) == [(600, 1280, 720, 1155)]  # clamped to the frame
+    two = person_regions([(200, 500, 300, 400), (220, 700, 320, 600)], shape)
+    assert two == [(100, 850, 620, 250)], "overlapping people: one area"
+
+
 def test_tile_cores_meet_without_gaps_and_reach_the_frame_edges() -> None:
     frame = (0, 1920, 1080, 0)
     grid = scan_tiles((1080, 1920, 3))[1:]
