@@ -22,6 +22,8 @@ def test_a_40_px_face_in_1080p_is_named_with_the_default_config(tmp_path, shared
     daemon = start_daemon(tmp_path, config_path, port)
     try:
         daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 90, "/healthz to say ok")
+        # The sampling window measures naming, not start-up: on a busy machine loading dlib takes tens of seconds.
+        daemon.wait_for(lambda: "recognition: ready" in daemon.log(), 120, "the recognition worker ready")
         samples = []
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
