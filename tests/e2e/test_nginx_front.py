@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "front-e2e-password"
 READ_TOKEN = "front-e2e-read-token"
 METRICS_TOKEN = "front-e2e-metrics-token"
+REVOKED_TOKEN = "front-e2e-token-revoked-last"  # the last test takes it out of the config
 NAME = "cam.example.org"  # the front's public name, in http.allowed_hosts
 VIEWER = "127.0.0.5"  # the viewer's address (loopback has all of 127/8): nginx itself is the trusted 127.0.0.1
 
@@ -39,7 +41,8 @@ def stack(tmp_path_factory, run_module_daemon):
     nginx = require_program("nginx", "nginx")
     tmp = tmp_path_factory.mktemp("front")
     auth = {"enabled": True, "users": {"alice": generate_password_hash(PASSWORD)},
-            "tokens": [f"read:{hash_token(READ_TOKEN)}", f"metrics:{hash_token(METRICS_TOKEN)}"],
+            "tokens": [f"read:{hash_token(READ_TOKEN)}", f"metrics:{hash_token(METRICS_TOKEN)}",
+                       f"read:{hash_token(REVOKED_TOKEN)}"],
             "trusted_proxies": ["127.0.0.1/32"]}
     cameras = {"cam": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
     (tmp / "faces").mkdir()
@@ -179,3 +182,36 @@ def test_the_fronts_playlist_is_at_most_a_second_behind(stack) -> None:
     # 1 s segments, the playlist cached to the end of the current second: one segment behind at most (two if the
     # machine is slow between the two requests).
     assert max(behind) <= 2, behind
+
+
+def status_from(front, address: str, path: str, headers: dict[str, str]) -> int:
+    """One GET through the front from another loopback address (the daemon counts failed logins per address)."""
+    connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10, source_address=(address, 0))
+    try:
+        connection.request("GET", path, headers={"Host": NAME, **headers})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_a_revoked_token_is_refused_once_its_check_expires(stack) -> None:
+    """The front remembers a yes for 10 s; after that the daemon decides again (runs last: it changes the config).
+
+    Until then the revoked viewer may still get cached files; the daemon refuses its cache fills meanwhile and
+    counts them as failed logins from its address, so the refusal may be 429 rather than 401.
+    """
+    daemon, front, _relay = stack
+    revoked, address = {"Authorization": f"Bearer {REVOKED_TOKEN}"}, "127.0.0.6"
+    assert status_from(front, address, "/hls/cam/index.m3u8", revoked) == 200
+    config = yaml.safe_load(daemon.config_path.read_text())
+    config["auth"]["tokens"] = [token for token in config["auth"]["tokens"] if hash_token(REVOKED_TOKEN) not in token]
+    daemon.config_path.write_text(yaml.safe_dump(config))
+    revoked_at = time.monotonic()
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: status_from(front, address, "/hls/cam/index.m3u8", revoked) in (401, 429), 20,
+                    "the revoked token refused through the front", interval=0.2)
+    assert time.monotonic() - revoked_at < 10 + 5  # the cached yes (10 s) and the web server's restart
+    for _ in range(5):  # and it stays refused: the old yes is not served again while being renewed
+        assert status_from(front, address, "/hls/cam/index.m3u8", revoked) in (401, 429)
+        time.sleep(0.3)
+    assert get(front, "/hls/cam/index.m3u8", headers={"Authorization": f"Bearer {READ_TOKEN}"}).status_code == 200

@@ -8,6 +8,7 @@ times ffmpeg read the frames at), and compares every gap of the HLS stream with 
 from __future__ import annotations
 
 import itertools
+import os
 import statistics
 import subprocess
 import time
@@ -19,7 +20,7 @@ import pytest
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder, to_i420
 from facedaemon.outputs.ffmpeg_args import build_hls_args
-from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg, has_lookahead_setts
+from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, has_lookahead_setts
 from tests.hls_timing import Joined, describe, framecrc_times, join_segments
 from tests.realparts import missing
 
@@ -27,18 +28,35 @@ FPS = 30
 SECONDS = 4.5
 SEGMENT = 0.5  # short segments: ~8 boundaries in a short run
 DROPPED = {40, 41, 42, 70}  # frames the "camera" loses: real gaps that must stay gaps
+DEBIAN_FFMPEG = "/usr/bin/ffmpeg"
 HLS = HlsConfig(segment_seconds=SEGMENT, playlist_size=30)  # every segment stays listed
 
 
-@pytest.fixture(scope="module")
-def ffmpeg() -> str:
-    try:
-        path = find_ffmpeg()
-    except FfmpegNotFound as exc:
-        missing("ffmpeg", str(exc))
+def _binaries() -> list[str]:
+    # The bundled ffmpeg (imageio-ffmpeg) always; Debian's where it is installed (find_ffmpeg prefers it then).
+    return ["bundled", *(["debian"] if os.access(DEBIAN_FFMPEG, os.X_OK) else [])]
+
+
+@pytest.fixture(scope="module", params=_binaries())
+def ffmpeg(request) -> str:
+    path = DEBIAN_FFMPEG
+    if request.param == "bundled":
+        try:
+            path = bundled_ffmpeg()
+        except FfmpegNotFound as exc:
+            missing("ffmpeg", str(exc))
     if not has_lookahead_setts(path):
         pytest.skip(f"{path}: setts cannot read the next packet (older FFmpeg): the encoder keeps the old stamps")
     return path
+
+
+def bundled_ffmpeg() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise FfmpegNotFound(f"imageio-ffmpeg has no ffmpeg here: {exc}") from exc
 
 
 def frame(index: int) -> np.ndarray:
