@@ -262,7 +262,8 @@ def main() -> None:
             if not args.direct:
                 front = start_front(nginx, folder / "nginx", relay.port, workers=args.nginx_workers,
                                     connections=args.viewers + 1024, access_log=False)
-            viewer_port = relay.port if front is None else front.port
+            # --direct: straight to the daemon (the relay's threads would be the bottleneck, not the daemon)
+            viewer_port = daemon_port if front is None else front.port
             stop, latencies = threading.Event(), []
             health = threading.Thread(target=healthz_loop, args=(daemon_port, stop, latencies), daemon=True)
             health.start()  # also while idle: its own cost is in both CPU figures
@@ -302,8 +303,8 @@ def report(args, results: list[dict], idle_cpu: float, busy_cpu: float, latencie
         "segment_wait_p50_s": round(percentile(waits, 0.5), 3), "segment_wait_p99_s": round(percentile(waits, 0.99), 3),
         "errors": sum(result["errors"] for result in results),
         "daemon_cpu_idle_pct": round(idle_cpu, 1), "daemon_cpu_with_viewers_pct": round(busy_cpu, 1),
-        "daemon_requests": len(reached),
-        "daemon_requests_per_s": round(len(reached) / (args.seconds + args.ramp), 1),
+        "daemon_requests": len(reached) if not args.direct else "all (not counted)",
+        "daemon_requests_per_s": round(len(reached) / (args.seconds + args.ramp), 1) if not args.direct else None,
         "daemon_segment_requests": sum("/seg_" in path for path in reached),
         "daemon_playlist_requests": sum(path.endswith("index.m3u8") for path in reached),
         "daemon_login_checks": sum(path.startswith("/api/cameras") for path in reached),
