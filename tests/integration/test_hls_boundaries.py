@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder, to_i420
 from facedaemon.outputs.ffmpeg_args import build_hls_args
@@ -161,3 +162,20 @@ def test_the_probe_says_no_for_an_ffmpeg_that_refuses_the_filter(tmp_path: Path)
     old.chmod(0o755)
     assert has_lookahead_setts(str(old)) is False
     assert has_lookahead_setts(str(tmp_path / "missing")) is False
+
+
+def test_an_ffmpeg_without_the_filter_gets_the_old_arguments_and_one_warning(tmp_path: Path, caplog) -> None:
+    old = tmp_path / "ffmpeg"
+    old.write_text("#!/bin/sh\nexit 1\n")  # refuses the probe, then dies at once as the encoder's ffmpeg
+    old.chmod(0o755)
+    encoder = Encoder("cam1", str(old), tmp_path / "cam1", HLS, EncoderConfig(), backoff=Backoff(first=0.05, cap=0.1))
+    try:
+        with caplog.at_level("WARNING"):
+            for index in range(40):
+                encoder.write(frame(index))
+                time.sleep(0.02)
+    finally:
+        encoder.stop()
+    assert encoder.restarts >= 2
+    notes = [record.message for record in caplog.records if "no setts filter" in record.message]
+    assert len(notes) == 1 and notes[0].startswith("camera cam1: ")
