@@ -194,6 +194,22 @@ def status_from(front, address: str, path: str, headers: dict[str, str]) -> int:
         connection.close()
 
 
+def test_too_many_failed_logins_are_a_429_through_the_front(stack) -> None:
+    """The daemon's per-address limit (10 a minute) answers 429; auth_request alone would turn that into a 500."""
+    _daemon, front, _relay = stack
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"alice:not-the-password").decode()}
+    statuses = []
+    for _ in range(14):
+        connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10, source_address=("127.0.0.7", 0))
+        connection.request("GET", "/hls/cam/index.m3u8", headers={"Host": NAME, **wrong})
+        response = connection.getresponse()
+        statuses.append((response.status, response.getheader("Retry-After")))
+        connection.close()
+        time.sleep(0.6)  # under the device's 2 password checks a second: each attempt is a real check
+    assert {status for status, _ in statuses} <= {401, 429}, statuses
+    assert statuses[-1][0] == 429 and statuses[-1][1], statuses
+
+
 def test_a_revoked_token_is_refused_once_its_check_expires(stack) -> None:
     """The front remembers a yes for 10 s; after that the daemon decides again (runs last: it changes the config).
 
