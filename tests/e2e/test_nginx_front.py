@@ -169,6 +169,17 @@ def test_repeated_requests_are_served_from_the_cache(stack) -> None:
     assert len(relay.matching("/api/cameras")) - auth_before <= 2, "one login check per token per 10 s"
 
 
+def test_a_query_string_does_not_get_past_the_cache(stack) -> None:
+    _daemon, front, relay = stack
+    token = {"Authorization": f"Bearer {READ_TOKEN}"}
+    name = newest_segment(front)
+    assert get(front, f"/hls/cam/{name}", headers=token).status_code == 200
+    before = len(relay.matching(f"/hls/cam/{name}"))
+    for number in range(20):
+        assert get(front, f"/hls/cam/{name}?bust={number}", headers=token).status_code == 200
+    assert len(relay.matching(f"/hls/cam/{name}")) == before
+
+
 def test_the_fronts_playlist_is_at_most_a_second_behind(stack) -> None:
     daemon, front, _relay = stack
     token = {"Authorization": f"Bearer {READ_TOKEN}"}
