@@ -1,7 +1,7 @@
 """The real parts tests need (shared photos, Debian programs) and the one way to say one is missing.
 
 Strict mode (CI=true, as CI sets it): a test that needs a real part (the shared photos, Chromium, GStreamer's RTSP
-server, Prometheus, Mosquitto, openssl, node, ...) FAILS with the reason, so a green CI means the real parts ran.
+server, Prometheus, Mosquitto, openssl, node, nginx, ...) FAILS with the reason, so a green CI means the real parts ran.
 A user's checkout keeps skipping, loudly: the reason is listed by `pytest -ra` and again in the summary.
 """
 

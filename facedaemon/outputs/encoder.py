@@ -21,6 +21,7 @@ from facedaemon.children.process import ManagedProcess
 from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.ffmpeg_args import DEFAULT_FPS_HINT, build_hls_args
+from facedaemon.outputs.ffmpeg_binary import has_lookahead_setts
 from facedaemon.runtime.hls import prepare_hls_dir
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Encoder:
         self._proc: ManagedProcess | None = None
         self._size: tuple[int, int] | None = None
         self._closed = False
+        self._warned_durations = False
 
     @property
     def restarts(self) -> int:
@@ -129,7 +131,8 @@ class Encoder:
             start_number = prepare_hls_dir(self._out_dir)
             argv = build_hls_args(self._ffmpeg, width=width, height=height, out_dir=self._out_dir,
                                   hls=self._hls, encoder=self._encoder, start_number=start_number,
-                                  fps_hint=self._fps_hint, h264_out=None if h264_write is None else "pipe:1")
+                                  fps_hint=self._fps_hint, h264_out=None if h264_write is None else "pipe:1",
+                                  exact_durations=self._exact_durations())
             if h264_write is not None:
                 _grow_pipe(h264_write, H264_PIPE_SIZE)
             proc = ManagedProcess(argv, name=f"ffmpeg[{self.camera}]", stdin=subprocess.PIPE,
@@ -150,6 +153,15 @@ class Encoder:
         log.info("camera %s: ffmpeg started (pid %d, %dx%d, %s, first segment %d)",
                  self.camera, proc.pid, width, height, self._encoder.codec, start_number)
         return True
+
+    def _exact_durations(self) -> bool:
+        if has_lookahead_setts(self._ffmpeg):
+            return True
+        if not self._warned_durations:
+            self._warned_durations = True
+            log.warning("camera %s: %s has no setts filter that can see the next packet (a newer FFmpeg has "
+                        "one): each HLS segment boundary keeps a one-frame stutter", self.camera, self._ffmpeg)
+        return False
 
     def _failed(self, why: str) -> None:
         """Log why ffmpeg is gone (with its last words), reap it and schedule the next start."""

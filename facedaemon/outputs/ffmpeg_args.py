@@ -18,6 +18,17 @@ _MULTIPLIER = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
 _CLOCK_RATE = 1000
 DEFAULT_FPS_HINT = 30.0
 
+# Every packet's duration is the real gap to the next one. The demuxer gives each frame one tick (1 ms at
+# _CLOCK_RATE), and the fMP4 muxer uses that for the last sample of a fragment: the HLS muxer cuts a segment with an
+# explicit flush, then the mp4 muxer moves the next segment's first frame to where that duration ends. A 33 ms frame
+# would be stamped 1 ms after the one before it and the next one 65 ms later, a stutter at every boundary. setts
+# holds one packet back (one frame of delay, on HLS only) so that it can read the next packet's DTS; the last packet
+# of a run repeats the previous gap.
+HLS_DURATION_BSF = (
+    "setts=duration=if(eq(NEXT_DTS\\,NOPTS)\\,if(eq(PREV_INDTS\\,NOPTS)\\,DURATION\\,DTS-PREV_INDTS)"
+    "\\,NEXT_DTS-DTS)"
+)
+
 
 def parse_bitrate(value: str) -> int:
     """'2M' → 2000000, '800k' → 800000, '1500000' → 1500000; ValueError naming the key otherwise."""
@@ -41,6 +52,7 @@ def build_hls_args(
     start_number: int = 0,
     fps_hint: float = DEFAULT_FPS_HINT,
     h264_out: str | None = None,
+    exact_durations: bool = True,
 ) -> list[str]:
     """argv for one ffmpeg run reading I420 (yuv420p) width×height frames from stdin, writing out_dir/index.m3u8.
 
@@ -51,6 +63,8 @@ def build_hls_args(
     for the encoder's level and rate-control budget; timestamps always come from the wall clock.
     h264_out: also write the same encoded video as an Annex-B H.264 byte stream to this ffmpeg URL (e.g.
     "pipe:1") through the tee muxer, for the RTSP server: one encode, two outputs. None: HLS only.
+    exact_durations: give HLS packets their real durations (HLS_DURATION_BSF); False for an ffmpeg whose setts
+    cannot see the next packet (ffmpeg_binary.has_lookahead_setts).
     """
     if width < 2 or height < 2 or width % 2 or height % 2:
         raise ValueError(f"frame size {width}x{height} cannot be encoded: 4:2:0 needs even sizes of at least 2")
@@ -64,8 +78,8 @@ def build_hls_args(
         *_filter_args(width, height, encoder),
         *_codec_args(encoder, fps_hint),
         *_keyframe_args(hls),
-        *(_hls_args(out_dir, hls, start_number) if h264_out is None else _tee_args(out_dir, hls, start_number,
-                                                                                      h264_out)),
+        *(_hls_args(out_dir, hls, start_number, exact_durations) if h264_out is None
+          else _tee_args(out_dir, hls, start_number, h264_out, exact_durations)),
     ]
 
 
@@ -148,20 +162,23 @@ def _hls_options(out_dir: Path, hls: HlsConfig, start_number: int) -> list[tuple
     ]
 
 
-def _hls_args(out_dir: Path, hls: HlsConfig, start_number: int) -> list[str]:
+def _hls_args(out_dir: Path, hls: HlsConfig, start_number: int, exact_durations: bool) -> list[str]:
     options = [arg for key, value in _hls_options(out_dir, hls, start_number) for arg in (f"-{key}", value)]
-    return ["-f", "hls", *options, str(playlist_path(out_dir))]
+    bsf = ["-bsf:v", HLS_DURATION_BSF] if exact_durations else []
+    return [*bsf, "-f", "hls", *options, str(playlist_path(out_dir))]
 
 
-def _tee_args(out_dir: Path, hls: HlsConfig, start_number: int, h264_out: str) -> list[str]:
+def _tee_args(out_dir: Path, hls: HlsConfig, start_number: int, h264_out: str,
+              exact_durations: bool) -> list[str]:
     """The tee muxer: the same packets go to the HLS muxer and to a raw H.264 byte stream.
 
     onfail=ignore on the H.264 side: if its reader goes away, ffmpeg carries on writing HLS. The HLS side keeps
     the default (abort), so an HLS failure still ends ffmpeg and the encoder restarts it as before.
+    The duration filter is on the HLS slave only: the H.264 side gets each packet without the frame's delay.
     """
-    hls_options = ":".join(f"{key}={_tee_value(value)}" for key, value in [("f", "hls"),
-                                                                             *_hls_options(out_dir, hls,
-                                                                                           start_number)])
+    bsf = [("bsfs/v", HLS_DURATION_BSF)] if exact_durations else []
+    hls_options = ":".join(f"{key}={_tee_value(value)}"
+                           for key, value in [("f", "hls"), *bsf, *_hls_options(out_dir, hls, start_number)])
     slaves = [f"[{hls_options}]{playlist_path(out_dir)}", f"[f=h264:onfail=ignore]{h264_out}"]
     return ["-map", "0:v", "-f", "tee", "|".join(_tee_slave(slave) for slave in slaves)]
 

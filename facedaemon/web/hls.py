@@ -6,11 +6,12 @@ really live in runtime_dir/<camera>: a symlink there (or a symlinked camera fold
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
-from facedaemon.runtime.hls import HLS_FILE, PLAYLIST
+from facedaemon.runtime.hls import HLS_FILE, INIT, PLAYLIST
 from facedaemon.safe_path import regular_file_inside
 from facedaemon.web.context import get_context
 
@@ -41,4 +42,8 @@ def file(camera: str, filename: str) -> Response:
     # The playlist changes every segment and init.mp4 with each ffmpeg run: let clients revalidate, not cache.
     response = send_from_directory(folder, filename, mimetype=_media_type(filename), max_age=0)
     response.headers["Cache-Control"] = "no-cache"
+    if filename in (PLAYLIST, INIT):  # segments are named once and never change: a front keeps them longer
+        # For a caching front (etc/nginx/facedaemon.conf): keep these until the end of the current second, the
+        # shortest time nginx can cache for (its validity is in whole seconds; "1" would mean 1-2 s).
+        response.headers["X-Accel-Expires"] = f"@{int(time.time())}"
     return response

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from facedaemon.config.models import EncoderConfig, HlsConfig
-from facedaemon.outputs.ffmpeg_args import build_hls_args, parse_bitrate
+from facedaemon.outputs.ffmpeg_args import HLS_DURATION_BSF, build_hls_args, parse_bitrate
 from facedaemon.runtime.hls import HLS_FILE, next_segment_number
 
 OUT = Path("/run/facedaemon/cam1")
@@ -161,3 +161,21 @@ def test_hls_file_allowlist(name: str, allowed: bool) -> None:
 )
 def test_next_segment_number(names: list[str], expected: int) -> None:
     assert next_segment_number(names) == expected
+
+
+def test_hls_packets_get_their_real_duration() -> None:
+    # The duration filter sits on the HLS output (after the encoder, before the muxer) and reads the next DTS.
+    args = build()
+    bsf = value(args, "-bsf:v")
+    assert bsf == HLS_DURATION_BSF
+    assert bsf.startswith("setts=duration=") and "NEXT_DTS-DTS" in bsf
+    assert args.index("-bsf:v") > args.index("-c:v") and args.index("-bsf:v") < args.index("-f", args.index("-i"))
+    assert "-bsf:v" not in build(exact_durations=False)
+
+
+def test_tee_puts_the_duration_filter_on_the_hls_slave_only() -> None:
+    spec = build(h264_out="pipe:1")[-1]
+    hls_slave, h264_slave = spec.split("]pipe:1")[0].rsplit("|", 1)
+    assert "bsfs/v=setts=duration=" in hls_slave
+    assert "setts" not in h264_slave, "the RTSP side must not wait a frame for the filter"
+    assert "-bsf:v" not in build(h264_out="pipe:1")
