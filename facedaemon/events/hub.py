@@ -39,7 +39,7 @@ class EventHub:
         if events.log:
             sinks.append(LogSink(metrics))
         if events.webhook.url:
-            sinks.append(WebhookSink(events.webhook, metrics=metrics))
+            sinks.append(WebhookSink(events.webhook, device=config.device, metrics=metrics))
         if events.mqtt.host:
             from facedaemon.events.mqtt import MqttSink
 

@@ -101,11 +101,12 @@ def describe_url(url: str) -> str:
 class WebhookSink:
     name = "webhook"
 
-    def __init__(self, config: WebhookConfig, *, queue_size: int = QUEUE_SIZE, attempts: int = ATTEMPTS,
-                 retry_first: float = RETRY_FIRST, retry_cap: float = RETRY_CAP,
+    def __init__(self, config: WebhookConfig, *, device: str, queue_size: int = QUEUE_SIZE,
+                 attempts: int = ATTEMPTS, retry_first: float = RETRY_FIRST, retry_cap: float = RETRY_CAP,
                  metrics: DaemonMetrics | None = None) -> None:
         assert config.url is not None
         self.config = config
+        self.device = device  # in every body, as in MQTT payloads: one receiver may serve a fleet
         self.counters = SinkCounters(metrics, self.name, ("queue_full", "failed", "error"))
         self.attempts = attempts
         self.retry_first, self.retry_cap = retry_first, retry_cap
@@ -160,7 +161,7 @@ class WebhookSink:
             self._deliver(url, event)
 
     def _deliver(self, url: str, event: Event) -> None:
-        body = json.dumps(event.to_json()).encode()
+        body = json.dumps({**event.to_json(), "device": self.device}).encode()
         delay = self.retry_first
         for attempt in range(1, self.attempts + 1):
             error = self._post(url, body)

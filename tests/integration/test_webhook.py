@@ -70,14 +70,14 @@ def event(n: int) -> Event:
 
 def test_events_are_posted_as_json_in_order(receiver_factory):
     receiver = receiver_factory()
-    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5))
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5), device="pi")
     sink.start()
     try:
         for n in range(3):
             sink.publish(event(n))
         assert wait(lambda: len(receiver.bodies) == 3), receiver.bodies
         assert receiver.bodies[0] == {"event": "recognised", "camera": "door", "name": "person0", "confidence": 0.9,
-                                      "track": 0, "time": 1000.0}
+                                      "track": 0, "time": 1000.0, "device": "pi"}
         assert [b["name"] for b in receiver.bodies] == ["person0", "person1", "person2"]
         assert sink.sent == 3 and sink.dropped == 0
     finally:
@@ -86,7 +86,7 @@ def test_events_are_posted_as_json_in_order(receiver_factory):
 
 def test_failures_are_retried_with_backoff(receiver_factory):
     receiver = receiver_factory(fail_first=2)
-    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5), retry_first=0.05)
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5), device="pi", retry_first=0.05)
     sink.start()
     try:
         sink.publish(event(1))
@@ -100,7 +100,7 @@ def test_a_dead_receiver_costs_capped_attempts_then_a_counted_drop(receiver_fact
     receiver = receiver_factory()
     url = receiver.url
     receiver.close()  # nothing listens on that port now
-    sink = WebhookSink(WebhookConfig(url=url, timeout=1), attempts=2, retry_first=0.05)
+    sink = WebhookSink(WebhookConfig(url=url, timeout=1), device="pi", attempts=2, retry_first=0.05)
     sink.start()
     try:
         sink.publish(event(1))
@@ -111,7 +111,7 @@ def test_a_dead_receiver_costs_capped_attempts_then_a_counted_drop(receiver_fact
 
 def test_publish_never_blocks_and_drops_the_oldest_when_full(receiver_factory):
     receiver = receiver_factory(delay=0.5)  # a slow receiver
-    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5), queue_size=3)
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=5), device="pi", queue_size=3)
     sink.start()
     try:
         started = time.monotonic()
@@ -129,7 +129,7 @@ def test_publish_never_blocks_and_drops_the_oldest_when_full(receiver_factory):
 
 def test_stop_returns_within_its_timeout_while_a_post_hangs(receiver_factory):
     receiver = receiver_factory(delay=5.0)
-    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=10))
+    sink = WebhookSink(WebhookConfig(url=receiver.url, timeout=10), device="pi")
     sink.start()
     sink.publish(event(1))
     assert wait(lambda: receiver.requests == 1)
@@ -141,7 +141,7 @@ def test_stop_returns_within_its_timeout_while_a_post_hangs(receiver_factory):
 def test_credentials_in_the_url_are_sent_as_basic_auth(receiver_factory):
     receiver = receiver_factory()
     url = receiver.url.replace("http://", "http://hook%20user:p%40ss:word@")
-    sink = WebhookSink(WebhookConfig(url=url, timeout=5))
+    sink = WebhookSink(WebhookConfig(url=url, timeout=5), device="pi")
     sink.start()
     try:
         sink.publish(event(1))
