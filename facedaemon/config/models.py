@@ -337,8 +337,34 @@ class MqttConfig(Section):
         return value
 
 
+class SnapshotsConfig(Section):
+    """A JPEG of each arrival (the annotated output frame, privacy blur applied) for notifications."""
+
+    enabled: bool = Field(True, description="keep a JPEG of the moment of each arrival, linked from its event")
+    width: int = Field(640, ge=64, le=7680, description="largest width in pixels (smaller frames are kept as they "
+                                                       "are)")
+    keep: int = Field(100, ge=1, le=10000, description="most snapshots kept (the oldest are deleted first)")
+    retention: float = Field(86400.0, gt=0.0, le=366 * 86400.0,
+                             description="how long a snapshot is kept: 30m, 24h, 7d (a number alone is seconds)")
+    base_url: str | None = Field(None, description="the address other machines reach this daemon's page by, e.g. "
+                                                   "https://pi-door.lan:8080; events then carry absolute links")
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/?#\s]+/?$", value, re.IGNORECASE):
+            raise ValueError("must be http(s)://host[:port], without a path, e.g. https://pi-door.lan:8080")
+        return value.rstrip("/") if value is not None else None
+
+
 class EventsConfig(Section):
     log: bool = Field(True, description="log one line per event")
+    snapshots: SnapshotsConfig = SnapshotsConfig()
     webhook: WebhookConfig = WebhookConfig()
     mqtt: MqttConfig = MqttConfig()
     include_unknown: bool = Field(False, description="also report faces nobody is known as (name 'Unknown')")

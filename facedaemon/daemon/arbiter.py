@@ -21,6 +21,7 @@ from facedaemon.daemon.reload import ReloadPlan, plan_reload, plan_start, plan_s
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.daemon.wiring import Wiring
 from facedaemon.events.hub import EventHub
+from facedaemon.gallery.layout import GalleryError, scan
 from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.rtsp.server import RtspServer
@@ -58,6 +59,7 @@ class Daemon:
         self._status_failing = False
         self._next_watchdog = 0.0
         self._next_prune = 0.0  # monotonic: when unknown-face crops past retention are next deleted
+        self._gallery_seen: dict | None = None  # the worker's gallery summary the events were last told
 
     # -- start -------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -76,9 +78,28 @@ class Daemon:
         self.worker.start()
 
     def _start_events(self) -> None:
-        self.events = self._wiring.events(self.config, self.metrics)
+        self.events = self._wiring.events(self.config, self.metrics, grab=self._next_frame)
+        self._gallery_seen = None
         if self.events is not None:
             self.events.start()
+
+    def _next_frame(self, camera: str, callback) -> bool:
+        pipeline = self.cameras.get(camera)
+        return pipeline is not None and pipeline.next_frame(callback)
+
+    def _gallery_to_events(self) -> None:
+        """A gallery the worker (re)loaded tells the events who is known: forgotten people leave the sinks."""
+        gallery = self.worker.gallery if self.worker is not None else None
+        if self.events is None or gallery is None or gallery is self._gallery_seen:
+            return
+        self._gallery_seen = gallery
+        try:  # only someone with no photo left is forgotten: not a person whose photos failed to load or wait
+            on_disk = {person for person, _ in scan(self.config.faces_dir, self.config.encodings_cache_dir)}
+        except (GalleryError, OSError) as exc:
+            log.warning("events: cannot list %s (%s); keeping the known people as they were",
+                        self.config.faces_dir, exc)
+            return
+        self.events.set_people(set(gallery.get("people", ())) | on_disk)
 
     def _start_rtsp(self) -> None:
         self.rtsp = self._wiring.rtsp(self.config, on_restart=self.metrics.count_restart)
@@ -140,6 +161,7 @@ class Daemon:
         if self.rtsp is not None:
             self.rtsp.check(now)
         if self.events is not None:
+            self._gallery_to_events()
             self.events.tick()
         self._prune_unknowns(now)
         self._notify_systemd(now)

@@ -15,6 +15,7 @@ from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.encoder import Encoder, H264Sink
 from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.outputs.rtsp.server import RtspServer
+from facedaemon.runtime.snapshots import Grab, SnapshotStore
 from facedaemon.sources.base import FrameSource
 from facedaemon.sources.factory import make_source
 from facedaemon.worker.client import RecognitionWorker
@@ -27,8 +28,11 @@ class Wiring:
                on_restart: OnRestart) -> RecognitionWorker:
         return RecognitionWorker(config, on_result=on_result, on_restart=on_restart)
 
-    def events(self, config: Config, metrics: DaemonMetrics) -> EventHub | None:
-        return EventHub.from_config(config, metrics)
+    def events(self, config: Config, metrics: DaemonMetrics, *, grab: Grab) -> EventHub | None:
+        """grab(camera, callback): the camera's next annotated frame, for the arrivals' snapshots."""
+        snapshots = (SnapshotStore(config.events.snapshots, config.runtime_dir, grab)
+                     if config.events.snapshots.enabled else None)
+        return EventHub.from_config(config, metrics, snapshots)
 
     def rtsp(self, config: Config, *, on_restart: OnRestart) -> RtspServer:
         return RtspServer(config, on_restart=on_restart)

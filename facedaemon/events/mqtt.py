@@ -107,6 +107,20 @@ def discovery(config: MqttConfig, device: str, camera: str) -> list[tuple[str, d
     return [(f"{node}/{camera}_last_person/config", last), (f"{node}/{camera}_present/config", present)]
 
 
+def snapshot_topic(config: MqttConfig, device: str, camera: str) -> str:
+    return f"{device_base(config, device)}/{camera}/snapshot"
+
+
+def snapshot_discovery(config: MqttConfig, device: str, camera: str) -> tuple[str, dict]:
+    """An MQTT image entity showing the camera's latest arrival: the JPEG itself goes over MQTT (not retained), so
+    Home Assistant serves it behind its own login (/api/image_proxy/image.<object_id>) for notifications."""
+    object_id = f"facedaemon_{device}_{camera}_arrival"
+    payload = {"name": f"{camera} arrival", "unique_id": object_id, "object_id": object_id,
+               "image_topic": snapshot_topic(config, device, camera), "content_type": "image/jpeg",
+               "icon": "mdi:account-eye", "device": ha_device(device), **_availability(config, device)}
+    return f"{config.discovery_prefix}/image/facedaemon_{device}/{camera}_arrival/config", payload
+
+
 def person_discovery(config: MqttConfig, name: str) -> tuple[str, dict]:
     """The fleet-wide "last seen" sensor of a gallery person: every daemon publishes the same retained config."""
     object_id = f"{slug(name)}_last_seen"
@@ -145,6 +159,15 @@ def event_messages(config: MqttConfig, device: str, event: Event) -> list[Messag
     return messages
 
 
+def blank_jpeg() -> bytes:
+    """A small grey picture: what an image entity shows once the person of its last picture was forgotten."""
+    import cv2
+    import numpy as np
+
+    ok, jpeg = cv2.imencode(".jpg", np.full((90, 160, 3), 128, np.uint8))
+    return jpeg.tobytes() if ok else b""
+
+
 def connect_error(exc: BaseException | None) -> str:
     """Why a connection attempt failed, in words, with what to check for the TLS cases."""
     reason = getattr(exc, "reason", None)  # OpenSSL's short reason; absent on errors raised by Python code
@@ -164,11 +187,13 @@ class MqttSink:
     name = "mqtt"
 
     def __init__(self, config: MqttConfig, cameras: Iterable[str], *, device: str, queue_size: int = QUEUE_SIZE,
-                 metrics: DaemonMetrics | None = None) -> None:
+                 metrics: DaemonMetrics | None = None, snapshots: bool = False) -> None:
         assert config.host is not None
         self.config = config
         self.device = device
         self.cameras = tuple(cameras)
+        self.snapshots = snapshots  # announce an image entity per camera and publish each arrival's JPEG
+        self._last: dict[str, str] = {}  # camera → who its last_person state and last picture name (this run)
         # who is on each camera (a name counts once per announced track: Unknown may be several faces at once)
         self._present: dict[str, collections.Counter[str]] = {camera: collections.Counter() for camera in self.cameras}
         self._announced: set[tuple[str, str]] = set()  # (camera, person) whose discovery went out this connection
@@ -219,9 +244,50 @@ class MqttSink:
             people = sorted(present)
             new = (event.camera, event.name) not in self._announced
             self._announced.add((event.camera, event.name))
+            if event.kind == RECOGNISED:
+                self._last[event.camera] = event.name
         messages = self._person_discovery(event.camera, event.name) if new else []
         return messages + event_messages(self.config, self.device, event) + [
             present_message(self.config, self.device, event.camera, people, event.time)]
+
+    def publish_snapshot(self, camera: str, jpeg: bytes) -> None:
+        """The arrival's picture, sent before its event (not retained: the broker keeps no faces)."""
+        client = self._client
+        if client is not None and self.snapshots:
+            client.publish(snapshot_topic(self.config, self.device, camera), jpeg, qos=1, retain=False)
+
+    def forget(self, people: set[str]) -> None:
+        """People who left the gallery: their retained state, entities and triggers are cleared on the broker
+        (an empty retained message deletes a retained one; an empty discovery config removes the HA entity)."""
+        client = self._client
+        with self._state_lock:
+            states = []
+            for camera, present in self._present.items():
+                if any(present.pop(name, 0) for name in people):
+                    states.append(present_message(self.config, self.device, camera, sorted(present), time.time()))
+            self._announced = {(camera, name) for camera, name in self._announced if name not in people}
+            cleared = [camera for camera, name in self._last.items() if name in people]
+            for camera in cleared:
+                del self._last[camera]
+        if client is None:
+            return
+        for message in [*self._forget_messages(people, cleared), *states]:
+            client.publish(message[0], message[1], qos=1, retain=message[2])
+        log.info("events: MQTT cleared the retained topics of %d forgotten people", len(people))
+
+    def _forget_messages(self, people: set[str], cleared: list[str]) -> list[tuple[str, str | bytes, bool]]:
+        messages: list[tuple[str, str | bytes, bool]] = []
+        for name in people:
+            messages += [(last_seen_topic(self.config, name), "", True),
+                         (person_discovery(self.config, name)[0], "", True)]
+            messages += [(trigger_discovery(self.config, self.device, camera, name)[0], "", True)
+                         for camera in self.cameras]
+        for camera in cleared:  # "None" is Home Assistant's "unknown" state; the name must not stay shown
+            base = f"{device_base(self.config, self.device)}/{camera}"
+            messages += [(f"{base}/last_person", "None", True), (f"{base}/last_person/attributes", "{}", True)]
+            if self.snapshots:
+                messages.append((snapshot_topic(self.config, self.device, camera), blank_jpeg(), False))
+        return messages
 
     def _person_discovery(self, camera: str, name: str) -> list[Message]:
         found = [person_discovery(self.config, name), trigger_discovery(self.config, self.device, camera, name)]
@@ -308,7 +374,9 @@ class MqttSink:
                       for camera, people in self._present.items()]
             self._announced.clear()
         for camera in self.cameras:
-            for topic, payload in discovery(self.config, self.device, camera):
+            found = discovery(self.config, self.device, camera)
+            found += [snapshot_discovery(self.config, self.device, camera)] if self.snapshots else []
+            for topic, payload in found:
                 client.publish(topic, json.dumps(payload), qos=1, retain=True)
         for topic, payload, retain in states:
             client.publish(topic, payload, qos=1, retain=retain)

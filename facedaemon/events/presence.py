@@ -29,11 +29,13 @@ class Event:
     confidence: float
     track: int
     time: float  # unix time: the frame that showed the arrival, or the last frame that showed the person
+    snapshot: str | None = None  # URL of the arrival's picture (events.snapshots), set by the hub
 
     def to_json(self) -> dict:
-        return {"event": self.kind, "camera": self.camera, "name": self.name,
+        body = {"event": self.kind, "camera": self.camera, "name": self.name,
                 "confidence": round(float(self.confidence), 4), "track": int(self.track),
                 "time": round(float(self.time), 3)}
+        return body if self.snapshot is None else {**body, "snapshot": self.snapshot}
 
 
 @dataclass(slots=True)
@@ -81,6 +83,12 @@ class PresenceTracker:
         for camera in list(self._cameras):
             events += self._expire(camera, now, self.grace + STALE_MARGIN)
         return events
+
+    def forget(self, names: set[str]) -> None:
+        """People who left the gallery: gone from every camera at once, without a 'left' event naming them."""
+        for present in self._cameras.values():
+            for key in [key for key, seen in present.items() if seen.name in names]:
+                del present[key]
 
     def present(self, camera: str) -> list[str]:
         return sorted(p.name for p in self._cameras.get(camera, {}).values() if p.announced)

@@ -43,6 +43,12 @@ class Sink(Protocol):
 
     def stop(self, timeout: float) -> None: ...
 
+    def publish_snapshot(self, camera: str, jpeg: bytes) -> None:
+        """The picture of the arrival published next (before its event)."""
+
+    def forget(self, people: set[str]) -> None:
+        """These people left the gallery: remove what this sink keeps or published about them."""
+
 
 class SinkCounters:
     """One sink's drop and error counters in the daemon's registry, created at zero so dashboards show the sink
@@ -62,7 +68,17 @@ class SinkCounters:
             self._errors.inc()
 
 
-class LogSink:
+class NoSnapshots:
+    """For sinks that carry the snapshot only as the link in the event and keep nothing per person."""
+
+    def publish_snapshot(self, camera: str, jpeg: bytes) -> None:
+        pass
+
+    def forget(self, people: set[str]) -> None:
+        pass
+
+
+class LogSink(NoSnapshots):
     name = "log"
 
     def __init__(self, metrics: DaemonMetrics | None = None) -> None:
@@ -98,7 +114,7 @@ def describe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}"
 
 
-class WebhookSink:
+class WebhookSink(NoSnapshots):
     name = "webhook"
 
     def __init__(self, config: WebhookConfig, *, device: str, queue_size: int = QUEUE_SIZE,

@@ -90,6 +90,8 @@ class CameraPipeline:
         self._named_tracks: dict[int, str] = {}
         self._motions: dict[int, Motion] = {}  # replaced whole by the result thread, read by the output thread
         self._pacer = SubmitPacer()
+        self._frame_wanted: list[Callable[[np.ndarray], None]] = []  # snapshots: the next annotated frame
+        self._wanted_lock = threading.Lock()
         self.status = PipelineStatus()
         metrics.add_camera(self.name)
 
@@ -184,6 +186,7 @@ class CameraPipeline:
         if self.blur_unknown:
             self._blur(image, faces, frame.captured, latest)
         draw(image, faces)
+        self._hand_out(image)
         if not self._sink.write(image):
             self._metrics.frames_dropped.labels(self.name, "encoder").inc()
             return
@@ -198,6 +201,24 @@ class CameraPipeline:
         if status.state != "streaming" and frame.captured_mono > status.changed_mono:
             log.info("camera %s: streaming %dx%d", self.name, status.width, status.height)
             self._set_state("streaming", None)
+
+    def next_frame(self, callback: Callable[[np.ndarray], None]) -> bool:
+        """callback(copy of the next output frame: annotated, privacy blur applied) on the output thread; False
+        when the camera is not running (then it never comes)."""
+        if self._stop.is_set() or not self.alive():
+            return False
+        with self._wanted_lock:
+            self._frame_wanted.append(callback)
+        return True
+
+    def _hand_out(self, image: np.ndarray) -> None:
+        if not self._frame_wanted:  # the usual case: no lock, no copy
+            return
+        with self._wanted_lock:
+            wanted, self._frame_wanted = self._frame_wanted, []
+        picture = image.copy()  # the callbacks keep it past this frame
+        for callback in wanted:
+            callback(picture)
 
     def _maybe_submit(self, frame: Frame, latest: RecognitionResult | None) -> None:
         recognizer = self._recognizer

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, url_for
 
 from facedaemon.runtime.recent import read_index
+from facedaemon.runtime.snapshots import SNAPSHOT_ID, snapshot_file
 from facedaemon.runtime.status import camera_view, is_fresh, read_status
 from facedaemon.web.context import get_context
+from facedaemon.web.files import image_response
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
+SNAPSHOT_NAME = re.compile(rf"^{SNAPSHOT_ID}\Z")
 
 
 @blueprint.get("/cameras")
@@ -67,3 +71,14 @@ def _recent_crops(runtime_dir: Path, camera: str) -> dict[int, str]:
 
     return {entry.track: url_for("not_person.crop", camera=camera, crop=entry.crop)
             for entry in reversed(read_index(runtime_dir, camera))}
+
+
+@blueprint.get("/snapshots/<camera>/<snapshot>.jpg")
+def snapshot(camera: str, snapshot: str) -> Response:
+    """The picture of an arrival (events.snapshots), as linked from its event; 404 once it expired or was erased."""
+    context = get_context(current_app)
+    known = camera in context.cameras and SNAPSHOT_NAME.match(snapshot)
+    path = snapshot_file(context.runtime_dir, camera, snapshot) if known else None
+    if path is None:
+        abort(404)
+    return image_response(path, "image/jpeg")

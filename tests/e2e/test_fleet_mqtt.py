@@ -27,7 +27,7 @@ def retained_now(port: int, settle: float = 1.5) -> dict[str, str]:
 
     def keep(_client, _userdata, message) -> None:
         if message.retain:
-            found[message.topic] = message.payload.decode()
+            found[message.topic] = message.payload.decode(errors="replace")
 
     client.on_message = keep
     client.connect("127.0.0.1", port)

@@ -81,7 +81,8 @@ class Subscriber:
 
     def _message(self, _client, _userdata, message) -> None:
         with self.lock:
-            self.messages.append((message.topic, message.payload.decode(), bool(message.retain)))
+            # errors="replace": the arrival pictures (JPEG) share facedaemon/#; a raise here would end paho's thread
+            self.messages.append((message.topic, message.payload.decode(errors="replace"), bool(message.retain)))
 
     def on(self, topic: str) -> list[str]:
         with self.lock:

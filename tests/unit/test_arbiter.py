@@ -96,7 +96,7 @@ class FakeWiring(Wiring):
         self.calls.append("worker.new")
         return FakeWorker(self.calls, "worker")
 
-    def events(self, config, metrics):
+    def events(self, config, metrics, *, grab):
         return None
 
     def rtsp(self, config, *, on_restart):
