@@ -8,10 +8,14 @@ Topics (prefix = events.mqtt.topic_prefix, device = the config's `device`):
   <prefix>/<device>/<camera>/last_person       name of the last person recognised (retained)
   <prefix>/<device>/<camera>/last_person/attributes   that event as JSON (retained): confidence, track, time
   <prefix>/<device>/<camera>/present           who is here now: {"people": [...], "count": n, "time": t} (retained)
+  <prefix>/<device>/<camera>/snapshot          the arrival's JPEG, sent before its event (not retained)
   <prefix>/people/<person>/last_seen           fleet-wide: {"name", "camera", "device", "time"} (retained)
   <discovery>/sensor/facedaemon_<device>/<camera>_last_person/config   HA discovery (retained), likewise
   <camera>_present; <discovery>/sensor/facedaemon_people/<person>_last_seen/config (one entity per gallery person,
-  shared by every daemon); <discovery>/device_automation/facedaemon_<device>/<camera>_<person>/config (triggers).
+  shared by every daemon); <discovery>/device_automation/facedaemon_<device>/<camera>_<person>/config (triggers);
+  <discovery>/image/facedaemon_<device>/<camera>_arrival/config (the snapshot as an HA image entity).
+A person who leaves the gallery (forget) is cleared: empty retained messages delete their last_seen, entity and
+triggers, and a last_person naming them becomes "None" (HA's unknown).
 Person entities and triggers are announced when a gallery person is first recognised (Unknown only reaches this
 sink when events.include_unknown is on). paho's network thread connects (over TLS when events.mqtt.tls is on),
 reconnects with a capped backoff and sends; publish() only queues (bounded: while the broker is away, QoS 1 messages

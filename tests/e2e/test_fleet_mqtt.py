@@ -4,12 +4,15 @@ fleet-wide last-seen state are retained, and a restarted device republishes its 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 
-from tests.e2e.daemon import free_port
+from tests.e2e.daemon import REPO, free_port
 from tests.e2e.fleet import DEVICES, make_fleet, require, stop_fleet
 from tests.e2e.media import make_entry_clip, obama_gallery
 
@@ -130,3 +133,53 @@ def check_no_collisions(state: dict[str, str]) -> None:
     person = json.loads(state["homeassistant/sensor/facedaemon_people/obama_last_seen/config"])
     assert person["state_topic"] == "facedaemon/people/obama/last_seen"
     assert not [topic for topic in state if "unknown" in topic.lower()]  # nothing for Unknown without opting in
+
+
+def test_forget_clears_the_person_from_the_broker_on_every_device(tmp_path, shared_data):
+    """Obama is present on three devices; he is forgotten on pi2 (the CLI) and his photos vanish from pi1 and pi3
+    as Syncthing would delete them: every device clears what it published about him, and no retained message on
+    the broker names him any more; his arrival pictures are gone from every device's disk."""
+    require("mosquitto", "mosquitto")
+    port = free_port()
+    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+        clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)
+        fleet = make_fleet(tmp_path, {"door": {"source": str(clip.path), "loop": True}},
+                           lambda where: obama_gallery(shared_data, where / "faces"),
+                           events={"mqtt": {"host": "127.0.0.1", "port": port}})
+        try:
+            for device in fleet:
+                device.start()
+            state = wait(lambda: everyone_sees_obama(port), 240, "Obama present on every device's door", fleet)
+            for d in DEVICES:
+                assert state[f"facedaemon/{d}/door/last_person"] == "Obama"
+                assert f"homeassistant/device_automation/facedaemon_{d}/door_obama/config" in state
+            assert all(list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")) for device in fleet)
+
+            forgotten = time.monotonic()
+            result = subprocess.run([sys.executable, "-m", "facedaemon", "forget", "--config",
+                                     str(fleet[1].config_path), "Obama"], cwd=REPO, capture_output=True, text=True,
+                                    timeout=60)
+            assert result.returncode == 0, result.stderr
+            for device in (fleet[0], fleet[2]):  # what Syncthing does on the other devices
+                shutil.rmtree(device.tmp / "faces" / "Obama")
+
+            def cleared():
+                state = retained_now(port)
+                named = sorted(topic for topic, payload in state.items() if "obama" in (topic + payload).lower())
+                return not named and all(state.get(f"facedaemon/{d}/door/last_person") == "None"
+                                         for d in DEVICES) and state
+            state = wait(cleared, 60, "no retained message naming Obama", fleet)
+            seconds = time.monotonic() - forgotten
+            for d in DEVICES:
+                assert present(state, d)["people"] == []
+                assert state[f"facedaemon/{d}/door/last_person/attributes"] == "{}"
+                assert state[f"facedaemon/{d}/status"] == "online"
+            assert not [topic for topic in state if topic.startswith("homeassistant/device_automation/")]
+            assert "homeassistant/sensor/facedaemon_people/obama_last_seen/config" not in state
+            assert len(discovery_configs(state)) == 2 * len(DEVICES), "the cameras' own entities stay"
+            for device in fleet:
+                assert not list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")), device.name
+            print(f"\nforget → nothing on the broker names Obama after {seconds:.1f} s (three devices)")
+        finally:
+            leftovers = stop_fleet(fleet)
+        assert not leftovers
