@@ -197,10 +197,11 @@ class MqttSink:
         self.device = device
         self.cameras = tuple(cameras)
         self.snapshots = snapshots  # announce an image entity per camera and publish each arrival's JPEG
-        self._last: dict[str, str] = {}  # camera → who its last_person state and last picture name (this run)
+        self._last: dict[str, Message] = {}  # camera → its last_person attributes message (this run)
+        self._seen: dict[str, Message] = {}  # person → the last last_seen message this daemon sent
         # who is on each camera (a name counts once per announced track: Unknown may be several faces at once)
         self._present: dict[str, collections.Counter[str]] = {camera: collections.Counter() for camera in self.cameras}
-        self._announced: set[tuple[str, str]] = set()  # (camera, person) whose discovery went out this connection
+        self._announced: set[tuple[str, str]] = set()  # (camera, person) with an entity and trigger (this run)
         self._state_lock = threading.Lock()  # publish() on the results thread, _on_connect on paho's
         self.dropped = 0
         self.counters = SinkCounters(metrics, self.name, ("queue_full", "not_connected", "error"))
@@ -248,11 +249,12 @@ class MqttSink:
             people = sorted(present)
             new = (event.camera, event.name) not in self._announced
             self._announced.add((event.camera, event.name))
+            found = event_messages(self.config, self.device, event)
+            self._seen[event.name] = found[1]
             if event.kind == RECOGNISED:
-                self._last[event.camera] = event.name
+                self._last[event.camera] = found[-1]
         messages = self._person_discovery(event.camera, event.name) if new else []
-        return messages + event_messages(self.config, self.device, event) + [
-            present_message(self.config, self.device, event.camera, people, event.time)]
+        return messages + found + [present_message(self.config, self.device, event.camera, people, event.time)]
 
     def publish_snapshot(self, camera: str, jpeg: bytes) -> None:
         """The arrival's picture, sent before its event (not retained: the broker keeps no faces)."""
@@ -270,7 +272,8 @@ class MqttSink:
                 if any(present.pop(name, 0) for name in people):
                     states.append(present_message(self.config, self.device, camera, sorted(present), time.time()))
             self._announced = {(camera, name) for camera, name in self._announced if name not in people}
-            cleared = [camera for camera, name in self._last.items() if name in people]
+            cleared = [camera for camera, last in self._last.items() if json.loads(last[1])["name"] in people]
+            self._seen = {name: seen for name, seen in self._seen.items() if name not in people}
             for camera in cleared:
                 del self._last[camera]
         if client is None:
@@ -357,6 +360,7 @@ class MqttSink:
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
         if self._stopping.is_set():
             return
         client.connect_async(self.config.host, self.config.port, keepalive=KEEPALIVE)
@@ -373,18 +377,38 @@ class MqttSink:
         log.info("events: MQTT connected to %s", self._where)
         self._failures, self._last_failure = 0, ""
         self._set_connected(True)
-        with self._state_lock:  # what this daemon knows now replaces a retained state its last run left behind
+        client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)  # Home Assistant's birth message
+        self._announce(client)
+        client.publish(status_topic(self.config, self.device), ONLINE, qos=1, retain=True)
+
+    def _announce(self, client) -> None:
+        """Discovery and this run's state, again: a broker without persistence comes back empty, and Home Assistant
+        asks for discovery when it starts ("online" on <discovery_prefix>/status). What this daemon knows now also
+        replaces a retained state its last run left behind."""
+        with self._state_lock:
             states = [present_message(self.config, self.device, camera, sorted(people), time.time())
                       for camera, people in self._present.items()]
-            self._announced.clear()
+            states += [(topic.removesuffix("/attributes"), json.loads(body)["name"], True)
+                       for topic, body, _ in self._last.values()] + list(self._last.values())
+            people = sorted(self._announced)
+            # last_seen only of people here now: no older sighting of this daemon may replace another one's newer
+            here = {name for present in self._present.values() for name in present}
+            states += [self._seen[name] for name in sorted(here) if name in self._seen]
+        found = []
         for camera in self.cameras:
-            found = discovery(self.config, self.device, camera)
+            found += discovery(self.config, self.device, camera)
             found += [snapshot_discovery(self.config, self.device, camera)] if self.snapshots else []
-            for topic, payload in found:
-                client.publish(topic, json.dumps(payload), qos=1, retain=True)
+        for camera, name in people:
+            found += [person_discovery(self.config, name), trigger_discovery(self.config, self.device, camera, name)]
+        for topic, payload in found:
+            client.publish(topic, json.dumps(payload), qos=1, retain=True)
         for topic, payload, retain in states:
             client.publish(topic, payload, qos=1, retain=retain)
-        client.publish(status_topic(self.config, self.device), ONLINE, qos=1, retain=True)
+
+    def _on_message(self, client, _userdata, message) -> None:
+        if message.topic == f"{self.config.discovery_prefix}/status" and message.payload == b"online":
+            log.info("events: Home Assistant started; announcing again")
+            self._announce(client)
 
     def _on_connect_fail(self, _client, _userdata) -> None:
         # paho calls this while handling the connect error: the exception is the one being handled.

@@ -21,19 +21,22 @@ import pytest
 from tests.e2e.daemon import descendants, free_port, start_daemon, status, write_config
 from tests.e2e.media import make_entry_clip, obama_gallery
 from tests.e2e.pki import Pki, make_pki
+from tests.polling import wait
 from tests.realparts import require_program
 
 pytestmark = pytest.mark.e2e
 
 @contextlib.contextmanager
-def mosquitto(tmp_path: Path, conf: str, *ports: int) -> Iterator[Path]:
-    """Debian's mosquitto with `conf`, until every port listens; yields its log file. Stopped by its pid."""
+def mosquitto(tmp_path: Path, conf: str, *ports: int, persistence: Path | None = None) -> Iterator[Path]:
+    """Debian's mosquitto with `conf`, until every port listens; yields its log file. Stopped by its pid (SIGTERM:
+    a broker with `persistence` (a folder) saves its retained messages there, as a system Mosquitto does)."""
     binary = require_program("mosquitto", "mosquitto")
     conf_path, log_path = tmp_path / "mosquitto.conf", tmp_path / "mosquitto.log"
     # Started as root, mosquitto drops to its own user before reading the TLS files, which sit in the test's private
     # tmp folder: this throwaway broker keeps the user it was started as.
     user = "user root\n" if os.geteuid() == 0 else ""
-    conf_path.write_text(conf + user + "allow_anonymous true\npersistence false\n")
+    keep = f"persistence true\npersistence_location {persistence}/\n" if persistence else "persistence false\n"
+    conf_path.write_text(conf + user + "allow_anonymous true\n" + keep)
     log = log_path.open("wb")
     process = subprocess.Popen([binary, "-c", str(conf_path)], stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
@@ -293,3 +296,69 @@ def test_broker_back_gets_the_queued_events_and_a_killed_daemon_leaves_offline(t
         deadline = time.monotonic() + 15
         while retained(port, "facedaemon/pi/status", 1.0) != "offline":
             assert time.monotonic() < deadline, "no retained 'offline' (last will) 15 s after SIGKILL"
+
+
+def retained_all(port: int, settle: float = 1.5) -> dict[str, str]:
+    from tests.e2e.test_fleet_mqtt import retained_now
+
+    return retained_now(port, settle)
+
+
+def test_broker_restarts_with_and_without_persistence(tmp_path, shared_data, run_daemon):
+    """With persistence the broker itself brings back every retained discovery and state (the daemon stopped); a
+    broker that comes back empty gets them again from the daemon, and so does Home Assistant's birth message."""
+    faces = obama_gallery(shared_data, tmp_path / "faces")
+    clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)  # never "leaves"
+    port, saved = free_port(), tmp_path / "mosquitto-db"
+    saved.mkdir()
+    conf = f"listener {port} 127.0.0.1\n"
+    wanted = ["homeassistant/sensor/facedaemon_pi/door_last_person/config",
+              "homeassistant/sensor/facedaemon_pi/door_present/config",
+              "homeassistant/image/facedaemon_pi/door_arrival/config",
+              "homeassistant/sensor/facedaemon_people/obama_last_seen/config",
+              "homeassistant/device_automation/facedaemon_pi/door_obama/config",
+              "facedaemon/pi/door/last_person", "facedaemon/pi/door/last_person/attributes",
+              "facedaemon/pi/door/present", "facedaemon/people/obama/last_seen"]
+
+    def complete(status: str):
+        state = retained_all(port)
+        return all(topic in state for topic in wanted) and state.get("facedaemon/pi/status") == status and state
+
+    cameras = {"door": {"source": str(clip.path), "loop": True}}
+    settings = {"device": "pi", "events": {"mqtt": {"host": "127.0.0.1", "port": port}}, "timeout": 180}
+    for name in ("first", "second", "third"):
+        (tmp_path / name).mkdir()
+    with mosquitto(tmp_path / "first", conf, port, persistence=saved):
+        daemon = run_daemon(tmp_path, cameras, faces, **settings)
+        before = daemon.wait_for(lambda: complete("online"), 180, "discovery and Obama's state on the broker")
+        daemon.stop()
+        daemon.kill_leftovers()
+    with mosquitto(tmp_path / "second", conf, port, persistence=saved):
+        # The daemon is stopped: all of this comes from the broker's saved database.
+        found: list[dict] = []
+        assert wait(lambda: found.append(complete("offline")) or found[-1], 15), \
+            f"the retained messages from the database: {sorted(found[-1] or []) if found else None}"
+        after = found[-1]
+        assert {t: after[t] for t in wanted} == {t: before[t] for t in wanted}
+        daemon = run_daemon(tmp_path / "second", cameras, faces, **settings)
+        daemon.wait_for(lambda: retained(port, "facedaemon/pi/status", 1.0) == "online", 60, "online again")
+        daemon.wait_for(lambda: "door: Obama recognised" in daemon.log(), 120, "Obama recognised by this run")
+        time.sleep(1.0)  # the arrival's messages reach the broker
+    # Without persistence: the broker comes back with nothing; Obama is still present (no new arrival), so all of
+    # it has to come from the daemon's reconnection.
+    with mosquitto(tmp_path / "third", conf, port):
+        state = daemon.wait_for(lambda: complete("online"), 60, "discovery and state announced again")
+        assert json.loads(state["facedaemon/pi/door/present"])["people"] == ["Obama"]
+        assert state["facedaemon/pi/door/last_person"] == "Obama"
+        assert daemon.log().count("door: Obama recognised") == 1, "no new arrival: the state was announced again"
+        # Home Assistant (re)starting asks for discovery with its birth message.
+        cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="facedaemon-test-ha")
+        cleaner.connect("127.0.0.1", port)
+        cleaner.loop_start()
+        cleaner.publish(wanted[0], b"", qos=1, retain=True).wait_for_publish(5)
+        assert wanted[0] not in retained_all(port)
+        cleaner.publish("homeassistant/status", "online", qos=1).wait_for_publish(5)
+        cleaner.disconnect()
+        cleaner.loop_stop()
+        daemon.wait_for(lambda: wanted[0] in retained_all(port), 15, "discovery after Home Assistant's birth")
+        assert "Home Assistant started; announcing again" in daemon.log()
