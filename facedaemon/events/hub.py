@@ -36,7 +36,7 @@ class Snapshots(Protocol):
     def stop(self, timeout: float) -> None: ...
 
     def take(self, camera: str, name: str, when: float,
-             done: Callable[[str | None, bytes | None], None]) -> None: ...
+             done: Callable[[str | None, bytes | None], None]) -> bool: ...
 
     def forget(self, names: Iterable[str]) -> int: ...
 
@@ -156,9 +156,10 @@ class EventHub:
             item = _Outgoing(event)
             if self.snapshots is not None and event.kind == RECOGNISED:
                 item.waiting_since = time.monotonic()
-                # take() never calls back on this thread, so the lock held here is safe
-                self.snapshots.take(event.camera, event.name, event.time,
-                                    lambda path, jpeg, item=item: self._snapped(item, path, jpeg))
+                # take() never calls back on this thread, so the lock held here is safe; False: no frame will come
+                if not self.snapshots.take(event.camera, event.name, event.time,
+                                           lambda path, jpeg, item=item: self._snapped(item, path, jpeg)):
+                    item.waiting_since = None
             self._outbox.append(item)
 
     def _snapped(self, item: _Outgoing, path: str | None, jpeg: bytes | None) -> None:

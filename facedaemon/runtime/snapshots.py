@@ -91,8 +91,9 @@ class SnapshotStore:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def take(self, camera: str, name: str, when: float, done: Done) -> None:
-        """Never blocks, never calls `done` on the caller's thread; `done` may never come (camera stopped)."""
+    def take(self, camera: str, name: str, when: float, done: Done) -> bool:
+        """Never blocks, never calls `done` on the caller's thread; False when the camera is not running (then
+        `done` never comes; it may also not come when the camera stops before its next frame)."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
         shot = Snapshot(camera, f"{stamp}-{secrets.token_hex(4)}", name, when)
 
@@ -104,6 +105,8 @@ class SnapshotStore:
 
         if not self._grab(camera, frame):
             log.debug("camera %s: no snapshot of %s (camera not running)", camera, name)
+            return False
+        return True
 
     def forget(self, names: Iterable[str]) -> int:
         """Delete every snapshot of these people (erasure); returns how many."""
@@ -135,7 +138,7 @@ class SnapshotStore:
             image, shot, done = item
             try:
                 jpeg = self._write(image, shot)
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # disk full, cv2.error: this picture is lost, the thread and the event are not
                 log.warning("camera %s: cannot write the snapshot of %s: %s", shot.camera, shot.name, exc)
                 done(None, None)
                 continue
