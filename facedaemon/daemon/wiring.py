@@ -30,8 +30,9 @@ class Wiring:
 
     def events(self, config: Config, metrics: DaemonMetrics, *, grab: Grab) -> EventHub | None:
         """grab(camera, callback): the camera's next annotated frame, for the arrivals' snapshots."""
-        snapshots = (SnapshotStore(config.events.snapshots, config.runtime_dir, grab)
-                     if config.events.snapshots.enabled else None)
+        events = config.events
+        wanted = events.snapshots.enabled and bool(events.webhook.url or events.mqtt.host)  # the log shows none
+        snapshots = SnapshotStore(events.snapshots, config.runtime_dir, grab) if wanted else None
         return EventHub.from_config(config, metrics, snapshots)
 
     def rtsp(self, config: Config, *, on_restart: OnRestart) -> RtspServer:
