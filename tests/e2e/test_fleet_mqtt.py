@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -116,6 +117,38 @@ def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
         assert not leftovers
 
 
+class Pictures:
+    """The JPEGs on facedaemon/+/door/snapshot (Home Assistant's image entities), from now on."""
+
+    def __init__(self, port: int) -> None:
+        self.found: list[tuple[str, bytes]] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fleet-pics-{uuid.uuid4().hex[:8]}")
+        self.client.on_connect = lambda c, *_: c.subscribe("facedaemon/+/door/snapshot", 1)
+        self.client.on_message = lambda _c, _u, m: self.found.append((m.topic.split("/")[1], bytes(m.payload)))
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert subscribed.wait(10), "the picture subscription"
+
+    def grey(self) -> set[str]:
+        """Devices that sent the small uniform placeholder (nobody's face; arrival pictures are 640 px wide and
+        may show an empty scene when the worker lags behind the clip's loop)."""
+        import cv2
+        import numpy as np
+
+        devices = set()
+        for device, jpeg in list(self.found):
+            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            if image is not None and image.shape[1] < 320 and image.std() < 2:
+                devices.add(device)
+        return devices
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
 def check_no_collisions(state: dict[str, str]) -> None:
     """What Home Assistant would build from the retained discovery: every entity its own, one device per daemon."""
     configs = discovery_configs(state)
@@ -155,6 +188,7 @@ def test_forget_clears_the_person_from_the_broker_on_every_device(tmp_path, shar
                 assert f"homeassistant/device_automation/facedaemon_{d}/door_obama/config" in state
             assert all(list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")) for device in fleet)
 
+            pictures = Pictures(port)  # each camera's arrival image: the last one showed Obama
             forgotten = time.monotonic()
             result = subprocess.run([sys.executable, "-m", "facedaemon", "forget", "--config",
                                      str(fleet[1].config_path), "Obama"], cwd=REPO, capture_output=True, text=True,
@@ -179,6 +213,9 @@ def test_forget_clears_the_person_from_the_broker_on_every_device(tmp_path, shar
             assert len(discovery_configs(state)) == 2 * len(DEVICES), "the cameras' own entities stay"
             for device in fleet:
                 assert not list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")), device.name
+            grey = wait(lambda: pictures.grey(), 10, "a grey picture on every device's arrival image", fleet)
+            assert grey == set(DEVICES)
+            pictures.close()
             print(f"\nforget → nothing on the broker names Obama after {seconds:.1f} s (three devices)")
         finally:
             leftovers = stop_fleet(fleet)
