@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.realparts import STRICT, missing_parts, require_photos
+from tests import service_install
+from tests.realparts import STRICT, missing, missing_parts, require_photos
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,3 +34,15 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return require_photos()
+
+
+@pytest.fixture(scope="session")
+def installed_service() -> Iterator[service_install.Installed]:
+    """scripts/install-service run once (as root) into a temp root under /opt; removed with its user at the end."""
+    if os.geteuid() != 0:
+        missing("root", "scripts/install-service must run as root")
+    installed = service_install.install(service_install.make_root())
+    try:
+        yield installed
+    finally:
+        service_install.remove(installed)

@@ -1,44 +1,16 @@
 """scripts/install-service run for real (as root) into a temp root: a service user, the venv, the config, the faces
-folder the service can read and the unit, with systemctl replaced by a recorder (systemd is not PID 1 here)."""
+folder the service can read and the unit, with systemctl replaced by a recorder. The install is shared with
+tests/e2e/test_systemd_real.py (fixture installed_service, tests/service_install.py), which runs it under systemd."""
 
 from __future__ import annotations
 
 import grp
-import os
 import pwd
 import stat
 import subprocess
-import uuid
 from pathlib import Path
 
-import pytest
-
-from tests.realparts import missing, require_program
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def installed(tmp_path):
-    if os.geteuid() != 0:
-        missing("root", "scripts/install-service must run as root")
-    user = f"fdtest{uuid.uuid4().hex[:8]}"
-    calls = tmp_path / "systemctl.calls"
-    recorder = tmp_path / "systemctl"
-    recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
-    recorder.chmod(0o755)
-    root = tmp_path / "root"
-    paths = {"PREFIX": root / "opt/facedaemon", "CONF_DIR": root / "etc/facedaemon",
-             "STATE_DIR": root / "var/lib/facedaemon", "UNIT_DIR": root / "etc/systemd/system"}
-    env = {**os.environ, **{k: str(v) for k, v in paths.items()}, "SERVICE_USER": user, "SYSTEMCTL": str(recorder)}
-    env.pop("VIRTUAL_ENV", None)
-    try:
-        result = subprocess.run([str(REPO / "scripts" / "install-service")], env=env, capture_output=True, text=True,
-                                timeout=600)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        yield paths, user, calls.read_text().splitlines(), result.stdout
-    finally:
-        subprocess.run(["userdel", user], capture_output=True)
+from tests.realparts import require_program
 
 
 def owner(path: Path) -> tuple[str, str, int]:
@@ -46,8 +18,9 @@ def owner(path: Path) -> tuple[str, str, int]:
     return pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name, stat.S_IMODE(info.st_mode)
 
 
-def test_install_service_into_a_temp_root(installed):
-    paths, user, calls, stdout = installed
+def test_install_service_into_a_temp_root(installed_service):
+    paths, user, calls, stdout = (installed_service.paths, installed_service.user, installed_service.calls,
+                                  installed_service.stdout)
     assert "wrote" in stdout, stdout
     account = pwd.getpwnam(user)
     assert account.pw_shell == "/usr/sbin/nologin" and account.pw_dir == str(paths["STATE_DIR"])
