@@ -17,6 +17,8 @@ from pathlib import Path
 import requests
 import yaml
 
+from tests import ffmpegs
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -131,6 +133,8 @@ def write_config(tmp: Path, cameras: dict, faces_dir: Path, **overrides) -> tupl
         "cameras": cameras,
         **overrides,
     }
+    # The suite's ffmpeg (tests/ffmpegs.py), unless the test chose one (encoder.ffmpeg: null = the daemon's choice).
+    config["encoder"] = {"ffmpeg": ffmpegs.SUITE(), **config.get("encoder", {})}
     path = tmp / "facedaemon.yaml"
     path.write_text(yaml.safe_dump(config))
     return path, port

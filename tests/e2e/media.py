@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from facedaemon.bench.clip import make_entry_clip, make_people_clip
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+from tests import ffmpegs
 
 __all__ = ["StrangerClip", "colour_pixels", "decode_video", "make_entry_clip", "make_people_clip",
            "make_stranger_clip"]
@@ -112,7 +112,7 @@ def make_stranger_clip(shared: Path, out: Path, seconds: float = 8.0, fps: int =
         f"[v1][b]overlay=x='640+{travel}*(1-abs(1-2*t/{seconds}))':y=110[v2];"
         f"[v2][c]overlay=x='10+n*{CLOCK_STEP}':y={CLOCK_Y},format=yuv420p[v]"
     )
-    cmd = [find_ffmpeg(None), "-y", "-loglevel", "error",
+    cmd = [ffmpegs.SUITE(), "-y", "-loglevel", "error",
            "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={seconds}",
            "-loop", "1", "-i", str(images / "obama.jpg"), "-loop", "1", "-i", str(images / "biden.jpg"),
            "-f", "lavfi", "-i", f"color=c=white:s={CLOCK_SIZE}x{CLOCK_SIZE}:r={fps}",
@@ -136,14 +136,12 @@ def make_pair_clip(left: Path, right: Path, out: Path, seconds: float = 6.0, fps
     """
     import subprocess
 
-    from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
-
     graph = (
         "[1:v]scale=-2:360,format=rgb24[a];[2:v]scale=-2:360,format=rgb24[b];"
         f"[0:v][a]overlay=x='100+t*{60 / seconds:.3f}':y=180:shortest=1[v1];"
         f"[v1][b]overlay=x='760-t*{60 / seconds:.3f}':y=180,format=yuv420p[v]"
     )
-    cmd = [find_ffmpeg(None), "-y", "-loglevel", "error",
+    cmd = [ffmpegs.SUITE(), "-y", "-loglevel", "error",
            "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={seconds}",
            "-loop", "1", "-i", str(left), "-loop", "1", "-i", str(right),
            "-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),

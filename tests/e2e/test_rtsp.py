@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from facedaemon.outputs.rtsp.server import PACKAGES, SIDECAR
+from tests import ffmpegs
 from tests.e2e.daemon import Daemons, RunningDaemon, descendants, free_port
 from tests.realparts import missing
 
@@ -40,11 +41,12 @@ def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def start_rtsp_daemon(daemons: Daemons, tmp: Path, **rtsp) -> tuple[RunningDaemon, str]:
+def start_rtsp_daemon(daemons: Daemons, tmp: Path, encoder: dict | None = None, **rtsp) -> tuple[RunningDaemon, str]:
     port = free_port()
     cameras = {"door": {"source": "pattern", "width": WIDTH, "height": HEIGHT, "fps": FPS, "recognize": False,
                         "rtsp": True}}
-    daemon = daemons(tmp, cameras, rtsp={"listen": f"127.0.0.1:{port}", **rtsp}, timeout=90)
+    more = {} if encoder is None else {"encoder": encoder}
+    daemon = daemons(tmp, cameras, rtsp={"listen": f"127.0.0.1:{port}", **rtsp}, timeout=90, **more)
     return daemon, f"rtsp://127.0.0.1:{port}/door"
 
 
@@ -199,3 +201,42 @@ def test_sighup_moves_rtsp_to_a_new_port(tmp_path, run_daemon, ffmpeg):
     assert_good_stream(frames, log, 4)
     assert not port_open(old_port), "the old RTSP port is closed"
     assert daemon.get("/healthz").status_code == 200 and "Traceback" not in daemon.log()
+
+
+def hls_frames(daemon: RunningDaemon, tmp: Path) -> list[np.ndarray]:
+    """init.mp4 + the listed segments fetched over HTTP and decoded."""
+    import cv2
+
+    playlist = daemon.get("/hls/door/index.m3u8").text
+    joined = tmp / "hls.mp4"
+    with joined.open("wb") as out:
+        for name in ["init.mp4", *(line for line in playlist.splitlines() if line.endswith(".m4s"))]:
+            reply = daemon.get(f"/hls/door/{name}")
+            assert reply.status_code == 200, name
+            out.write(reply.content)
+    capture, frames = cv2.VideoCapture(str(joined)), []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
+    capture.release()
+    return frames
+
+
+def test_debian_ffmpeg_chosen_by_the_daemon_serves_hls_and_rtsp(tmp_path, run_daemon, ffmpeg):
+    """Debian's ffmpeg (5.1 on bookworm; the bundled one is 9.x): the daemon picks it by itself when installed
+    (encoder.ffmpeg unset), and the same arguments give decodable HLS over HTTP and, through the tee, RTSP."""
+    debian = ffmpegs.debian()
+    problem = gstreamer_problem()
+    if problem is not None:
+        missing("GStreamer RTSP server", f"not usable under {SYSTEM_PYTHON} ({problem})")
+    daemon, url = start_rtsp_daemon(run_daemon, tmp_path, encoder={"ffmpeg": None})
+    daemon.wait_for(lambda: "RTSP serving" in daemon.log(), 30, "the RTSP server to serve door")
+    encoders = [pid for pid in descendants(daemon.process.pid)
+                if b"tee" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+    assert [os.path.realpath(f"/proc/{pid}/exe") for pid in encoders] == [os.path.realpath(debian)]
+    frames, log = Client(ffmpeg, url, 5, tmp_path, "debian").result()
+    assert_good_stream(frames, log, 5)
+    daemon.wait_for(lambda: len(hls_frames(daemon, tmp_path)) >= 2 * FPS, 30, "two seconds of HLS")
+    decoded = hls_frames(daemon, tmp_path)
+    assert {frame.shape for frame in decoded} == {(HEIGHT, WIDTH, 3)}
+    assert not np.array_equal(decoded[0], decoded[-1]), "HLS carries the moving pattern"
+    assert "Traceback" not in daemon.log()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import ffmpegs
 from tests.e2e.daemon import Daemons, RunningDaemon, status
 
 pytestmark = pytest.mark.e2e
@@ -88,9 +89,7 @@ def test_ready_after_frames_then_watchdog_then_stopping(tmp_path, listener, run_
 
 
 def short_clip(path: Path, seconds: float) -> Path:
-    from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
-
-    subprocess.run([find_ffmpeg(None), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+    subprocess.run([ffmpegs.SUITE(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                     f"testsrc=size=320x240:rate=15:duration={seconds}", "-pix_fmt", "yuv420p", str(path)],
                    check=True, timeout=60)
     return path

@@ -14,20 +14,15 @@ import pytest
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder
-from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
 from facedaemon.runtime.hls import prepare_hls_dir
-from tests.realparts import missing
+from tests import ffmpegs
 
 FPS = 30
-DEBIAN_FFMPEG = "/usr/bin/ffmpeg"
 
 
 @pytest.fixture(scope="module")
 def ffmpeg() -> str:
-    try:
-        return find_ffmpeg()
-    except FfmpegNotFound as exc:
-        missing("ffmpeg", str(exc))
+    return ffmpegs.SUITE()
 
 
 @pytest.fixture
@@ -114,20 +109,9 @@ def process_gone(pid: int) -> bool:
         return True
 
 
-def binary(which: str) -> str:
-    """The bundled ffmpeg (imageio-ffmpeg) or Debian's, which find_ffmpeg prefers when it is installed."""
-    if which == "bundled":
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    return DEBIAN_FFMPEG
-
-
-# Debian's ffmpeg is optional (not in tests/debian-packages.txt: installed, every test would use it instead of the
-# bundled one), so it is tested where it is installed rather than reported as a skip everywhere else.
-@pytest.mark.parametrize("which", ["bundled", *(["debian"] if os.access(DEBIAN_FFMPEG, os.X_OK) else [])])
+@pytest.mark.parametrize("which", ffmpegs.BOTH)
 def test_writes_a_valid_decodable_hls_stream(make_encoder, tmp_path: Path, which: str) -> None:
-    encoder = make_encoder(HlsConfig(segment_seconds=1.0, playlist_size=6), ffmpeg=binary(which))
+    encoder = make_encoder(HlsConfig(segment_seconds=1.0, playlist_size=6), ffmpeg=ffmpegs.binary(which))
     assert encoder.pid is None  # lazily started
 
     results = feed(encoder, 3.0)

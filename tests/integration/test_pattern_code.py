@@ -6,9 +6,9 @@ import subprocess
 
 import numpy as np
 
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.sources.pattern import PatternSource
 from facedaemon.sources.pattern_code import decode_code
+from tests import ffmpegs
 from tests.e2e.media import decode_video
 
 
@@ -22,7 +22,7 @@ def test_stripe_reads_back_after_h264_and_scaling(tmp_path):
     finally:
         source.close()
     out = tmp_path / "code.mp4"
-    cmd = [find_ffmpeg(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "1280x720",
+    cmd = [ffmpegs.SUITE(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "1280x720",
            "-r", "30", "-i", "pipe:0", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
            "-pix_fmt", "yuv420p", str(out)]
     subprocess.run(cmd, input=b"".join(f.image.tobytes() for f in frames), check=True, timeout=60)
