@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import ffmpegs
 from tests.e2e import systemd_ns
 from tests.e2e.systemd_ns import SystemdNamespace
 from tests.realparts import missing
@@ -150,6 +151,10 @@ def test_installed_unit_under_a_real_systemd(systemd_possible, installed_service
                                     and r, 30, "an HLS playlist with a segment")
     segment = next(line for line in playlist.splitlines() if line.endswith(".m4s"))
     assert service.get(f"/hls/cam/{segment}")[0] == 200
+    # The service's own choice of ffmpeg (PATH first: Debian's when installed), running under the sandbox.
+    encoder = next(line.split()[0] for line in service.unit_processes() if "-f hls" in line)
+    binary = namespace.run("readlink", f"/proc/{encoder}/exe").stdout.strip()
+    assert binary == ffmpegs.DEBIAN if os.access(ffmpegs.DEBIAN, os.X_OK) else "imageio_ffmpeg" in binary, binary
 
     # Restart=on-failure: the main process SIGKILLed → a new one after RestartSec, READY again.
     namespace.run("kill", "-KILL", first["MainPID"])
