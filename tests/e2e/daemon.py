@@ -79,7 +79,7 @@ class RunningDaemon:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_for(self, predicate, timeout: float, what: str, interval: float = 0.5):
+    def wait_for(self, predicate, timeout: float, what: str, interval: float = 0.25):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from tests.e2e.daemon import REPO, free_port
-from tests.e2e.fleet import DEVICES, make_fleet, require, stop_fleet
+from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_entry_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,7 @@ def wait(predicate, timeout: float, what: str, fleet=()):
         last = predicate()
         if last:
             return last
-        time.sleep(1)
+        time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
@@ -68,7 +68,7 @@ def discovery_configs(state: dict[str, str]) -> dict[str, dict]:
 def everyone_sees_obama(port: int):
     """The broker's retained state once Obama is present on every device and every discovery config is in (on a
     loaded machine one snapshot may miss some; a config overwritten by another daemon never comes)."""
-    state = retained_now(port)
+    state = retained_now(port, settle=0.75)  # polled: a short snapshot that misses something is simply retried
     complete = len(discovery_configs(state)) == 2 * len(DEVICES) and "facedaemon/people/obama/last_seen" in state
     return complete and all((present(state, d) or {}).get("people") == ["Obama"] for d in DEVICES) and state
 
@@ -77,7 +77,7 @@ def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
     require("mosquitto", "mosquitto")
     port = free_port()
     with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
-        clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)
+        clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, fps=FLEET_FPS, appear_at=1.0)
         fleet = make_fleet(tmp_path, {"door": {"source": str(clip.path), "loop": True}},
                            lambda where: obama_gallery(shared_data, where / "faces"),
                            events={"mqtt": {"host": "127.0.0.1", "port": port}})

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.fleet import DEVICES, make_fleet, require, stop_fleet
+from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_people_clip, obama_gallery
 from tests.e2e.test_prometheus import CAMERA, Prometheus, dashboard_expressions, finite_values
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 def fleet_prometheus(tmp_path_factory, shared_data):
     binary = require("prometheus", "prometheus")
     tmp = tmp_path_factory.mktemp("fleet-prometheus")
-    clip = make_people_clip(shared_data, tmp / "people.mp4")
+    clip = make_people_clip(shared_data, tmp / "people.mp4", fps=FLEET_FPS)
     cameras = {
         CAMERA: {"source": str(clip), "loop": True},
         "pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False},

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.e2e.daemon import REPO, status
-from tests.e2e.fleet import DEVICES, make_fleet, require, stop_fleet
+from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_people_clip
 from tests.e2e.syncthing import FOLDER, Syncthing
 
@@ -76,7 +76,7 @@ def wait(predicate, timeout: float, what: str, fleet=(), syncthings=()):
 
 def test_enrol_on_one_device_named_on_the_others_forget_gone_everywhere(tmp_path, shared_data):
     binary = require("syncthing", "syncthing")
-    clip = make_people_clip(shared_data, tmp_path / "people.mp4")
+    clip = make_people_clip(shared_data, tmp_path / "people.mp4", fps=FLEET_FPS)
 
     def faces_of(where: Path) -> Path:
         faces = where / "faces"
