@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+from tests import ffmpegs
 from tests.hls_timing import join_segments
 from tests.integration.test_hls_boundaries import assert_no_boundary_stutter
 
@@ -28,5 +28,5 @@ def test_served_segments_join_without_a_stutter(run_daemon, tmp_path: Path) -> N
     init = daemon.get("/hls/cam/init.mp4")
     segments = [daemon.get(f"/hls/cam/{name}") for name in names]
     assert init.status_code == 200 and all(segment.status_code == 200 for segment in segments)
-    joined = join_segments(find_ffmpeg(), init.content, [segment.content for segment in segments], tmp_path)
+    joined = join_segments(ffmpegs.SUITE(), init.content, [segment.content for segment in segments], tmp_path)
     assert_no_boundary_stutter(joined)

@@ -19,8 +19,8 @@ import requests
 import yaml
 from werkzeug.security import generate_password_hash
 
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.web.auth import hash_token
+from tests import ffmpegs
 from tests.e2e.daemon import write_config
 from tests.e2e.nginx_front import CountingRelay, start_front
 from tests.hls_timing import join_segments
@@ -112,7 +112,7 @@ def test_with_a_login_it_plays_the_daemons_stream(stack) -> None:
     assert init.status_code == 200 and all(part.status_code == 200 for part in parts)
     direct = daemon.get(f"/hls/cam/{listed[-1]}", auth=("alice", PASSWORD))
     assert direct.content == parts[-1].content, "the front serves the daemon's bytes"
-    joined = join_segments(find_ffmpeg(), init.content, [part.content for part in parts],
+    joined = join_segments(ffmpegs.SUITE(), init.content, [part.content for part in parts],
                            Path(front.tmp))
     assert len(joined.times) >= 0.8 * 10 * len(parts)  # 10 fps: the frames are all there and readable
 

@@ -8,7 +8,6 @@ times ffmpeg read the frames at), and compares every gap of the HLS stream with 
 from __future__ import annotations
 
 import itertools
-import os
 import statistics
 import subprocess
 import time
@@ -21,43 +20,24 @@ from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder, to_i420
 from facedaemon.outputs.ffmpeg_args import build_hls_args
-from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, has_lookahead_setts
+from facedaemon.outputs.ffmpeg_binary import has_lookahead_setts
+from tests import ffmpegs
 from tests.hls_timing import Joined, describe, framecrc_times, join_segments
-from tests.realparts import missing
 
 FPS = 30
 SECONDS = 4.5
 SEGMENT = 0.5  # short segments: ~8 boundaries in a short run
 DROPPED = {40, 41, 42, 70}  # frames the "camera" loses: real gaps that must stay gaps
-DEBIAN_FFMPEG = "/usr/bin/ffmpeg"
 HLS = HlsConfig(segment_seconds=SEGMENT, playlist_size=30)  # every segment stays listed
 
 
-def _binaries() -> list[str]:
-    # The bundled ffmpeg (imageio-ffmpeg) always; Debian's where it is installed (find_ffmpeg prefers it then).
-    return ["bundled", *(["debian"] if os.access(DEBIAN_FFMPEG, os.X_OK) else [])]
-
-
-@pytest.fixture(scope="module", params=_binaries())
+# Both ffmpegs (tests/ffmpegs.py): Debian's missing fails in strict mode and skips loudly otherwise.
+@pytest.fixture(scope="module", params=ffmpegs.BOTH)
 def ffmpeg(request) -> str:
-    path = DEBIAN_FFMPEG
-    if request.param == "bundled":
-        try:
-            path = bundled_ffmpeg()
-        except FfmpegNotFound as exc:
-            missing("ffmpeg", str(exc))
+    path = ffmpegs.binary(request.param)
     if not has_lookahead_setts(path):
         pytest.skip(f"{path}: setts cannot read the next packet (older FFmpeg): the encoder keeps the old stamps")
     return path
-
-
-def bundled_ffmpeg() -> str:
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError) as exc:
-        raise FfmpegNotFound(f"imageio-ffmpeg has no ffmpeg here: {exc}") from exc
 
 
 def frame(index: int) -> np.ndarray:
