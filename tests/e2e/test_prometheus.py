@@ -111,11 +111,12 @@ def test_promtool_accepts_the_rules_and_the_scrape_config():
 
 # -- a real Prometheus scraping the real daemon --------------------------------------------------------------------
 class Prometheus:
-    def __init__(self, tmp: Path, targets: dict[str, str | None]) -> None:
-        """`targets`: address -> device label (None: leave it to the shipped relabelling)."""
+    def __init__(self, tmp: Path, targets: dict[str, str | None], rules: Path = RULES) -> None:
+        """`targets`: address -> device label (None: leave it to the shipped relabelling); `rules`: the shipped
+        alert rules unless a test passes a copy."""
         config = yaml.safe_load(SCRAPE_CONFIG.read_text())  # the shipped example, pointed at the test daemon
         config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
-        config["rule_files"] = [str(RULES)]
+        config["rule_files"] = [str(rules)]
         job = config["scrape_configs"][0]
         job["scrape_interval"] = "1s"
         groups = [{"targets": [address], **({"labels": {"device": device}} if device else {})}
