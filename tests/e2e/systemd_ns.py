@@ -9,6 +9,7 @@ udev, clock, fsck, remount, users). Torn down by killing its PID 1 (which ends e
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -40,6 +41,7 @@ ALWAYS_MASK = (
     "systemd-binfmt.service", "systemd-pstore.service", "systemd-journald-audit.socket", "dbus.socket",
     "dbus.service", "getty@tty1.service", "console-getty.service", "systemd-logind.service",
 )
+PR_SET_PDEATHSIG = 1
 CGROUP_ROOTS = {"name=systemd": "/sys/fs/cgroup/systemd", "": "/sys/fs/cgroup/unified"}
 
 
@@ -108,6 +110,7 @@ class SystemdNamespace:
         self.stop()
 
     def start(self) -> None:
+        _sweep_stale_cgroups()
         mask_file = self._work / "masks"
         mask_file.write_text("\n".join(masks()) + "\n")
         for controllers, path in _own_cgroups().items():
@@ -120,11 +123,13 @@ class SystemdNamespace:
             for file in procs:
                 with open(file, "w") as handle:
                     handle.write(str(os.getpid()))
+            # If pytest dies, unshare gets SIGKILL, and --kill-child takes the namespace's PID 1 (and all) with it.
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
         with open(self.console, "wb") as log:
             self.process = subprocess.Popen(
-                ["unshare", "--pid", "--fork", "--mount", "--cgroup", "--net", "--uts", "--ipc", "--mount-proc",
-                 "--propagation", "private", "sh", str(BOOT_SCRIPT), str(mask_file)],
+                ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--cgroup", "--net", "--uts",
+                 "--ipc", "--mount-proc", "--propagation", "private", "sh", str(BOOT_SCRIPT), str(mask_file)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=enter_cgroups,
                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "container": "facedaemon-test", "LANG": "C.UTF-8"})
         self.pid = self._namespace_init()
@@ -199,12 +204,27 @@ class SystemdNamespace:
         self._work.rmdir()
 
 
+def _rmdir_tree(folder: Path) -> None:
+    """rmdir a cgroup tree deepest first; a cgroup that still has processes stays (EBUSY)."""
+    for dirpath, _dirnames, _ in sorted(os.walk(folder), key=lambda entry: -entry[0].count("/")):
+        with contextlib.suppress(OSError):
+            os.rmdir(dirpath)
+
+
 def _remove_cgroup(folder: Path) -> None:
-    """rmdir a cgroup tree deepest first (a cgroup goes once it has no processes; retried while they exit)."""
+    """Our cgroup tree, retried while the killed processes exit."""
     deadline = time.monotonic() + 10
     while folder.exists() and time.monotonic() < deadline:
-        for dirpath, _dirnames, _ in sorted(os.walk(folder), key=lambda entry: -entry[0].count("/")):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+        _rmdir_tree(folder)
         if folder.exists():
             time.sleep(0.1)
+
+
+def _sweep_stale_cgroups() -> None:
+    """Empty cgroups of an earlier run killed before its teardown: over 10 minutes old (a run starting right now
+    has an empty one for a moment) and empty (a running one's stay: EBUSY)."""
+    for root in CGROUP_ROOTS.values():
+        for stale in Path(root).rglob("facedaemon-test-*"):
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_ctime > 600:
+                    _rmdir_tree(stale)
