@@ -175,7 +175,7 @@ def test_forget_clears_the_person_from_the_broker_on_every_device(tmp_path, shar
     require("mosquitto", "mosquitto")
     port = free_port()
     with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
-        clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)
+        clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, fps=FLEET_FPS, appear_at=1.0)
         fleet = make_fleet(tmp_path, {"door": {"source": str(clip.path), "loop": True}},
                            lambda where: obama_gallery(shared_data, where / "faces"),
                            events={"mqtt": {"host": "127.0.0.1", "port": port}})
