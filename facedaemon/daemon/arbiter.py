@@ -24,6 +24,7 @@ from facedaemon.events.hub import EventHub
 from facedaemon.gallery.layout import GalleryError, scan
 from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 from facedaemon.metrics.registry import DaemonMetrics
+from facedaemon.outputs.live.hub import LiveHub
 from facedaemon.outputs.rtsp.server import RtspServer
 from facedaemon.pipeline.camera import CameraPipeline
 from facedaemon.runtime.hls import remove_hls_dir
@@ -50,6 +51,7 @@ class Daemon:
         self.rtsp: RtspServer | None = None  # when a camera has rtsp enabled
         self.events: EventHub | None = None  # when a sink (log, webhook, MQTT) is configured
         self.web: WebServer | None = None  # started (and replaced on reload) by converge
+        self.live: LiveHub | None = None  # the low-latency path's fan-out, for the daemon's lifetime
         self._serve_web = web
         self._signals: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._started = time.time()
@@ -64,10 +66,20 @@ class Daemon:
     # -- start -------------------------------------------------------------------------------------------------
     def start(self) -> None:
         self.config.runtime_dir.mkdir(parents=True, exist_ok=True)
+        self._start_live()
         for camera in self.config.cameras:
             if not camera.enabled:
                 log.info("camera %s: disabled in the config", camera.name)
         self.converge(self.config, plan_start(self.config))
+
+    def _start_live(self) -> None:
+        hub = self._wiring.live(self.config, self.metrics)
+        try:
+            hub.start()
+        except OSError as exc:  # the page falls back to HLS by itself
+            log.error("live: cannot listen on %s: %s; the page plays HLS only", hub.path, exc)
+            return
+        self.live = hub
 
     def _start_worker(self) -> None:
         if self.worker is not None:  # a reload: the cameras keep this client; only its child is replaced
@@ -108,7 +120,8 @@ class Daemon:
     def _make_pipeline(self, camera) -> CameraPipeline:
         encoder = self._wiring.encoder(self.config, camera,
                                        on_restart=lambda: self.metrics.count_restart("encoder", camera.name),
-                                       h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None)
+                                       h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None,
+                                       live_sink=self.live.feed(camera.name) if self.live is not None else None)
         pipeline = CameraPipeline(camera, source_factory=self._wiring.source, sink=encoder, metrics=self.metrics,
                                   recognizer=self.worker)
         pipeline.blur_unknown = self.config.privacy.blur_unknown
@@ -272,6 +285,8 @@ class Daemon:
         self.config = new
         for name in plan.stop - plan.start:
             self.metrics.remove_camera(name)
+            if self.live is not None:
+                self.live.remove(name)
         if "log_level" in plan.live:
             logging.getLogger().setLevel(new.log_level.upper())
         self.metrics.person_labels = new.metrics.person_labels
@@ -313,6 +328,9 @@ class Daemon:
         systemd.notify("STOPPING=1", self._systemd_env)
         self.converge(None, plan_stop(self.config))
         remove_status(self.config.runtime_dir)
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
         for camera in self.config.cameras:
             remove_hls_dir(self.config.runtime_dir / camera.name)
         log.info("stopped")

@@ -14,6 +14,7 @@ from facedaemon.faces.types import RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.encoder import Encoder, H264Sink
 from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+from facedaemon.outputs.live.hub import LiveHub
 from facedaemon.outputs.rtsp.server import RtspServer
 from facedaemon.runtime.snapshots import Grab, SnapshotStore
 from facedaemon.sources.base import FrameSource
@@ -42,10 +43,13 @@ class Wiring:
         return WebServer(config, config_path, on_restart=on_restart)
 
     def encoder(self, config: Config, camera: CameraConfig, *, on_restart: Callable[[], None],
-                h264_sink: H264Sink | None) -> Encoder:
+                h264_sink: H264Sink | None, live_sink: H264Sink | None = None) -> Encoder:
         return Encoder(camera.name, find_ffmpeg(config.encoder.ffmpeg), config.runtime_dir / camera.name,
                        config.hls, config.encoder, fps_hint=camera.fps or 30.0, on_restart=on_restart,
-                       h264_sink=h264_sink)
+                       h264_sink=h264_sink, live_sink=live_sink)
+
+    def live(self, config: Config, metrics: DaemonMetrics) -> LiveHub:
+        return LiveHub(config.runtime_dir, on_viewers=metrics.live_viewers, on_frames=metrics.live_frames)
 
     def source(self, camera: CameraConfig) -> FrameSource:
         return make_source(camera)

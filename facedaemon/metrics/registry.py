@@ -30,6 +30,9 @@ class DaemonMetrics:
     events_dropped: Counter
     event_sink_errors: Counter
     mqtt_connected: Gauge
+    viewers: Gauge
+    viewer_frames_sent: Counter
+    viewer_frames_dropped: Counter
     person_labels: bool = False
 
     @classmethod
@@ -79,6 +82,17 @@ class DaemonMetrics:
                                       "sink exceptions.", ("sink",)),
             mqtt_connected=Gauge("facedaemon_mqtt_connected", "1 while connected to the MQTT broker.", ["broker"],
                                  registry=registry),
+            # Viewers per camera and path, frames summed over a camera's viewers: per-viewer labels would grow
+            # without bound. path is "live" (the low-latency path; HLS is plain file serving in the web workers).
+            viewers=Gauge("facedaemon_viewers", "Viewers connected, by path (live).", ["camera", "path"],
+                          registry=registry),
+            viewer_frames_sent=counter("facedaemon_viewer_frames_sent",
+                                       "Frames sent to viewers, summed over the camera's viewers.",
+                                       ("camera", "path")),
+            viewer_frames_dropped=counter("facedaemon_viewer_frames_dropped",
+                                          "Frames viewers did not get because they fell behind (each skips to "
+                                          "the next keyframe), summed over the camera's viewers.",
+                                          ("camera", "path")),
             person_labels=person_labels,
         )
         for part in ("worker", "web", "rtsp"):
@@ -93,6 +107,15 @@ class DaemonMetrics:
         elif part == "worker":
             self.worker_restarts.inc()
 
+    def live_viewers(self, camera: str, count: int) -> None:
+        self.viewers.labels(camera, "live").set(count)
+
+    def live_frames(self, camera: str, sent: int, dropped: int) -> None:
+        if sent:
+            self.viewer_frames_sent.labels(camera, "live").inc(sent)
+        if dropped:
+            self.viewer_frames_dropped.labels(camera, "live").inc(dropped)
+
     def add_camera(self, camera: str) -> None:
         """Create a camera's series at zero so dashboards show it before the first event."""
         for part in CAMERA_PARTS:
@@ -104,6 +127,9 @@ class DaemonMetrics:
         self.frame_latency.labels(camera)
         self.inference.labels(camera)
         self.camera_up.labels(camera).set(0)
+        self.viewers.labels(camera, "live").set(0)
+        for metric in (self.viewer_frames_sent, self.viewer_frames_dropped):
+            metric.labels(camera, "live")
 
     def remove_camera(self, camera: str) -> None:
         for metric in (self.frames_captured, self.frames_output, self.faces_detected, self.encoder_restarts,
@@ -111,6 +137,8 @@ class DaemonMetrics:
             _remove(metric, camera)
         for stage in ("capture", "encoder"):
             _remove(self.frames_dropped, camera, stage)
+        for metric in (self.viewers, self.viewer_frames_sent, self.viewer_frames_dropped):
+            _remove(metric, camera, "live")
         for part in CAMERA_PARTS:
             _remove(self.restarts, part, camera)
         for metric in (self.faces_recognized, self.events):  # label sets of this camera, whatever the person/kind

@@ -59,6 +59,7 @@ class Encoder:
         stall_seconds: float = STALL_SECONDS,
         backoff: Backoff | None = None,
         h264_sink: H264Sink | None = None,
+        live_sink: H264Sink | None = None,
     ) -> None:
         self.camera = camera
         self._ffmpeg = ffmpeg
@@ -70,6 +71,7 @@ class Encoder:
         self._restarter = Restarter("encoder", backoff=backoff or Backoff(first=0.5, cap=RESTART_CAP),
                                     on_restart=(lambda _part: on_restart()) if on_restart is not None else None)
         self._h264_sink = h264_sink  # a second output of the same encode (RTSP): no second encoder
+        self._live_sink = live_sink  # a third: fragmented MP4 per frame for the live path (outputs/live)
         self._lock = threading.Lock()
         self._proc: ManagedProcess | None = None
         self._size: tuple[int, int] | None = None
@@ -127,23 +129,29 @@ class Encoder:
             return False  # backing off after a failure: drop the frame
         width, height = size
         h264_read, h264_write = os.pipe() if self._h264_sink is not None else (None, None)
+        live_read, live_write = os.pipe() if self._live_sink is not None else (None, None)
         try:
             start_number = prepare_hls_dir(self._out_dir)
             argv = build_hls_args(self._ffmpeg, width=width, height=height, out_dir=self._out_dir,
                                   hls=self._hls, encoder=self._encoder, start_number=start_number,
                                   fps_hint=self._fps_hint, h264_out=None if h264_write is None else "pipe:1",
-                                  exact_durations=self._exact_durations())
-            if h264_write is not None:
-                _grow_pipe(h264_write, H264_PIPE_SIZE)
+                                  exact_durations=self._exact_durations(),
+                                  live_out=None if live_write is None else f"pipe:{live_write}")
+            for fd in (h264_write, live_write):
+                if fd is not None:
+                    _grow_pipe(fd, H264_PIPE_SIZE)
             proc = ManagedProcess(argv, name=f"ffmpeg[{self.camera}]", stdin=subprocess.PIPE,
-                                  stdout=subprocess.DEVNULL if h264_write is None else h264_write)
+                                  stdout=subprocess.DEVNULL if h264_write is None else h264_write,
+                                  pass_fds=() if live_write is None else (live_write,))
         except (OSError, ValueError) as exc:
-            _close(h264_read, h264_write)
+            _close(h264_read, h264_write, live_read, live_write)
             self._failed(f"cannot start ffmpeg: {exc}")
             return False
-        if h264_read is not None and self._h264_sink is not None:
-            _close(h264_write)  # ffmpeg holds the write end now; ours would hide its exit from the reader
-            self._h264_sink.attach(h264_read)
+        # ffmpeg holds the write ends now; ours would hide its exit from the readers
+        for sink, read, write in ((self._h264_sink, h264_read, h264_write), (self._live_sink, live_read, live_write)):
+            if sink is not None and read is not None:
+                _close(write)
+                sink.attach(read)
         self._proc, self._size = proc, size
         assert proc.stdin is not None
         fd = proc.stdin.fileno()

@@ -53,6 +53,7 @@ def build_hls_args(
     fps_hint: float = DEFAULT_FPS_HINT,
     h264_out: str | None = None,
     exact_durations: bool = True,
+    live_out: str | None = None,
 ) -> list[str]:
     """argv for one ffmpeg run reading I420 (yuv420p) width×height frames from stdin, writing out_dir/index.m3u8.
 
@@ -65,6 +66,8 @@ def build_hls_args(
     "pipe:1") through the tee muxer, for the RTSP server: one encode, two outputs. None: HLS only.
     exact_durations: give HLS packets their real durations (HLS_DURATION_BSF); False for an ffmpeg whose setts
     cannot see the next packet (ffmpeg_binary.has_lookahead_setts).
+    live_out: also write it as fragmented MP4, one fragment per frame, to this ffmpeg URL (e.g. "pipe:5") for
+    the live path (outputs/live). None: no live output.
     """
     if width < 2 or height < 2 or width % 2 or height % 2:
         raise ValueError(f"frame size {width}x{height} cannot be encoded: 4:2:0 needs even sizes of at least 2")
@@ -78,8 +81,8 @@ def build_hls_args(
         *_filter_args(width, height, encoder),
         *_codec_args(encoder, fps_hint),
         *_keyframe_args(hls),
-        *(_hls_args(out_dir, hls, start_number, exact_durations) if h264_out is None
-          else _tee_args(out_dir, hls, start_number, h264_out, exact_durations)),
+        *(_hls_args(out_dir, hls, start_number, exact_durations) if h264_out is None and live_out is None
+          else _tee_args(out_dir, hls, start_number, h264_out, exact_durations, live_out)),
     ]
 
 
@@ -168,18 +171,22 @@ def _hls_args(out_dir: Path, hls: HlsConfig, start_number: int, exact_durations:
     return [*bsf, "-f", "hls", *options, str(playlist_path(out_dir))]
 
 
-def _tee_args(out_dir: Path, hls: HlsConfig, start_number: int, h264_out: str,
-              exact_durations: bool) -> list[str]:
+def _tee_args(out_dir: Path, hls: HlsConfig, start_number: int, h264_out: str | None,
+              exact_durations: bool, live_out: str | None = None) -> list[str]:
     """The tee muxer: the same packets go to the HLS muxer and to a raw H.264 byte stream.
 
     onfail=ignore on the H.264 side: if its reader goes away, ffmpeg carries on writing HLS. The HLS side keeps
     the default (abort), so an HLS failure still ends ffmpeg and the encoder restarts it as before.
-    The duration filter is on the HLS slave only: the H.264 side gets each packet without the frame's delay.
+    The duration filter is on the HLS slave only: the H.264 and live sides get each packet without its delay.
     """
     bsf = [("bsfs/v", HLS_DURATION_BSF)] if exact_durations else []
     hls_options = ":".join(f"{key}={_tee_value(value)}"
                            for key, value in [("f", "hls"), *bsf, *_hls_options(out_dir, hls, start_number)])
-    slaves = [f"[{hls_options}]{playlist_path(out_dir)}", f"[f=h264:onfail=ignore]{h264_out}"]
+    slaves = [f"[{hls_options}]{playlist_path(out_dir)}"]
+    if h264_out is not None:
+        slaves.append(f"[f=h264:onfail=ignore]{h264_out}")
+    if live_out is not None:
+        slaves.append(_live_slave(live_out))
     return ["-map", "0:v", "-f", "tee", "|".join(_tee_slave(slave) for slave in slaves)]
 
 
@@ -191,3 +198,12 @@ def _tee_value(value: str) -> str:
 def _tee_slave(slave: str) -> str:
     """Escape one slave spec for the tee's list (split at '|'; leading/trailing blanks would be trimmed)."""
     return "".join("\\" + char if char in "\\'|" or char.isspace() else char for char in slave)
+
+
+def _live_slave(url: str) -> str:
+    """Fragmented MP4 for the live path: ftyp+moov at once (empty_moov), then one moof+mdat per frame, each
+    with a prft box (the wall clock when it was muxed, so the page can show its delay). A fragment is written
+    when the next frame arrives (its duration is known then): one frame interval of delay, the least the muxer
+    allows. onfail=ignore: a live reader that goes away never stops HLS."""
+    flags = "empty_moov+default_base_moof+frag_every_frame+skip_trailer"
+    return f"[f=mp4:movflags={flags}:write_prft=wallclock:onfail=ignore]{url}"

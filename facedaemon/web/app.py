@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from facedaemon.config import load
 from facedaemon.logs import setup_logging
-from facedaemon.web import api, auth, faces, health, hls, not_person, origin, pages, unknowns
+from facedaemon.web import api, auth, faces, health, hls, live, not_person, origin, pages, unknowns
 from facedaemon.web.context import EXTENSION_KEY, WebContext, get_context
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ def create_app(context: WebContext) -> Flask:
     app.extensions[EXTENSION_KEY] = context
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(hls.blueprint)
+    app.register_blueprint(live.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(faces.blueprint)

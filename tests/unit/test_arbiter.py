@@ -108,7 +108,7 @@ class FakeWiring(Wiring):
         self.webs.append(FakeWeb(self.calls, config.runtime_dir))
         return self.webs[-1]
 
-    def encoder(self, config, camera, *, on_restart, h264_sink):
+    def encoder(self, config, camera, *, on_restart, h264_sink, live_sink=None):
         self.calls.append(f"encoder.new {camera.name}")
         return FakeEncoder(self.calls, "encoder", camera.name)
 
