@@ -201,9 +201,10 @@ def _tee_slave(slave: str) -> str:
 
 
 def _live_slave(url: str) -> str:
-    """Fragmented MP4 for the live path: ftyp+moov at once (empty_moov), then one moof+mdat per frame, each
-    with a prft box (the wall clock when it was muxed, so the page can show its delay). A fragment is written
-    when the next frame arrives (its duration is known then): one frame interval of delay, the least the muxer
-    allows. onfail=ignore: a live reader that goes away never stops HLS."""
-    flags = "empty_moov+default_base_moof+frag_every_frame+skip_trailer"
+    """Fragmented MP4 for the live path: ftyp+moov, then one moof+mdat per frame, each with a prft box (the wall
+    clock when it was muxed, so the page can show its delay). delay_moov: the moov waits for the first frame,
+    whose in-band SPS/PPS it needs (the tee gives the encoder no global header; an empty avcC decodes nothing).
+    A fragment is written when the next frame arrives (its duration is known then): one frame interval of
+    delay, the least the muxer allows. onfail=ignore: a live reader that goes away never stops HLS."""
+    flags = "empty_moov+delay_moov+default_base_moof+frag_every_frame+skip_trailer"
     return f"[f=mp4:movflags={flags}:write_prft=wallclock:onfail=ignore]{url}"
