@@ -274,6 +274,252 @@ class LivePlayer {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The live path: /live/<camera> is one long response of fragmented MP4 (ftyp+moov, then prft+moof+mdat per frame)
+// read with fetch's ReadableStream and appended to MSE as each frame arrives; the playhead is steered to stay a
+// few frames behind the newest one. HLS (above) is the fallback.
+
+const LIVE_TARGET_SECONDS = 0.1; // how far behind the newest frame the playhead is steered
+const LIVE_JUMP_SECONDS = 1.0; // further behind than this (a stall, a hidden tab): jump to the live edge
+const LIVE_FAST_RATE = 1.25; // a little behind: play faster instead of jumping
+const LIVE_NO_DATA_MS = 6000; // no bytes for this long: the stream is broken, reconnect
+const LIVE_FAILURES = 2; // live sessions in a row that never played before the page falls back to HLS
+const LIVE_KEEP_SECONDS = 10; // buffered video older than this is removed
+const NTP_UNIX_OFFSET = 2208988800; // seconds from 1900 (NTP) to 1970 (Unix)
+
+// Cuts a byte stream, fed in any chunks, into whole top-level MP4 boxes: [{type, bytes}].
+class BoxReader {
+  constructor() {
+    this.pending = new Uint8Array(0);
+  }
+
+  push(chunk) {
+    const joined = new Uint8Array(this.pending.length + chunk.length);
+    joined.set(this.pending);
+    joined.set(chunk, this.pending.length);
+    const boxes = [];
+    let at = 0;
+    while (joined.length - at >= 8) {
+      const view = new DataView(joined.buffer, joined.byteOffset + at);
+      let size = view.getUint32(0);
+      if (size === 1) {
+        if (joined.length - at < 16) break;
+        size = Number(view.getBigUint64(8));
+      }
+      if (size < 8) throw new Error("live: not an MP4 stream");
+      if (joined.length - at < size) break;
+      const type = String.fromCharCode(...joined.subarray(at + 4, at + 8));
+      boxes.push({ type, bytes: joined.subarray(at, at + size) });
+      at += size;
+    }
+    this.pending = joined.slice(at);
+    return boxes;
+  }
+}
+
+function concatBytes(parts) {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+// The video track's timescale (mdhd) from the init segment; prft media times count in it.
+function timescaleFromInit(bytes) {
+  for (let i = 4; i + 28 <= bytes.length; i++) {
+    if (bytes[i] === 0x6d && bytes[i + 1] === 0x64 && bytes[i + 2] === 0x68 && bytes[i + 3] === 0x64) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + i + 4);
+      return view.getUint32(view.getUint8(0) === 1 ? 20 : 12);
+    }
+  }
+  return null;
+}
+
+// prft (producer reference time): the wall clock (ms since 1970) when the frame at mediaTime was muxed.
+function parsePrft(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const version = view.getUint8(8);
+  const seconds = view.getUint32(16);
+  const fraction = view.getUint32(20);
+  const mediaTime = version === 0 ? view.getUint32(24) : Number(view.getBigUint64(24));
+  return { wallMs: (seconds - NTP_UNIX_OFFSET) * 1000 + (fraction / 2 ** 32) * 1000, mediaTime };
+}
+
+class LowLatencyPlayer {
+  // report(state, text) as LivePlayer; showDelay(seconds or null) for the page's delay line.
+  constructor(video, liveUrl, report, showDelay) {
+    this.video = video;
+    this.liveUrl = liveUrl;
+    this.report = report;
+    this.showDelay = showDelay;
+    this.timescale = 90000;
+    this.clock = null; // the newest prft: {wallMs, media seconds}
+    this.delayTimer = setInterval(() => this.updateDelay(), 500);
+    this.resetState();
+  }
+
+  resetState() {
+    this.source = null;
+    this.buffer = null;
+    this.objectUrl = null;
+    this.queue = [];
+    this.initParts = [];
+    this.fragmentParts = [];
+    this.failure = null;
+    this.played = false;
+    this.appends = 0;
+  }
+
+  // Plays until the live path fails LIVE_FAILURES times in a row without playing; resolves with the reason.
+  async run() {
+    let failures = 0;
+    let reason = "";
+    while (failures < LIVE_FAILURES) {
+      try {
+        await this.session();
+        reason = "the live stream ended";
+      } catch (error) {
+        reason = error.message || String(error);
+        if (error.fatal) failures = LIVE_FAILURES;
+      }
+      failures = this.played ? 0 : failures + 1;
+      this.close();
+      if (failures < LIVE_FAILURES) {
+        this.report("waiting", `live: ${reason}, reconnecting…`);
+        await sleep(this.played ? 200 : 1000);
+      }
+    }
+    clearInterval(this.delayTimer);
+    this.showDelay(null);
+    return reason;
+  }
+
+  async session() {
+    this.abort = new AbortController();
+    const response = await fetch(this.liveUrl, { cache: "no-store", signal: this.abort.signal });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const reader = response.body.getReader();
+    const boxes = new BoxReader();
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.video.error) throw new Error(`video decoder: ${this.video.error.message || this.video.error.code}`);
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no video for a while")), LIVE_NO_DATA_MS);
+      });
+      const { value, done } = await Promise.race([reader.read(), timeout]).finally(() => clearTimeout(timer));
+      if (done) return;
+      for (const box of boxes.push(value)) await this.take(box);
+    }
+  }
+
+  async take(box) {
+    if (!this.buffer) {
+      this.initParts.push(box.bytes);
+      if (box.type === "moov") await this.open(concatBytes(this.initParts));
+      return;
+    }
+    if (box.type === "prft") {
+      const prft = parsePrft(box.bytes);
+      this.clock = { wallMs: prft.wallMs, media: prft.mediaTime / this.timescale };
+    }
+    this.fragmentParts.push(box.bytes);
+    if (box.type === "mdat") {
+      this.queue.push(concatBytes(this.fragmentParts));
+      this.fragmentParts = [];
+      this.pump();
+    }
+  }
+
+  async open(init) {
+    const type = codecFromInit(init);
+    if (!type) throw new Error("no H.264 configuration in the live stream");
+    if (!MediaSource.isTypeSupported(type)) {
+      const error = new Error(`this browser cannot play H.264 (${type}): open the playlist URL in VLC or ffplay`);
+      error.fatal = true;
+      throw error;
+    }
+    this.timescale = timescaleFromInit(init) || this.timescale;
+    const source = new MediaSource();
+    this.objectUrl = URL.createObjectURL(source);
+    this.video.src = this.objectUrl;
+    await waitForEvent(source, "sourceopen", OPEN_TIMEOUT_MS);
+    this.source = source;
+    this.buffer = source.addSourceBuffer(type);
+    this.buffer.addEventListener("updateend", () => this.appended());
+    this.buffer.addEventListener("error", () => { this.failure = new Error("the browser rejected the video"); });
+    this.queue.push(init);
+    this.pump();
+    this.video.play().catch(() => {});
+  }
+
+  // One append at a time; frames that arrive meanwhile go in together with the next one.
+  pump() {
+    if (!this.buffer || this.buffer.updating || this.queue.length === 0) return;
+    const data = this.queue.length === 1 ? this.queue[0] : concatBytes(this.queue);
+    this.queue = [];
+    try {
+      this.buffer.appendBuffer(data);
+    } catch (error) {
+      this.failure = error; // e.g. QuotaExceededError: the session ends and reconnects
+    }
+  }
+
+  appended() {
+    this.appends += 1;
+    this.followLiveEdge();
+    if (this.appends % 150 === 0) this.trim();
+    else this.pump();
+    if (!this.played && this.video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && this.video.currentTime > 0) {
+      this.played = true;
+      this.report("playing", "");
+    }
+  }
+
+  trim() {
+    const ranges = this.buffer.buffered;
+    const cutoff = this.video.currentTime - LIVE_KEEP_SECONDS;
+    if (ranges.length > 0 && cutoff > ranges.start(0)) this.buffer.remove(ranges.start(0), cutoff);
+    else this.pump();
+  }
+
+  // Stay LIVE_TARGET_SECONDS behind the newest frame: jump when far off (joining, a stall, a gap after dropped
+  // frames), otherwise play a little faster until the lag is back.
+  followLiveEdge() {
+    const ranges = this.buffer.buffered;
+    if (ranges.length === 0) return;
+    const start = ranges.start(ranges.length - 1);
+    const end = ranges.end(ranges.length - 1);
+    const now = this.video.currentTime;
+    if (now < start || end - now > LIVE_JUMP_SECONDS) {
+      this.video.currentTime = Math.max(start, end - LIVE_TARGET_SECONDS);
+      this.video.playbackRate = 1;
+      return;
+    }
+    const rate = end - now > LIVE_TARGET_SECONDS + 0.1 ? LIVE_FAST_RATE : 1;
+    if (this.video.playbackRate !== rate) this.video.playbackRate = rate;
+  }
+
+  updateDelay() {
+    if (!this.clock || !this.played) return;
+    const shownWallMs = this.clock.wallMs + (this.video.currentTime - this.clock.media) * 1000;
+    this.showDelay(Math.max(0, (Date.now() - shownWallMs) / 1000));
+  }
+
+  close() {
+    if (this.abort) this.abort.abort();
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    if (this.source || this.video.getAttribute("src")) {
+      this.video.removeAttribute("src");
+      this.video.load();
+    }
+    this.resetState();
+  }
+}
+
 // The state line, faces list and playlist URL of one camera section.
 class CameraCard {
   constructor(section) {
@@ -281,6 +527,8 @@ class CameraCard {
     this.name = section.dataset.camera;
     this.facesUrl = section.dataset.faces;
     this.playlistUrl = new URL(section.dataset.playlist, window.location.href).href;
+    this.liveUrl = new URL(section.dataset.live, window.location.href).href;
+    this.delayText = section.querySelector(".delay");
     this.stateText = section.querySelector(".state");
     this.fpsText = section.querySelector(".fps");
     this.noteText = section.querySelector(".note");
@@ -307,6 +555,14 @@ class CameraCard {
   playerState(state, text) {
     this.section.dataset.player = state;
     this.noteText.textContent = text;
+  }
+
+  // Which path plays (data-path: "live" or "hls", for the styling and the tests) and how far behind it is.
+  showPath(path, delaySeconds) {
+    this.section.dataset.path = path;
+    const label = path === "live" ? "live" : "HLS";
+    this.delayText.textContent = delaySeconds == null ? label : `${label} · ${delaySeconds.toFixed(2)} s behind`;
+    if (delaySeconds != null) this.section.dataset.delay = delaySeconds.toFixed(3);
   }
 
   showState(camera) {
@@ -351,19 +607,32 @@ async function pollStatus(apiUrl, cards) {
   }
 }
 
+// The live path first (when the browser has MSE and the page was not asked for ?path=hls); HLS when it fails.
+async function play(card, video, report) {
+  const wanted = new URLSearchParams(window.location.search).get("path");
+  if (wanted !== "hls" && window.MediaSource && window.ReadableStream) {
+    card.showPath("live", null);
+    const live = new LowLatencyPlayer(video, card.liveUrl, report, (delay) => card.showPath("live", delay));
+    const reason = await live.run();
+    console.warn(`live path failed (${reason}); playing HLS`);
+  }
+  card.showPath("hls", null);
+  new LivePlayer(video, card.playlistUrl, report).start();
+}
+
 function boot() {
   const cards = new Map();
   for (const section of document.querySelectorAll("section.camera")) {
     const card = new CameraCard(section);
     cards.set(card.name, card);
     const report = (state, text) => card.playerState(state, text);
-    new LivePlayer(section.querySelector("video"), card.playlistUrl, report).start();
+    play(card, section.querySelector("video"), report);
   }
   pollStatus(document.body.dataset.api, cards);
 }
 
 if (typeof module !== "undefined" && module.exports) {
-  module.exports = { parsePlaylist, codecFromInit, pollMs }; // for the tests (node)
+  module.exports = { parsePlaylist, codecFromInit, pollMs, BoxReader, parsePrft, timescaleFromInit }; // tests (node)
 } else {
   document.addEventListener("DOMContentLoaded", boot);
 }
