@@ -29,7 +29,7 @@ IDLE_SECONDS = 5.0  # no frame for this long (camera or ffmpeg down): end the re
 READ_SIZE = 1 << 16
 # Bytes the kernel may hold for a viewer on its TCP connection. Loopback autotuning grows this to megabytes,
 # which would let a slow viewer's delay grow there unseen; capped, the daemon's queue decides instead.
-CLIENT_SEND_BUFFER = 256 * 1024
+CLIENT_SEND_BUFFER = 64 * 1024
 
 
 @blueprint.get("/live/<camera>")

@@ -28,7 +28,7 @@ from facedaemon.runtime import live as contract
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1 << 16
-SEND_BUFFER = 256 * 1024  # kernel bytes per viewer beyond its queue: small, or a slow viewer's delay hides here
+SEND_BUFFER = 64 * 1024  # per viewer beyond its queue (Linux doubles it): small, or a slow viewer's delay hides there
 MAX_GOP = 300  # frames kept since the last keyframe for new viewers (10 s at 30 fps; more: keyframes are lost)
 
 
