@@ -378,14 +378,16 @@ class LowLatencyPlayer {
     let failures = 0;
     let reason = "";
     while (failures < LIVE_FAILURES) {
+      let fatal = false;
       try {
         await this.session();
         reason = "the live stream ended";
       } catch (error) {
         reason = error.message || String(error);
-        if (error.fatal) failures = LIVE_FAILURES;
+        fatal = Boolean(error.fatal);
       }
-      failures = this.played ? 0 : failures + 1;
+      // A session that played and then ended (ffmpeg restarted, the daemon reloaded) is no reason to give up.
+      failures = fatal ? LIVE_FAILURES : this.played ? 0 : failures + 1;
       this.close();
       if (failures < LIVE_FAILURES) {
         this.report("waiting", `live: ${reason}, reconnecting…`);

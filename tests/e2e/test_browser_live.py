@@ -1,0 +1,99 @@
+"""The page's live path in headless Chromium: it plays /live/<camera> by default, shows its delay, stays within a
+loose glass-to-glass bound, and falls back to HLS by itself when the live path is refused."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import pytest
+
+from tests.e2e.browser import H264, Chromium, find_chromium, read_delay, video_state
+from tests.realparts import missing
+
+pytestmark = pytest.mark.e2e
+
+CAMERA = "pattern"
+VIDEO = f'section[data-camera="{CAMERA}"] video'
+README_P50 = 0.4  # the target; a 3x regression must fail
+
+
+def section(browser: Chromium, what: str):
+    return browser.evaluate(f"(() => {{ const s = document.querySelector('section[data-camera=\"{CAMERA}\"]');"
+                            f" return s ? s.{what} : null; }})()")
+
+
+def wait_until(predicate, timeout: float, what: str, browser: Chromium):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n"
+                         + "\n".join(browser.console[-20:]))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None:
+        missing("chromium", "Debian's chromium is not installed (tests/debian-packages.txt; scripts/test-deps as root)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory, chromium, run_module_daemon):
+    tmp = tmp_path_factory.mktemp("browser-live")
+    cameras = {CAMERA: {"source": "pattern", "width": 1280, "height": 720, "fps": 30, "recognize": False}}
+    return run_module_daemon(tmp, cameras)
+
+
+def open_page(chromium: str, url: str) -> Chromium:
+    browser = Chromium(chromium)
+    if not browser.evaluate(f"MediaSource.isTypeSupported({json.dumps(H264)})"):
+        browser.close()
+        missing("chromium H.264", f"this Chromium cannot play H.264 ({H264}): the live player cannot be tested")
+    browser.goto(url)
+    return browser
+
+
+def plays(browser: Chromium) -> bool:
+    start = video_state(browser, VIDEO) or {}
+    time.sleep(1.5)
+    end = video_state(browser, VIDEO) or {}
+    return bool(start.get("time") and end.get("time", 0) > start["time"] + 1.0 and end.get("error") is None)
+
+
+def test_the_page_plays_the_live_path_and_shows_its_delay(daemon, chromium) -> None:
+    with open_page(chromium, daemon.base_url + "/") as browser:
+        wait_until(lambda: section(browser, "dataset.player") == "playing", 60, "the player to play", browser)
+        assert section(browser, "dataset.path") == "live"
+        assert plays(browser), video_state(browser, VIDEO)
+        text = wait_until(lambda: "behind" in (section(browser, "querySelector('.delay').textContent") or "")
+                          and section(browser, "querySelector('.delay').textContent"), 10, "the delay shown",
+                          browser)
+        assert text.startswith("live · ") and float(section(browser, "dataset.delay")) < 3 * README_P50, text
+        delays = [d for d, _ in (read_delay(browser, VIDEO) for _ in range(10)) if d is not None]
+        assert len(delays) >= 5, f"the pattern's clock stripe decoded in {len(delays)}/10 screenshots"
+        print(f"\nglass-to-glass on the live path (loaded test machine): {[round(d, 2) for d in delays]} s")
+        assert 0 < statistics.median(delays) < 3 * README_P50, delays
+        assert section(browser, "dataset.path") == "live", "it stayed on the live path"
+
+
+def test_the_page_falls_back_to_hls_when_the_live_path_is_refused(daemon, chromium) -> None:
+    sock = daemon.runtime_dir / "live.sock"
+    hidden = daemon.runtime_dir / "live.sock.hidden"
+    sock.rename(hidden)  # the web workers cannot reach the daemon's live socket: /live answers 503
+    try:
+        assert daemon.get("/live/pattern").status_code == 503
+        with open_page(chromium, daemon.base_url + "/") as browser:
+            wait_until(lambda: section(browser, "dataset.path") == "hls", 30, "the page to fall back to HLS",
+                       browser)
+            wait_until(lambda: section(browser, "dataset.player") == "playing", 60, "HLS to play", browser)
+            assert plays(browser), video_state(browser, VIDEO)
+            assert section(browser, "querySelector('.delay').textContent") == "HLS"
+    finally:
+        hidden.rename(sock)
