@@ -32,7 +32,8 @@ def test_live_helpers_on_a_real_ffmpeg_stream(tmp_path: Path) -> None:
     clip = tmp_path / "live.mp4"
     subprocess.run([find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
                     "testsrc=size=320x240:rate=30", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-fps_mode", "passthrough", "-enc_time_base", "1/90000", "-map", "0:v", "-f", "tee", _live_slave(str(clip))],
+                    "-fps_mode", "passthrough", "-enc_time_base", "1/90000", "-map", "0:v",
+                    "-f", "tee", _live_slave(str(clip))],
                    check=True, timeout=60)
     out = json.loads(subprocess.run([node, "-e", SCRIPT, str(PLAYER_JS), str(clip)], check=True,
                                     capture_output=True, text=True, timeout=60).stdout)
