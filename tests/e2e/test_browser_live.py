@@ -83,7 +83,7 @@ def test_the_page_plays_the_live_path_and_shows_its_delay(daemon, chromium) -> N
         assert section(browser, "dataset.path") == "live", "it stayed on the live path"
 
 
-def test_the_page_falls_back_to_hls_when_the_live_path_is_refused(daemon, chromium) -> None:
+def test_the_page_falls_back_to_hls_when_the_live_path_is_refused_and_comes_back(daemon, chromium) -> None:
     sock = daemon.runtime_dir / "live.sock"
     hidden = daemon.runtime_dir / "live.sock.hidden"
     sock.rename(hidden)  # the web workers cannot reach the daemon's live socket: /live answers 503
@@ -95,5 +95,12 @@ def test_the_page_falls_back_to_hls_when_the_live_path_is_refused(daemon, chromi
             wait_until(lambda: section(browser, "dataset.player") == "playing", 60, "HLS to play", browser)
             assert plays(browser), video_state(browser, VIDEO)
             assert section(browser, "querySelector('.delay').textContent") == "HLS"
+            hidden.rename(sock)  # the live path answers again: the page probes it every 15 s and goes back
+            wait_until(lambda: section(browser, "dataset.path") == "live"
+                       and "behind" in section(browser, "querySelector('.delay').textContent"), 45,
+                       "the page to return to the live path", browser)
+            assert plays(browser), video_state(browser, VIDEO)
+            assert section(browser, "dataset.player") == "playing"
     finally:
-        hidden.rename(sock)
+        if hidden.exists():
+            hidden.rename(sock)

@@ -183,18 +183,25 @@ class LiveHub:
     # -- hub thread -------------------------------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._closed.is_set():
-            for key, events in self._selector.select(timeout=1.0):
-                if key.fileobj is self._listener:
-                    self._accept()
-                elif key.fileobj == self._wake_r:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(self._wake_r, 4096)
-                else:
-                    self._on_viewer(key.data, events)
-            with self._lock:
-                for viewer in list(self._viewers):
-                    if viewer.queue.pending():
-                        self._flush(viewer)
+            try:
+                self._turn()
+            except Exception:  # a bug here must not end every live view for good: log it, keep serving
+                log.exception("live: hub error")
+                self._closed.wait(0.5)
+
+    def _turn(self) -> None:
+        for key, events in self._selector.select(timeout=1.0):
+            if key.fileobj is self._listener:
+                self._accept()
+            elif key.fileobj == self._wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+            else:
+                self._on_viewer(key.data, events)
+        with self._lock:
+            for viewer in list(self._viewers):
+                if viewer.queue.pending():
+                    self._flush(viewer)
 
     def _accept(self) -> None:
         assert self._listener is not None

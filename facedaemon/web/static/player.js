@@ -102,7 +102,7 @@ class LivePlayer {
     } else if (this.video.canPlayType("application/vnd.apple.mpegurl")) {
       this.playNative();
     } else {
-      this.report("error", "this browser cannot play the stream here: open the playlist URL in VLC or ffplay");
+      this.say("error", "this browser cannot play the stream here: open the playlist URL in VLC or ffplay");
     }
   }
 
@@ -111,24 +111,35 @@ class LivePlayer {
       this.video.src = this.playlistUrl;
       this.video.play().catch(() => {});
     };
-    this.video.addEventListener("playing", () => this.report("playing", ""));
+    this.video.addEventListener("playing", () => this.say("playing", ""));
     this.video.addEventListener("error", () => {
       const error = this.video.error;
-      this.report("waiting", `stream interrupted (${(error && error.message) || "video error"}), retrying…`);
+      this.say("waiting", `stream interrupted (${(error && error.message) || "video error"}), retrying…`);
       setTimeout(load, RETRY_MS);
     });
     load();
   }
 
+  say(state, text) {
+    if (!this.stopped) this.report(state, text);
+  }
+
+  // Ends the polling loop and frees the <video> (the page goes back to the live path).
+  stop() {
+    this.reset();
+    this.stopped = true; // from now on reset() leaves the <video> (the live player's by then) alone
+  }
+
   async loop() {
-    for (;;) {
+    while (!this.stopped) {
       let wait = RETRY_MS;
       try {
         wait = await this.step();
       } catch (error) {
+        if (this.stopped) break;
         const message = error.message || String(error);
-        if (error.fatal) this.report("error", message);
-        else this.report("waiting", `stream interrupted (${message}), retrying…`);
+        if (error.fatal) this.say("error", message);
+        else this.say("waiting", `stream interrupted (${message}), retrying…`);
         this.reset();
       }
       await sleep(wait);
@@ -142,14 +153,14 @@ class LivePlayer {
     if (!response.ok) {
       // 404 between ffmpeg runs: the daemon removes the old playlist before a new run writes its own.
       const why = response.status === 404 ? "waiting for the stream…" : `playlist: HTTP ${response.status}`;
-      this.report("waiting", why);
+      this.say("waiting", why);
       this.reset();
       return RETRY_MS / 3;
     }
     const playlist = parsePlaylist(await response.text(), response.url);
     const segments = playlist.segments;
     if (!playlist.init || segments.length === 0) {
-      this.report("waiting", "waiting for the stream…");
+      this.say("waiting", "waiting for the stream…");
       return RETRY_MS / 3;
     }
     const newest = segments[segments.length - 1];
@@ -177,14 +188,16 @@ class LivePlayer {
         return 0;
       }
     }
+    if (this.stopped) return 0;
     await this.trim();
     this.followLiveEdge(newest.duration, lowLag);
-    if (this.video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) this.report("playing", "");
+    if (this.video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) this.say("playing", "");
     return pollMs(newest.duration);
   }
 
   async open(initUrl) {
     const init = await fetchBytes(initUrl);
+    if (this.stopped) throw new Error("stopped"); // the live path has the <video> again
     const type = codecFromInit(init);
     if (!type) throw new Error("no H.264 configuration in init.mp4");
     if (!MediaSource.isTypeSupported(type)) {
@@ -205,6 +218,7 @@ class LivePlayer {
   // appendBuffer and remove finish asynchronously with updateend (or error).
   update(action, data) {
     const buffer = this.buffer;
+    if (this.stopped || !buffer) return Promise.reject(new Error("stopped"));
     return new Promise((resolve, reject) => {
       const listeners = new AbortController();
       const finish = (error) => {
@@ -241,6 +255,7 @@ class LivePlayer {
   // came) near MARGIN_SECONDS: jump when far off (joining, a stall, a tab that was hidden), otherwise nudge the
   // playback rate so the delay drifts back without a visible skip.
   followLiveEdge(segmentSeconds, lowLag) {
+    if (this.stopped) return;
     const ranges = this.buffer.buffered;
     if (ranges.length === 0) return;
     const start = ranges.start(ranges.length - 1);
@@ -261,6 +276,7 @@ class LivePlayer {
   }
 
   reset() {
+    if (this.stopped) return;
     if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
     if (this.source || this.video.getAttribute("src")) {
       this.video.removeAttribute("src");
@@ -285,6 +301,7 @@ const LIVE_FAST_RATE = 1.25; // a little behind: play faster instead of jumping
 const LIVE_NO_DATA_MS = 6000; // no bytes for this long: the stream is broken, reconnect
 const LIVE_FAILURES = 2; // live sessions in a row that never played before the page falls back to HLS
 const LIVE_KEEP_SECONDS = 10; // buffered video older than this is removed
+const LIVE_RETRY_MS = 15000; // while on HLS after a live failure, probe the live path this often
 const NTP_UNIX_OFFSET = 2208988800; // seconds from 1900 (NTP) to 1970 (Unix)
 
 // Cuts a byte stream, fed in any chunks, into whole top-level MP4 boxes: [{type, bytes}].
@@ -388,6 +405,7 @@ class LowLatencyPlayer {
       }
       // A session that played and then ended (ffmpeg restarted, the daemon reloaded) is no reason to give up.
       failures = fatal ? LIVE_FAILURES : this.played ? 0 : failures + 1;
+      this.fatal = fatal;
       this.close();
       if (failures < LIVE_FAILURES) {
         this.report("waiting", `live: ${reason}, reconnecting…`);
@@ -396,7 +414,7 @@ class LowLatencyPlayer {
     }
     clearInterval(this.delayTimer);
     this.showDelay(null);
-    return reason;
+    return { reason, fatal: this.fatal };
   }
 
   async session() {
@@ -609,17 +627,48 @@ async function pollStatus(apiUrl, cards) {
   }
 }
 
-// The live path first (when the browser has MSE and the page was not asked for ?path=hls); HLS when it fails.
+// Whether the live path answers with an init segment now (a short probe while the page plays HLS).
+async function liveAnswers(url) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), OPEN_TIMEOUT_MS);
+  try {
+    const response = await fetch(url, { cache: "no-store", signal: abort.signal });
+    if (!response.ok) return false;
+    const reader = response.body.getReader();
+    const boxes = new BoxReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return false;
+      if (boxes.push(value).some((box) => box.type === "moov")) return true;
+    }
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+}
+
+// The live path first (when the browser has MSE and the page was not asked for ?path=hls); HLS when it fails,
+// and back to the live path once it answers again (probed every LIVE_RETRY_MS).
 async function play(card, video, report) {
   const wanted = new URLSearchParams(window.location.search).get("path");
-  if (wanted !== "hls" && window.MediaSource && window.ReadableStream) {
-    card.showPath("live", null);
-    const live = new LowLatencyPlayer(video, card.liveUrl, report, (delay) => card.showPath("live", delay));
-    const reason = await live.run();
-    console.warn(`live path failed (${reason}); playing HLS`);
+  let live = wanted !== "hls" && Boolean(window.MediaSource && window.ReadableStream);
+  for (;;) {
+    if (live) {
+      card.showPath("live", null);
+      const player = new LowLatencyPlayer(video, card.liveUrl, report, (delay) => card.showPath("live", delay));
+      const { reason, fatal } = await player.run();
+      console.warn(`live path failed (${reason}); playing HLS`);
+      live = !fatal; // a browser that cannot decode the video would fail on HLS too: it says so there
+    }
+    card.showPath("hls", null);
+    const hls = new LivePlayer(video, card.playlistUrl, report);
+    hls.start();
+    if (!live) return;
+    do await sleep(LIVE_RETRY_MS); while (!(await liveAnswers(card.liveUrl)));
+    hls.stop();
   }
-  card.showPath("hls", null);
-  new LivePlayer(video, card.playlistUrl, report).start();
 }
 
 function boot() {
