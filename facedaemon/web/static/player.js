@@ -519,7 +519,8 @@ class LowLatencyPlayer {
       this.video.playbackRate = 1;
       return;
     }
-    const rate = end - now > LIVE_TARGET_SECONDS + 0.1 ? LIVE_FAST_RATE : 1;
+    const lag = end - now;
+    const rate = lag > LIVE_TARGET_SECONDS + 0.1 ? LIVE_FAST_RATE : lag > LIVE_TARGET_SECONDS + 0.03 ? 1.05 : 1;
     if (this.video.playbackRate !== rate) this.video.playbackRate = rate;
   }
 
