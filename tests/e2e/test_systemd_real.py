@@ -152,7 +152,8 @@ def test_installed_unit_under_a_real_systemd(systemd_possible, installed_service
     segment = next(line for line in playlist.splitlines() if line.endswith(".m4s"))
     assert service.get(f"/hls/cam/{segment}")[0] == 200
     # The service's own choice of ffmpeg (PATH first: Debian's when installed), running under the sandbox.
-    encoder = next(line.split()[0] for line in service.unit_processes() if "-f hls" in line)
+    # The encoder is the ffmpeg reading raw frames from its stdin (it writes HLS and live fMP4 through a tee).
+    encoder = next(line.split()[0] for line in service.unit_processes() if "-f rawvideo" in line)
     binary = namespace.run("readlink", f"/proc/{encoder}/exe").stdout.strip()
     assert binary == ffmpegs.DEBIAN if os.access(ffmpegs.DEBIAN, os.X_OK) else "imageio_ffmpeg" in binary, binary
 
