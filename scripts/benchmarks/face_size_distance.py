@@ -31,63 +31,57 @@ SIGMAS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 def main() -> None:
     args = [a for a in sys.argv[1:] if a != "--blur"]
     shared = Path(args[0] if args else Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
-    if "--blur" in sys.argv[1:]:
-        blur_table(shared)
-        return
+    blur = "--blur" in sys.argv[1:]
+    gallery, faces = load(shared)
+    columns = [f"sigma {s:g}" for s in SIGMAS] if blur else [str(h) for h in HEIGHTS]
+    width = 12 if blur else 7
+    print(("px  photo".ljust(22) if blur else "photo".ljust(18)) + "".join(f"{c:>{width}}" for c in columns))
+    for face_px in BLUR_HEIGHTS if blur else (None,):
+        for name, bgr, box in faces:
+            if blur:
+                cells = [cell(measure(gallery, bgr, box, face_px, sigma), True) for sigma in SIGMAS]
+                print(f"{face_px:<4}{name[:18]:18}" + "".join(f"{c:>12}" for c in cells))
+            else:
+                cells = [cell(measure(gallery, bgr, box, h), False) for h in HEIGHTS]
+                print(name.ljust(18) + "".join(f"{c:>7}" for c in cells))
+
+
+def load(shared: Path) -> tuple[np.ndarray, list[tuple[str, np.ndarray, tuple]]]:
+    """Obama's two other photos' encodings, and each shared photo (BGR) with its HOG face box."""
     fr = engine.face_recognition_module()
     gallery = np.array([fr.face_encodings(fr.load_image_file(str(shared / "images" / p)))[0]
                         for p in ("obama2.jpg", "obama3.jpg")])
-    photos = [shared / "images" / "obama.jpg", shared / "images" / "biden.jpg",
-              *sorted((shared / "known_faces").glob("*.jpg"))]
-    print("photo".ljust(18) + "".join(f"{h:>7}" for h in HEIGHTS))
-    for photo in photos:
+    faces = []
+    for photo in [shared / "images" / "obama.jpg", shared / "images" / "biden.jpg",
+                  *sorted((shared / "known_faces").glob("*.jpg"))]:
         rgb = fr.load_image_file(str(photo))
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        box = engine.detect(rgb, "hog", 1)[0]
-        cells = []
-        for face_px in HEIGHTS:
-            piece, dy, dx = head(bgr, box, face_px)
-            frame = background(1920, 1080)
-            paste(frame, piece, 500 - dy, 900 - dx)
-            found = engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "blazeface", 1)
-            if not found:
-                cells.append("-")
-                continue
-            encoding = engine.encode(engine.to_rgb(frame), found[:1])[0]
-            cells.append(f"{float(np.min(np.linalg.norm(gallery - encoding, axis=1))):.2f}")
-        print(photo.name.ljust(18) + "".join(f"{c:>7}" for c in cells))
+        faces.append((photo.name, np.ascontiguousarray(rgb[:, :, ::-1]), engine.detect(rgb, "hog", 1)[0]))
+    return gallery, faces
 
 
-def blur_table(shared: Path) -> None:
+def measure(gallery: np.ndarray, bgr: np.ndarray, box: tuple, face_px: int,
+            sigma: float = 0.0) -> tuple[float, float] | None:
+    """The face pasted `face_px` tall into a 1080p frame (blurred by `sigma` first): its distance to the gallery and
+    its sharpness as the worker measures it; None when BlazeFace does not find it."""
     import cv2
 
-    fr = engine.face_recognition_module()
-    gallery = np.array([fr.face_encodings(fr.load_image_file(str(shared / "images" / p)))[0]
-                        for p in ("obama2.jpg", "obama3.jpg")])
-    photos = [shared / "images" / "obama.jpg", shared / "images" / "biden.jpg",
-              *sorted((shared / "known_faces").glob("*.jpg"))]
-    print("px  photo".ljust(22) + "".join(f"{'sigma ' + format(s, 'g'):>12}" for s in SIGMAS))
-    for face_px in BLUR_HEIGHTS:
-        for photo in photos:
-            rgb = fr.load_image_file(str(photo))
-            bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-            box = engine.detect(rgb, "hog", 1)[0]
-            cells = []
-            for sigma in SIGMAS:
-                piece, dy, dx = head(bgr, box, face_px)
-                if sigma:
-                    piece = cv2.GaussianBlur(piece, (0, 0), sigma)
-                frame = background(1920, 1080)
-                paste(frame, piece, 500 - dy, 900 - dx)
-                found = engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "blazeface", 1)
-                if not found:
-                    cells.append("-")
-                    continue
-                frame_rgb = engine.to_rgb(frame)
-                distance = float(np.min(np.linalg.norm(gallery - engine.encode(frame_rgb, found[:1])[0], axis=1)))
-                cells.append(f"{distance:.2f}/{face_sharpness(frame_rgb, found[0], LIVE_SHARPNESS_SIDE):.0f}")
-            print(f"{face_px:<4}{photo.name[:18]:18}" + "".join(f"{c:>12}" for c in cells))
+    piece, dy, dx = head(bgr, box, face_px)
+    if sigma:
+        piece = cv2.GaussianBlur(piece, (0, 0), sigma)
+    frame = background(1920, 1080)
+    paste(frame, piece, 500 - dy, 900 - dx)
+    found = engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "blazeface", 1)
+    if not found:
+        return None
+    rgb = engine.to_rgb(frame)
+    distance = float(np.min(np.linalg.norm(gallery - engine.encode(rgb, found[:1])[0], axis=1)))
+    return distance, face_sharpness(rgb, found[0], LIVE_SHARPNESS_SIDE)
 
+
+def cell(result: tuple[float, float] | None, with_sharpness: bool) -> str:
+    if result is None:
+        return "-"
+    return f"{result[0]:.2f}/{result[1]:.0f}" if with_sharpness else f"{result[0]:.2f}"
 
 if __name__ == "__main__":
     main()
