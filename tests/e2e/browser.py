@@ -222,3 +222,15 @@ def read_delay(browser: Chromium, selector: str) -> tuple[float | None, float]:
     if code is None:
         return None, after - before
     return delay_ms(round((before + after) / 2 * 1000), code) / 1000, after - before
+
+
+def wait_until(predicate, timeout: float, what: str, browser: Chromium | None = None, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    console = "\n".join(browser.console[-20:]) if browser else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{console}")

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.browser import find_chromium
 from tests.e2e.daemon import Daemons
+from tests.realparts import missing
 
 
 def _run(daemons: Daemons) -> Iterator[Daemons]:
@@ -27,3 +29,11 @@ def run_daemon() -> Iterator[Daemons]:
 def run_module_daemon() -> Iterator[Daemons]:
     """run_daemon for a module-scoped fixture (one daemon shared by the module's tests)."""
     yield from _run(Daemons())
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None:
+        missing("chromium", "Debian's chromium is not installed (tests/debian-packages.txt; scripts/test-deps as root)")
+    return path

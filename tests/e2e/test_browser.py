@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.e2e.browser import H264, Chromium, find_chromium, read_delay, video_state
+from tests.e2e.browser import H264, Chromium, read_delay, video_state, wait_until
 from tests.e2e.daemon import descendants
 from tests.e2e.media import colour_pixels, make_people_clip, obama_gallery
 from tests.realparts import missing
@@ -36,26 +36,6 @@ def section_attr(browser: Chromium, camera: str, what: str) -> str | None:
     # null until the page has loaded: navigation returns before the document exists.
     return browser.evaluate(f"(() => {{ const s = document.querySelector('section[data-camera=\"{camera}\"]');"
                             f" return s ? s.{what} : null; }})()")
-
-
-def wait_until(predicate, timeout: float, what: str, browser: Chromium | None = None, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    console = "\n".join(browser.console[-20:]) if browser else ""
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{console}")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        missing("chromium", "Debian's chromium is not installed (tests/debian-packages.txt; scripts/test-deps as root)")
-    return path
 
 
 @pytest.fixture(scope="module")

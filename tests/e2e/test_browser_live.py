@@ -3,13 +3,15 @@ loose glass-to-glass bound, and falls back to HLS by itself when the live path i
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import time
 
 import pytest
 
-from tests.e2e.browser import H264, Chromium, find_chromium, read_delay, video_state
+from tests.e2e.browser import H264, Chromium, read_delay, video_state
+from tests.e2e.browser import wait_until as _wait_until
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
@@ -24,24 +26,7 @@ def section(browser: Chromium, what: str):
                             f" return s ? s.{what} : null; }})()")
 
 
-def wait_until(predicate, timeout: float, what: str, browser: Chromium):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n"
-                         + "\n".join(browser.console[-20:]))
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        missing("chromium", "Debian's chromium is not installed (tests/debian-packages.txt; scripts/test-deps as root)")
-    return path
+wait_until = functools.partial(_wait_until, interval=0.25)  # the live page changes state within frames
 
 
 @pytest.fixture(scope="module")
