@@ -3,6 +3,7 @@ fleet-wide last-seen state are retained, and a restarted device republishes its 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -73,7 +75,10 @@ def everyone_sees_obama(port: int):
     return complete and all((present(state, d) or {}).get("people") == ["Obama"] for d in DEVICES) and state
 
 
-def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
+@contextlib.contextmanager
+def obama_on_every_door(tmp_path, shared_data) -> Iterator[tuple[int, list, dict[str, str]]]:
+    """Mosquitto and three daemons whose `door` cameras all see Obama: yields (broker port, fleet, retained
+    state); stops the fleet afterwards and checks that nothing of it is left."""
     require("mosquitto", "mosquitto")
     port = free_port()
     with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
@@ -84,37 +89,42 @@ def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
         try:
             for device in fleet:
                 device.start()
-            state = wait(lambda: everyone_sees_obama(port), 240, "Obama present on every device's door", fleet)
-            check_no_collisions(state)
-            seen = json.loads(state["facedaemon/people/obama/last_seen"])
-            assert seen["name"] == "Obama" and seen["camera"] == "door" and seen["device"] in DEVICES
-            assert all(state[f"facedaemon/{d}/status"] == "online" for d in DEVICES)
-
-            pi1 = fleet[0]
-            stopped = time.time()
-            assert not pi1.stop()
-            state = retained_now(port)
-            assert state["facedaemon/pi1/status"] == "offline"
-            assert state["facedaemon/pi2/status"] == state["facedaemon/pi3/status"] == "online"
-            assert json.loads(state["facedaemon/people/obama/last_seen"])["name"] == "Obama"
-            pi1.start()
-            def back_online():
-                state = retained_now(port)
-                wanted = ("facedaemon/pi1/status", "facedaemon/pi1/door/present", "facedaemon/pi2/door/present",
-                          "facedaemon/pi3/door/present", "facedaemon/people/obama/last_seen")
-                return state.get(wanted[0]) == "online" and all(topic in state for topic in wanted) and state
-
-            state = wait(back_online, 120, "pi1 online again", fleet)
-            # right after the restart: last seen is still known, pi1's presence is the new process's own (not a
-            # stale retained list from before the stop), the others never stopped seeing Obama
-            assert json.loads(state["facedaemon/people/obama/last_seen"])["camera"] == "door"
-            again = present(state, "pi1")
-            assert again is not None and again["device"] == "pi1" and again["time"] >= stopped
-            assert present(state, "pi2")["people"] == present(state, "pi3")["people"] == ["Obama"]
-            wait(lambda: everyone_sees_obama(port), 180, "Obama present on pi1 again", fleet)
+            yield port, fleet, wait(lambda: everyone_sees_obama(port), 240, "Obama present on every device's door",
+                                    fleet)
         finally:
             leftovers = stop_fleet(fleet)
         assert not leftovers
+
+
+def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
+    with obama_on_every_door(tmp_path, shared_data) as (port, fleet, state):
+        check_no_collisions(state)
+        seen = json.loads(state["facedaemon/people/obama/last_seen"])
+        assert seen["name"] == "Obama" and seen["camera"] == "door" and seen["device"] in DEVICES
+        assert all(state[f"facedaemon/{d}/status"] == "online" for d in DEVICES)
+
+        pi1 = fleet[0]
+        stopped = time.time()
+        assert not pi1.stop()
+        state = retained_now(port)
+        assert state["facedaemon/pi1/status"] == "offline"
+        assert state["facedaemon/pi2/status"] == state["facedaemon/pi3/status"] == "online"
+        assert json.loads(state["facedaemon/people/obama/last_seen"])["name"] == "Obama"
+        pi1.start()
+        def back_online():
+            state = retained_now(port)
+            wanted = ("facedaemon/pi1/status", "facedaemon/pi1/door/present", "facedaemon/pi2/door/present",
+                      "facedaemon/pi3/door/present", "facedaemon/people/obama/last_seen")
+            return state.get(wanted[0]) == "online" and all(topic in state for topic in wanted) and state
+
+        state = wait(back_online, 120, "pi1 online again", fleet)
+        # right after the restart: last seen is still known, pi1's presence is the new process's own (not a
+        # stale retained list from before the stop), the others never stopped seeing Obama
+        assert json.loads(state["facedaemon/people/obama/last_seen"])["camera"] == "door"
+        again = present(state, "pi1")
+        assert again is not None and again["device"] == "pi1" and again["time"] >= stopped
+        assert present(state, "pi2")["people"] == present(state, "pi3")["people"] == ["Obama"]
+        wait(lambda: everyone_sees_obama(port), 180, "Obama present on pi1 again", fleet)
 
 
 class Pictures:
@@ -172,51 +182,38 @@ def test_forget_clears_the_person_from_the_broker_on_every_device(tmp_path, shar
     """Obama is present on three devices; he is forgotten on pi2 (the CLI) and his photos vanish from pi1 and pi3
     as Syncthing would delete them: every device clears what it published about him, and no retained message on
     the broker names him any more; his arrival pictures are gone from every device's disk."""
-    require("mosquitto", "mosquitto")
-    port = free_port()
-    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
-        clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, fps=FLEET_FPS, appear_at=1.0)
-        fleet = make_fleet(tmp_path, {"door": {"source": str(clip.path), "loop": True}},
-                           lambda where: obama_gallery(shared_data, where / "faces"),
-                           events={"mqtt": {"host": "127.0.0.1", "port": port}})
-        try:
-            for device in fleet:
-                device.start()
-            state = wait(lambda: everyone_sees_obama(port), 240, "Obama present on every device's door", fleet)
-            for d in DEVICES:
-                assert state[f"facedaemon/{d}/door/last_person"] == "Obama"
-                assert f"homeassistant/device_automation/facedaemon_{d}/door_obama/config" in state
-            assert all(list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")) for device in fleet)
+    with obama_on_every_door(tmp_path, shared_data) as (port, fleet, state):
+        for d in DEVICES:
+            assert state[f"facedaemon/{d}/door/last_person"] == "Obama"
+            assert f"homeassistant/device_automation/facedaemon_{d}/door_obama/config" in state
+        assert all(list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")) for device in fleet)
 
-            pictures = Pictures(port)  # each camera's arrival image: the last one showed Obama
-            forgotten = time.monotonic()
-            result = subprocess.run([sys.executable, "-m", "facedaemon", "forget", "--config",
-                                     str(fleet[1].config_path), "Obama"], cwd=REPO, capture_output=True, text=True,
-                                    timeout=60)
-            assert result.returncode == 0, result.stderr
-            for device in (fleet[0], fleet[2]):  # what Syncthing does on the other devices
-                shutil.rmtree(device.tmp / "faces" / "Obama")
+        pictures = Pictures(port)  # each camera's arrival image: the last one showed Obama
+        forgotten = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "facedaemon", "forget", "--config",
+                                 str(fleet[1].config_path), "Obama"], cwd=REPO, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        for device in (fleet[0], fleet[2]):  # what Syncthing does on the other devices
+            shutil.rmtree(device.tmp / "faces" / "Obama")
 
-            def cleared():
-                state = retained_now(port)
-                named = sorted(topic for topic, payload in state.items() if "obama" in (topic + payload).lower())
-                return not named and all(state.get(f"facedaemon/{d}/door/last_person") == "None"
-                                         for d in DEVICES) and state
-            state = wait(cleared, 60, "no retained message naming Obama", fleet)
-            seconds = time.monotonic() - forgotten
-            for d in DEVICES:
-                assert present(state, d)["people"] == []
-                assert state[f"facedaemon/{d}/door/last_person/attributes"] == "{}"
-                assert state[f"facedaemon/{d}/status"] == "online"
-            assert not [topic for topic in state if topic.startswith("homeassistant/device_automation/")]
-            assert "homeassistant/sensor/facedaemon_people/obama_last_seen/config" not in state
-            assert len(discovery_configs(state)) == 2 * len(DEVICES), "the cameras' own entities stay"
-            for device in fleet:
-                assert not list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")), device.name
-            grey = wait(lambda: pictures.grey(), 10, "a grey picture on every device's arrival image", fleet)
-            assert grey == set(DEVICES)
-            pictures.close()
-            print(f"\nforget → nothing on the broker names Obama after {seconds:.1f} s (three devices)")
-        finally:
-            leftovers = stop_fleet(fleet)
-        assert not leftovers
+        def cleared():
+            state = retained_now(port)
+            named = sorted(topic for topic, payload in state.items() if "obama" in (topic + payload).lower())
+            return not named and all(state.get(f"facedaemon/{d}/door/last_person") == "None"
+                                     for d in DEVICES) and state
+        state = wait(cleared, 60, "no retained message naming Obama", fleet)
+        seconds = time.monotonic() - forgotten
+        for d in DEVICES:
+            assert present(state, d)["people"] == []
+            assert state[f"facedaemon/{d}/door/last_person/attributes"] == "{}"
+            assert state[f"facedaemon/{d}/status"] == "online"
+        assert not [topic for topic in state if topic.startswith("homeassistant/device_automation/")]
+        assert "homeassistant/sensor/facedaemon_people/obama_last_seen/config" not in state
+        assert len(discovery_configs(state)) == 2 * len(DEVICES), "the cameras' own entities stay"
+        for device in fleet:
+            assert not list((device.tmp / "run" / "snapshots" / "door").glob("*.jpg")), device.name
+        grey = wait(lambda: pictures.grey(), 10, "a grey picture on every device's arrival image", fleet)
+        assert grey == set(DEVICES)
+        pictures.close()
+        print(f"\nforget → nothing on the broker names Obama after {seconds:.1f} s (three devices)")
