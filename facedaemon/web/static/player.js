@@ -56,6 +56,19 @@ function parsePlaylist(text, baseUrl) {
 }
 
 // MSE needs the exact codec: read profile, compatibility and level from the init segment's avcC box.
+// The MSE type of an init segment; an error when there is none, a fatal one (no retry helps) when this browser
+// cannot play it.
+function playableType(init, where) {
+  const type = codecFromInit(init);
+  if (!type) throw new Error(`no H.264 configuration in ${where}`);
+  if (!MediaSource.isTypeSupported(type)) {
+    const error = new Error(`this browser cannot play H.264 (${type}): open the playlist URL in VLC or ffplay`);
+    error.fatal = true;
+    throw error;
+  }
+  return type;
+}
+
 function codecFromInit(bytes) {
   const hex = (byte) => byte.toString(16).padStart(2, "0").toUpperCase();
   for (let i = 0; i + 8 <= bytes.length; i++) {
@@ -198,13 +211,7 @@ class LivePlayer {
   async open(initUrl) {
     const init = await fetchBytes(initUrl);
     if (this.stopped) throw new Error("stopped"); // the live path has the <video> again
-    const type = codecFromInit(init);
-    if (!type) throw new Error("no H.264 configuration in init.mp4");
-    if (!MediaSource.isTypeSupported(type)) {
-      const error = new Error(`this browser cannot play H.264 (${type}): open the playlist URL in VLC or ffplay`);
-      error.fatal = true;
-      throw error;
-    }
+    const type = playableType(init, "init.mp4");
     const source = new MediaSource();
     this.objectUrl = URL.createObjectURL(source);
     this.video.src = this.objectUrl;
@@ -455,13 +462,7 @@ class LowLatencyPlayer {
   }
 
   async open(init) {
-    const type = codecFromInit(init);
-    if (!type) throw new Error("no H.264 configuration in the live stream");
-    if (!MediaSource.isTypeSupported(type)) {
-      const error = new Error(`this browser cannot play H.264 (${type}): open the playlist URL in VLC or ffplay`);
-      error.fatal = true;
-      throw error;
-    }
+    const type = playableType(init, "the live stream");
     this.timescale = timescaleFromInit(init) || this.timescale;
     const source = new MediaSource();
     this.objectUrl = URL.createObjectURL(source);
