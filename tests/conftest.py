@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import service_install
-from tests.realparts import STRICT, missing, missing_parts, require_photos
+from tests.realparts import MISSING_PREFIX, STRICT, missing, require_photos
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,8 +22,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         require_photos()
 
 
+MISSING_LINE = re.compile(re.escape(MISSING_PREFIX) + r"[^\n]*?(?= \(strict mode|'\)|$)", re.M)
+_reported: set[str] = set()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Read from the reports, not from a list in this process: under pytest-xdist the tests (and their `missing`
+    # calls) run in worker processes, and only their reports reach the process that prints the summary.
+    if report.skipped or report.failed:
+        _reported.update(MISSING_LINE.findall(str(report.longrepr)))
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    found = sorted(set(missing_parts()))
+    found = sorted(_reported)
     if not found:
         return
     mode = "tests FAILED for it (strict mode, CI=true)" if STRICT else "its tests SKIPPED: NOT tested"

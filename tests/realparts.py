@@ -19,13 +19,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("FACEDAEMON_SHARED_DATA") or REPO / ".." / "shared" / "data").resolve()
 STRICT = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
-_missing: list[str] = []
+MISSING_PREFIX = "REAL PART MISSING: "  # the summary at the end (tests/conftest.py) collects these lines
 
 
 def missing(part: str, reason: str) -> NoReturn:
     """A real part this test needs is absent: fail in strict mode (CI=true), skip loudly otherwise."""
-    message = f"REAL PART MISSING: {part}: {reason}"
-    _missing.append(message)
+    message = f"{MISSING_PREFIX}{part}: {reason}"
     if STRICT:
         pytest.fail(f"{message} (strict mode: CI=true)", pytrace=False)
     pytest.skip(message)
@@ -51,8 +50,3 @@ def require_program(name: str, package: str, path: str | None = None) -> str:
     if found is None:
         missing(name, f"not installed (Debian package '{package}'; scripts/test-deps installs it as root)")
     return found
-
-
-def missing_parts() -> list[str]:
-    """Every 'missing' message so far this session (for the summary at the end)."""
-    return list(_missing)
