@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from facedaemon.annotate.draw import FACE_COLOUR, draw_faces, label_text
+from facedaemon.bench.range_cli import targets
 from facedaemon.bench.range_clip import Segment, schedule
 from facedaemon.bench.range_measure import kind
 from facedaemon.events.presence import PresenceTracker
@@ -73,3 +74,13 @@ def test_range_schedule_leaves_a_gap_before_each_height() -> None:
     segments, frames = schedule([24, 48], fps=10, show_s=2.0, gap_s=1.0)
     assert segments == (Segment(24, 10, 30), Segment(48, 40, 60))
     assert frames == 70
+
+
+def test_range_bench_cpu_row_shows_its_parts_and_the_former_default() -> None:
+    one = [{"cpu_pct": c, "cpu_pct_by_role": {"main": 28.0, "worker": w, "ffmpeg": 27.0}, "heights": {}}
+           for c, w in ((72.0, 16.0), (68.0, 14.0), (70.0, 15.0))]
+    report = {"range": {}, "one_face_1080p": one, "one_face_1080p_hog": [{"cpu_pct": 86.4}],
+              "face_free": [{"false_boxes": 0, "frames_out": 10}]}
+    row = next(line for line in targets(report) if line.startswith("| CPU per 1080p30"))
+    assert row == ("| CPU per 1080p30 camera, one 48 px face (% of one core) | 70 (main 28, worker 15, ffmpeg 27); "
+                   "former default hog: 86 | ≤ 60 | FAIL |")
