@@ -117,6 +117,15 @@ class HlsConfig(Section):
     )
 
 
+class LiveConfig(Section):
+    # Each live viewer costs the daemon ~0.5 % of a core (README, "The live path"); past the cap the page plays HLS,
+    # which costs nothing per viewer, so many viewers cannot take the camera's CPU.
+    max_viewers: int = Field(
+        20, ge=0, le=1000,
+        description="viewers per camera on the low-latency path; more get HLS (the page falls back); 0: live path off",
+    )
+
+
 class EncoderConfig(Section):
     codec: str = Field("libx264", description="ffmpeg video encoder: libx264, h264_v4l2m2m (Pi), h264_vaapi")
     preset: str = Field("ultrafast", description="libx264 preset")
@@ -442,6 +451,7 @@ class Config(Section):
     http: HttpConfig = HttpConfig()
     recognition: RecognitionConfig = RecognitionConfig()
     hls: HlsConfig = HlsConfig()
+    live: LiveConfig = LiveConfig()
     encoder: EncoderConfig = EncoderConfig()
     metrics: MetricsConfig = MetricsConfig()
     rtsp: RtspConfig = RtspConfig()

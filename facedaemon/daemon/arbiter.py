@@ -290,6 +290,8 @@ class Daemon:
         if "log_level" in plan.live:
             logging.getLogger().setLevel(new.log_level.upper())
         self.metrics.person_labels = new.metrics.person_labels
+        if self.live is not None:  # the cap counts from the next viewer on; no one watching is cut
+            self.live.max_viewers = new.live.max_viewers
         for pipeline in self.cameras.values():  # privacy applies live, from the next frame on
             pipeline.blur_unknown = new.privacy.blur_unknown
 

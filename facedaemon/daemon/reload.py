@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from facedaemon.config.models import CameraConfig, Config
 
-LIVE = frozenset({"log_level", "metrics", "privacy"})  # applied without restarting anything
+LIVE = frozenset({"log_level", "metrics", "privacy", "live"})  # applied without restarting anything
 WEB = frozenset({"http", "auth"})
 WORKER = frozenset({"recognition", "faces_dir", "cache_dir"})
 ENCODING = frozenset({"hls", "encoder"})  # every camera's ffmpeg

@@ -49,7 +49,8 @@ class Wiring:
                        h264_sink=h264_sink, live_sink=live_sink)
 
     def live(self, config: Config, metrics: DaemonMetrics) -> LiveHub:
-        return LiveHub(config.runtime_dir, on_viewers=metrics.live_viewers, on_frames=metrics.live_frames)
+        return LiveHub(config.runtime_dir, on_viewers=metrics.live_viewers, on_frames=metrics.live_frames,
+                       max_viewers=config.live.max_viewers)
 
     def source(self, camera: CameraConfig) -> FrameSource:
         return make_source(camera)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import re
+import signal
 import socket
 import time
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from werkzeug.security import generate_password_hash
 
 from facedaemon.outputs.live.boxes import FragmentSplitter
@@ -126,3 +128,27 @@ def test_a_viewer_that_stops_reading_is_cut_and_does_not_slow_another(daemon) ->
         daemon.wait_for(lambda: metric(daemon, "facedaemon_viewers") == 0, 60, "the stalled viewer to be cut")
     finally:
         stalled.close()
+
+
+def test_viewers_past_live_max_viewers_get_a_503_and_the_first_keeps_its_stream(daemon) -> None:
+    daemon.wait_for(lambda: metric(daemon, "facedaemon_viewers") == 0, 60, "earlier viewers to leave")
+    document = yaml.safe_load(daemon.config_path.read_text())
+    document["live"] = {"max_viewers": 1}
+    daemon.config_path.write_text(yaml.safe_dump(document))
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "apply live live" in daemon.log(), 20, "the reload to apply the cap")
+    with requests.get(daemon.base_url + "/live/cam", auth=AUTH, stream=True, timeout=10) as first:
+        assert first.status_code == 200
+        chunks = first.iter_content(None)
+        next(chunks)
+        daemon.wait_for(lambda: metric(daemon, "facedaemon_viewers") == 1, 20, "the first viewer counted")
+        with requests.get(daemon.base_url + "/live/cam", auth=AUTH, stream=True, timeout=10) as second:
+            assert second.status_code == 503, "a second viewer past the cap of 1 was let through"
+            assert "live.max_viewers allows 1" in second.text, second.text
+        got, started = 0, time.monotonic()
+        for chunk in chunks:  # the first viewer still gets frames
+            got += len(chunk)
+            if time.monotonic() - started > 1.0:
+                break
+        assert got > 0
+    assert "cam: 1 viewers, the most live.max_viewers allows" in daemon.log()

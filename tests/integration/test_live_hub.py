@@ -100,3 +100,30 @@ def test_viewers_get_the_init_and_gop_then_every_frame_and_a_stalled_one_does_no
     finally:  # closing them also frees a hub that (wrongly) blocked on the stalled one
         stalled.close()
         reader.close()
+
+
+def test_viewers_past_the_cap_are_refused_and_a_place_frees_when_one_leaves(hub, tmp_path, caplog) -> None:
+    hub.feed("door")
+    hub.feed("garage")
+    hub.max_viewers = 2
+    first, second = viewer(tmp_path), viewer(tmp_path)
+    assert first.recv(len(contract.OK)) == contract.OK and second.recv(len(contract.OK)) == contract.OK
+    third = viewer(tmp_path)
+    answer = third.recv(200)
+    assert answer.startswith(contract.REFUSED) and b"live.max_viewers allows 2" in answer, answer
+    assert third.recv(100) == b""
+    other = viewer(tmp_path, "garage")  # the cap is per camera
+    assert other.recv(len(contract.OK)) == contract.OK
+    assert "door: 2 viewers" in caplog.text
+    first.close()
+    deadline = time.monotonic() + 5
+    while hub._count("door") > 1 and time.monotonic() < deadline:  # the hub sees the viewer leave
+        time.sleep(0.02)
+    again = viewer(tmp_path)
+    assert again.recv(len(contract.OK)) == contract.OK
+    hub.max_viewers = 0  # off: nobody new, nobody watching cut
+    off = viewer(tmp_path)
+    assert b"the live path is off" in off.recv(200)
+    assert hub._count("door") == 2
+    for sock in (second, third, other, again, off):
+        sock.close()

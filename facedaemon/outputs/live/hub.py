@@ -17,6 +17,7 @@ import os
 import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from facedaemon.runtime import live as contract
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1 << 16
+MAX_VIEWERS = 20  # config live.max_viewers
+FULL_LOG_SECONDS = 60.0  # a camera at its viewer cap is logged at most this often
 SEND_BUFFER = 64 * 1024  # per viewer beyond its queue (Linux doubles it): small, or a slow viewer's delay hides there
 MAX_GOP = 300  # frames kept since the last keyframe for new viewers (10 s at 30 fps; more: keyframes are lost)
 
@@ -91,8 +94,10 @@ class LiveHub:
     """Serves runtime_dir/live.sock: one thread, every viewer of every camera."""
 
     def __init__(self, runtime_dir: Path, *, on_viewers: OnViewers | None = None, on_frames: OnFrames | None = None,
-                 max_queued: int = MAX_QUEUED) -> None:
+                 max_queued: int = MAX_QUEUED, max_viewers: int = MAX_VIEWERS) -> None:
         self.path = contract.socket_path(runtime_dir)
+        self.max_viewers = max_viewers  # per camera; the arbiter sets it again on a reload
+        self._full_said: dict[str, float] = {}  # camera -> when "full" was last logged (monotonic)
         self._on_viewers = on_viewers or (lambda _camera, _count: None)
         self._on_frames = on_frames or (lambda _camera, _sent, _dropped: None)
         self._max_queued = max_queued
@@ -244,6 +249,15 @@ class LiveHub:
         if state is None:
             self._refuse(viewer, "no such camera on the live path")
             return
+        if self.max_viewers == 0:
+            self._refuse(viewer, "the live path is off (live.max_viewers: 0); the page plays HLS")
+            return
+        watching = self._count(camera)
+        if watching >= self.max_viewers:
+            self._refuse(viewer, f"camera {camera} has {watching} live viewers, live.max_viewers allows "
+                                 f"{self.max_viewers}; the page plays HLS")
+            self._say_full(camera, watching)
+            return
         viewer.camera = camera
         with contextlib.suppress(OSError):
             viewer.sock.send(contract.OK)
@@ -305,6 +319,13 @@ class LiveHub:
         if viewer.camera is not None:
             self._account(viewer)
             self._on_viewers(viewer.camera, self._count(viewer.camera))
+
+    def _say_full(self, camera: str, watching: int) -> None:
+        now = time.monotonic()
+        if now - self._full_said.get(camera, float("-inf")) >= FULL_LOG_SECONDS:
+            self._full_said[camera] = now
+            log.warning("live: camera %s: %d viewers, the most live.max_viewers allows; more are sent to HLS",
+                        camera, watching)
 
     def _count(self, camera: str) -> int:
         return sum(1 for viewer in self._viewers if viewer.camera == camera)
