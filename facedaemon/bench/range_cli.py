@@ -185,7 +185,7 @@ def targets(report: dict) -> list[str]:
     first = first_name(one, "48")
     add("first appearance → name, one 48 px face, 1080p (ms, worst)", first, 600, _ms(first))
     cpu = median([run["cpu_pct"] for run in one])
-    add("CPU per 1080p30 camera, one 48 px face (% of one core)", cpu, 60, _cpu_text(one, report))
+    add("CPU per 1080p30 camera, one 48 px face (% of one core)", cpu, 60, _cpu_text(cpu, one, report))
     boxes = sum(run["false_boxes"] for run in report["face_free"])
     frames = sum(run["frames_out"] for run in report["face_free"])
     add(f"boxes on the face-free clip ({frames} frames)", boxes, 0, str(boxes))
@@ -199,9 +199,9 @@ def targets(report: dict) -> list[str]:
     return rows
 
 
-def _cpu_text(one: list[dict], report: dict) -> str:
-    """The one-face CPU with its parts (main process, worker, ffmpeg) and the former default on the same clip."""
-    cpu = median([run["cpu_pct"] for run in one])
+def _cpu_text(cpu: float, one: list[dict], report: dict) -> str:
+    """The one-face CPU (median `cpu`) with its parts (main process, worker, ffmpeg) and the former default on the
+    same clip."""
     roles = ", ".join(f"{role} {_pct(median([run['cpu_pct_by_role'].get(role, float('nan')) for run in one]))}"
                       for role in ("main", "worker", "ffmpeg"))
     text = f"{_pct(cpu)} ({roles})"

@@ -93,6 +93,17 @@ function waitForEvent(target, name, ms) {
   });
 }
 
+// Both players' set-up: a MediaSource on player.video with one SourceBuffer of `type`; sets player.objectUrl,
+// player.source and player.buffer (what their stop() releases).
+async function attachSource(player, type) {
+  const source = new MediaSource();
+  player.objectUrl = URL.createObjectURL(source);
+  player.video.src = player.objectUrl;
+  await waitForEvent(source, "sourceopen", OPEN_TIMEOUT_MS);
+  player.source = source;
+  player.buffer = source.addSourceBuffer(type);
+}
+
 class LivePlayer {
   // report(state, text): state is "loading", "playing", "waiting" or "error"; text is shown to the user.
   constructor(video, playlistUrl, report) {
@@ -211,13 +222,7 @@ class LivePlayer {
   async open(initUrl) {
     const init = await fetchBytes(initUrl);
     if (this.stopped) throw new Error("stopped"); // the live path has the <video> again
-    const type = playableType(init, "init.mp4");
-    const source = new MediaSource();
-    this.objectUrl = URL.createObjectURL(source);
-    this.video.src = this.objectUrl;
-    await waitForEvent(source, "sourceopen", OPEN_TIMEOUT_MS);
-    this.source = source;
-    this.buffer = source.addSourceBuffer(type);
+    await attachSource(this, playableType(init, "init.mp4"));
     await this.update((buffer, data) => buffer.appendBuffer(data), init);
     this.video.play().catch(() => {});
   }
@@ -464,12 +469,7 @@ class LowLatencyPlayer {
   async open(init) {
     const type = playableType(init, "the live stream");
     this.timescale = timescaleFromInit(init) || this.timescale;
-    const source = new MediaSource();
-    this.objectUrl = URL.createObjectURL(source);
-    this.video.src = this.objectUrl;
-    await waitForEvent(source, "sourceopen", OPEN_TIMEOUT_MS);
-    this.source = source;
-    this.buffer = source.addSourceBuffer(type);
+    await attachSource(this, type);
     this.buffer.addEventListener("updateend", () => this.appended());
     this.buffer.addEventListener("error", () => { this.failure = new Error("the browser rejected the video"); });
     this.queue.push(init);
