@@ -96,8 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     # Video segments, status, metrics, crops: never readable by other users (0640 files, 0750 folders at most),
     # also for ffmpeg and gunicorn (they inherit it) and outside systemd (whose unit sets UMask=0027 too).
     os.umask(os.umask(0o027) | 0o027)
+    from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
     from facedaemon.daemon.arbiter import Daemon
-    from facedaemon.outputs.ffmpeg_binary import FfmpegNotFound, find_ffmpeg
 
     try:
         log.info("using ffmpeg %s", find_ffmpeg(config.encoder.ffmpeg))

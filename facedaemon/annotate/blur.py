@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from facedaemon import yuv
 from facedaemon.faces.boxes import larger, union
 from facedaemon.faces.types import Box, FaceResult, is_person
 
@@ -38,14 +39,15 @@ def grown(box: Box, width: int, height: int, enlarge: float = ENLARGE,
 
 def blur_faces(frame: np.ndarray, faces: Iterable[FaceResult], *, seen: Iterable[FaceResult] = (),
                age: float = 0.0, enlarge: float = ENLARGE) -> int:
-    """Blur every face not recognised (name "Unknown") in the BGR frame; returns how many were blurred.
+    """Blur every face not recognised (name "Unknown") in the frame (I420, or BGR); returns how many were blurred.
 
     `faces` are where the boxes are drawn on this frame; `seen` the same tracks where the worker last saw them,
     `age` seconds before this frame.
     """
     last_seen = {face.track: face.box for face in seen}
     spread = enlarge + AGE_GROWTH * max(0.0, age)
-    height, width = frame.shape[:2]
+    i420 = frame.ndim == 2
+    width, height = yuv.size(frame) if i420 else (frame.shape[1], frame.shape[0])
     count = 0
     for face in faces:
         if is_person(face.name):  # Unknown and too-small faces alike: nobody vouched for them
@@ -54,13 +56,26 @@ def blur_faces(frame: np.ndarray, faces: Iterable[FaceResult], *, seen: Iterable
         # Grown by the larger of the two sizes: an extrapolated box can shrink (its edges move at their own speeds).
         area = grown(union(face.box, seen_box), width, height, spread, face=larger(face.box, seen_box))
         if area is not None:
-            pixelate(frame, area)
+            (pixelate_i420 if i420 else pixelate)(frame, area)
             count += 1
     return count
 
 
+def pixelate_i420(frame: np.ndarray, area: tuple[int, int, int, int]) -> None:
+    """pixelate() on each plane of an I420 frame (chroma at half size), the area grown to even edges."""
+    width, height = yuv.size(frame)
+    even = yuv.even_area(area, width, height)
+    if even is None:
+        return
+    top, right, bottom, left = even
+    y, u, v = yuv.planes(frame)
+    pixelate(y, even)
+    for chroma in (u, v):
+        pixelate(chroma, (top // 2, right // 2, bottom // 2, left // 2))
+
+
 def pixelate(frame: np.ndarray, area: tuple[int, int, int, int]) -> None:
-    """Replace the area (top, right, bottom, left) by a smoothed 6×6 mosaic of itself."""
+    """Replace the area (top, right, bottom, left) by a smoothed 6×6 mosaic of itself (BGR, or one plane)."""
     import cv2
 
     top, right, bottom, left = area

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
+from facedaemon.children.ffmpeg import find_ffmpeg
 
 REPO_SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 KNOWN_NAME = "Obama"

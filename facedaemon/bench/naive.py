@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facedaemon import yuv
 from facedaemon.annotate.draw import draw_faces
 from facedaemon.bench.measure import Recorder
 from facedaemon.bench.sources import CountingSource
@@ -93,7 +94,7 @@ class NaiveCamera:
                 frame = self._queue.get(timeout=0.5)
             except queue.Empty:
                 continue
-            image = frame.image
+            image = yuv.to_bgr(frame.image)  # the seed read BGR from OpenCV
             if process_this_frame:
                 small = cv2.resize(image, (0, 0), fx=SCALE, fy=SCALE)
                 rgb_small = np.ascontiguousarray(small[:, :, ::-1])

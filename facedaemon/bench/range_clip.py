@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facedaemon.children.ffmpeg import find_ffmpeg
 from facedaemon.faces.types import Box
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 
 KNOWN_PHOTO, STRANGER_PHOTO = "obama.jpg", "biden.jpg"  # gallery: obama2.jpg and obama3.jpg (other photos)
 DRIFT_PX_PER_S = 24.0  # the faces move like someone standing and shifting, so the picture changes

@@ -5,6 +5,7 @@ Signal handlers only enqueue the signal; the loop does the work. One place to re
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -122,7 +123,8 @@ class Daemon:
                                        on_restart=lambda: self.metrics.count_restart("encoder", camera.name),
                                        h264_sink=self.rtsp.feed(camera.name) if self.rtsp is not None else None,
                                        live_sink=self.live.feed(camera.name) if self.live is not None else None)
-        pipeline = CameraPipeline(camera, source_factory=self._wiring.source, sink=encoder, metrics=self.metrics,
+        source_factory = functools.partial(self._wiring.source, self.config)
+        pipeline = CameraPipeline(camera, source_factory=source_factory, sink=encoder, metrics=self.metrics,
                                   recognizer=self.worker)
         pipeline.blur_unknown = self.config.privacy.blur_unknown
         return pipeline

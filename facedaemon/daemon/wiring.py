@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from facedaemon.children.ffmpeg import find_ffmpeg
 from facedaemon.config.models import CameraConfig, Config
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.events.hub import EventHub
 from facedaemon.faces.types import RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.encoder import Encoder, H264Sink
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.outputs.live.hub import LiveHub
 from facedaemon.outputs.rtsp.server import RtspServer
 from facedaemon.runtime.snapshots import Grab, SnapshotStore
@@ -52,5 +52,5 @@ class Wiring:
         return LiveHub(config.runtime_dir, on_viewers=metrics.live_viewers, on_frames=metrics.live_frames,
                        max_viewers=config.live.max_viewers)
 
-    def source(self, camera: CameraConfig) -> FrameSource:
-        return make_source(camera)
+    def source(self, config: Config, camera: CameraConfig) -> FrameSource:
+        return make_source(camera, config.encoder.ffmpeg)

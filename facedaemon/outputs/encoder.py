@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from facedaemon import yuv
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.process import ManagedProcess
 from facedaemon.children.restarter import Restarter
@@ -93,16 +94,15 @@ class Encoder:
         return proc.pid if proc is not None and proc.alive() else None
 
     def write(self, frame: np.ndarray) -> bool:
-        """Hand one BGR uint8 HxWx3 frame to ffmpeg; False if it was dropped (backoff, restart, stopped)."""
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"camera {self.camera}: encoder needs BGR uint8 HxWx3 frames, got "
+        """Hand one I420 frame (see yuv.py) to ffmpeg as it is; False if it was dropped (backoff, restart,
+        stopped)."""
+        if not yuv.is_i420(frame):
+            raise ValueError(f"camera {self.camera}: encoder needs I420 frames (uint8, H*3/2 x W, even sizes), got "
                              f"{frame.dtype} {frame.shape}")
         with self._lock:
             if self._closed:
                 return False
-            # 4:2:0 needs even sizes: drop an odd last column/row rather than fail.
-            frame = frame[: frame.shape[0] - frame.shape[0] % 2, : frame.shape[1] - frame.shape[1] % 2]
-            size = (frame.shape[1], frame.shape[0])
+            size = yuv.size(frame)
             if self._proc is not None and size != self._size:
                 log.info("camera %s: frame size changed %dx%d -> %dx%d, restarting ffmpeg",
                          self.camera, *(self._size or (0, 0)), *size)
@@ -113,7 +113,7 @@ class Encoder:
                 return False
             if self._proc is None and not self._start(size):
                 return False
-            return self._send(to_i420(frame))
+            return self._send(frame)
 
     def stop(self, timeout: float = 3.0) -> None:
         """Close ffmpeg's input so it finishes the current segment, then make sure it is gone. Final."""
@@ -254,11 +254,3 @@ def _pipe_max() -> int:
     except (OSError, ValueError):
         return 1 << 20
 
-
-def to_i420(frame: np.ndarray) -> np.ndarray:
-    """BGR (even size) to planar I420, what ffmpeg reads: half the bytes of BGR and no swscale in ffmpeg."""
-    import cv2
-
-    if frame.shape[0] < 2 or frame.shape[1] < 2:
-        raise ValueError(f"frame {frame.shape[1]}x{frame.shape[0]} is too small to encode")
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)

@@ -3,6 +3,8 @@
 capture:  source.read() → LatestSlot            (never waits for anyone; a frame not yet taken is replaced)
 output:   slot → recognition.submit (non-blocking, paced) → draw latest faces → encoder.write → HLS
 
+Frames are I420 from source to encoder (yuv.py): no full-frame colour conversion on this path.
+
 Recognition is paced per camera: while looking for faces, a few frames a second plus one as soon as the picture
 changes (someone walking in is named without waiting for the next paced frame); slower while every face on screen
 is tracked and named (CPU); between results the drawn boxes follow each face's velocity.
@@ -19,8 +21,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from facedaemon import yuv
 from facedaemon.annotate.blur import blur_faces
-from facedaemon.annotate.draw import draw_faces
+from facedaemon.annotate.draw import draw_faces_i420
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import CameraConfig
@@ -173,7 +176,7 @@ class CameraPipeline:
             if frame is None:
                 continue
             try:
-                self._emit(frame, draw_faces)
+                self._emit(frame, draw_faces_i420)
             except Exception:
                 log.exception("camera %s: unexpected error in output", self.name)
                 self._stop.wait(0.5)
@@ -196,14 +199,14 @@ class CameraPipeline:
         status = self.status
         status.last_output_mono, status.last_output = now, time.time()
         status.fps_out.tick(now)
-        status.height, status.width = image.shape[:2]
+        status.width, status.height = yuv.size(image)
         # A frame read before the capture thread reported a failure must not undo that report.
         if status.state != "streaming" and frame.captured_mono > status.changed_mono:
             log.info("camera %s: streaming %dx%d", self.name, status.width, status.height)
             self._set_state("streaming", None)
 
     def next_frame(self, callback: Callable[[np.ndarray], None]) -> bool:
-        """callback(copy of the next output frame: annotated, privacy blur applied) on the output thread; False
+        """callback(BGR picture of the next output frame: annotated, privacy blur applied) on the output thread; False
         when the camera is not running (then it never comes)."""
         if self._stop.is_set() or not self.alive():
             return False
@@ -216,7 +219,7 @@ class CameraPipeline:
             return
         with self._wanted_lock:
             wanted, self._frame_wanted = self._frame_wanted, []
-        picture = image.copy()  # the callbacks keep it past this frame
+        picture = yuv.to_bgr(image)  # a new picture: the callbacks keep it past this frame
         for callback in wanted:
             callback(picture)
 

@@ -19,7 +19,7 @@ class SourceEnded(SourceError):
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    image: np.ndarray  # BGR uint8, H×W×3
+    image: np.ndarray  # I420: uint8, H*3/2 rows × W, even sizes (see yuv.py)
     captured: float  # time.time() when the frame was read
     captured_mono: float  # time.monotonic() at the same moment, for latency
 

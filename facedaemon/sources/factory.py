@@ -11,30 +11,31 @@ from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, FrameSource, SourceError
 from facedaemon.sources.capture import CaptureSource
 from facedaemon.sources.file import FileSource
+from facedaemon.sources.rtsp import RtspSource
 
 
-def make_source(camera: CameraConfig) -> FrameSource:
-    """Construct (not open) the source; opening happens in the camera's capture thread."""
+def make_source(camera: CameraConfig, ffmpeg: str | None = None) -> FrameSource:
+    """Construct (not open) the source; opening happens in the camera's capture thread. ffmpeg: encoder.ffmpeg
+    (files and RTSP cameras are decoded with it too)."""
     source = camera.source
     if source.kind is SourceKind.PATTERN:
         from facedaemon.sources.pattern import PatternSource
 
         return PatternSource(camera.name, camera.width or 1280, camera.height or 720, camera.fps or 30.0)
     if source.kind is SourceKind.FILE:
-
-        return FileSource(Path(source.uri), loop=camera.loop, fps=camera.fps)
-
-    rtsp = source.kind is SourceKind.RTSP
+        return FileSource(Path(source.uri), loop=camera.loop, fps=camera.fps, ffmpeg=ffmpeg)
+    if source.kind is not SourceKind.RTSP:
+        return CaptureSource(source.uri, width=camera.width, height=camera.height, fps=camera.fps)
     uri = source.uri
-    if rtsp and has_secrets(uri):
+    if has_secrets(uri):
         try:
             uri = expand_secrets(uri, os.environ, os.environ.get("CREDENTIALS_DIRECTORY"))
         except SecretError as exc:
             return MissingSecretSource(mask_credentials(source.uri), str(exc))
-    capture = CaptureSource(uri, rtsp=rtsp, width=camera.width, height=camera.height, fps=camera.fps)
+    rtsp = RtspSource(uri, ffmpeg=ffmpeg)
     if uri != source.uri:
-        capture.description = mask_credentials(source.uri)  # logs show the placeholder, whatever the secret's shape
-    return capture
+        rtsp.description = mask_credentials(source.uri)  # logs show the placeholder, whatever the secret's shape
+    return rtsp
 
 
 class MissingSecretSource:

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from facedaemon import yuv
 from facedaemon.sources.base import Frame
 from facedaemon.sources.pacing import Pacer
 from facedaemon.sources.pattern_code import draw_code
@@ -42,7 +43,7 @@ class PatternSource:
         self._draw_clock(image, now)
         draw_code(image, int(now * 1000))
         self._count += 1
-        return Frame(image, now, now_mono)
+        return Frame(yuv.from_bgr(image), now, now_mono)
 
     def close(self) -> None:
         self._background = None

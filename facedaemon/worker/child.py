@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from facedaemon import yuv
 from facedaemon.faces import engine
 from facedaemon.faces.boxes import focus_region, search_regions
 from facedaemon.faces.detect import REGION_MARGIN, TileMemory
@@ -72,7 +73,14 @@ class RecognitionChild:
     blocks: dict[str, shared_memory.SharedMemory] = field(default_factory=dict)
 
     def frame(self, request: Request) -> np.ndarray:
-        """A view of the request's frame; the parent does not touch that block until we answer."""
+        """The request's frame in BGR (the parent sends I420 and does not touch that block until we answer)."""
+        view = self._view(request)
+        try:
+            return yuv.to_bgr(view)
+        finally:
+            del view  # no view may outlive the block (close() would fail)
+
+    def _view(self, request: Request) -> np.ndarray:
         block = self.blocks.get(request.camera)
         if block is None or block.name != request.shm_name:
             if block is not None:
@@ -181,7 +189,6 @@ class RecognitionChild:
                     continue
                 track.vote(m.name, m.distance, m.confidence, now)
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
-        del frame  # release the shared buffer before we answer
         shown = tracks + tracker.coasting(tracks, now, self.settings.coast_seconds)
         faces = tuple(FaceResult(shown_name(t), t.evidence.confidence, t.evidence.distance, t.box, t.id)
                       for t in shown)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from facedaemon import yuv
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.restarter import Restarter
 from facedaemon.worker.frames import FrameBlocks
@@ -189,12 +190,13 @@ class RecognitionWorker:
     # -- requests --------------------------------------------------------------------------------------------
 
     def submit(self, camera: str, frame: np.ndarray, frame_time: float, hint: Box | None = None) -> bool:
-        """Hand a BGR uint8 HxWx3 frame to the child; False at once if busy for this camera or not ready.
+        """Hand an I420 frame (see yuv.py) to the child; False at once if busy for this camera or not ready.
 
+        The child converts it to BGR: that work is off the camera's thread, and half the bytes are copied.
         hint: where the picture changed, when that is why the frame is sent (the child looks there first)."""
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        if not yuv.is_i420(frame):
             got = f"{frame.dtype} {frame.shape}"
-            raise ValueError(f"camera {camera}: expected a BGR uint8 HxWx3 frame, got {got}")
+            raise ValueError(f"camera {camera}: expected an I420 frame (uint8, H*3/2 x W, even sizes), got {got}")
         gen = self._gen
         with self._lock:
             if gen is None or not gen.ready or camera in self._in_flight:

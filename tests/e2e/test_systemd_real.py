@@ -119,7 +119,7 @@ def prepare(service: Service) -> None:
     clip = service.host_path(CLIP)
     clip.parent.mkdir(mode=0o755, parents=True)
     python = str(installed.paths["PREFIX"] / "venv" / "bin" / "python")
-    subprocess.run([python, "-c", "import subprocess, sys; from facedaemon.outputs.ffmpeg_binary import find_ffmpeg;"
+    subprocess.run([python, "-c", "import subprocess, sys; from facedaemon.children.ffmpeg import find_ffmpeg;"
                     "subprocess.run([find_ffmpeg(None), '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',"
                     "'testsrc=size=320x240:rate=10:duration=4', '-pix_fmt', 'yuv420p', sys.argv[1]], check=True)",
                     str(clip)], check=True, timeout=60)

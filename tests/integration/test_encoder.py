@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facedaemon import yuv
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
 from facedaemon.outputs.encoder import Encoder
@@ -42,13 +43,13 @@ def make_encoder(ffmpeg: str, tmp_path: Path):
 
 
 def frame(index: int, width: int = 640, height: int = 360) -> np.ndarray:
-    """A moving white square on a grey ramp, so the encoder has motion to code."""
+    """A moving white square on a grey ramp, so the encoder has motion to code; I420 as sources give it."""
     image = np.empty((height, width, 3), np.uint8)
     image[:] = np.linspace(30, 120, width, dtype=np.uint8)[None, :, None]
     side = height // 6
     x = (index * 7) % (width - side)
     image[height // 3: height // 3 + side, x:x + side] = 255
-    return image
+    return yuv.from_bgr(image)
 
 
 def feed(encoder: Encoder, seconds: float, width: int = 640, height: int = 360, start: int = 0,
@@ -189,7 +190,7 @@ def test_frame_size_change_restarts_with_the_new_size(make_encoder, tmp_path: Pa
     assert {image.shape for image in frames} == {(240, 320, 3)}
 
 
-def test_odd_frame_size_is_encoded(make_encoder, tmp_path: Path) -> None:
+def test_odd_picture_size_is_encoded_one_row_and_column_smaller(make_encoder, tmp_path: Path) -> None:
     encoder = make_encoder(HlsConfig(segment_seconds=0.5))
     assert all(feed(encoder, 1.0, width=321, height=241))
     encoder.stop()
@@ -266,10 +267,12 @@ def test_missing_ffmpeg_binary_drops_frames_without_raising(make_encoder) -> Non
     assert encoder.pid is None
 
 
-def test_rejects_frames_that_are_not_bgr(make_encoder) -> None:
+def test_rejects_frames_that_are_not_i420(make_encoder) -> None:
     encoder = make_encoder()
     with pytest.raises(ValueError, match="cam1"):
         encoder.write(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="I420"):
+        encoder.write(np.zeros((12, 10, 3), np.uint8))  # BGR
     with pytest.raises(ValueError):
         encoder.write(np.zeros((10, 10, 3), np.float32))
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facedaemon import yuv
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
-from facedaemon.outputs.encoder import Encoder, to_i420
+from facedaemon.outputs.encoder import Encoder
 from facedaemon.outputs.ffmpeg_args import build_hls_args
 from facedaemon.outputs.ffmpeg_binary import has_lookahead_setts
 from tests import ffmpegs
@@ -43,7 +44,7 @@ def ffmpeg(request) -> str:
 def frame(index: int) -> np.ndarray:
     image = np.full((240, 320, 3), 60, np.uint8)
     image[100:140, (index * 5) % 280:(index * 5) % 280 + 40] = 255
-    return image
+    return yuv.from_bgr(image)
 
 
 def paced(seconds: float):
@@ -73,7 +74,7 @@ def run_with_reference(ffmpeg: str, out_dir: Path, reference: Path, exact: bool)
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for index in paced(SECONDS):
-            proc.stdin.write(to_i420(frame(index)).tobytes())
+            proc.stdin.write(frame(index).tobytes())
             proc.stdin.flush()
         proc.stdin.close()
         assert proc.wait(20) == 0, proc.stderr.read().decode(errors="replace")

@@ -8,8 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from facedaemon.children.ffmpeg import find_ffmpeg
 from facedaemon.outputs.ffmpeg_args import _live_slave
-from facedaemon.outputs.ffmpeg_binary import find_ffmpeg
 from facedaemon.outputs.live.boxes import FragmentSplitter
 from tests.realparts import require_program
 

@@ -148,10 +148,12 @@ def recognise_once(frame: np.ndarray, known: object) -> list[str]:
     """The names the recognition child shows for `frame` (real detector, encoder and matcher), first sighting."""
     from multiprocessing import shared_memory
 
+    from facedaemon import yuv
     from facedaemon.config.models import RecognitionConfig
     from facedaemon.worker.child import RecognitionChild
     from facedaemon.worker.protocol import ChildSettings, Request
 
+    frame = yuv.from_bgr(frame)  # as cameras send it
     child = RecognitionChild(ChildSettings(Path("/nonexistent"), None, RecognitionConfig()), known=known)
     block = shared_memory.SharedMemory(create=True, size=frame.nbytes)
     try:

@@ -1,18 +1,22 @@
-"""Frame sources with real I/O: the test pattern, video files through OpenCV, a missing V4L2 device."""
+"""Frame sources with real I/O: the test pattern, video files and RTSP through PyAV, a missing V4L2 device."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
+import numpy as np
 import pytest
 
+from facedaemon import yuv
 from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
 from facedaemon.sources.base import SourceEnded, SourceError
 from facedaemon.sources.capture import CaptureSource
 from facedaemon.sources.factory import make_source
 from facedaemon.sources.file import FileSource
 from facedaemon.sources.pattern import PatternSource
+from facedaemon.sources.rtsp import RtspSource
 from tests.e2e.media import make_people_clip
 
 
@@ -37,7 +41,7 @@ def test_pattern_paces_itself_like_a_camera():
     finally:
         source.close()
     assert 58 <= len(frames) <= 62, f"{len(frames)} frames in 3 s at 20 fps (19 fps would be 57)"
-    assert frames[0].image.shape == (180, 320, 3)
+    assert frames[0].image.shape == (270, 320), "I420: 180 rows of Y, 90 of U and V"
     assert (frames[0].image != frames[-1].image).any(), "the pattern moves"
 
 
@@ -87,7 +91,38 @@ def test_file_loops_when_asked(clip):
         frames = [source.read() for _ in range(75)]
     finally:
         source.close()
-    assert len(frames) == 75 and frames[-1].image.shape == (720, 1280, 3)
+    assert len(frames) == 75 and frames[-1].image.shape == (1080, 1280)
+
+
+def test_file_frames_are_the_clips_pictures_in_i420(clip):
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    ok, expected = capture.read()
+    capture.release()
+    assert ok
+    source = FileSource(clip)
+    source.open()
+    try:
+        image = source.read().image
+    finally:
+        source.close()
+    assert yuv.is_i420(image) and yuv.size(image) == (1280, 720)
+    assert np.abs(yuv.to_bgr(image).astype(int) - expected).mean() < 2, "the same picture OpenCV decodes"
+
+
+def test_unreachable_rtsp_camera_is_a_clear_error_without_its_password():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = RtspSource(f"rtsp://viewer:hunter2@127.0.0.1:{port}/door")
+    started = time.monotonic()
+    with pytest.raises(SourceError) as caught:
+        source.open()
+    assert time.monotonic() - started < 5, "a refused connection is not waited out"
+    assert f"rtsp://***@127.0.0.1:{port}/door" in str(caught.value) and "hunter2" not in str(caught.value)
+    with pytest.raises(SourceError, match="not open"):
+        source.read()
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not a video at all"])
@@ -101,7 +136,7 @@ def test_bad_file_is_a_clear_source_error(tmp_path, content):
 
 def test_missing_v4l2_device_is_a_clear_source_error():
     with pytest.raises(SourceError, match="/dev/video97 does not exist"):
-        CaptureSource("/dev/video97", rtsp=False).open()
+        CaptureSource("/dev/video97").open()
 
 
 def test_factory_picks_the_source_by_kind(tmp_path):

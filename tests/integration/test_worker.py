@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facedaemon import yuv
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import Config
 from facedaemon.faces.boxes import iou
@@ -29,7 +30,11 @@ CROP = (50, 250, 550, 750)  # top, left, bottom, right of obama.jpg around the f
 
 
 def obama_frame(width: int = 1280, height: int = 720) -> np.ndarray:
-    """A black BGR canvas with the face region of obama.jpg pasted at PASTE (scaled with the canvas)."""
+    """A black I420 frame with the face region of obama.jpg pasted at PASTE (scaled with the canvas)."""
+    return yuv.from_bgr(obama_bgr(width, height))
+
+
+def obama_bgr(width: int = 1280, height: int = 720) -> np.ndarray:
     rgb = np.asarray(Image.open(IMAGES / "obama.jpg").convert("RGB"))
     top, left, bottom, right = CROP
     crop = Image.fromarray(rgb[top:bottom, left:right])
@@ -142,20 +147,20 @@ def test_names_obama_in_a_camera_frame(worker: RecognitionWorker, results: list[
 
 def test_named_face_is_followed_in_its_region_and_a_newcomer_is_still_found(worker: RecognitionWorker) -> None:
     started(worker)
-    frame = obama_frame()
-    (face,) = recognise(worker, frame).faces
+    frame = obama_bgr()
+    (face,) = recognise(worker, yuv.from_bgr(frame)).faces
     # Named: the next frames are searched around the face only; it moved 40 px right and keeps its track.
-    (moved,) = recognise(worker, np.roll(frame, 40, axis=1)).faces
+    (moved,) = recognise(worker, yuv.from_bgr(np.roll(frame, 40, axis=1))).faces
     assert (moved.name, moved.track) == ("Obama", face.track)
     assert iou(moved.box, tuple(v + 40 * (i % 2) for i, v in enumerate(face.box))) > 0.6, (face.box, moved.box)
     # A jump out of its region (a cut, a looped clip): the region misses it, the whole frame is searched at once.
     # (The old track is still reported where it was for a moment: coasting.)
-    faces = recognise(worker, np.roll(frame, -500, axis=1)).faces
+    faces = recognise(worker, yuv.from_bgr(np.roll(frame, -500, axis=1))).faces
     assert [f.name for f in faces if f.box[3] < face.box[3] - 400] == ["Obama"], (face.box, faces)
     # A second face far from the first: found by the whole-frame scan that still runs now and then.
     two = np.roll(frame, 40, axis=1)
     two[100:600, 20:520] = frame[100:600, 600:1100]
-    assert wait_for(lambda: len(recognise(worker, two).faces) == 2, 20), "the newcomer was never found"
+    assert wait_for(lambda: len(recognise(worker, yuv.from_bgr(two)).faces) == 2, 20), "the newcomer was never found"
 
 
 def test_region_detection_matches_whole_frame_detection() -> None:
@@ -180,9 +185,9 @@ def test_frame_size_change_and_empty_frames(worker: RecognitionWorker) -> None:
     assert worker.shared_memory_names() != block, "a larger frame gets a new block"
     assert [f.name for f in small.faces] == [f.name for f in big.faces] == ["Obama"]
     assert small.faces[0].box[2] <= 360 and big.faces[0].box[0] > first.faces[0].box[0]
-    assert recognise(worker, np.zeros((720, 1280, 3), np.uint8)).faces == ()
+    assert recognise(worker, np.zeros((1080, 1280), np.uint8)).faces == ()
     with pytest.raises(ValueError, match="camera cam"):
-        worker.submit("cam", np.zeros((720, 1280), np.uint8), time.time())
+        worker.submit("cam", np.zeros((720, 1280, 3), np.uint8), time.time())  # BGR: not what cameras send
 
 
 def test_killed_child_is_restarted_by_check(worker: RecognitionWorker) -> None:

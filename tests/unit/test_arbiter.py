@@ -26,7 +26,7 @@ class FakeSource:
 
     def read(self) -> Frame:
         time.sleep(0.02)
-        return Frame(np.zeros((48, 64, 3), np.uint8), time.time(), time.monotonic())
+        return Frame(np.zeros((72, 64), np.uint8), time.time(), time.monotonic())
 
     def close(self) -> None:
         pass
@@ -112,7 +112,7 @@ class FakeWiring(Wiring):
         self.calls.append(f"encoder.new {camera.name}")
         return FakeEncoder(self.calls, "encoder", camera.name)
 
-    def source(self, camera):
+    def source(self, config, camera):
         return FakeSource()
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from facedaemon import yuv
 from facedaemon.faces.types import UNKNOWN, FaceResult, RecognitionResult
 from facedaemon.pipeline.motion import Motion, moved
 from facedaemon.pipeline.pacing import (
@@ -44,21 +45,29 @@ def test_moved_extrapolates_tracked_faces_and_leaves_others() -> None:
     assert biden == faces[1]
 
 
-def scene(face: bool = False, noise: int = 0, seed: int = 0) -> np.ndarray:
-    """A grey 720p frame, optionally with sensor-like noise and a 150 px 'face'."""
-    image = np.full((720, 1280, 3), 80, dtype=np.int16)
+def scene(face: bool = False, noise: int = 0, seed: int = 0, shift: int = 0, rows: int = 720) -> np.ndarray:
+    """A grey 720p I420 frame, optionally with sensor-like noise and a 150 px 'face' (moved `shift` px right)."""
+    image = np.full((rows, 1280, 3), 80, dtype=np.int16)
     if noise:
         image += np.random.default_rng(seed).integers(-noise, noise + 1, image.shape, dtype=np.int16)
     if face:
         image[150:300, 400:520] = (60, 120, 200)
-    return np.clip(image, 0, 255).astype(np.uint8)
+    return yuv.from_bgr(np.roll(np.clip(image, 0, 255).astype(np.uint8), shift, axis=1))
+
+
+def patch_frame(patch: bool) -> np.ndarray:
+    """A black 720p I420 frame, with a bright face-sized patch at rows 200-360, columns 300-440."""
+    image = np.zeros((720, 1280, 3), np.uint8)
+    if patch:
+        image[200:360, 300:440] = 200
+    return yuv.from_bgr(image)
 
 
 def test_change_test_ignores_noise_and_sees_a_face() -> None:
     still = thumbnail(scene(noise=12, seed=1))
     assert not changed(thumbnail(scene(noise=12, seed=2)), still)
     assert changed(thumbnail(scene(face=True, noise=12, seed=3)), still)
-    assert changed(still, None) and changed(still, thumbnail(scene()[:360]))
+    assert changed(still, None) and changed(still, thumbnail(scene(rows=360)))
 
 
 def test_pacer_sends_a_changed_picture_at_once_while_searching() -> None:
@@ -76,7 +85,7 @@ def test_pacer_sends_a_changed_picture_at_once_while_searching() -> None:
 
 
 def test_early_frames_slow_to_the_paced_rate_while_motion_shows_nobody_and_recover() -> None:
-    frames = [np.roll(scene(face=True), 40 * k, axis=1) for k in range(40)]  # something moves all the time
+    frames = [scene(face=True, shift=40 * k) for k in range(40)]  # something moves all the time
     pacer, sent = SubmitPacer(), []
     for i, frame in enumerate(frames):
         now = i / 30
@@ -102,9 +111,7 @@ def test_pacer_sends_nothing_early_while_faces_are_on_screen() -> None:
 def test_change_region_is_where_the_picture_changed() -> None:
     from facedaemon.pipeline.pacing import CHANGE_STRIDE, change_region, thumbnail
 
-    before = np.zeros((720, 1280, 3), np.uint8)
-    after = before.copy()
-    after[200:360, 300:440] = 200  # a face-sized patch appears
+    before, after = patch_frame(False), patch_frame(True)  # a face-sized patch appears
     region = change_region(thumbnail(after), thumbnail(before))
     assert region is not None
     top, right, bottom, left = region
@@ -116,10 +123,9 @@ def test_change_region_is_where_the_picture_changed() -> None:
 
 def test_an_early_frame_carries_its_change_as_a_hint() -> None:
     pacer = SubmitPacer()
-    empty = np.zeros((720, 1280, 3), np.uint8)
+    empty = patch_frame(False)
     assert pacer.wants(0.0, None, empty) and pacer.hint is None  # paced: look everywhere
     pacer.sent(0.0, None, empty)
-    face = empty.copy()
-    face[200:360, 300:440] = 200
+    face = patch_frame(True)
     assert pacer.wants(0.05, None, face)
     assert pacer.hint is not None and pacer.hint[0] <= 200 and pacer.hint[3] <= 300

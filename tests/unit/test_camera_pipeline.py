@@ -35,7 +35,7 @@ class Source:
         self.reads += 1
         if self.fail_after is not None and self.reads == self.fail_after:
             raise SourceError("camera unplugged")
-        return Frame(np.zeros((60, 80, 3), np.uint8), time.time(), time.monotonic())
+        return Frame(np.zeros((90, 80), np.uint8), time.time(), time.monotonic())
 
     def close(self) -> None:
         pass

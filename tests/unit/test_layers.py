@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "facedaemon"
 
 FLOORS: dict[str, int] = {
     # bottom: named helpers anyone may use
-    "redact": 0, "atomic_file": 0, "safe_path": 0, "logs": 0,
+    "redact": 0, "atomic_file": 0, "safe_path": 0, "logs": 0, "yuv": 0,
     "config": 1, "children": 1,
     # face math, frame sources, the metrics registry
     "faces": 2, "sources": 2, "metrics": 2,

@@ -82,14 +82,14 @@ def rtsp_camera(uri: str):
 
 
 def test_factory_fills_rtsp_secrets_but_describes_the_placeholder(monkeypatch, tmp_path):
-    from facedaemon.sources.capture import CaptureSource
     from facedaemon.sources.factory import make_source
+    from facedaemon.sources.rtsp import RtspSource
 
     (tmp_path / "door-password").write_text("hunter2\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     monkeypatch.setenv("CAM_TOKEN", "tok3n")
     source = make_source(rtsp_camera("rtsp://viewer:${cred:door-password}@192.0.2.10/s?token=${env:CAM_TOKEN}"))
-    assert isinstance(source, CaptureSource)
+    assert isinstance(source, RtspSource)
     assert source.uri == "rtsp://viewer:hunter2@192.0.2.10/s?token=tok3n"
     assert source.description == "rtsp://***@192.0.2.10/s?token=${env:CAM_TOKEN}"
 

@@ -1,0 +1,192 @@
+"""Video files and RTSP cameras decoded by an ffmpeg child straight to I420 frames, read whole from a socket.
+
+OpenCV's reader hands out BGR only, which the encoder had to turn back into I420: two full-frame conversions per
+frame. ffmpeg gives the decoder's own planes (1080p clip: 5.4-5.7 ms a frame in the main process and its child
+against 7.8-8.2 ms for OpenCV's read plus the conversion back). The frames come over a Unix socket read with
+MSG_WAITALL: one blocking call per frame that releases the GIL once, so a busy daemon delays it once, not at every
+step of a decode (PyAV, tried first, made 11 frames/s of a 720p clip next to two busy Python threads; this 79).
+A camera's URL reaches ffmpeg inside a concat list on an anonymous memory file, never on its command line, so a
+password does not show in the process list.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from facedaemon.children.process import ManagedProcess
+from facedaemon.sources.base import SourceError
+
+log = logging.getLogger(__name__)
+
+OPEN_TIMEOUT = 15.0  # seconds for ffmpeg to connect and report the stream (its own RTSP timeout is 10 s)
+# No frame for this long from a camera that was streaming: it hung. Inside the 15 s the status allows.
+READ_TIMEOUT = 5.0
+SOCKET_BUFFER = 8 << 20  # two 1080p frames in flight: ffmpeg never waits on a reader that is a frame behind
+# TCP survives lossy Wi-Fi better than UDP. FFmpeg's default 5 s stream analysis made every (re)connect take ~3 s
+# against a 15 fps H.264 camera; 1 s is plenty to read the SPS and a keyframe, and halves the reconnect time.
+RTSP_OPTIONS = (("rtsp_transport", "tcp"), ("analyzeduration", "1000000"), ("timeout", "10000000"))
+RTSP_PROTOCOLS = "file,fd,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,http,https,httpproxy"
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    rate: float | None  # the input's frame rate, when it says
+    size: tuple[int, int]  # (width, height) of the frames ffmpeg writes
+
+
+_STREAM = re.compile(r"Stream #\d+:\d+.*: Video: .*?, (\d{1,5})x(\d{1,5})\b")
+_RATE = re.compile(r", ([\d.]+) (?:fps|tbr)\b")
+
+
+def parse_stream_info(lines: list[str]) -> StreamInfo | None:
+    """From ffmpeg's log: the input video's rate and the output's size; None until the output is described."""
+    rate: float | None = None
+    output = False
+    for line in lines:
+        if line.startswith("Output #"):
+            output = True
+            continue
+        match = _STREAM.search(line)
+        if match is None:
+            continue
+        if output:
+            return StreamInfo(rate, (int(match.group(1)), int(match.group(2))))
+        found = _RATE.search(line)
+        if rate is None and found is not None and float(found.group(1)) > 0:
+            rate = float(found.group(1))
+    return None
+
+
+def decode_args(ffmpeg: str, source: list[str], *, threads: int | None = None) -> list[str]:
+    """argv: `source` (input options and -i) decoded to yuv420p frames of even size on stdout, as they come."""
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
+    if threads:
+        args += ["-threads", str(threads)]
+    return [*args, *source, "-map", "0:v:0", "-an", "-sn", "-dn",
+            "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2",  # 4:2:0 needs even sizes: an odd last row/column goes
+            "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]
+
+
+def file_input(path: str, *, loop: bool) -> list[str]:
+    return [*(["-stream_loop", "-1"] if loop else []), "-i", path]
+
+
+def concat_list(uri: str) -> str:
+    """An ffconcat list naming the camera, with the RTSP options for opening it."""
+    quoted = uri.replace("'", "'\\''")
+    options = "".join(f"option {key} {value}\n" for key, value in RTSP_OPTIONS)
+    return f"ffconcat version 1.0\nfile '{quoted}'\n{options}"
+
+
+def rtsp_input(list_fd: int) -> list[str]:
+    return ["-f", "concat", "-safe", "0", "-protocol_whitelist", RTSP_PROTOCOLS, "-i", f"/dev/fd/{list_fd}"]
+
+
+class Decoder:
+    """One ffmpeg run: open() waits for the stream's description, next() returns each frame as a new I420 array."""
+
+    def __init__(self, ffmpeg: str, source: list[str], *, description: str, threads: int | None = None,
+                 pass_fds: tuple[int, ...] = (), read_timeout: float = READ_TIMEOUT) -> None:
+        self.argv = decode_args(ffmpeg, source, threads=threads)
+        self.description = description
+        self.pass_fds = pass_fds
+        self.read_timeout = read_timeout
+        self.info: StreamInfo | None = None
+        self._lines: list[str] = []
+        self._described = threading.Event()
+        self._proc: ManagedProcess | None = None
+        self._socket: socket.socket | None = None
+
+    def open(self, timeout: float = OPEN_TIMEOUT) -> StreamInfo:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+            theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
+            self._proc = ManagedProcess(self.argv, name="ffmpeg-decode", stdout=theirs.fileno(),
+                                        pass_fds=self.pass_fds, on_line=self._on_line)
+        except OSError as exc:
+            ours.close()
+            raise SourceError(f"cannot open {self.description}: cannot run ffmpeg ({exc.strerror})") from None
+        finally:
+            theirs.close()
+        self._socket = ours
+        deadline = time.monotonic() + timeout
+        while not self._described.wait(0.05):
+            if not self._proc.alive() or time.monotonic() > deadline:
+                why = self._why() if not self._proc.alive() else f"no stream after {timeout:.0f} s"
+                self.close()
+                raise SourceError(f"cannot open {self.description}: {why}")
+        assert self.info is not None
+        # A blocking socket with a receive timeout: recv(MSG_WAITALL) waits in C for a whole frame, or times out.
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self.read_timeout))
+        return self.info
+
+    def next(self) -> np.ndarray | None:
+        """The next frame; None when the input ended cleanly (a file); SourceError on failure or silence."""
+        if self._socket is None or self.info is None:
+            raise SourceError("not open")
+        width, height = self.info.size
+        image = np.empty((height * 3 // 2, width), np.uint8)
+        try:
+            got = self._socket.recv_into(memoryview(image).cast("B"), image.nbytes, socket.MSG_WAITALL)
+        except (BlockingIOError, TimeoutError):
+            got = -1
+        except OSError as exc:
+            raise SourceError(f"no frame from {self.description}: {exc.strerror}") from None
+        if got == image.nbytes:
+            return image
+        return self._short_read(got)
+
+    def _short_read(self, got: int) -> None:
+        assert self._proc is not None
+        code = self._proc.wait(1.0) if got >= 0 else None
+        if code is None:  # still running: nothing (or half a frame) within the read timeout
+            raise SourceError(f"no frame from {self.description} for {self.read_timeout:.0f} s (camera hung?)")
+        if code == 0 and got == 0:
+            return None
+        raise SourceError(f"{self.description}: ffmpeg stopped decoding ({self._why()})")
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.stop(timeout=1.0)
+        sock, self._socket = self._socket, None
+        if sock is not None:
+            sock.close()
+
+    def _on_line(self, line: str) -> None:
+        if self._described.is_set():
+            return
+        self._lines.append(line)
+        info = parse_stream_info(self._lines)
+        if info is not None:
+            self.info = info
+            self._described.set()
+
+    def _why(self) -> str:
+        """ffmpeg's last words (credentials masked by ManagedProcess)."""
+        assert self._proc is not None
+        tail = [line.strip() for line in self._proc.stderr_tail(5).splitlines() if line.strip()]
+        code = self._proc.returncode
+        return tail[-1] if tail else f"ffmpeg exited with code {code}"
+
+
+def memory_file(text: str) -> int:
+    """An anonymous file holding `text`, for a child to read through /dev/fd (nothing on disk or in argv)."""
+    fd = os.memfd_create("facedaemon-source", 0)  # inheritable only through pass_fds
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _timeval(seconds: float) -> bytes:
+    return struct.pack("ll", int(seconds), int((seconds % 1) * 1_000_000))

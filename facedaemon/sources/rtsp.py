@@ -1,0 +1,48 @@
+"""An RTSP camera decoded by an ffmpeg child (TCP, open and read timeouts); frames as I420."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
+from facedaemon.redact import mask_credentials
+from facedaemon.sources.base import Frame, SourceError
+from facedaemon.sources.decode import Decoder, concat_list, memory_file, rtsp_input
+
+
+class RtspSource:
+    """The camera paces itself; read() blocks until its next frame, SourceError after READ_TIMEOUT without one."""
+
+    def __init__(self, uri: str, *, ffmpeg: str | None = None) -> None:
+        self.uri = uri
+        self.ffmpeg = ffmpeg  # None: the system's, else imageio-ffmpeg's
+        self.description = mask_credentials(uri)
+        self._decoder: Decoder | None = None
+
+    def open(self) -> None:
+        try:
+            ffmpeg = find_ffmpeg(self.ffmpeg)
+        except FfmpegNotFound as exc:
+            raise SourceError(f"cannot open {self.description}: {exc}") from None
+        listing = memory_file(concat_list(self.uri))  # the URL, password and all, never on a command line
+        try:
+            # Decoder threads: ffmpeg's choice, as OpenCV's reader had (a 1080p camera on a Pi needs more than one).
+            decoder = Decoder(ffmpeg, rtsp_input(listing), description=self.description, pass_fds=(listing,))
+            decoder.open()
+        finally:
+            os.close(listing)
+        self._decoder = decoder
+
+    def read(self) -> Frame:
+        if self._decoder is None:
+            raise SourceError("not open")
+        image = self._decoder.next()
+        if image is None:
+            raise SourceError(f"{self.description} ended the stream")
+        return Frame(image, time.time(), time.monotonic())
+
+    def close(self) -> None:
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None

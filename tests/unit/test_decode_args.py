@@ -1,0 +1,51 @@
+"""The decoding ffmpeg's command line, its stream report, and the concat list that carries a camera's URL."""
+
+from __future__ import annotations
+
+from facedaemon.sources.decode import StreamInfo, concat_list, decode_args, file_input, parse_stream_info, rtsp_input
+
+# ffmpeg 5.1 (Debian 12) and 9.0 (imageio-ffmpeg) print these lines alike.
+FILE_LOG = [
+    "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from '/tmp/people.mp4':",
+    "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 1280x720 [SAR 1:1 DAR "
+    "16:9], 178 kb/s, 30 fps, 30 tbr, 15360 tbn (default)",
+    "  Stream #0:0 -> #0:0 (h264 (native) -> rawvideo (native))",
+    "Output #0, rawvideo, to 'pipe:1':",
+    "  Stream #0:0(und): Video: rawvideo (I420 / 0x30323449), yuv420p(progressive), 1280x720 [SAR 1:1 DAR 16:9], "
+    "q=2-31, 331776 kb/s, 30 fps, 30 tbn (default)",
+]
+CAMERA_LOG = [
+    "Input #0, concat, from '/dev/fd/3':",
+    "  Stream #0:0: Video: h264 (Constrained Baseline), yuv420p(progressive), 641x361, 15 tbr, 90k tbn",
+    "Output #0, rawvideo, to 'pipe:1':",
+    "  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(progressive), 640x360, q=2-31, 41472 kb/s, 15 fps",
+]
+
+
+def test_the_report_gives_the_input_rate_and_the_output_size() -> None:
+    assert parse_stream_info(FILE_LOG) == StreamInfo(30.0, (1280, 720))
+    assert parse_stream_info(CAMERA_LOG) == StreamInfo(15.0, (640, 360)), "tbr when no fps; the cropped size"
+    assert parse_stream_info(FILE_LOG[:4]) is None, "not described until the output stream is"
+    assert parse_stream_info(["Output #0, rawvideo, to 'pipe:1':", FILE_LOG[4].replace("30 fps", "")]) == \
+        StreamInfo(None, (1280, 720))
+
+
+def test_argv_decodes_the_first_video_stream_to_even_i420_frames_as_they_come() -> None:
+    argv = decode_args("/usr/bin/ffmpeg", file_input("/v/a.mp4", loop=True), threads=1)
+    assert argv[:2] == ["/usr/bin/ffmpeg", "-hide_banner"] and argv[-1] == "pipe:1"
+    assert argv[argv.index("-threads") + 1] == "1" and argv.index("-stream_loop") < argv.index("-i")
+    assert argv[argv.index("-pix_fmt") + 1] == "yuv420p" and argv[argv.index("-f", argv.index("-i")) + 1] == "rawvideo"
+    assert argv[argv.index("-vf") + 1] == "crop=trunc(iw/2)*2:trunc(ih/2)*2"
+    assert argv[argv.index("-fps_mode") + 1] == "passthrough", "a camera's frames are not duplicated or dropped"
+    assert "-stream_loop" not in decode_args("ffmpeg", file_input("/v/a.mp4", loop=False))
+    assert "-threads" not in decode_args("ffmpeg", rtsp_input(5)), "cameras: ffmpeg's own thread count"
+
+
+def test_a_cameras_url_travels_in_the_list_not_in_argv() -> None:
+    url = "rtsp://viewer:it's%20me@192.0.2.7:554/door"
+    argv = decode_args("ffmpeg", rtsp_input(7))
+    assert not any("192.0.2.7" in arg for arg in argv) and argv[argv.index("-i") + 1] == "/dev/fd/7"
+    listing = concat_list(url).splitlines()
+    assert listing[0] == "ffconcat version 1.0"
+    assert listing[1] == "file 'rtsp://viewer:it'\\''s%20me@192.0.2.7:554/door'", "quotes escaped as ffconcat wants"
+    assert "option rtsp_transport tcp" in listing and "option analyzeduration 1000000" in listing
