@@ -225,6 +225,7 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     # Ctrl-C reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _log_to_parent(log_queue)
+    engine.one_cv_thread()
     child = RecognitionChild(settings)
     try:
         seen = _snapshot(settings)
