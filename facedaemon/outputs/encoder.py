@@ -44,7 +44,7 @@ class H264Sink(Protocol):
 
 
 class Encoder:
-    """Feeds BGR frames to ffmpeg, starting it on the first frame and restarting it when it dies, hangs or the
+    """Feeds I420 frames to ffmpeg, starting it on the first frame and restarting it when it dies, hangs or the
     frame size changes. Use from one thread; stop() may come from another."""
 
     def __init__(

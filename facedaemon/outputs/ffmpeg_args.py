@@ -1,4 +1,4 @@
-"""The ffmpeg command line that turns raw BGR frames on stdin into a live fMP4 HLS stream (pure, no I/O)."""
+"""The ffmpeg command line that turns raw I420 frames on stdin into a live fMP4 HLS stream (pure, no I/O)."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def build_hls_args(
 ) -> list[str]:
     """argv for one ffmpeg run reading I420 (yuv420p) width×height frames from stdin, writing out_dir/index.m3u8.
 
-    The caller converts BGR to I420 (OpenCV's SIMD conversion is cheaper than ffmpeg's swscale, and the pipe
-    carries half the bytes of BGR) and hands even sizes only: 4:2:0 chroma needs them.
+    Frames are I420 from the source on (yuv.py: no conversion here or in ffmpeg, half the bytes of BGR), even
+    sizes only: 4:2:0 chroma needs them.
 
     start_number: first segment number (continue across restarts). fps_hint: the expected frame rate, only used
     for the encoder's level and rate-control budget; timestamps always come from the wall clock.
