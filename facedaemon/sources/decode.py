@@ -30,10 +30,13 @@ log = logging.getLogger(__name__)
 OPEN_TIMEOUT = 15.0  # seconds for ffmpeg to connect and report the stream (its own RTSP timeout is 10 s)
 # No frame for this long from a camera that was streaming: it hung. Inside the 15 s the status allows.
 READ_TIMEOUT = 5.0
-SOCKET_BUFFER = 8 << 20  # two 1080p frames in flight: ffmpeg never waits on a reader that is a frame behind
+# Room for two 1080p frames, so ffmpeg decodes the next one while we take this one; the kernel caps it at
+# net.core.wmem_max (4 MiB here, 208 KiB on a stock Pi: then ffmpeg waits mid-frame, which only costs wake-ups).
+SOCKET_BUFFER = 8 << 20
 # TCP survives lossy Wi-Fi better than UDP. FFmpeg's default 5 s stream analysis made every (re)connect take ~3 s
 # against a 15 fps H.264 camera; 1 s is plenty to read the SPS and a keyframe, and halves the reconnect time.
 RTSP_OPTIONS = (("rtsp_transport", "tcp"), ("analyzeduration", "1000000"), ("timeout", "10000000"))
+MAX_REPORT_LINES = 500  # ffmpeg's report before the stream is described is ~20 lines; a flood of warnings is cut
 RTSP_PROTOCOLS = "file,fd,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,http,https,httpproxy"
 
 
@@ -164,7 +167,7 @@ class Decoder:
             sock.close()
 
     def _on_line(self, line: str) -> None:
-        if self._described.is_set():
+        if self._described.is_set() or len(self._lines) >= MAX_REPORT_LINES:
             return
         self._lines.append(line)
         info = parse_stream_info(self._lines)
