@@ -47,6 +47,9 @@ def test_install_service_into_a_temp_root(installed_service):
     assert f"ExecStart={binary} run --config {config}" in text and f"User={user}" in text
     outside = text.replace(str(paths["PREFIX"]), "").replace(str(paths["CONF_DIR"]), "")
     assert "/opt/facedaemon" not in outside and "/etc/facedaemon/" not in outside, "every path follows the overrides"
+    documented = [line.split("=", 1)[1].split() for line in text.splitlines() if line.startswith("Documentation=")]
+    pages = [Path(url.removeprefix("file://")) for urls in documented for url in urls]
+    assert pages and all(page.is_file() for page in pages), f"the unit's Documentation= pages are installed: {pages}"
     tool = require_program("systemd-analyze", "systemd")
     verify = subprocess.run([tool, "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=60)
     about_us = [line for line in (verify.stdout + verify.stderr).splitlines() if unit.name in line]
