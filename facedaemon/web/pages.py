@@ -1,4 +1,4 @@
-"""The live page: one player, state line and faces list per camera (filled in by static/player.js)."""
+"""The live page: one player, state line and faces list per camera (filled in by static/cameras.js)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from facedaemon.web.limiter import STATE_FILE, SharedLimiter
 
 PASSWORD = "correct horse battery"
 TOKEN = "tok_9f8e7d6c5b4a"
-ROUTES = ("/", "/api/cameras", "/api/cameras/front/faces", "/hls/front/index.m3u8", "/metrics", "/static/player.js")
+ROUTES = ("/", "/api/cameras", "/api/cameras/front/faces", "/hls/front/index.m3u8", "/metrics", "/static/cameras.js")
 
 
 def basic(user: str, password: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""player.js's live-path helpers (node) on a stream the real ffmpeg writes with the daemon's live tee output:
+"""The live player's MSE helpers (mse.js, in node) on a stream the real ffmpeg writes with the daemon's live tee output:
 the boxes come out whole whatever the chunking, the prft wall clock is now, the timescale is the track's."""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from facedaemon.outputs.ffmpeg_args import _live_slave
 from facedaemon.outputs.live.boxes import FragmentSplitter
 from tests.realparts import require_program
 
-PLAYER_JS = Path(__file__).resolve().parents[2] / "facedaemon" / "web" / "static" / "player.js"
+MSE_JS = Path(__file__).resolve().parents[2] / "facedaemon" / "web" / "static" / "mse.js"
 SCRIPT = """
-const p = require(process.argv[1]);
-const data = new Uint8Array(require('fs').readFileSync(process.argv[2]));
+import { readFileSync } from 'node:fs';
+const p = await import(process.argv[1]);
+const data = new Uint8Array(readFileSync(process.argv[2]));
 const reader = new p.BoxReader();
 const boxes = [];
 for (let at = 0; at < data.length; at += 777) boxes.push(...reader.push(data.subarray(at, at + 777)));
@@ -35,7 +36,7 @@ def test_live_helpers_on_a_real_ffmpeg_stream(tmp_path: Path) -> None:
                     "-fps_mode", "passthrough", "-enc_time_base", "1/90000", "-map", "0:v",
                     "-f", "tee", _live_slave(str(clip))],
                    check=True, timeout=60)
-    out = json.loads(subprocess.run([node, "-e", SCRIPT, str(PLAYER_JS), str(clip)], check=True,
+    out = json.loads(subprocess.run([node, "--input-type=module", "-e", SCRIPT, MSE_JS.as_uri(), str(clip)], check=True,
                                     capture_output=True, text=True, timeout=60).stdout)
     fragments = [p for p in FragmentSplitter().feed(clip.read_bytes()) if p.kind == "fragment"]
     assert out["types"][:2] == ["ftyp", "moov"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -20,7 +21,9 @@ from facedaemon.web.context import WebContext
 from tests.realparts import require_program
 
 REPO = Path(__file__).resolve().parents[2]
-PLAYER_JS = REPO / "facedaemon" / "web" / "static" / "player.js"
+STATIC = REPO / "facedaemon" / "web" / "static"
+# The camera page's ES modules: the page, its two players and the MSE helpers they share.
+PAGE_MODULES = ("cameras.js", "hls-player.js", "live-player.js", "mse.js")
 CAMERAS = ("front", "back")
 SECRET = b"TOP-SECRET-3f9c1e7a-do-not-serve"
 PLAYLIST = (
@@ -123,7 +126,7 @@ def test_page_shows_every_camera(client: FlaskClient) -> None:
         assert f"/hls/{camera}/index.m3u8" in html
         assert f"/api/cameras/{camera}/faces" in html
     assert html.count("<video muted autoplay playsinline>") == len(CAMERAS) + 1
-    assert "/static/player.js" in html
+    assert '<script type="module" src="/static/cameras.js">' in html
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
@@ -135,7 +138,8 @@ def test_page_without_cameras(runtime: Path, make_client) -> None:
 
 
 def test_static_files_served(client: FlaskClient) -> None:
-    for name, kind in (("player.js", "javascript"), ("style.css", "text/css")):
+    # A browser runs a module only when it comes with a JavaScript media type.
+    for name, kind in (*((module, "javascript") for module in PAGE_MODULES), ("style.css", "text/css")):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200
         assert kind in response.content_type
@@ -535,20 +539,28 @@ def test_web_app_imports_no_heavy_modules() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=60)
 
 
-# ------------------------------------------------------------------------------------------------ player.js
+# ------------------------------------------------------------------------------------------------ page modules
 
 
 def _node() -> str:
     return require_program("node", "nodejs")
 
 
-def test_player_js_syntax() -> None:
-    subprocess.run([_node(), "--check", str(PLAYER_JS)], check=True, timeout=60)
+def test_page_modules_syntax() -> None:
+    for name in PAGE_MODULES:
+        subprocess.run([_node(), "--check", str(STATIC / name)], check=True, timeout=60)
 
 
-def test_player_js_playlist_and_codec_helpers() -> None:
+def test_page_modules_listed_here_are_all_it_imports() -> None:
+    imported = set()
+    for name in PAGE_MODULES:
+        imported |= set(re.findall(r'^import .* from "\./([^"]+)";$', (STATIC / name).read_text(), re.MULTILINE))
+    assert imported == set(PAGE_MODULES) - {"cameras.js"}
+
+
+def test_hls_playlist_and_codec_helpers() -> None:
     script = (
-        "const p = require(process.argv[1]);\n"
+        "const p = {...await import(process.argv[1]), ...await import(process.argv[2])};\n"
         "const init = new Uint8Array([0,0,0,16,0x61,0x76,0x63,0x43,1,0x64,0x00,0x1f,0xff]);\n"
         "const text = '#EXTM3U\\n#EXT-X-TARGETDURATION:2\\n#EXT-X-MEDIA-SEQUENCE:41\\n"
         '#EXT-X-MAP:URI="init.mp4"\\n#EXTINF:1.5,\\nseg_00041.m4s\\n#EXTINF:2.0,\\nseg_00042.m4s\\n\';\n'
@@ -556,8 +568,9 @@ def test_player_js_playlist_and_codec_helpers() -> None:
         "console.log(JSON.stringify({codec: p.codecFromInit(init), none: p.codecFromInit(new Uint8Array(9)),"
         " list}));\n"
     )
+    modules = [(STATIC / name).as_uri() for name in ("hls-player.js", "mse.js")]
     result = subprocess.run(
-        [_node(), "-e", script, str(PLAYER_JS)], check=True, capture_output=True, text=True, timeout=60
+        [_node(), "--input-type=module", "-e", script, *modules], check=True, capture_output=True, text=True, timeout=60
     )
     out = json.loads(result.stdout)
     assert out["codec"] == 'video/mp4; codecs="avc1.64001F"'
