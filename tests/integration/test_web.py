@@ -127,6 +127,8 @@ def test_page_shows_every_camera(client: FlaskClient) -> None:
         assert f"/api/cameras/{camera}/faces" in html
     assert html.count("<video muted autoplay playsinline>") == len(CAMERAS) + 1
     assert '<script type="module" src="/static/cameras.js">' in html
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html))
+    assert preloaded == set(PAGE_MODULES) - {"cameras.js"}, "the modules cameras.js imports are preloaded"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
