@@ -84,7 +84,7 @@ def test_dashboard_is_an_importable_grafana_dashboard():
     text = " ".join(expr for _title, expr in dashboard_expressions())
     for metric in ("facedaemon_frames_output_total", "facedaemon_frames_captured_total",
                    "facedaemon_frame_latency_seconds_bucket", "facedaemon_inference_seconds_bucket",
-                   "facedaemon_faces_detected_total", "facedaemon_camera_up", "facedaemon_encoder_restarts_total",
+                   "facedaemon_faces_detected_total", "facedaemon_camera_up", "facedaemon_restarts_total",
                    "facedaemon_process_cpu_seconds_total", "facedaemon_process_resident_memory_bytes"):
         assert metric in text, f"the dashboard does not show {metric}"
     assert "histogram_quantile(0.95" in text

@@ -13,7 +13,7 @@ from facedaemon.events.sinks import WebhookSink
 from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
 BASE = """
 faces_dir: faces
 runtime_dir: run

@@ -8,6 +8,8 @@ or a higher one. That also rules out every circle between folders.
 from __future__ import annotations
 
 import ast
+import importlib.machinery
+import importlib.util
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "facedaemon"
@@ -96,10 +98,16 @@ def test_the_checker_sees_an_upward_import_and_a_web_reach(tmp_path: Path) -> No
     assert any("the web imports only" in problem for problem in found)
 
 
-def test_the_readme_layout_names_every_folder() -> None:
-    readme = (PACKAGE.parent / "README.md").read_text()
-    layout = readme[readme.index("```\nfacedaemon/\n"):]
-    layout = layout[:layout.index("```", 3)]
-    missing = [name for name, floor in FLOORS.items()
-               if (PACKAGE / name).is_dir() and f"  {name}/" not in layout]
-    assert missing == [], "run scripts/readme-layout and paste its output into the README's layout block"
+def docs_layout():
+    """scripts/docs-layout, loaded by path: the script owns the generator, and scripts never import tests."""
+    loader = importlib.machinery.SourceFileLoader("docs_layout", str(PACKAGE.parent / "scripts" / "docs-layout"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def test_the_layout_block_in_how_it_works_is_the_generated_one() -> None:
+    generator = docs_layout()
+    page = generator.PAGE.read_text()
+    start, end = generator.block_span(page)
+    assert page[start:end] == generator.layout(), "run scripts/docs-layout --write (docs/how-it-works.md)"
