@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from facedaemon.config.durations import parse_duration
+
+# Seconds, written as a number or as '30m', '24h', '7d' (config/durations.py).
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class Section(BaseModel):

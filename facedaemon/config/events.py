@@ -10,8 +10,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from facedaemon.config.base import Section
-from facedaemon.config.durations import parse_duration
+from facedaemon.config.base import Duration, Section
 
 MQTT_TOPIC = re.compile(r"^[^/#+\s][^#+\s]*(?<!/)$")  # no wildcards, no empty first/last level
 
@@ -62,8 +61,8 @@ class MqttConfig(Section):
     host: str | None = Field(None, description="MQTT broker host name or address; null: off")
     port: int = Field(1883, ge=1, le=65535, description="MQTT broker port; default 1883, or 8883 with tls")
     tls: MqttTlsConfig = Field(MqttTlsConfig(enabled=False),
-                               description="true (system CAs) or {ca_file, cert_file, key_file, insecure}; default: "
-                                           "plain TCP")
+                               description="TLS to the broker: true (system CAs) or {ca_file, cert_file, key_file, "
+                                           "insecure}; default: plain TCP")
     username: str | None = Field(None, description="broker user (${env:..} / ${cred:..} allowed)")
     password: str | None = Field(None, description="broker password: use ${env:NAME} or ${cred:NAME}, not plain text")
     topic_prefix: str = Field("facedaemon", description="events on <prefix>/<camera>/event, state on "
@@ -106,15 +105,10 @@ class SnapshotsConfig(Section):
     width: int = Field(640, ge=64, le=7680, description="largest width in pixels (smaller frames are kept as they "
                                                        "are)")
     keep: int = Field(100, ge=1, le=10000, description="most snapshots kept (the oldest are deleted first)")
-    retention: float = Field(86400.0, gt=0.0, le=366 * 86400.0,
+    retention: Duration = Field(86400.0, gt=0.0, le=366 * 86400.0,
                              description="how long a snapshot is kept: 30m, 24h, 7d (a number alone is seconds)")
     base_url: str | None = Field(None, description="the address other machines reach this daemon's page by, e.g. "
                                                    "https://pi-door.lan:8080; events then carry absolute links")
-
-    @field_validator("retention", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> float:
-        return parse_duration(value)
 
     @field_validator("base_url")
     @classmethod
@@ -126,9 +120,9 @@ class SnapshotsConfig(Section):
 
 class EventsConfig(Section):
     log: bool = Field(True, description="log one line per event")
-    snapshots: SnapshotsConfig = SnapshotsConfig()
-    webhook: WebhookConfig = WebhookConfig()
-    mqtt: MqttConfig = MqttConfig()
+    snapshots: SnapshotsConfig = Field(SnapshotsConfig(), description="a JPEG of each arrival, linked from its event")
+    webhook: WebhookConfig = Field(WebhookConfig(), description="each event POSTed as JSON")
+    mqtt: MqttConfig = Field(MqttConfig(), description="events over MQTT, with Home Assistant discovery")
     include_unknown: bool = Field(False, description="also report faces nobody is known as (name 'Unknown')")
     grace_seconds: float = Field(2.0, gt=0.0, le=600.0,
                                  description="a person unseen this long has left (short gaps are not events)")

@@ -16,8 +16,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from facedaemon.config.auth import AuthConfig
-from facedaemon.config.base import Section
-from facedaemon.config.durations import parse_duration
+from facedaemon.config.base import Duration, Section
 from facedaemon.config.events import EventsConfig
 
 BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
@@ -78,7 +77,7 @@ class HttpConfig(Listener):
         return value
 
 
-DEFAULT_DETECTOR = "blazeface"  # measured best for small and turned faces: README, "Small faces"
+DEFAULT_DETECTOR = "blazeface"  # best for small and turned faces: docs/faces.md; the figures: docs/performance.md
 DETECTORS = ("blazeface", "hog", "cnn")
 
 
@@ -87,11 +86,14 @@ class RecognitionConfig(Section):
         DEFAULT_DETECTOR, description="face detector: blazeface (small and turned faces, CPU), hog (CPU; faces above "
                                  "~1/8 of the frame at scale 0.25) or cnn (slow without GPU)"
     )
-    scale: float = Field(0.25, gt=0.0, le=1.0, description="detect faces on the frame scaled by this factor")
+    scale: float = Field(0.25, gt=0.0, le=1.0, description="hog and cnn only: detect faces on the frame scaled by this "
+                                                           "factor (blazeface, the default, sizes its own tiles and "
+                                                           "ignores it)")
     tolerance: float = Field(
         0.6, gt=0.0, le=1.0, description="max face distance for a match (lower = stricter)"
     )
-    upsample: int = Field(1, ge=0, le=3, description="times the detector upsamples the scaled frame")
+    upsample: int = Field(1, ge=0, le=3, description="hog and cnn only: times the detector upsamples the scaled frame "
+                                                      "(blazeface ignores it)")
     recheck_seconds: float = Field(
         2.0, gt=0.0, description="re-encode a tracked face this often to confirm its name"
     )
@@ -115,7 +117,7 @@ class HlsConfig(Section):
 
 
 class LiveConfig(Section):
-    # Each live viewer costs the daemon ~0.5 % of a core (README, "The live path"); past the cap the page plays HLS,
+    # Each live viewer costs the daemon ~0.5 % of a core (docs/performance.md); past the cap the page plays HLS,
     # which costs nothing per viewer, so many viewers cannot take the camera's CPU.
     max_viewers: int = Field(
         20, ge=0, le=1000,
@@ -188,24 +190,22 @@ class UnknownsConfig(Section):
     """Crops of faces nobody is known as: opt-in, kept for `retention`, then deleted."""
 
     save: bool = Field(False, description="keep the sharpest crop of each unknown face (one per track)")
-    retention: float = Field(86400.0, gt=0.0, le=366 * 86400.0,
+    retention: Duration = Field(86400.0, gt=0.0, le=366 * 86400.0,
                              description="how long a crop is kept: 30m, 24h, 7d (a number alone is seconds)")
     dir: Path | None = Field(None, description="where the crops are kept; default: <faces_dir>/.unknowns")
 
-    @field_validator("retention", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> float:
-        return parse_duration(value)
-
 
 class SourceConfig(Section):
-    kind: SourceKind
+    kind: SourceKind = Field(description="v4l2, rtsp, file or pattern (with `source: <value>` alone, told from "
+                                         "the value)")
     uri: str = Field(description="device path, index, rtsp:// URL, file path or pattern name")
 
 
 class CameraConfig(Section):
-    name: str
-    source: SourceConfig
+    name: str = Field(description="the camera's key under cameras (set by the loader)")
+    source: SourceConfig = Field(description="what to read: a device path or index (/dev/video0, 0), an rtsp:// or "
+                                             "rtsps:// URL (${env:..} and ${cred:..} allowed), a video file path or "
+                                             "pattern (a moving test picture); or a mapping {kind, uri}")
     enabled: bool = Field(True, description="false: configured but not started")
     recognize: bool = Field(True, description="run face recognition on this camera")
     width: int | None = Field(None, ge=16, le=7680, description="requested capture width (v4l2, pattern)")
@@ -214,7 +214,8 @@ class CameraConfig(Section):
         None, gt=0.0, le=240.0, description="requested frame rate; files default to theirs"
     )
     loop: bool = Field(False, description="file sources: start again at the end")
-    rtsp: RtspOutputConfig = Field(RtspOutputConfig(), description="RTSP output (true/false or a mapping)")
+    rtsp: RtspOutputConfig = Field(RtspOutputConfig(),
+                                   description="this camera's RTSP output: true/false, or a mapping")
 
     @field_validator("name")
     @classmethod
@@ -246,19 +247,26 @@ class Config(Section):
     cache_dir: Path | None = Field(
         None, description="face-encoding cache; default: <faces_dir>/.facedaemon-cache"
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    http: HttpConfig = HttpConfig()
-    recognition: RecognitionConfig = RecognitionConfig()
-    hls: HlsConfig = HlsConfig()
-    live: LiveConfig = LiveConfig()
-    encoder: EncoderConfig = EncoderConfig()
-    metrics: MetricsConfig = MetricsConfig()
-    rtsp: RtspConfig = RtspConfig()
-    cameras: tuple[CameraConfig, ...] = Field(min_length=1)
-    auth: AuthConfig = AuthConfig()
-    events: EventsConfig = EventsConfig()
-    privacy: PrivacyConfig = PrivacyConfig()
-    unknowns: UnknownsConfig = UnknownsConfig()
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="the least severe log "
+                                                                                       "lines written")
+    http: HttpConfig = Field(HttpConfig(), description="the web server: page, HLS, live path, /api, /healthz and "
+                                                       "/metrics")
+    recognition: RecognitionConfig = Field(RecognitionConfig(), description="finding and naming faces")
+    hls: HlsConfig = Field(HlsConfig(), description="the HLS output of each camera (the page's fallback player)")
+    live: LiveConfig = Field(LiveConfig(), description="the page's low-latency live path")
+    encoder: EncoderConfig = Field(EncoderConfig(), description="the H.264 encoder (one ffmpeg per camera)")
+    metrics: MetricsConfig = Field(MetricsConfig(), description="the Prometheus metrics at /metrics")
+    rtsp: RtspConfig = Field(RtspConfig(), description="the RTSP server, for the cameras whose rtsp is enabled")
+    cameras: tuple[CameraConfig, ...] = Field(min_length=1, description="cameras by name (letters, digits, '_' and "
+                                                                       "'-'; it appears in URLs and metrics); at "
+                                                                       "least one")
+    auth: AuthConfig = Field(AuthConfig(), description="login for the page, HLS, API and /metrics (/healthz stays "
+                                                       "public); required when http.listen is beyond loopback")
+    events: EventsConfig = Field(EventsConfig(), description="who arrived and who left, per camera; names leave "
+                                                             "this machine only through the webhook or MQTT")
+    privacy: PrivacyConfig = Field(PrivacyConfig(), description="what the output streams show")
+    unknowns: UnknownsConfig = Field(UnknownsConfig(), description="crops of faces nobody is known as (opt-in), to "
+                                                                   "name or delete on the /faces page")
 
     @field_validator("device")
     @classmethod
