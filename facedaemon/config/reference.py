@@ -35,7 +35,7 @@ INTRO = f"""\
 
 This page is generated from the config models (`facedaemon/config/`) by `{COMMAND}`; a test fails when it is
 out of date. The daemon reads one YAML file (`facedaemon run --config FILE`); `etc/facedaemon.yaml` is a
-commented example. `facedaemon check-config --config FILE` checks a file without running anything.
+commented example. `facedaemon check-config FILE` checks a file without running anything.
 
 - Relative paths resolve against the config file's folder, not the current directory; `~` expands.
 - Unknown keys are errors, so a typo never falls back to a default silently.
