@@ -91,3 +91,14 @@ def test_the_example_mentions_every_section_and_key() -> None:
     keys = [".".join(path) for path, _ in fields(Config)
             if path not in HIDDEN and not re.search(rf"\b{path[-1]}\b", text)]
     assert keys == [], "etc/facedaemon.yaml: describe these keys"
+
+
+@pytest.mark.parametrize("where", ["etc/facedaemon.yaml", "docs/configuration.md"])
+def test_the_commands_they_quote_parse(where: str) -> None:
+    from facedaemon.__main__ import _parser
+
+    text = (REPO / where).read_text(encoding="utf-8")
+    commands = re.findall(r"facedaemon ((?:run|check-config|hash-password)(?: [^\s`#()]+)*)", text)
+    assert commands
+    for command in commands:
+        _parser().parse_args(command.split())  # argparse exits on an unknown option
