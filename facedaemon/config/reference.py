@@ -47,8 +47,8 @@ commented example. `facedaemon check-config FILE` checks a file without running 
 
 
 @dataclass(frozen=True)
-class Section:
-    """One table of the page: the keys directly under `path`, and the field that holds the section."""
+class Table:
+    """One section of the page: the keys directly under `path`, and the field that holds them (None: the top)."""
 
     path: tuple[str, ...]
     model: type[BaseModel]
@@ -57,33 +57,30 @@ class Section:
 
 def render(root: type[BaseModel] = Config) -> str:
     """The whole page, as markdown."""
-    parts = [INTRO]
-    for section in sections(root, (), None):
-        parts.append(render_section(section))
-    return "\n".join(parts)
+    return "\n".join([INTRO, *(render_table(table) for table in tables(root, (), None))])
 
 
-def sections(model: type[BaseModel], path: tuple[str, ...], field: FieldInfo | None) -> Iterator[Section]:
+def tables(model: type[BaseModel], path: tuple[str, ...], field: FieldInfo | None) -> Iterator[Table]:
     """`model`'s own section, then those of the models below it, depth first, in field order."""
-    yield Section(path, model, field)
+    yield Table(path, model, field)
     for name, child in model.model_fields.items():
         nested = _model_of(child.annotation)
         if nested is not None:
             key = (*path, name, KEYED[name]) if name in KEYED else (*path, name)
-            yield from sections(nested, key, child)
+            yield from tables(nested, key, child)
 
 
-def render_section(section: Section) -> str:
-    title = ".".join(section.path) or "Top level"
-    lines = [f"## `{title}`" if section.path else f"## {title}", ""]
-    if section.field is not None:
-        required = " Required." if section.field.is_required() else ""
-        lines += [_sentence(section.field.description or "") + required, ""]
-    rows = [(name, field) for name, field in section.model.model_fields.items()
-            if _model_of(field.annotation) is None and _plain((*section.path, name)) not in HIDDEN]
+def render_table(table: Table) -> str:
+    title = ".".join(table.path) or "Top level"
+    lines = [f"## `{title}`" if table.path else f"## {title}", ""]
+    if table.field is not None:
+        required = " Required." if table.field.is_required() else ""
+        lines += [_sentence(table.field.description or "") + required, ""]
+    rows = [(name, field) for name, field in table.model.model_fields.items()
+            if _model_of(field.annotation) is None and _plain((*table.path, name)) not in HIDDEN]
     if rows:
         lines += ["| key | type | default | description |", "|---|---|---|---|"]
-        lines += [_row(section.path, name, field) for name, field in rows]
+        lines += [_row(table.path, name, field) for name, field in rows]
         lines.append("")
     return "\n".join(lines)
 
