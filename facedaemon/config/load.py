@@ -67,7 +67,6 @@ def _read_config_file(file: Path) -> bytes:
         os.close(fd)
 
 
-
 def load_text(text: str | bytes, *, source: str, base_dir: Path) -> Config:
     """Validate config ``text``; ``source`` names it in messages; relative paths resolve against ``base_dir``.
 
