@@ -1,6 +1,10 @@
-"""Configuration: typed models and the YAML loader (no heavy imports, no work at import time)."""
+"""Configuration: typed models and the YAML loader (no heavy imports, no work at import time).
 
-from facedaemon.config.load import ConfigError, Problem, classify_source, load, load_text
+Importing the package loads the models only: PyYAML and ssl come with the first file loaded.
+"""
+
+from facedaemon.config.errors import ConfigError, Problem
+from facedaemon.config.load import classify_source, load, load_text
 from facedaemon.config.models import (
     CAMERA_NAME,
     CameraConfig,

@@ -1,34 +1,30 @@
-"""Typed configuration: one small model per section, unknown keys rejected.
+"""Typed configuration: one small model per section, unknown keys rejected; `Config` is the whole file.
 
 Models hold data only. Paths are resolved against the config file's folder by the loader; nothing here reads
-the environment or the filesystem (only the host name, the default of `device`).
+the environment or the filesystem (only the host name, the default of `device`). The auth and events sections
+have their own modules (config/auth.py, config/events.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from facedaemon.config.durations import parse_duration
+from facedaemon.config.auth import AuthConfig
+from facedaemon.config.base import Duration, Section
+from facedaemon.config.events import EventsConfig
 
 BITRATE = re.compile(r"^(\d+(?:\.\d+)?)([kKmMgG]?)$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-PASSWORD_HASH = re.compile(r"^(scrypt|pbkdf2):[^$]+\$[^$]+\$[0-9a-f]+$")  # werkzeug.security's format
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$")
 CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # An RTSP mount path: URL-safe segments separated by '/', no '..' (players and NVRs type it by hand).
 RTSP_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9][A-Za-z0-9._~-]*)*$")
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SourceKind(StrEnum):
@@ -81,7 +77,7 @@ class HttpConfig(Listener):
         return value
 
 
-DEFAULT_DETECTOR = "blazeface"  # measured best for small and turned faces: README, "Small faces"
+DEFAULT_DETECTOR = "blazeface"  # best for small and turned faces: docs/faces.md; the figures: docs/performance.md
 DETECTORS = ("blazeface", "hog", "cnn")
 
 
@@ -90,11 +86,14 @@ class RecognitionConfig(Section):
         DEFAULT_DETECTOR, description="face detector: blazeface (small and turned faces, CPU), hog (CPU; faces above "
                                  "~1/8 of the frame at scale 0.25) or cnn (slow without GPU)"
     )
-    scale: float = Field(0.25, gt=0.0, le=1.0, description="detect faces on the frame scaled by this factor")
+    scale: float = Field(0.25, gt=0.0, le=1.0, description="hog and cnn only: detect faces on the frame scaled by this "
+                                                           "factor (blazeface, the default, sizes its own tiles and "
+                                                           "ignores it)")
     tolerance: float = Field(
         0.6, gt=0.0, le=1.0, description="max face distance for a match (lower = stricter)"
     )
-    upsample: int = Field(1, ge=0, le=3, description="times the detector upsamples the scaled frame")
+    upsample: int = Field(1, ge=0, le=3, description="hog and cnn only: times the detector upsamples the scaled frame "
+                                                      "(blazeface ignores it)")
     recheck_seconds: float = Field(
         2.0, gt=0.0, description="re-encode a tracked face this often to confirm its name"
     )
@@ -118,7 +117,7 @@ class HlsConfig(Section):
 
 
 class LiveConfig(Section):
-    # Each live viewer costs the daemon ~0.5 % of a core (README, "The live path"); past the cap the page plays HLS,
+    # Each live viewer costs the daemon ~0.5 % of a core (docs/performance.md); past the cap the page plays HLS,
     # which costs nothing per viewer, so many viewers cannot take the camera's CPU.
     max_viewers: int = Field(
         20, ge=0, le=1000,
@@ -183,204 +182,6 @@ class MetricsConfig(Section):
     person_labels: bool = Field(False, description="label face metrics with person names (privacy: off)")
 
 
-TOKEN_SCOPES = ("read", "metrics", "admin")
-MIN_SCRYPT = (16384, 8, 1)  # N, r, p: werkzeug's default is 32768, 8, 1
-MIN_PBKDF2_ITERATIONS = 600_000
-PBKDF2_DIGESTS = ("sha256", "sha512")
-
-
-def weak_hash_reason(hashed: str) -> str | None:
-    """Why a werkzeug hash is too cheap to check (1-iteration pbkdf2 guesses at millions a second), or None."""
-    method = hashed.split("$", 1)[0].split(":")
-    try:
-        if method[0] == "scrypt":
-            n, r, p = (int(x) for x in method[1:4])
-            if n < MIN_SCRYPT[0] or r < MIN_SCRYPT[1] or p < MIN_SCRYPT[2]:
-                return f"scrypt N={n} r={r} p={p}, need N >= {MIN_SCRYPT[0]}, r >= {MIN_SCRYPT[1]}"
-            return None
-        digest, iterations = method[1], int(method[2])
-    except (IndexError, ValueError):
-        return "unreadable parameters"
-    if digest not in PBKDF2_DIGESTS or iterations < MIN_PBKDF2_ITERATIONS:
-        return f"pbkdf2 {digest} with {iterations:,} iterations, need sha256 and >= {MIN_PBKDF2_ITERATIONS:,}"
-    return None
-
-
-class AuthConfig(Section):
-    enabled: bool | None = Field(None, description="null: on exactly when http.listen is beyond loopback")
-    users: dict[str, str] = Field(default_factory=dict,
-                                  description="user name → password hash from `facedaemon hash-password`")
-    tokens: tuple[str, ...] = Field((), description="sha256 hex digests of bearer tokens (`hash-password --token`), "
-                                                    "each optionally prefixed by its scope: metrics:<digest> (only "
-                                                    "/metrics), read:<digest> (no changes), admin:<digest> (default)")
-    public_metrics: bool = Field(False, description="serve /metrics without credentials (a scraper on the LAN)")
-    max_failures: int = Field(10, ge=1, le=1000, description="failed logins per client address per minute "
-                                                             "(all workers together) before 429")
-    max_checks_per_second: float = Field(2.0, ge=1.0, le=100.0,
-                                         description="password checks per second for the whole device, any "
-                                                     "addresses (each costs ~0.1 s of CPU); more get 429")
-    trusted_proxies: tuple[str, ...] = Field((), description="reverse proxies (addresses or networks) whose "
-                                                             "X-Forwarded-For names the client")
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for proxy in value:
-            try:
-                ipaddress.ip_network(proxy, strict=False)
-            except ValueError:
-                raise ValueError(f"{proxy!r} must be an address or network, e.g. 127.0.0.1 or 10.0.0.0/8") from None
-        return value
-
-    @field_validator("tokens")
-    @classmethod
-    def _digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for token in value:
-            scope, _, digest = token.rpartition(":")
-            if not SHA256_HEX.match(digest):
-                raise ValueError("each token must be the sha256 hex digest printed by `facedaemon hash-password "
-                                 "--token`, never the token itself")
-            if scope and scope not in TOKEN_SCOPES:
-                raise ValueError(f"token scope {scope!r} must be one of {', '.join(TOKEN_SCOPES)}")
-        return value
-
-    @field_validator("users")
-    @classmethod
-    def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
-        for user, hashed in value.items():
-            if not user or ":" in user:
-                raise ValueError(f"user name {user!r} must be non-empty and without ':'")
-            if not PASSWORD_HASH.match(hashed):
-                raise ValueError(f"the password of {user!r} must be a hash from `facedaemon hash-password`, "
-                                 "never the password itself")
-            weak = weak_hash_reason(hashed)
-            if weak:
-                raise ValueError(f"the password hash of {user!r} is too weak ({weak}): make a new one with "
-                                 "`facedaemon hash-password`")
-        return value
-
-
-MQTT_TOPIC = re.compile(r"^[^/#+\s][^#+\s]*(?<!/)$")  # no wildcards, no empty first/last level
-
-
-class WebhookConfig(Section):
-    url: str | None = Field(None, description="POST each event as JSON here (http:// or https://; ${env:..} and "
-                                              "${cred:..} allowed); null: off")
-    timeout: float = Field(5.0, gt=0.0, le=60.0, description="seconds one POST may take")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-
-class MqttTlsConfig(Section):
-    """TLS to the broker. File paths resolve against the config file's folder; the loader checks they are usable."""
-
-    enabled: bool = Field(False, description="connect over TLS (`tls: true` or any tls mapping turns it on)")
-    ca_file: Path | None = Field(None, description="PEM CA certificate(s) the broker's certificate must chain to; "
-                                                   "default: the system's CAs")
-    cert_file: Path | None = Field(None, description="PEM client certificate, for brokers that require one (may "
-                                                     "also hold its key)")
-    key_file: Path | None = Field(None, description="unencrypted PEM private key of cert_file")
-    insecure: bool = Field(False, description="do not check that the broker's certificate names `host` (the "
-                                              "chain is still verified)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: object) -> object:
-        # `tls: true` / `tls: false`, or a mapping: giving TLS settings means wanting TLS unless enabled says no.
-        if isinstance(value, bool) or value is None:
-            return {"enabled": bool(value)}
-        if isinstance(value, dict):
-            return {"enabled": True, **value}
-        return value
-
-    @model_validator(mode="after")
-    def _key_needs_cert(self) -> MqttTlsConfig:
-        if self.key_file is not None and self.cert_file is None:
-            raise ValueError("key_file needs cert_file (the client certificate the key belongs to)")
-        return self
-
-
-class MqttConfig(Section):
-    host: str | None = Field(None, description="MQTT broker host name or address; null: off")
-    port: int = Field(1883, ge=1, le=65535, description="MQTT broker port; default 1883, or 8883 with tls")
-    tls: MqttTlsConfig = Field(MqttTlsConfig(enabled=False),
-                               description="true (system CAs) or {ca_file, cert_file, key_file, insecure}; default: "
-                                           "plain TCP")
-    username: str | None = Field(None, description="broker user (${env:..} / ${cred:..} allowed)")
-    password: str | None = Field(None, description="broker password: use ${env:NAME} or ${cred:NAME}, not plain text")
-    topic_prefix: str = Field("facedaemon", description="events on <prefix>/<camera>/event, state on "
-                                                        "<prefix>/<camera>/last_person, <prefix>/status")
-    discovery_prefix: str = Field("homeassistant", description="Home Assistant's MQTT discovery prefix")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _tls_port(cls, data: object) -> object:
-        # MQTT over TLS listens on 8883 by convention: without an explicit port, the default follows `tls`.
-        if not isinstance(data, dict) or "port" in data:
-            return data
-        tls = data.get("tls")
-        if isinstance(tls, MqttTlsConfig):
-            enabled = tls.enabled
-        else:  # the forms MqttTlsConfig._shorthand accepts: a bool, null, or a mapping (on unless enabled: false)
-            enabled = tls.get("enabled", True) is not False if isinstance(tls, dict) else bool(tls)
-        return {**data, "port": 8883} if enabled else data
-
-    @field_validator("host")
-    @classmethod
-    def _host(cls, value: str | None) -> str | None:
-        if value is not None and "://" in value:
-            raise ValueError("must be a host name or address, not a URL (for mqtts:// set `tls: true`; the port "
-                             "then defaults to 8883)")
-        return value
-
-    @field_validator("topic_prefix", "discovery_prefix")
-    @classmethod
-    def _topic(cls, value: str) -> str:
-        if not MQTT_TOPIC.match(value):
-            raise ValueError("must be an MQTT topic without '+', '#', spaces or a leading/trailing '/'")
-        return value
-
-
-class SnapshotsConfig(Section):
-    """A JPEG of each arrival (the annotated output frame, privacy blur applied) for notifications."""
-
-    enabled: bool = Field(True, description="keep a JPEG of the moment of each arrival, linked from its event")
-    width: int = Field(640, ge=64, le=7680, description="largest width in pixels (smaller frames are kept as they "
-                                                       "are)")
-    keep: int = Field(100, ge=1, le=10000, description="most snapshots kept (the oldest are deleted first)")
-    retention: float = Field(86400.0, gt=0.0, le=366 * 86400.0,
-                             description="how long a snapshot is kept: 30m, 24h, 7d (a number alone is seconds)")
-    base_url: str | None = Field(None, description="the address other machines reach this daemon's page by, e.g. "
-                                                   "https://pi-door.lan:8080; events then carry absolute links")
-
-    @field_validator("retention", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> float:
-        return parse_duration(value)
-
-    @field_validator("base_url")
-    @classmethod
-    def _base(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/?#\s]+/?$", value, re.IGNORECASE):
-            raise ValueError("must be http(s)://host[:port], without a path, e.g. https://pi-door.lan:8080")
-        return value.rstrip("/") if value is not None else None
-
-
-class EventsConfig(Section):
-    log: bool = Field(True, description="log one line per event")
-    snapshots: SnapshotsConfig = SnapshotsConfig()
-    webhook: WebhookConfig = WebhookConfig()
-    mqtt: MqttConfig = MqttConfig()
-    include_unknown: bool = Field(False, description="also report faces nobody is known as (name 'Unknown')")
-    grace_seconds: float = Field(2.0, gt=0.0, le=600.0,
-                                 description="a person unseen this long has left (short gaps are not events)")
-
-
 class PrivacyConfig(Section):
     blur_unknown: bool = Field(False, description="blur faces that are not recognised in the output streams")
 
@@ -389,24 +190,22 @@ class UnknownsConfig(Section):
     """Crops of faces nobody is known as: opt-in, kept for `retention`, then deleted."""
 
     save: bool = Field(False, description="keep the sharpest crop of each unknown face (one per track)")
-    retention: float = Field(86400.0, gt=0.0, le=366 * 86400.0,
+    retention: Duration = Field(86400.0, gt=0.0, le=366 * 86400.0,
                              description="how long a crop is kept: 30m, 24h, 7d (a number alone is seconds)")
     dir: Path | None = Field(None, description="where the crops are kept; default: <faces_dir>/.unknowns")
 
-    @field_validator("retention", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> float:
-        return parse_duration(value)
-
 
 class SourceConfig(Section):
-    kind: SourceKind
+    kind: SourceKind = Field(description="v4l2, rtsp, file or pattern (with `source: <value>` alone, told from "
+                                         "the value)")
     uri: str = Field(description="device path, index, rtsp:// URL, file path or pattern name")
 
 
 class CameraConfig(Section):
-    name: str
-    source: SourceConfig
+    name: str = Field(description="the camera's key under cameras (set by the loader)")
+    source: SourceConfig = Field(description="what to read: a device path or index (/dev/video0, 0), an rtsp:// or "
+                                             "rtsps:// URL (${env:..} and ${cred:..} allowed), a video file path or "
+                                             "pattern (a moving test picture); or a mapping {kind, uri}")
     enabled: bool = Field(True, description="false: configured but not started")
     recognize: bool = Field(True, description="run face recognition on this camera")
     width: int | None = Field(None, ge=16, le=7680, description="requested capture width (v4l2, pattern)")
@@ -415,7 +214,8 @@ class CameraConfig(Section):
         None, gt=0.0, le=240.0, description="requested frame rate; files default to theirs"
     )
     loop: bool = Field(False, description="file sources: start again at the end")
-    rtsp: RtspOutputConfig = Field(RtspOutputConfig(), description="RTSP output (true/false or a mapping)")
+    rtsp: RtspOutputConfig = Field(RtspOutputConfig(),
+                                   description="this camera's RTSP output: true/false, or a mapping")
 
     @field_validator("name")
     @classmethod
@@ -447,19 +247,26 @@ class Config(Section):
     cache_dir: Path | None = Field(
         None, description="face-encoding cache; default: <faces_dir>/.facedaemon-cache"
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    http: HttpConfig = HttpConfig()
-    recognition: RecognitionConfig = RecognitionConfig()
-    hls: HlsConfig = HlsConfig()
-    live: LiveConfig = LiveConfig()
-    encoder: EncoderConfig = EncoderConfig()
-    metrics: MetricsConfig = MetricsConfig()
-    rtsp: RtspConfig = RtspConfig()
-    cameras: tuple[CameraConfig, ...] = Field(min_length=1)
-    auth: AuthConfig = AuthConfig()
-    events: EventsConfig = EventsConfig()
-    privacy: PrivacyConfig = PrivacyConfig()
-    unknowns: UnknownsConfig = UnknownsConfig()
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="the least severe log "
+                                                                                       "lines written")
+    http: HttpConfig = Field(HttpConfig(), description="the web server: page, HLS, live path, /api, /healthz and "
+                                                       "/metrics")
+    recognition: RecognitionConfig = Field(RecognitionConfig(), description="finding and naming faces")
+    hls: HlsConfig = Field(HlsConfig(), description="the HLS output of each camera (the page's fallback player)")
+    live: LiveConfig = Field(LiveConfig(), description="the page's low-latency live path")
+    encoder: EncoderConfig = Field(EncoderConfig(), description="the H.264 encoder (one ffmpeg per camera)")
+    metrics: MetricsConfig = Field(MetricsConfig(), description="the Prometheus metrics at /metrics")
+    rtsp: RtspConfig = Field(RtspConfig(), description="the RTSP server, for the cameras whose rtsp is enabled")
+    cameras: tuple[CameraConfig, ...] = Field(min_length=1, description="cameras by name (letters, digits, '_' and "
+                                                                       "'-'; it appears in URLs and metrics); at "
+                                                                       "least one")
+    auth: AuthConfig = Field(AuthConfig(), description="login for the page, HLS, API and /metrics (/healthz stays "
+                                                       "public); required when http.listen is beyond loopback")
+    events: EventsConfig = Field(EventsConfig(), description="who arrived and who left, per camera; names leave "
+                                                             "this machine only through the webhook or MQTT")
+    privacy: PrivacyConfig = Field(PrivacyConfig(), description="what the output streams show")
+    unknowns: UnknownsConfig = Field(UnknownsConfig(), description="crops of faces nobody is known as (opt-in), to "
+                                                                   "name or delete on the /faces page")
 
     @field_validator("device")
     @classmethod

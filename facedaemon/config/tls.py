@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from facedaemon.config.models import MqttTlsConfig
+from facedaemon.config.events import MqttTlsConfig
 
 WHERE = ("events", "mqtt", "tls")
 FILE_KEYS = ("ca_file", "cert_file", "key_file")

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from paho.mqtt.enums import MQTTErrorCode
 
-from facedaemon.config.models import MqttConfig
+from facedaemon.config.events import MqttConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
 from facedaemon.config.tls import client_context
 from facedaemon.events.presence import RECOGNISED, Event

@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Protocol
 
-from facedaemon.config.models import WebhookConfig
+from facedaemon.config.events import WebhookConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
 from facedaemon.events.presence import Event
 

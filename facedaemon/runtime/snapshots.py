@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import write_atomic
-from facedaemon.config.models import SnapshotsConfig
+from facedaemon.config.events import SnapshotsConfig
 from facedaemon.safe_path import regular_file_inside
 
 if TYPE_CHECKING:

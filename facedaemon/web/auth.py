@@ -22,7 +22,7 @@ from pathlib import Path
 from flask import Flask, Response, g, request
 from werkzeug.security import check_password_hash
 
-from facedaemon.config.models import AuthConfig
+from facedaemon.config.auth import AuthConfig
 from facedaemon.web.limiter import SharedLimiter
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from facedaemon.config.models import DEFAULT_DETECTOR, AuthConfig
+from facedaemon.config.auth import AuthConfig
+from facedaemon.config.models import DEFAULT_DETECTOR
 from facedaemon.gallery.settings import GallerySettings
 
 EXTENSION_KEY = "facedaemon"

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
-from facedaemon.config.models import AuthConfig
+from facedaemon.config.auth import AuthConfig
 from facedaemon.web.app import create_app
 from facedaemon.web.auth import hash_token
 from facedaemon.web.context import WebContext

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from facedaemon.config.models import SnapshotsConfig
+from facedaemon.config.events import SnapshotsConfig
 from facedaemon.events.hub import SNAPSHOT_WAIT, EventHub
 from facedaemon.events.presence import PresenceTracker
 from facedaemon.events.sinks import NoSnapshots, SinkCounters

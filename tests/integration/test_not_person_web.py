@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
-from facedaemon.config.models import AuthConfig
+from facedaemon.config.auth import AuthConfig
 from facedaemon.faces.matcher import match
 from facedaemon.faces.negatives import refine
 from facedaemon.faces.tracker import Track

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facedaemon.config.models import SnapshotsConfig
+from facedaemon.config.events import SnapshotsConfig
 from facedaemon.runtime.snapshots import SNAPSHOTS_DIR, SnapshotStore, snapshot_file
 from tests.polling import wait
 

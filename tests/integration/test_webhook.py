@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from facedaemon.config.models import WebhookConfig
+from facedaemon.config.events import WebhookConfig
 from facedaemon.events.presence import RECOGNISED, Event
 from facedaemon.events.sinks import WebhookSink
 from tests.polling import wait

@@ -19,7 +19,6 @@ from facedaemon.config import (
     EncoderConfig,
     HlsConfig,
     HttpConfig,
-    LiveConfig,
     MetricsConfig,
     RecognitionConfig,
     SourceKind,
@@ -61,23 +60,6 @@ def test_default_config_file_loads() -> None:
     assert demo.source.kind is SourceKind.PATTERN
     assert (demo.width, demo.height, demo.fps) == (1280, 720, 30)
     assert demo.enabled
-
-
-def test_default_config_file_documents_every_key() -> None:
-    text = (REPO / "etc" / "facedaemon.yaml").read_text()
-    for model in (
-        Config,
-        HttpConfig,
-        RecognitionConfig,
-        HlsConfig,
-        LiveConfig,
-        EncoderConfig,
-        MetricsConfig,
-        CameraConfig,
-    ):
-        for key in model.model_fields:
-            if key != "name":
-                assert f"{key}" in text, f"{model.__name__}.{key} is not mentioned in etc/facedaemon.yaml"
 
 
 def test_defaults() -> None:
@@ -515,7 +497,7 @@ def test_utf8_bom_and_bytes_are_accepted() -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, facedaemon.config\n"
-        "heavy = {'cv2', 'numpy', 'face_recognition', 'dlib', 'flask'} & set(sys.modules)\n"
+        "heavy = {'cv2', 'numpy', 'face_recognition', 'dlib', 'flask', 'yaml', 'ssl'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -47,7 +47,7 @@ def test_unsafe_auth_settings_are_config_errors(listen, auth, message):
 def test_weak_password_hashes_are_refused_at_load(method):
     from werkzeug.security import generate_password_hash
 
-    from facedaemon.config.models import AuthConfig
+    from facedaemon.config.auth import AuthConfig
 
     hashed = generate_password_hash("pw", method=method)
     with pytest.raises(ValueError, match="too weak"):
