@@ -119,8 +119,8 @@ def _identify(args: argparse.Namespace) -> int:
     from facedaemon.logs import setup_logging
 
     setup_logging("warning")
-    return run_identify(args.faces, args.images, model=args.model, tolerance=args.tolerance, scale=args.scale,
-                        cache_dir=args.cache_dir)
+    gallery = GallerySettings(args.faces, args.cache_dir, model=args.model, tolerance=args.tolerance)
+    return run_identify(gallery, args.images, scale=args.scale)
 
 
 def _enroll(args: argparse.Namespace) -> int:
@@ -142,8 +142,7 @@ def _enroll(args: argparse.Namespace) -> int:
             return 1
     try:
         gallery = GallerySettings.from_config(config)
-        written, checks = enroll(gallery.faces_dir, gallery.cache_dir, args.name, photos, model=gallery.model,
-                                 tolerance=gallery.tolerance, allow_flagged=args.allow_flagged)
+        written, checks = enroll(gallery, args.name, photos, allow_flagged=args.allow_flagged)
     except EnrollError as exc:
         print(f"facedaemon: not enrolled: {exc}", file=sys.stderr)
         return 1
@@ -167,7 +166,7 @@ def _forget(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         gallery = GallerySettings.from_config(config)
-        report = forget(gallery.faces_dir, gallery.cache_dir, args.name)
+        report = forget(gallery, args.name)
     except EnrollError as exc:
         print(f"facedaemon: {exc}", file=sys.stderr)
         return 1

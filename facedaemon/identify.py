@@ -7,31 +7,25 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from facedaemon.config.models import DEFAULT_DETECTOR, RecognitionConfig
+from facedaemon.config.models import RecognitionConfig
 from facedaemon.faces import engine
 from facedaemon.faces.matcher import KnownFaces
 from facedaemon.faces.negatives import Negatives
 from facedaemon.gallery.images import ImageError, load_rgb
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
+from facedaemon.gallery.settings import GallerySettings
 
 EXIT_OK, EXIT_IMAGE_ERROR, EXIT_GALLERY_ERROR = 0, 1, 2
 
 
-def run_identify(
-    faces_dir: Path,
-    images: list[Path],
-    *,
-    model: str = DEFAULT_DETECTOR,
-    tolerance: float = 0.6,
-    scale: float = 1.0,
-    cache_dir: Path | None = None,
-    out: TextIO = sys.stdout,
-) -> int:
-    """0: every image read; 1: some could not be (each gets an "error" line); 2: unusable faces_dir."""
-    rec = RecognitionConfig(model=model, tolerance=tolerance, scale=scale)
+def run_identify(gallery: GallerySettings, images: list[Path], *, scale: float, out: TextIO = sys.stdout) -> int:
+    """0: every image read; 1: some could not be (each gets an "error" line); 2: unusable faces_dir.
+
+    The images are searched with the gallery's detector and tolerance, at `scale`."""
+    rec = RecognitionConfig(model=gallery.model, tolerance=gallery.tolerance, scale=scale)
     try:
-        known, negatives, _ = load_gallery_with_negatives(faces_dir, cache_dir, model=model)
+        known, negatives, _ = load_gallery_with_negatives(gallery)
     except GalleryError as exc:
         print(f"identify: {exc}", file=sys.stderr)
         return EXIT_GALLERY_ERROR

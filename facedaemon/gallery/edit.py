@@ -3,7 +3,9 @@
 
 Used by the CLI (`facedaemon enroll` / `forget`) and by the web app's gunicorn workers: they only write
 files; the daemon's recognition worker notices the change (gallery polling) and reloads.
-Heavy modules (numpy, PIL, face_recognition) are imported inside the functions that need them.
+The web app imports this module but must not load numpy, PIL or the face models before a photo arrives
+(tests/integration/test_web.py checks it): checks.py (the photo checks) and the cache and report modules, which
+need numpy, are imported only inside the functions that use them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import fsync_dir, write_atomic
-from facedaemon.config.models import DEFAULT_DETECTOR
 from facedaemon.gallery.layout import (
     NEGATIVE_FILE,
     NEGATIVES_DIR,
@@ -34,32 +35,16 @@ from facedaemon.gallery.layout import (
     negatives_dir,
     scan,
 )
+from facedaemon.gallery.settings import GallerySettings
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from facedaemon.faces.quality import FaceQuality
+    from facedaemon.gallery.checks import PhotoCheck
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # per request on POST /api/faces/<name>
 LOCKS_DIR = ".facedaemon-locks"  # hidden: the gallery never scans it
 LOCK_WAIT = 30.0  # seconds an enrol/forget waits for another change of the same person
-FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "MPO": ".jpg"}
-
-
-@dataclass(frozen=True)
-class PhotoCheck:
-    filename: str
-    problems: tuple[str, ...] = ()  # empty: the photo can be enrolled
-    suffix: str = ".jpg"
-    encoding: np.ndarray | None = None
-    quality: FaceQuality | None = None
-    status: int = 422  # the HTTP answer if this photo is refused
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 @dataclass
@@ -94,101 +79,29 @@ def person_lock(faces_dir: Path, name: str, wait: float = LOCK_WAIT) -> Iterator
         os.close(fd)  # releases the lock
 
 
-# --- checking photos ---------------------------------------------------------------------------------------------
-
-
-def check_photo(filename: str, data: bytes, *, model: str = DEFAULT_DETECTOR, upsample: int = 1) -> PhotoCheck:
-    """Decodable, exactly one face, big and sharp enough; problems say what to do about it."""
-    from facedaemon.faces.quality import FaceQuality, problems
-    from facedaemon.gallery.images import ImageError, ImageFormatError, ImageTooLarge
-    from facedaemon.gallery.load import analyse_image
-
-    try:
-        status, encoding, detail = analyse_image(data, model=model, upsample=upsample)
-    except ImageError as exc:
-        http = 415 if isinstance(exc, ImageFormatError) else 413 if isinstance(exc, ImageTooLarge) else 422
-        return PhotoCheck(filename, (f"not a usable image: {exc}",), status=http)
-    if status == "no_face":
-        return PhotoCheck(filename, ("no face found: use a photo where the face is clearly visible",))
-    if status == "many_faces":
-        return PhotoCheck(filename, ("more than one face: use a photo of this person only (or crop it)",))
-    quality = FaceQuality.from_detail(detail)
-    found = tuple(problems(quality)) if quality is not None else ()
-    return PhotoCheck(filename, found, _suffix(data), encoding, quality)
-
-
-def _yielding(check: PhotoCheck) -> PhotoCheck:
-    """Between photos: in a gevent web worker, sleep(0) lets other requests and the worker's heartbeat run (a
-    20-photo enrolment on a slow CPU would otherwise look like a hung worker); elsewhere it costs nothing."""
-    time.sleep(0)
-    return check
-
-
-def _suffix(data: bytes) -> str:
-    """File suffix from the decoded format, not from the uploaded name (which the client chose)."""
-    import io
-
-    from PIL import Image
-
-    from facedaemon.gallery.images import ALLOWED_FORMATS
-
-    try:
-        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
-            return FORMAT_SUFFIX.get(image.format or "", ".jpg")
-    except Exception:  # already decoded once by check_photo; this only picks the suffix
-        return ".jpg"
-
-
-def check_consistency(checks: list[PhotoCheck], existing: list[np.ndarray], tolerance: float) -> list[PhotoCheck]:
-    """Flag new photos far from the person's other photos (existing ones and the rest of this batch)."""
-    import numpy as np
-
-    from facedaemon.faces.quality import distances_to_others, outlier_note
-
-    new = [c for c in checks if c.ok and c.encoding is not None]
-    if len(existing) + len(new) < 2:
-        return checks
-    rows = np.array([*existing, *[c.encoding for c in new]])
-    distances = distances_to_others(rows)[len(existing):]
-    flagged = {}
-    for check, distance in zip(new, distances, strict=True):
-        note = outlier_note(float(distance), tolerance)
-        if note is not None:
-            flagged[id(check)] = PhotoCheck(check.filename, (note,), check.suffix, check.encoding, check.quality)
-    return [flagged.get(id(c), c) for c in checks]
-
-
-def existing_encodings(faces_dir: Path, cache_dir: Path | None, name: str) -> list[np.ndarray]:
-    """The person's cached encodings (photos the daemon has not encoded yet are not counted)."""
-    from facedaemon.gallery.cache import cached_encodings
-
-    return cached_encodings(faces_dir, cache_dir, name)
-
-
 # --- writing ----------------------------------------------------------------------------------------------------
 
 
 def enroll(
-    faces_dir: Path,
-    cache_dir: Path | None,
+    gallery: GallerySettings,
     name: str,
     photos: list[tuple[str, bytes]],
     *,
-    model: str = DEFAULT_DETECTOR,
-    tolerance: float = 0.6,
     allow_flagged: bool = False,
 ) -> tuple[list[str], list[PhotoCheck]]:
     """Check every photo, then write all of them or none. Returns (files written relative to faces_dir, checks).
 
     Raises EnrollError naming each refused file and why (all-or-nothing, so a retry does not duplicate).
     """
+    from facedaemon.gallery.checks import check_photos  # numpy, PIL, face models: see the module's docstring
+
+    faces_dir = gallery.faces_dir
     check_name(name)
     if not photos:
         raise EnrollError("no images given")
     if not faces_dir.is_dir():
         raise EnrollError(f"faces directory {faces_dir} does not exist")
-    checks = [_yielding(check_photo(filename, data, model=model)) for filename, data in photos]
-    checks = check_consistency(checks, existing_encodings(faces_dir, cache_dir, name), tolerance)
+    checks = check_photos(gallery, name, photos)
     refused = [c for c in checks if not c.ok and (not allow_flagged or c.encoding is None)]
     if refused:
         statuses = {c.status for c in refused}
@@ -245,19 +158,21 @@ def atomic_write(target: Path, data: bytes) -> None:
 # --- negative examples ("not this person") ----------------------------------------------------------------------
 
 
-def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, data: bytes, *,
-             model: str = DEFAULT_DETECTOR) -> str:
+def mark_not(gallery: GallerySettings, name: str, filename: str, data: bytes) -> str:
     """Store a face as a negative example of `name` (see negatives.py); returns the file relative to faces_dir.
 
     The person must exist, and the image must show exactly one face (its quality does not matter: a negative
     only has to be found again, not to look good). Raises EnrollError naming the reason.
     """
+    from facedaemon.gallery.checks import check_photo  # numpy, PIL, face models: see the module's docstring
+
+    faces_dir = gallery.faces_dir
     if not faces_dir.is_dir():
         raise EnrollError(f"faces directory {faces_dir} does not exist")
     folder = negatives_dir(faces_dir, name)
-    if next(_photos_of(faces_dir, cache_dir, name), None) is None:
+    if next(_photos_of(gallery, name), None) is None:
         raise UnknownPerson(f"no photos of {name!r} in {faces_dir}: only a known person can be marked as wrong")
-    check = check_photo(filename, data, model=model)
+    check = check_photo(gallery, filename, data)
     if check.encoding is None:
         raise EnrollError(f"{filename}: {', '.join(check.problems)}", check.status)
     target = folder / f"not-{hashlib.sha256(data).hexdigest()[:12]}{check.suffix}"
@@ -269,22 +184,19 @@ def mark_not(faces_dir: Path, cache_dir: Path | None, name: str, filename: str, 
     return str(target.relative_to(faces_dir))
 
 
-def _photos_of(faces_dir: Path, cache_dir: Path | None, name: str) -> Iterator[Path]:
-    return (path for person, path in scan(faces_dir, cache_dir) if person == name)
+def _photos_of(gallery: GallerySettings, name: str) -> Iterator[Path]:
+    return (path for person, path in scan(gallery.faces_dir, gallery.cache_dir) if person == name)
 
 
-def delete_negative(faces_dir: Path, cache_dir: Path | None, name: str, filename: str) -> None:
+def delete_negative(gallery: GallerySettings, name: str, filename: str) -> None:
     """Remove one negative example and its cached encoding; raises UnknownPerson if it is not there."""
-    from facedaemon.gallery.cache import prune_cache
-
-    folder = negatives_dir(faces_dir, name)
+    folder = negatives_dir(gallery.faces_dir, name)
     path = folder / filename
     if not NEGATIVE_FILE.match(filename) or folder.is_symlink() or path.is_symlink() or not path.is_file():
         raise UnknownPerson(f"no negative example {filename!r} of {name!r}")
     path.unlink()
     fsync_dir(folder)
-    if cache_dir is not None:
-        prune_cache(cache_dir)
+    _prune(gallery)
     log.info("gallery: removed a negative example (%s)", filename)
 
 
@@ -302,11 +214,9 @@ def person_files(faces_dir: Path, name: str) -> Iterator[Path]:
             yield entry
 
 
-def forget(faces_dir: Path, cache_dir: Path | None, name: str) -> ForgetReport:
+def forget(gallery: GallerySettings, name: str) -> ForgetReport:
     """Remove the person's photos and every cached encoding of them; raises UnknownPerson if there is none."""
-    from facedaemon.gallery.cache import prune_cache
-    from facedaemon.gallery.report import drop_from_report
-
+    faces_dir = gallery.faces_dir
     check_existing_name(name)
     if not faces_dir.is_dir():
         raise EnrollError(f"faces directory {faces_dir} does not exist")
@@ -319,12 +229,24 @@ def forget(faces_dir: Path, cache_dir: Path | None, name: str) -> ForgetReport:
             raise UnknownPerson(f"no photos of {name!r} in {faces_dir}")
         for folder in {path.parent for path in paths}:
             fsync_dir(folder)
-    if cache_dir is not None:
-        report.cache_entries = prune_cache(cache_dir)
-        drop_from_report(cache_dir, name)
+    report.cache_entries = _prune(gallery, forgotten=name)
     # No name in the log: the journal outlives the erasure.
     log.info("gallery: forgot a person: %d file(s), %d cached encoding(s)", len(report.files), report.cache_entries)
     return report
+
+
+def _prune(gallery: GallerySettings, forgotten: str | None = None) -> int:
+    """Drop cached encodings of files that are gone (and a forgotten person's report entries); returns how many."""
+    if gallery.cache_dir is None:
+        return 0
+    # Both modules load numpy, which the web app must not import at start (see the module's docstring).
+    from facedaemon.gallery.cache import prune_cache
+    from facedaemon.gallery.report import drop_from_report
+
+    removed = prune_cache(gallery.cache_dir)
+    if forgotten is not None:
+        drop_from_report(gallery.cache_dir, forgotten)
+    return removed
 
 
 def _remove(path: Path, faces_dir: Path) -> list[str]:

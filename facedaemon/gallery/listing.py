@@ -6,15 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from facedaemon.gallery.layout import scan, scan_negatives
+from facedaemon.gallery.settings import GallerySettings
 
 
-def listing(faces_dir: Path, cache_dir: Path | None) -> dict:
+def listing(gallery: GallerySettings) -> dict:
     """People with their photos, each with the notes of the daemon's last load (from the gallery report).
 
     The photo list comes from faces_dir itself, so it is current even before the daemon has reloaded.
     """
-    from facedaemon.gallery.report import read_report
+    from facedaemon.gallery.report import read_report  # it loads numpy, which the web app must not at start
 
+    faces_dir, cache_dir = gallery.faces_dir, gallery.cache_dir
     report = read_report(cache_dir) if cache_dir is not None else {}
     reported = _section(report, "people")
     people: dict[str, dict] = {}

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from facedaemon.config.models import DEFAULT_DETECTOR
 from facedaemon.faces import engine
 from facedaemon.faces.matcher import ENCODING_SIZE, KnownFaces
 from facedaemon.faces.negatives import Negatives
@@ -44,6 +43,7 @@ from facedaemon.gallery.report import (
     negatives_report,
     write_report,
 )
+from facedaemon.gallery.settings import GallerySettings
 
 log = logging.getLogger(__name__)
 Analyser = Callable[[bytes], tuple[str, np.ndarray | None, str]]
@@ -60,36 +60,22 @@ class GallerySummary:
     negatives: int = 0  # negative examples that contributed an encoding
 
 
-def load_gallery(
-    faces_dir: Path,
-    cache_dir: Path | None,
-    *,
-    model: str = DEFAULT_DETECTOR,
-    upsample: int = 1,
-    tolerance: float = 0.6,
-    max_encode: int | None = None,
-) -> tuple[KnownFaces, GallerySummary]:
+def load_gallery(settings: GallerySettings, *, max_encode: int | None = None) -> tuple[KnownFaces, GallerySummary]:
     """Known faces and what happened; raises GalleryError only when faces_dir itself is unusable.
 
     max_encode bounds the work of one load (a reload must not look like a stalled worker): photos beyond it are
     left out and counted in summary.pending; call again to continue.
     """
-    known, _, summary = load_gallery_with_negatives(faces_dir, cache_dir, model=model, upsample=upsample,
-                                                    tolerance=tolerance, max_encode=max_encode)
+    known, _, summary = load_gallery_with_negatives(settings, max_encode=max_encode)
     return known, summary
 
 
 def load_gallery_with_negatives(
-    faces_dir: Path,
-    cache_dir: Path | None,
-    *,
-    model: str = DEFAULT_DETECTOR,
-    upsample: int = 1,
-    tolerance: float = 0.6,
-    max_encode: int | None = None,
+    settings: GallerySettings, *, max_encode: int | None = None
 ) -> tuple[KnownFaces, Negatives, GallerySummary]:
     """load_gallery plus each person's negative examples (encoded after the photos, within the same budget)."""
-    faces_dir = faces_dir.resolve()  # stamps hold absolute paths: enroll/forget may run from another directory
+    model, upsample, cache_dir = settings.model, settings.upsample, settings.cache_dir
+    faces_dir = settings.faces_dir.resolve()  # stamps hold absolute paths: enroll/forget may run from another directory
     pairs = scan(faces_dir, cache_dir)
     params = cache_params(model, upsample)
     cache_file = cache_dir / CACHE_FILE if cache_dir is not None else None
@@ -111,7 +97,7 @@ def load_gallery_with_negatives(
             used_entries, new_stamps = only_existing(used_entries, new_stamps)
             if used_entries != entries or new_stamps != stamps:
                 write_cache(cache_file, params, used_entries, new_stamps)
-            report = gallery_report(faces_dir, records, tolerance)
+            report = gallery_report(faces_dir, records, settings.tolerance)
             report["negatives"] = negatives_report(negative_records)
             write_report(cache_dir / REPORT_FILE, report)
     log.info(

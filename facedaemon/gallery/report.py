@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from facedaemon.atomic_file import write_atomic
 from facedaemon.faces.matcher import ENCODING_SIZE
 from facedaemon.faces.quality import FaceQuality, consistency, distances_to_others, outlier_note, problems
-from facedaemon.gallery.cache import (
-    cache_lock,
-)
+from facedaemon.gallery.cache import cache_lock
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +84,8 @@ def _stat(path: Path) -> tuple[int | None, int | None]:
 def write_report(path: Path, report: dict) -> None:
     """Atomic, best effort: the report only feeds the faces screen."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(report, handle)
-        os.replace(tmp, path)
+        # Not durable: a report lost to a power cut is rewritten by the next load.
+        write_atomic(path, json.dumps(report).encode(), durable=False, prefix=".report-")
     except OSError as exc:
         log.warning("gallery report %s cannot be written (%s)", path, exc)
 

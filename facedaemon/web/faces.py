@@ -23,7 +23,8 @@ blueprint = Blueprint("faces", __name__)
 MAX_PHOTOS = 20  # per enrol request: each is decoded and searched for a face in this worker
 
 
-def _context() -> WebContext:
+def faces_context() -> WebContext:
+    """The app's context if a faces folder is configured, else 404 (shared with not_person.py)."""
     context = get_context(current_app)
     if context.faces_dir is None:
         abort(404, description="no faces folder configured")
@@ -32,22 +33,22 @@ def _context() -> WebContext:
 
 @blueprint.get("/faces")
 def page() -> str:
-    _context()
+    faces_context()
     return render_template("faces.html")
 
 
 @blueprint.get("/api/faces")
 def people() -> Response:
-    context = _context()
+    gallery = faces_context().gallery
     try:
-        return jsonify(listing(context.gallery.faces_dir, context.gallery.cache_dir))
+        return jsonify(listing(gallery))
     except GalleryError as exc:
         abort(503, description=str(exc))
 
 
 @blueprint.post("/api/faces/<name>")
 def enroll(name: str) -> tuple[Response, int]:
-    context = _context()
+    gallery = faces_context().gallery
     try:
         check_name(name)
     except EnrollError as exc:
@@ -59,9 +60,7 @@ def enroll(name: str) -> tuple[Response, int]:
         abort(413, description=f"{len(files)} photos in one request (limit {MAX_PHOTOS})")
     photos = [(f.filename or f"upload {i + 1}", f.read()) for i, f in enumerate(files)]
     try:
-        gallery = context.gallery
-        written, checks = edit.enroll(gallery.faces_dir, gallery.cache_dir, name, photos, model=gallery.model,
-                                      tolerance=gallery.tolerance)
+        written, checks = edit.enroll(gallery, name, photos)
     except EnrollError as exc:
         abort(exc.status, description=str(exc))
     audit("enrol", f"{len(written)} photo(s) of a person")  # no name: the journal outlives an erasure
@@ -73,9 +72,9 @@ def enroll(name: str) -> tuple[Response, int]:
 
 @blueprint.delete("/api/faces/<name>")
 def forget(name: str) -> Response:
-    context = _context()
+    gallery = faces_context().gallery
     try:
-        report = edit.forget(context.gallery.faces_dir, context.gallery.cache_dir, name)
+        report = edit.forget(gallery, name)
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:

@@ -27,6 +27,7 @@ from facedaemon.runtime.recent import RECENT_SECONDS, crop_file, find_track, rea
 from facedaemon.safe_path import regular_file_inside
 from facedaemon.web.audit import audit
 from facedaemon.web.context import WebContext, get_context
+from facedaemon.web.faces import faces_context
 from facedaemon.web.files import image_response
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,6 @@ blueprint = Blueprint("not_person", __name__)
 
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
                ".bmp": "image/bmp"}
-
-
-def _faces_context() -> WebContext:
-    context = get_context(current_app)
-    if context.faces_dir is None:
-        abort(404, description="no faces folder configured")
-    return context
 
 
 @blueprint.get("/api/recent")
@@ -69,15 +63,14 @@ def crop(camera: str, crop: str) -> Response:
 
 @blueprint.post("/api/faces/<name>/not")
 def mark_not(name: str) -> tuple[Response, int]:
-    context = _faces_context()
+    context = faces_context()
     try:
         check_name(name)
     except EnrollError as exc:
         abort(400, description=str(exc))
     filename, data, where = _marked_face(context)
     try:
-        gallery = context.gallery
-        written = edit.mark_not(gallery.faces_dir, gallery.cache_dir, name, filename, data, model=gallery.model)
+        written = edit.mark_not(context.gallery, name, filename, data)
     except UnknownPerson as exc:
         abort(404, description=str(exc))
     except EnrollError as exc:
@@ -133,16 +126,16 @@ def _negative_path(context: WebContext, name: str, filename: str) -> Path:
 
 @blueprint.get("/api/faces/<name>/negatives/<filename>")
 def negative(name: str, filename: str) -> Response:
-    path = _negative_path(_faces_context(), name, filename)
+    path = _negative_path(faces_context(), name, filename)
     return image_response(path, IMAGE_TYPES.get(path.suffix.lower(), "application/octet-stream"))
 
 
 @blueprint.delete("/api/faces/<name>/negatives/<filename>")
 def delete_negative(name: str, filename: str) -> Response:
-    context = _faces_context()
+    context = faces_context()
     _negative_path(context, name, filename)
     try:
-        edit.delete_negative(context.faces_dir, context.cache_dir, name, filename)
+        edit.delete_negative(context.gallery, name, filename)
     except EnrollError as exc:
         abort(404, description=str(exc))
     audit("delete-negative", "a negative example")

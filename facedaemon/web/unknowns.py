@@ -75,9 +75,7 @@ def assign(uid: str) -> tuple[Response, int]:
         abort(400, description=str(exc))
     path = _crop(context, uid)
     try:
-        gallery = context.gallery
-        written, _ = edit.enroll(gallery.faces_dir, gallery.cache_dir, name, [(f"{uid}.jpg", path.read_bytes())],
-                                 model=gallery.model, tolerance=gallery.tolerance)
+        written, _ = edit.enroll(context.gallery, name, [(f"{uid}.jpg", path.read_bytes())])
     except EnrollError as exc:
         abort(exc.status, description=str(exc))
     except OSError:

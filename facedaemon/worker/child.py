@@ -1,6 +1,6 @@
 """The recognition child process: loads the models and gallery, then serves one frame request at a time.
 
-Messages and the entry point the parent spawns are in protocol.py.
+Messages are in protocol.py, the entry point the parent spawns in entry.py.
 """
 
 from __future__ import annotations
@@ -250,10 +250,7 @@ def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[Known
     engine.face_recognition_module()  # load dlib's models before we report ready
     engine.warm_up()
     try:
-        model = settings.recognition.model
-        known, negatives, summary = load_gallery_with_negatives(
-            settings.faces_dir, settings.cache_dir, model=model, tolerance=settings.recognition.tolerance,
-            max_encode=max_encode)
+        known, negatives, summary = load_gallery_with_negatives(settings.gallery, max_encode=max_encode)
     except GalleryError as exc:
         log.error("recognition: %s; every face will be Unknown", exc)
         return KnownFaces(), Negatives(), {"people": [], "images": 0, "skipped": [], "encoded": 0, "cached": 0,

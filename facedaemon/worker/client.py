@@ -2,6 +2,7 @@
 
 Frames go to the child through one SharedMemory block per camera; requests and results are small messages.
 Each child gets fresh queues: a child killed while holding a queue's lock would otherwise wedge its successor.
+What the cameras read back (results, requests in flight, counts) is on the result board (board.py).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import numpy as np
 from facedaemon import yuv
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.restarter import Restarter
+from facedaemon.worker.board import ResultBoard, WorkerStats
+from facedaemon.worker.entry import run_child
 from facedaemon.worker.frames import FrameBlocks
 from facedaemon.worker.logs import LogForwarder
-from facedaemon.worker.protocol import ChildSettings, Request, run_child
+from facedaemon.worker.protocol import ChildSettings, Request
 
 if TYPE_CHECKING:
     from facedaemon.config.models import Config
@@ -33,18 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READ_POLL_SECONDS = 0.2
-
-
-@dataclass
-class WorkerStats:
-    submitted: int = 0
-    busy: int = 0  # submit() refused: a request for that camera was in flight or the child not ready
-    results: int = 0
-    errors: int = 0  # requests the child failed on
-    abandoned: int = 0  # requests lost to a child crash or stall
-    restarts: int = 0
-    encoded: int = 0
-    inference_seconds: float = 0.0
 
 
 @dataclass
@@ -78,13 +69,11 @@ class RecognitionWorker:
         self._stall_seconds = stall_seconds
         self._ctx = multiprocessing.get_context("spawn")
         self._life = threading.RLock()  # start / check / stop
-        self._lock = threading.Lock()  # the dicts below, shared with camera threads and the reader
+        self._lock = threading.Lock()  # the frame blocks, shared with camera threads; a submit holds it throughout
         self._gen: _Generation | None = None
         self._stopping = False
         self._frames = FrameBlocks()  # under _lock
-        self._in_flight: dict[str, float] = {}  # camera → monotonic time of submit
-        self._latest: dict[str, RecognitionResult] = {}
-        self._stats = WorkerStats()
+        self._board = ResultBoard()
         self.gallery: dict | None = None  # the child's gallery summary once ready
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -96,9 +85,7 @@ class RecognitionWorker:
         with self._life:
             self._settings = child_settings(config)
             self._restarter = Restarter("worker", backoff=self._backoff or Backoff(), on_restart=self._on_restart)
-            with self._lock:
-                self._latest.clear()
-                self._stats = WorkerStats()
+            self._board.reset()
             self.gallery = None
         self.start()
 
@@ -111,8 +98,7 @@ class RecognitionWorker:
             if gen is not None:  # died and not yet noticed by check()
                 self._gen = None
                 self._close_generation(gen)
-                with self._lock:
-                    self._in_flight.clear()
+                self._board.drop_in_flight()
             self._restarter.retry_now()
             self._spawn()
 
@@ -149,7 +135,7 @@ class RecognitionWorker:
                 self._close_generation(gen)
             with self._lock:
                 self._frames.release_all()
-                self._in_flight.clear()
+            self._board.drop_in_flight()
 
     # -- state -----------------------------------------------------------------------------------------------
 
@@ -171,17 +157,14 @@ class RecognitionWorker:
         return self._restarter.restarts
 
     def stats(self) -> WorkerStats:
-        with self._lock:
-            return WorkerStats(**{**vars(self._stats), "restarts": self._restarter.restarts})
+        return self._board.stats(restarts=self._restarter.restarts)
 
     def latest(self, camera: str) -> RecognitionResult | None:
-        """The result board: the newest result for the camera (read once per output frame)."""
-        with self._lock:
-            return self._latest.get(camera)
+        """The newest result for the camera (read once per output frame)."""
+        return self._board.latest(camera)
 
     def in_flight(self, camera: str) -> bool:
-        with self._lock:
-            return camera in self._in_flight
+        return self._board.in_flight(camera)
 
     def shared_memory_names(self) -> list[str]:
         with self._lock:
@@ -198,25 +181,22 @@ class RecognitionWorker:
             got = f"{frame.dtype} {frame.shape}"
             raise ValueError(f"camera {camera}: expected an I420 frame (uint8, H*3/2 x W, even sizes), got {got}")
         gen = self._gen
-        with self._lock:
-            if gen is None or not gen.ready or camera in self._in_flight:
-                self._stats.busy += 1
+        with self._lock:  # the block of a camera with a request in flight is the child's until it answers
+            if gen is None or not gen.ready or self._board.in_flight(camera):
+                self._board.refused()
                 return False
             block = self._frames.put(camera, frame)
-            self._in_flight[camera] = time.monotonic()
-            self._stats.submitted += 1
+            self._board.sent(camera)
         try:
             gen.requests.put(Request(camera, block.name, tuple(frame.shape), frame_time, hint))
         except (ValueError, AssertionError, OSError):  # the queue closed: stop() or a restart raced us
-            with self._lock:
-                self._in_flight.pop(camera, None)
+            self._board.unsent(camera)
             return False
         return True
 
     def _stalled(self) -> bool:
-        with self._lock:
-            oldest = min(self._in_flight.values(), default=None)
-        return oldest is not None and time.monotonic() - oldest > self._stall_seconds
+        waited = self._board.waited()
+        return waited is not None and waited > self._stall_seconds
 
     # -- child generations -----------------------------------------------------------------------------------
 
@@ -253,9 +233,7 @@ class RecognitionWorker:
         """Forget a dead child: drop its in-flight requests so cameras can submit again; plan a restart."""
         if self._gen is gen:
             self._gen = None
-            with self._lock:
-                self._stats.abandoned += len(self._in_flight)
-                self._in_flight.clear()
+            self._board.drop_in_flight(abandoned=True)
             self._close_generation(gen)
             delay = self._restarter.failed(f"worker exited with code {gen.process.exitcode}")
             log.warning(
@@ -300,18 +278,11 @@ class RecognitionWorker:
             self._deliver(message[1])
         elif kind == "error":
             camera = message[1]
-            with self._lock:
-                self._in_flight.pop(camera, None)
-                self._stats.errors += 1
+            self._board.failed(camera)
             log.warning("camera %s: recognition failed: %s", camera, message[2])
 
     def _deliver(self, result: RecognitionResult) -> None:
-        with self._lock:
-            self._in_flight.pop(result.camera, None)
-            self._latest[result.camera] = result
-            self._stats.results += 1
-            self._stats.encoded += result.encoded
-            self._stats.inference_seconds += result.inference_seconds
+        self._board.post(result)
         if self._on_result is not None:
             try:
                 self._on_result(result)

@@ -1,5 +1,5 @@
 """What the daemon (worker/client.py) and the recognition child (worker/child.py) exchange, so neither side
-imports the other: ChildSettings, Request and the child's entry point.
+imports the other: ChildSettings and Request. The entry point the parent spawns is in entry.py.
 
 Messages (all small; frames travel through shared memory, see frames.py):
   parent → child: Request, or None to stop.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from facedaemon.config.models import RecognitionConfig
 from facedaemon.faces.types import Box
+from facedaemon.gallery.settings import GallerySettings
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,10 @@ class ChildSettings:
     runtime_dir: Path | None = None  # recent named faces' crops go to runtime_dir/recent/ (None: none kept)
     unknowns_dir: Path | None = None  # unknown faces' crops (None: unknowns.save is off, nothing kept)
 
+    @property
+    def gallery(self) -> GallerySettings:
+        return GallerySettings.from_recognition(self.faces_dir, self.cache_dir, self.recognition)
+
 
 @dataclass(frozen=True)
 class Request:
@@ -35,10 +39,3 @@ class Request:
     frame_time: float
     hint: Box | None = None  # where the picture changed (the frame was sent early for that), full-frame pixels
 
-
-def run_child(settings: ChildSettings, requests: Any, results: Any, log_queue: Any) -> None:
-    """Entry point of the spawned process, pickled by name. The child's modules (models, matcher, tracker, crop
-    stores) are imported here, in the child, so the daemon never loads them."""
-    from facedaemon.worker.child import child_main
-
-    child_main(settings, requests, results, log_queue)

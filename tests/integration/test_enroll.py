@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from facedaemon.gallery.edit import enroll, forget
 from facedaemon.gallery.layout import EnrollError, UnknownPerson
 from facedaemon.gallery.listing import listing
 from facedaemon.gallery.load import load_gallery
+from facedaemon.gallery.settings import GallerySettings
 from facedaemon.web.app import MAX_CONTENT_LENGTH
 from tests.realparts import SHARED_DATA, missing
 
@@ -52,29 +55,26 @@ def tiny(name: str) -> bytes:
 
 
 @pytest.fixture
-def dirs(tmp_path: Path) -> tuple[Path, Path]:
-    faces = tmp_path / "faces"
-    faces.mkdir()
-    shutil.copyfile(IMAGES / "biden.jpg", faces / "Biden.jpg")
-    return faces, tmp_path / "cache"
+def settings(tmp_path: Path, gallery: Callable[..., GallerySettings]) -> GallerySettings:
+    return gallery(tmp_path, "Biden", flat=True)
 
 
 def all_bytes(*roots: Path) -> list[tuple[Path, bytes]]:
     return [(p, p.read_bytes()) for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
 
 
-def test_enroll_writes_checked_photos_and_lists_them(dirs) -> None:
-    faces, cache = dirs
-    written, checks = enroll(faces, cache, "Barack Obama", [("obama2.jpg", photo("obama2.jpg")),
+def test_enroll_writes_checked_photos_and_lists_them(settings) -> None:
+    faces = settings.faces_dir
+    written, checks = enroll(settings, "Barack Obama", [("obama2.jpg", photo("obama2.jpg")),
                                                             ("x/obama3.jpg", photo("obama3.jpg"))])
     assert len(written) == 2 and all(w.startswith("Barack Obama/") and w.endswith(".jpg") for w in written)
     assert all(c.ok and c.quality.face_px >= 80 for c in checks)
     assert not [p for p in (faces / "Barack Obama").iterdir() if p.name.startswith(".")], "no temporary file left"
-    people = {p["name"]: p for p in listing(faces, cache)["people"]}
+    people = {p["name"]: p for p in listing(settings)["people"]}
     assert people["Barack Obama"]["images"] == 2
     assert "not loaded yet" in people["Barack Obama"]["files"][0]["notes"][0]
-    load_gallery(faces, cache)  # what the daemon does when it notices the change
-    people = {p["name"]: p for p in listing(faces, cache)["people"]}
+    load_gallery(settings)  # what the daemon does when it notices the change
+    people = {p["name"]: p for p in listing(settings)["people"]}
     assert people["Barack Obama"]["files"] == [{"file": w, "ok": True, "notes": []} for w in sorted(written)], \
         "both photos are loaded and clean"
     assert 0 < people["Barack Obama"]["consistency"] < 0.6
@@ -90,52 +90,49 @@ def test_enroll_writes_checked_photos_and_lists_them(dirs) -> None:
         (lambda: tiny("obama2.jpg"), "too small"),
     ],
 )
-def test_enroll_refuses_bad_photos_naming_file_and_reason(dirs, data, reason: str) -> None:
-    faces, cache = dirs
+def test_enroll_refuses_bad_photos_naming_file_and_reason(settings, data, reason: str) -> None:
+    faces = settings.faces_dir
     body = data() if callable(data) else data
     with pytest.raises(EnrollError, match=rf"bad\.jpg: .*{reason}"):
-        enroll(faces, cache, "Obama", [("good.jpg", photo("obama2.jpg")), ("bad.jpg", body)])
+        enroll(settings, "Obama", [("good.jpg", photo("obama2.jpg")), ("bad.jpg", body)])
     assert not (faces / "Obama").exists() or not any((faces / "Obama").iterdir()), "all or nothing"
 
 
-def test_enroll_refuses_a_photo_without_a_face(dirs, tmp_path: Path) -> None:
-    faces, cache = dirs
+def test_enroll_refuses_a_photo_without_a_face(settings, tmp_path: Path) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (400, 300), (120, 160, 200)).save(buffer, "PNG")
     with pytest.raises(EnrollError, match=r"sky\.png: no face found"):
-        enroll(faces, cache, "Obama", [("sky.png", buffer.getvalue())])
+        enroll(settings, "Obama", [("sky.png", buffer.getvalue())])
 
 
-def test_enroll_flags_a_different_person(dirs) -> None:
-    faces, cache = dirs
-    enroll(faces, cache, "Obama", [("a.jpg", photo("obama2.jpg")), ("b.jpg", photo("obama3.jpg"))])
-    load_gallery(faces, cache)
+def test_enroll_flags_a_different_person(settings) -> None:
+    enroll(settings, "Obama", [("a.jpg", photo("obama2.jpg")), ("b.jpg", photo("obama3.jpg"))])
+    load_gallery(settings)
     with pytest.raises(EnrollError, match=r"biden\.jpg: likely a different person"):
-        enroll(faces, cache, "Obama", [("biden.jpg", photo("biden.jpg"))])
-    written, _ = enroll(faces, cache, "Obama", [("biden.jpg", photo("biden.jpg"))], allow_flagged=True)
-    load_gallery(faces, cache)
-    obama = {p["name"]: p for p in listing(faces, cache)["people"]}["Obama"]
+        enroll(settings, "Obama", [("biden.jpg", photo("biden.jpg"))])
+    written, _ = enroll(settings, "Obama", [("biden.jpg", photo("biden.jpg"))], allow_flagged=True)
+    load_gallery(settings)
+    obama = {p["name"]: p for p in listing(settings)["people"]}["Obama"]
     notes = {f["file"]: f["notes"] for f in obama["files"]}
     assert any("likely a different person" in n for n in notes[written[0]])
 
 
 @pytest.mark.parametrize("name", ["", ".hidden", "../x", "a/b", "a\\b", "x" * 65, "trailing ", "dot.", "Unknown",
                                   "nul\x00", "new\nline", "é"])
-def test_bad_names_refused(dirs, name: str) -> None:
-    faces, cache = dirs
+def test_bad_names_refused(settings, name: str) -> None:
     with pytest.raises(EnrollError, match="invalid person name"):
-        enroll(faces, cache, name, [("a.jpg", photo("obama2.jpg"))])
+        enroll(settings, name, [("a.jpg", photo("obama2.jpg"))])
     # forget takes any name the gallery could have loaded (erasure); paths and hidden names stay refused
     refused = "invalid person name" if name in ("", ".hidden", "../x", "a/b", "nul\x00") else "no photos of"
     with pytest.raises(EnrollError, match=refused):
-        forget(faces, cache, name)
+        forget(settings, name)
 
 
-def test_forget_leaves_no_trace_in_faces_or_cache(dirs) -> None:
-    faces, cache = dirs
+def test_forget_leaves_no_trace_in_faces_or_cache(settings) -> None:
+    faces, cache = settings.faces_dir, settings.cache_dir
     (faces / "Obama.png").write_bytes(_png(photo("obama.jpg")))  # flat layout too
-    enroll(faces, cache, "Obama", [("a.jpg", photo("obama2.jpg")), ("b.jpg", photo("obama3.jpg"))])
-    known, _ = load_gallery(faces, cache)
+    enroll(settings, "Obama", [("a.jpg", photo("obama2.jpg")), ("b.jpg", photo("obama3.jpg"))])
+    known, _ = load_gallery(settings)
     theirs = [known.encodings[i] for i, n in enumerate(known.names) if n == "Obama"]
     assert len(theirs) == 3
     secrets = [np.asarray(e, dtype=np.float64).tobytes() for e in theirs]
@@ -144,7 +141,7 @@ def test_forget_leaves_no_trace_in_faces_or_cache(dirs) -> None:
                and p.is_file()]
     assert any(s in data for _, data in all_bytes(cache) for s in secrets[:3]), "the test must see them before"
 
-    report = forget(faces, cache, "Obama")
+    report = forget(settings, "Obama")
     assert len(report.files) == 3 and report.cache_entries == 3
     for path, data in all_bytes(faces, cache):
         for secret in secrets:
@@ -153,11 +150,11 @@ def test_forget_leaves_no_trace_in_faces_or_cache(dirs) -> None:
             assert digest not in data, f"a photo hash of the forgotten person is still in {path}"
         if cache in path.parents:  # (biden.jpg's own EXIF caption mentions Obama)
             assert b"Obama" not in data, f"the forgotten person's name is still in {path}"
-    assert {p["name"] for p in listing(faces, cache)["people"]} == {"Biden"}
-    known, _ = load_gallery(faces, cache)
+    assert {p["name"] for p in listing(settings)["people"]} == {"Biden"}
+    known, _ = load_gallery(settings)
     assert known.people == ("Biden",)  # and Biden's cache entry survived
     with pytest.raises(UnknownPerson):
-        forget(faces, cache, "Obama")
+        forget(settings, "Obama")
 
 
 def _png(jpeg: bytes) -> bytes:
@@ -166,12 +163,12 @@ def _png(jpeg: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def test_forget_after_cache_built_with_other_settings_still_purges(dirs) -> None:
-    faces, cache = dirs
-    enroll(faces, cache, "Obama", [("a.jpg", photo("obama2.jpg"))])
-    known, _ = load_gallery(faces, cache, upsample=0)  # another params string in the cache
+def test_forget_after_cache_built_with_other_settings_still_purges(settings) -> None:
+    cache = settings.cache_dir
+    enroll(settings, "Obama", [("a.jpg", photo("obama2.jpg"))])
+    known, _ = load_gallery(replace(settings, upsample=0))  # another params string in the cache
     secret = known.encodings[known.names.index("Obama")].astype(np.float64).tobytes()
-    forget(faces, cache, "Obama")
+    forget(settings, "Obama")
     assert all(secret not in data for _, data in all_bytes(cache))
 
 
@@ -179,8 +176,8 @@ def test_forget_after_cache_built_with_other_settings_still_purges(dirs) -> None
 
 
 @pytest.fixture
-def client(dirs, make_client):
-    faces, cache = dirs
+def client(settings, make_client):
+    faces, cache = settings.faces_dir, settings.cache_dir
     return make_client(faces_dir=faces, cache_dir=cache)
 
 
@@ -237,8 +234,8 @@ def test_no_faces_dir_means_404(tmp_path: Path, make_client) -> None:
 # --- CLI ----------------------------------------------------------------------------------------------------------
 
 
-def test_cli_enroll_and_forget(dirs, tmp_path: Path) -> None:
-    faces, cache = dirs
+def test_cli_enroll_and_forget(settings, tmp_path: Path) -> None:
+    faces, cache = settings.faces_dir, settings.cache_dir
     config = tmp_path / "facedaemon.yaml"
     config.write_text(yaml.safe_dump({"faces_dir": str(faces), "cache_dir": str(cache), "runtime_dir":
                                       str(tmp_path / "run"), "cameras": {"door": {"source": "pattern"}}}))
@@ -259,12 +256,12 @@ def test_cli_enroll_and_forget(dirs, tmp_path: Path) -> None:
     assert not (faces / "Obama").exists()
     again = cli("forget", "--config", str(config), "Obama")
     assert again.returncode == 1 and "no photos of 'Obama'" in again.stderr
-    assert json.loads(json.dumps(listing(faces, cache)))["people"][0]["name"] == "Biden"
+    assert json.loads(json.dumps(listing(settings)))["people"][0]["name"] == "Biden"
     assert not (cache / CACHE_FILE).exists() or b"Obama" not in (cache / CACHE_FILE).read_bytes()
 
 
-def test_error_bodies_never_show_absolute_paths(client, dirs) -> None:
-    faces, _ = dirs
+def test_error_bodies_never_show_absolute_paths(client, settings) -> None:
+    faces = settings.faces_dir
     response = client.delete("/api/faces/Nobody")
     assert response.status_code == 404
     detail = response.get_json()["detail"]

@@ -3,10 +3,13 @@
 import io
 import json
 import shutil
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from facedaemon.gallery.settings import GallerySettings
 from facedaemon.identify import run_identify
 from tests.realparts import SHARED_DATA
 
@@ -18,21 +21,17 @@ pytestmark = pytest.mark.needs_photos
 
 
 @pytest.fixture
-def faces(tmp_path: Path) -> Path:
-    root = tmp_path / "faces"
-    root.mkdir()
-    shutil.copyfile(IMAGES / "obama2.jpg", root / "Obama.jpg")
-    shutil.copyfile(IMAGES / "biden.jpg", root / "Biden.jpg")
-    return root
+def faces(tmp_path: Path, gallery: Callable[..., GallerySettings]) -> GallerySettings:
+    return gallery(tmp_path, "Obama", "Biden", flat=True, model="hog", tolerance=0.6, cache_dir=None)
 
 
-def identify(faces_dir: Path, images: list[Path], cache: Path | None = None) -> tuple[int, list[dict]]:
+def identify(faces: GallerySettings, images: list[Path]) -> tuple[int, list[dict]]:
     out = io.StringIO()
-    code = run_identify(faces_dir, images, model="hog", tolerance=0.6, scale=0.5, cache_dir=cache, out=out)
+    code = run_identify(faces, images, scale=0.5, out=out)
     return code, [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-def test_names_obama_and_biden(faces: Path) -> None:
+def test_names_obama_and_biden(faces: GallerySettings) -> None:
     code, lines = identify(faces, [IMAGES / "obama.jpg", IMAGES / "biden.jpg"])
     assert code == 0
     assert [line["image"] for line in lines] == [str(IMAGES / "obama.jpg"), str(IMAGES / "biden.jpg")]
@@ -46,17 +45,17 @@ def test_names_obama_and_biden(faces: Path) -> None:
     assert 0 <= top < bottom <= 1137 and 0 <= left < right <= 910
 
 
-def test_obama_is_unknown_to_the_seed_gallery(tmp_path: Path) -> None:
-    faces = tmp_path / "known"
-    shutil.copytree(KNOWN, faces)
-    code, lines = identify(faces, [IMAGES / "obama.jpg"], cache=tmp_path / "cache")
+def test_obama_is_unknown_to_the_seed_gallery(tmp_path: Path, faces: GallerySettings) -> None:
+    shutil.copytree(KNOWN, tmp_path / "known")
+    code, lines = identify(replace(faces, faces_dir=tmp_path / "known", cache_dir=tmp_path / "cache"),
+                           [IMAGES / "obama.jpg"])
     assert code == 0
     (face,) = lines[0]["faces"]
     assert face["name"] == "Unknown"
     assert face["distance"] > 0.6
 
 
-def test_unreadable_image_is_an_error_line_and_exit_1(faces: Path, tmp_path: Path) -> None:
+def test_unreadable_image_is_an_error_line_and_exit_1(faces: GallerySettings, tmp_path: Path) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_text("not an image")
     code, lines = identify(faces, [broken, IMAGES / "obama.jpg", tmp_path / "missing.jpg"])
@@ -66,6 +65,6 @@ def test_unreadable_image_is_an_error_line_and_exit_1(faces: Path, tmp_path: Pat
     assert "cannot read" in lines[2]["error"]
 
 
-def test_missing_faces_dir_exits_2(tmp_path: Path) -> None:
-    code, lines = identify(tmp_path / "nope", [IMAGES / "obama.jpg"])
+def test_missing_faces_dir_exits_2(faces: GallerySettings, tmp_path: Path) -> None:
+    code, lines = identify(replace(faces, faces_dir=tmp_path / "nope"), [IMAGES / "obama.jpg"])
     assert (code, lines) == (2, [])

@@ -15,13 +15,18 @@ import pytest
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
+<<<<<<< HEAD
 from facedaemon.config.auth import AuthConfig
+=======
+from facedaemon.config.models import AuthConfig, RecognitionConfig
+>>>>>>> gallery
 from facedaemon.faces.matcher import match
 from facedaemon.faces.negatives import refine
 from facedaemon.faces.tracker import Track
 from facedaemon.gallery.edit import forget
 from facedaemon.gallery.listing import listing
 from facedaemon.gallery.load import load_gallery_with_negatives
+from facedaemon.gallery.settings import GallerySettings
 from facedaemon.gallery.watch import snapshot
 from facedaemon.runtime.recent import RecentFaces
 from tests.realparts import SHARED_DATA
@@ -53,6 +58,12 @@ def dirs(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 @pytest.fixture
+def settings(dirs) -> GallerySettings:
+    faces, cache, _ = dirs
+    return GallerySettings.from_recognition(faces, cache, RecognitionConfig())
+
+
+@pytest.fixture
 def client(dirs, make_client):
     faces, cache, runtime = dirs
     return make_client(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache)
@@ -68,9 +79,9 @@ def recent_crop(runtime: Path, photo: Path, name: str, track_id: int = 12) -> No
     recent.observe([face], frame, time.time())
 
 
-def test_mark_a_recent_wrong_match_then_the_gallery_rejects_it(dirs, client) -> None:
+def test_mark_a_recent_wrong_match_then_the_gallery_rejects_it(dirs, client, settings) -> None:
     faces, cache, runtime = dirs
-    known, negatives, _ = load_gallery_with_negatives(faces, cache)
+    known, negatives, _ = load_gallery_with_negatives(settings)
     kai = known_encoding_of(KNOWN / "KaiYuChen.jpg")
     assert match(known, kai, 0.6).name == "ChengHaoXie", "the look-alike is wrongly named"
     recent_crop(runtime, KNOWN / "KaiYuChen.jpg", "ChengHaoXie")
@@ -85,7 +96,7 @@ def test_mark_a_recent_wrong_match_then_the_gallery_rejects_it(dirs, client) -> 
     assert snapshot(faces, cache) != before, "the daemon's poll sees the change and reloads"
     image = client.get(response.json["url"])
     assert image.status_code == 200 and image.headers["Cache-Control"] == "no-store"
-    known, negatives, summary = load_gallery_with_negatives(faces, cache)
+    known, negatives, summary = load_gallery_with_negatives(settings)
     assert known.people == ("ChengHaoXie",) and summary.negatives == 1, "not a person of its own"
     assert refine(known, negatives, kai, match(known, kai, 0.6), 0.6).name == "Unknown"
     cheng = known_encoding_of(KNOWN / "ChengHaoXie.jpg")
@@ -100,19 +111,19 @@ def known_encoding_of(photo: Path) -> np.ndarray:
     return analyse_image(photo.read_bytes(), model="hog", upsample=1)[1]
 
 
-def test_mark_from_an_uploaded_image_and_delete_it(dirs, client) -> None:
-    faces, cache, _ = dirs
+def test_mark_from_an_uploaded_image_and_delete_it(dirs, client, settings) -> None:
+    faces = dirs[0]
     data = {"image": (io.BytesIO((KNOWN / "KaiYuChen.jpg").read_bytes()), "kai.jpg")}
     response = client.post("/api/faces/ChengHaoXie/not", data=data, content_type="multipart/form-data")
     assert response.status_code == 201, response.json
     file = response.json["file"]
-    load_gallery_with_negatives(faces, cache)
+    load_gallery_with_negatives(settings)
     assert hashlib.sha256((KNOWN / "KaiYuChen.jpg").read_bytes()).hexdigest()[:12] in file
     gone = client.delete(f"/api/faces/ChengHaoXie/negatives/{file}")
     assert gone.status_code == 200 and not (faces / ".negatives" / "ChengHaoXie" / file).exists()
     assert client.delete(f"/api/faces/ChengHaoXie/negatives/{file}").status_code == 404
     assert client.get(f"/api/faces/ChengHaoXie/negatives/{file}").status_code == 404
-    _, negatives, _ = load_gallery_with_negatives(faces, cache)
+    _, negatives, _ = load_gallery_with_negatives(settings)
     assert len(negatives) == 0
 
 
@@ -161,23 +172,23 @@ def test_image_routes_serve_nothing_else(dirs, client, path: str) -> None:
     assert response.status_code == 404 and b"JFIF" not in response.data
 
 
-def test_forget_removes_negatives_and_their_encodings(dirs, client) -> None:
+def test_forget_removes_negatives_and_their_encodings(dirs, client, settings) -> None:
     faces, cache, _ = dirs
     data = {"image": (io.BytesIO((KNOWN / "KaiYuChen.jpg").read_bytes()), "kai.jpg")}
     assert client.post("/api/faces/ChengHaoXie/not", data=data,
                        content_type="multipart/form-data").status_code == 201
-    _, negatives, _ = load_gallery_with_negatives(faces, cache)
+    _, negatives, _ = load_gallery_with_negatives(settings)
     secret = negatives.by_person["ChengHaoXie"][0]
     secrets = [secret.astype(np.float64).tobytes(), secret.astype(np.float32).tobytes()]
     assert any(s in p.read_bytes() for p in cache.rglob("*") if p.is_file() for s in secrets), "seen before"
-    report = forget(faces, cache, "ChengHaoXie")
+    report = forget(settings, "ChengHaoXie")
     assert any(f.startswith(".negatives/ChengHaoXie/") for f in report.files)
     assert not (faces / ".negatives" / "ChengHaoXie").exists()
     for path in [p for root in (faces, cache) for p in root.rglob("*") if p.is_file()]:
         content = path.read_bytes()
         assert not any(s in content for s in secrets), f"a negative's encoding is still in {path}"
         assert b"ChengHaoXie" not in content or path.suffix == ".jpg", f"the name is still in {path}"
-    assert listing(faces, cache)["people"] == []
+    assert listing(settings)["people"] == []
 
 
 def test_cross_origin_marks_are_refused_with_auth(dirs, make_client) -> None:
@@ -192,20 +203,19 @@ def test_cross_origin_marks_are_refused_with_auth(dirs, make_client) -> None:
     assert client.get("/api/recent", headers=login).status_code == 200
 
 
-def test_identify_uses_the_negatives_like_the_daemon(dirs) -> None:
+def test_identify_uses_the_negatives_like_the_daemon(settings) -> None:
     import json
 
     from facedaemon.gallery.edit import mark_not
     from facedaemon.identify import run_identify
 
-    faces, cache, _ = dirs
     photos = [KNOWN / "KaiYuChen.jpg", KNOWN / "ChengHaoXie.jpg"]
 
     def named() -> list[str]:
         out = io.StringIO()
-        assert run_identify(faces, photos, cache_dir=cache, out=out) == 0
+        assert run_identify(settings, photos, scale=1.0, out=out) == 0
         return [json.loads(line)["faces"][0]["name"] for line in out.getvalue().splitlines()]
 
     assert named() == ["ChengHaoXie", "ChengHaoXie"]
-    mark_not(faces, cache, "ChengHaoXie", "kai.jpg", (KNOWN / "KaiYuChen.jpg").read_bytes())
+    mark_not(settings, "ChengHaoXie", "kai.jpg", (KNOWN / "KaiYuChen.jpg").read_bytes())
     assert named() == ["Unknown", "ChengHaoXie"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from facedaemon.faces import engine
 from facedaemon.faces.detect import TileMemory, detector
 from facedaemon.faces.matcher import match_many
 from facedaemon.gallery.load import load_gallery
+from facedaemon.gallery.settings import GallerySettings
 
 
 def composite(shared: Path, photo: str, face_px: int, box_at: tuple[int, int] = (500, 700)) -> tuple[np.ndarray, tuple]:
@@ -30,29 +32,26 @@ def composite(shared: Path, photo: str, face_px: int, box_at: tuple[int, int] = 
 
 
 @pytest.fixture(scope="module")
-def gallery(shared_data: Path, tmp_path_factory) -> object:
-    faces = tmp_path_factory.mktemp("faces")
-    (faces / "Obama").mkdir()
-    for photo in ("obama2.jpg", "obama3.jpg"):
-        (faces / "Obama" / photo).write_bytes((shared_data / "images" / photo).read_bytes())
-    return load_gallery(faces, None, model="blazeface")[0]
+def known(gallery: Callable[..., GallerySettings], tmp_path_factory) -> object:
+    """Obama's two gallery photos, loaded with BlazeFace."""
+    return load_gallery(gallery(tmp_path_factory.mktemp("known"), "Obama", model="blazeface", cache_dir=None))[0]
 
 
 @pytest.mark.parametrize("face_px", [32, 40, 48])
-def test_a_small_known_face_in_1080p_is_found_and_named(shared_data: Path, gallery, face_px: int) -> None:
+def test_a_small_known_face_in_1080p_is_found_and_named(shared_data: Path, known, face_px: int) -> None:
     frame, truth = composite(shared_data, "obama.jpg", face_px)
     boxes = engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "blazeface", 1)
     assert len(boxes) == 1 and inside(boxes[0], truth), (boxes, truth)
     assert abs((boxes[0][2] - boxes[0][0]) - face_px) <= face_px * 0.25  # the size dlib's encoder expects
-    (match,) = match_many(gallery, engine.encode(engine.to_rgb(frame), boxes), 0.6)
+    (match,) = match_many(known, engine.encode(engine.to_rgb(frame), boxes), 0.6)
     assert match.name == "Obama" and match.distance < 0.55, match
 
 
-def test_a_small_stranger_is_found_and_not_named(shared_data: Path, gallery) -> None:
+def test_a_small_stranger_is_found_and_not_named(shared_data: Path, known) -> None:
     frame, truth = composite(shared_data, "biden.jpg", 48)
     boxes = engine.detect_regions(frame, [(0, 1920, 1080, 0)], 0.25, "blazeface", 1)
     assert len(boxes) == 1 and inside(boxes[0], truth)
-    (match,) = match_many(gallery, engine.encode(engine.to_rgb(frame), boxes), 0.6)
+    (match,) = match_many(known, engine.encode(engine.to_rgb(frame), boxes), 0.6)
     assert match.name == "Unknown"
 
 
@@ -166,7 +165,7 @@ def recognise_once(frame: np.ndarray, known: object) -> list[str]:
         block.unlink()
 
 
-def test_a_blurred_stranger_is_a_neutral_face_and_a_blurred_match_still_names(shared_data: Path, gallery) -> None:
+def test_a_blurred_stranger_is_a_neutral_face_and_a_blurred_match_still_names(shared_data: Path, known) -> None:
     """scripts/benchmarks/face_size_distance.py --blur: past MIN_LIVE_SHARPNESS the right person drifts beyond the
     tolerance, so a miss on a face that blurred says nothing; a match still does."""
     import cv2
@@ -179,6 +178,6 @@ def test_a_blurred_stranger_is_a_neutral_face_and_a_blurred_match_still_names(sh
         area[:] = cv2.GaussianBlur(area, (0, 0), sigma)
         return frame
 
-    assert recognise_once(composite(shared_data, "biden.jpg", 64)[0], gallery) == [UNKNOWN]
-    assert recognise_once(blurred("biden.jpg", 3.0), gallery) == [FACE]
-    assert recognise_once(blurred("obama.jpg", 2.0), gallery) == ["Obama"]
+    assert recognise_once(composite(shared_data, "biden.jpg", 64)[0], known) == [UNKNOWN]
+    assert recognise_once(blurred("biden.jpg", 3.0), known) == [FACE]
+    assert recognise_once(blurred("obama.jpg", 2.0), known) == ["Obama"]

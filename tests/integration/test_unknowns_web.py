@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from facedaemon.faces.matcher import match
 from facedaemon.faces.tracker import Track
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.gallery.load import load_gallery
+from facedaemon.gallery.settings import GallerySettings
 from facedaemon.worker.unknowns import UnknownCollector
 from tests.realparts import SHARED_DATA
 
@@ -28,12 +29,14 @@ pytestmark = pytest.mark.needs_photos
 
 
 @pytest.fixture
-def dirs(tmp_path: Path) -> tuple[Path, Path, Path]:
-    faces = tmp_path / "faces"
-    (faces / "Obama").mkdir(parents=True)
-    shutil.copyfile(IMAGES / "obama2.jpg", faces / "Obama" / "obama2.jpg")
+def settings(tmp_path: Path, gallery: Callable[..., GallerySettings]) -> GallerySettings:
+    return gallery(tmp_path, "Obama", each=1)
+
+
+@pytest.fixture
+def dirs(settings: GallerySettings, tmp_path: Path) -> tuple[Path, Path, Path]:
     (tmp_path / "run").mkdir()
-    return faces, tmp_path / "cache", faces / ".unknowns"
+    return settings.faces_dir, settings.cache_dir, settings.faces_dir / ".unknowns"
 
 
 def context(dirs, **overrides) -> dict:
@@ -64,8 +67,8 @@ def collect_stranger(folder: Path, track_id: int = 5) -> str:
     return crop.stem
 
 
-def test_list_view_and_assign_a_stranger(dirs, client) -> None:
-    faces, cache, unknowns = dirs
+def test_list_view_and_assign_a_stranger(dirs, client, settings: GallerySettings) -> None:
+    unknowns = dirs[2]
     uid = collect_stranger(unknowns)
     body = client.get("/api/unknowns").json
     assert body["save"] is True and body["retention_text"] == "1h"
@@ -80,7 +83,7 @@ def test_list_view_and_assign_a_stranger(dirs, client) -> None:
     assert assigned.json["added"][0].startswith("Joe Biden/")
     assert client.get("/api/unknowns").json["unknowns"] == [] and list(unknowns.iterdir()) == []
     assert client.get(entry["url"]).status_code == 404
-    known, _ = load_gallery(faces, cache)
+    known, _ = load_gallery(settings)
     from facedaemon.gallery.load import analyse_image
 
     biden = analyse_image((IMAGES / "biden.jpg").read_bytes(), model="hog", upsample=1)[1]
@@ -88,9 +91,9 @@ def test_list_view_and_assign_a_stranger(dirs, client) -> None:
     assert known.people == ("Joe Biden", "Obama"), ".unknowns is not a person"
 
 
-def test_assign_applies_the_enrolment_checks(dirs, client) -> None:
-    faces, cache, unknowns = dirs
-    load_gallery(faces, cache)  # Obama's encodings cached: what a new photo of him is compared with
+def test_assign_applies_the_enrolment_checks(dirs, client, settings: GallerySettings) -> None:
+    unknowns = dirs[2]
+    load_gallery(settings)  # Obama's encodings cached: what a new photo of him is compared with
     unknowns.mkdir()
     soft = io.BytesIO()
     Image.open(IMAGES / "biden.jpg").convert("RGB").filter(ImageFilter.GaussianBlur(6)).save(soft, "JPEG")

@@ -1,7 +1,6 @@
 """The recognition worker with a real child process, real shared memory and the real face models."""
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -17,6 +16,7 @@ from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import Config
 from facedaemon.faces.boxes import iou
 from facedaemon.faces.types import RecognitionResult
+from facedaemon.gallery.settings import GallerySettings
 from facedaemon.worker.client import RecognitionWorker
 from tests.realparts import SHARED_DATA
 
@@ -72,13 +72,9 @@ def pid_exists(pid: int) -> bool:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    faces = tmp_path / "faces"
-    faces.mkdir()
-    shutil.copyfile(IMAGES / "obama2.jpg", faces / "Obama.jpg")
-    shutil.copyfile(IMAGES / "biden.jpg", faces / "Biden.jpg")
+def config(tmp_path: Path, gallery: Callable[..., GallerySettings]) -> Config:
     return Config(
-        faces_dir=faces,
+        faces_dir=gallery(tmp_path, "Obama", "Biden", flat=True).faces_dir,
         runtime_dir=tmp_path / "run",
         cameras=[{"name": "cam", "source": {"kind": "pattern", "uri": "smpte"}}],
     )

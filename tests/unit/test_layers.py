@@ -98,6 +98,65 @@ def test_the_checker_sees_an_upward_import_and_a_web_reach(tmp_path: Path) -> No
     assert any("the web imports only" in problem for problem in found)
 
 
+def module_imports(package: Path) -> dict[str, set[str]]:
+    """Module → the package's modules it imports, inside functions too (a deferred import still closes a circle),
+    but not under `if TYPE_CHECKING:` (never run)."""
+    modules = {".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): path
+               for path in sorted(package.rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(), str(path))
+        types_only = {id(inner) for node in ast.walk(tree)
+                      if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                      for statement in node.body for inner in ast.walk(statement)}
+        graph[module] = set()
+        for node in ast.walk(tree):
+            if id(node) in types_only:
+                continue
+            if isinstance(node, ast.Import):
+                graph[module] |= {alias.name for alias in node.names if alias.name in modules}
+            elif isinstance(node, ast.ImportFrom) and node.module in modules:
+                subs = {f"{node.module}.{alias.name}" for alias in node.names}
+                graph[module] |= (subs & modules.keys()) or {node.module}
+    return graph
+
+
+def module_circles(package: Path) -> list[list[str]]:
+    """Each import circle between modules (circles between folders are already ruled out by the floors)."""
+    graph, circles, done = module_imports(package), [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for target in sorted(graph.get(module, ())):
+            if target in path:
+                circles.append([*path[path.index(target):], target])
+            elif target not in done:
+                visit(target, [*path, target])
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module, [module])
+    return circles
+
+
+def test_no_module_imports_itself_back() -> None:
+    assert module_circles(PACKAGE) == []
+
+
+def test_the_checker_sees_a_circle_inside_a_folder(tmp_path: Path) -> None:
+    package = tmp_path / "facedaemon"
+    (package / "worker").mkdir(parents=True)
+    for name in ("__init__.py", "worker/__init__.py"):
+        (package / name).write_text("")
+    (package / "worker" / "protocol.py").write_text("def run():\n    from facedaemon.worker import child\n")
+    (package / "worker" / "child.py").write_text("import facedaemon.worker.protocol\n")
+    (package / "worker" / "client.py").write_text("from facedaemon.worker import child, frames, protocol\n")
+    (package / "worker" / "frames.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from facedaemon.worker import client\n")
+    assert module_circles(package) == [["facedaemon.worker.child", "facedaemon.worker.protocol",
+                                        "facedaemon.worker.child"]]
+
+
 def docs_layout():
     """scripts/docs-layout, loaded by path: the script owns the generator, and scripts never import tests."""
     loader = importlib.machinery.SourceFileLoader("docs_layout", str(PACKAGE.parent / "scripts" / "docs-layout"))
