@@ -13,6 +13,7 @@ from flask import Flask, Response, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from facedaemon.config import load
+from facedaemon.gallery.settings import GallerySettings
 from facedaemon.logs import setup_logging
 from facedaemon.web import api, auth, faces, health, hls, live, not_person, origin, pages, unknowns
 from facedaemon.web.context import EXTENSION_KEY, WebContext, get_context
@@ -64,8 +65,7 @@ def create_app_from_config(config_path: str) -> Flask:
         log.warning("web app: no login required (http.listen %s, auth.enabled %s)", config.http.listen,
                     config.auth.enabled)
     return create_app(WebContext(runtime_dir=Path(config.runtime_dir), cameras=cameras, auth=auth,
-                                 faces_dir=Path(config.faces_dir), cache_dir=Path(config.encodings_cache_dir),
-                                 tolerance=config.recognition.tolerance, model=config.recognition.model,
+                                 gallery=GallerySettings.from_config(config),
                                  unknowns_dir=Path(config.unknowns_dir), unknowns_save=config.unknowns.save,
                                  unknowns_retention=config.unknowns.retention,
                                  allowed_hosts=frozenset({config.http.host, *config.http.allowed_hosts})))
@@ -104,8 +104,9 @@ def _without_paths(text: str | None) -> str | None:
     if not text:
         return text
     context = get_context(current_app)
-    folders = {"faces_dir": context.faces_dir, "cache_dir": context.cache_dir, "runtime_dir": context.runtime_dir,
-               "unknowns dir": context.unknowns_dir}
+    gallery = context.gallery
+    folders = {"faces_dir": gallery and gallery.faces_dir, "cache_dir": gallery and gallery.cache_dir,
+               "runtime_dir": context.runtime_dir, "unknowns dir": context.unknowns_dir}
     for key, folder in sorted(folders.items(), key=lambda item: -len(str(item[1] or ""))):
         if folder is not None:
             text = text.replace(str(folder), key)

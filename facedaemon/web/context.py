@@ -1,4 +1,4 @@
-"""What every blueprint needs from the app: the WebContext (runtime_dir, cameras, faces_dir, ...) and get_context.
+"""What every blueprint needs from the app: the WebContext (runtime_dir, cameras, gallery, ...) and get_context.
 
 Its own module so the blueprints never import the app factory, which imports them.
 """
@@ -11,7 +11,6 @@ from pathlib import Path
 from flask import Flask
 
 from facedaemon.config.auth import AuthConfig
-from facedaemon.config.models import DEFAULT_DETECTOR
 from facedaemon.gallery.settings import GallerySettings
 
 EXTENSION_KEY = "facedaemon"
@@ -23,21 +22,13 @@ class WebContext:
     cameras: tuple[str, ...]
     stale_after: float = 5.0
     auth: AuthConfig | None = None  # None: no login (loopback only, or auth.enabled: false)
-    faces_dir: Path | None = None  # None: the faces screen and /api/faces answer 404
-    cache_dir: Path | None = None
-    tolerance: float = 0.6
-    model: str = DEFAULT_DETECTOR  # detector for checking uploads, as the daemon's recognition.model
+    # faces_dir with the daemon's detector and tolerance (uploads are checked as the daemon would see them);
+    # None: the faces screen and /api/faces answer 404
+    gallery: GallerySettings | None = None
     unknowns_dir: Path | None = None  # None: /api/unknowns answers 404
     unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
     unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served
     allowed_hosts: frozenset[str] = frozenset()  # besides IP addresses and localhost (see web/origin.py)
-
-    @property
-    def gallery(self) -> GallerySettings:
-        """faces_dir with the model and tolerance the daemon uses (the views check faces_dir is set first)."""
-        assert self.faces_dir is not None
-        return GallerySettings(faces_dir=self.faces_dir, cache_dir=self.cache_dir, model=self.model,
-                               tolerance=self.tolerance)
 
 
 def get_context(app: Flask) -> WebContext:

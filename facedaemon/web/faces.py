@@ -26,7 +26,7 @@ MAX_PHOTOS = 20  # per enrol request: each is decoded and searched for a face in
 def faces_context() -> WebContext:
     """The app's context if a faces folder is configured, else 404 (shared with not_person.py)."""
     context = get_context(current_app)
-    if context.faces_dir is None:
+    if context.gallery is None:
         abort(404, description="no faces folder configured")
     return context
 

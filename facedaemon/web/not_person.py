@@ -118,7 +118,7 @@ def _negative_path(context: WebContext, name: str, filename: str) -> Path:
 
     if not PERSON_NAME_RE.match(name) or not NEGATIVE_FILE.match(filename):
         abort(404)
-    found = regular_file_inside(context.faces_dir, NEGATIVES_DIR, name, filename)
+    found = regular_file_inside(context.gallery.faces_dir, NEGATIVES_DIR, name, filename)
     if found is None:
         abort(404)
     return found

@@ -63,7 +63,7 @@ def image(uid: str) -> Response:
 @blueprint.post("/<uid>/assign")
 def assign(uid: str) -> tuple[Response, int]:
     context = _context()
-    if context.faces_dir is None:
+    if context.gallery is None:
         abort(404, description="no faces folder configured")
     body = request.get_json(silent=True)
     name = body.get("name") if isinstance(body, dict) else None

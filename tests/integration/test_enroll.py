@@ -177,8 +177,7 @@ def test_forget_after_cache_built_with_other_settings_still_purges(settings) -> 
 
 @pytest.fixture
 def client(settings, make_client):
-    faces, cache = settings.faces_dir, settings.cache_dir
-    return make_client(faces_dir=faces, cache_dir=cache)
+    return make_client(gallery=settings)
 
 
 def upload(client, name: str, *files: tuple[str, bytes]):

@@ -15,11 +15,8 @@ import pytest
 from PIL import Image
 from werkzeug.security import generate_password_hash
 
-<<<<<<< HEAD
 from facedaemon.config.auth import AuthConfig
-=======
-from facedaemon.config.models import AuthConfig, RecognitionConfig
->>>>>>> gallery
+from facedaemon.config.models import RecognitionConfig
 from facedaemon.faces.matcher import match
 from facedaemon.faces.negatives import refine
 from facedaemon.faces.tracker import Track
@@ -64,9 +61,8 @@ def settings(dirs) -> GallerySettings:
 
 
 @pytest.fixture
-def client(dirs, make_client):
-    faces, cache, runtime = dirs
-    return make_client(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache)
+def client(dirs, settings, make_client):
+    return make_client(runtime_dir=dirs[2], cameras=("door",), gallery=settings)
 
 
 def recent_crop(runtime: Path, photo: Path, name: str, track_id: int = 12) -> None:
@@ -191,10 +187,9 @@ def test_forget_removes_negatives_and_their_encodings(dirs, client, settings) ->
     assert listing(settings)["people"] == []
 
 
-def test_cross_origin_marks_are_refused_with_auth(dirs, make_client) -> None:
-    faces, cache, runtime = dirs
+def test_cross_origin_marks_are_refused_with_auth(dirs, settings, make_client) -> None:
     auth = AuthConfig(users={"alice": generate_password_hash("correct horse battery")})
-    client = make_client(runtime_dir=runtime, cameras=("door",), faces_dir=faces, cache_dir=cache, auth=auth)
+    client = make_client(runtime_dir=dirs[2], cameras=("door",), gallery=settings, auth=auth)
     login = {"Authorization": "Basic " + base64.b64encode(b"alice:correct horse battery").decode()}
     body = {"camera": "door", "track": 1}
     assert client.post("/api/faces/ChengHaoXie/not", json=body).status_code == 401

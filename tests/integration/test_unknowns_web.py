@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
+from facedaemon.config.models import RecognitionConfig
 from facedaemon.faces.matcher import match
 from facedaemon.faces.tracker import Track
 from facedaemon.faces.types import UNKNOWN
@@ -41,7 +42,8 @@ def dirs(settings: GallerySettings, tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def context(dirs, **overrides) -> dict:
     faces, cache, unknowns = dirs
-    return {"runtime_dir": faces.parent / "run", "cameras": ("door",), "faces_dir": faces, "cache_dir": cache,
+    return {"runtime_dir": faces.parent / "run", "cameras": ("door",),
+            "gallery": GallerySettings.from_recognition(faces, cache, RecognitionConfig()),
             "unknowns_dir": unknowns, "unknowns_save": True, "unknowns_retention": 3600.0, **overrides}
 
 
