@@ -12,6 +12,7 @@ from facedaemon.outputs.rtsp.annexb import AccessUnit, AccessUnitSplitter, frame
 from facedaemon.outputs.rtsp.feed import RtspFeed
 from facedaemon.outputs.rtsp.server import sidecar_args
 from facedaemon.outputs.rtsp.sidecar_gst import read_message
+from tests.polling import wait
 
 SPS, PPS, AUD = b"\x67\x42\x00\x1e", b"\x68\xce\x38\x80", b"\x09\xf0"
 SEI = b"\x06\x05\x01\x80"  # NAL units end in a stop bit, never a zero byte
@@ -91,15 +92,6 @@ def test_sidecar_args() -> None:
                         "cams/yard", "9"]
 
 
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_feed_forwards_from_a_keyframe_and_never_stops_draining() -> None:
     feed = RtspFeed("door", queue_frames=4, send_timeout=0.5)
     read_fd, write_fd = os.pipe()
@@ -118,6 +110,6 @@ def test_feed_forwards_from_a_keyframe_and_never_stops_draining() -> None:
         for _ in range(200):
             os.write(write_fd, annexb(p_slice()) + b"\x33" * 20_000)
         assert time.monotonic() - started < 3.0
-        assert wait_until(lambda: feed.dropped > 0)
+        assert wait(lambda: feed.dropped > 0, 5.0)
     os.close(write_fd)
     feed.close()
