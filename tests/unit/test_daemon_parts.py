@@ -1,4 +1,5 @@
-"""Pure supervision parts: backoff, newest-wins hand-off, rate meter, gunicorn command, sd_notify."""
+"""Pure parts the daemon runs on: children/ (restart backoff), pipeline/ (newest-wins hand-off, rate meter) and
+daemon/ (the gunicorn command, sd_notify outside systemd, the watchdog interval)."""
 
 from __future__ import annotations
 
