@@ -1,6 +1,6 @@
 """Frame times of an fMP4 HLS stream as a player sees them: init.mp4 and consecutive segments joined, read by ffmpeg.
 
-Used by the segment-boundary tests (tests/integration/test_hls_boundaries.py, tests/e2e/test_hls_boundaries.py):
+Used by the segment-boundary tests (tests/integration/test_hls_segment_joins.py, tests/e2e/test_hls_boundaries.py):
 at every boundary the spacing from a segment's last frame to the next segment's first, and from that first frame to
 the second, must be the source's spacing (before the fix: 1 ms, then twice the frame interval).
 """
@@ -81,3 +81,13 @@ def describe(joined: Joined) -> str:
     spread = f"{min(interior) * 1000:.1f}–{max(interior) * 1000:.1f}" if interior else "-"
     return (f"boundary gaps (ms, before/after each segment's first frame): {pairs}; interior gaps {spread} ms, "
             f"median {statistics.median(interior) * 1000 if interior else 0:.1f} ms")
+
+
+def assert_no_boundary_stutter(joined: Joined, tolerance: float = 0.005) -> None:
+    """The gaps on both sides of each segment's first frame match the stream's usual spacing (median of boundaries,
+    so one frame late on a loaded machine does not fail it; the stutter is at every boundary)."""
+    assert len(joined.starts) >= 4, describe(joined)
+    usual = statistics.median(joined.interior_gaps())
+    before = statistics.median(abs(gap - usual) for gap, _ in joined.boundary_gaps())
+    after = statistics.median(abs(gap - usual) for _, gap in joined.boundary_gaps())
+    assert before <= tolerance and after <= tolerance, describe(joined)

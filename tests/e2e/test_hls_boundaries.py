@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests import ffmpegs
-from tests.hls_timing import join_segments
-from tests.integration.test_hls_boundaries import assert_no_boundary_stutter
+from tests.hls_timing import assert_no_boundary_stutter, join_segments
 
 pytestmark = pytest.mark.e2e
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from facedaemon.config.auth import AuthConfig
-from facedaemon.web.app import create_app
 from facedaemon.web.auth import hash_token
-from facedaemon.web.context import WebContext
 from facedaemon.web.limiter import STATE_FILE, SharedLimiter
 
 PASSWORD = "correct horse battery"
@@ -43,20 +42,26 @@ def runtime(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def make_app(runtime: Path, password_hash: str, **auth) -> Flask:
-    config = AuthConfig(users={"alice": password_hash}, tokens=(hash_token(TOKEN),), **auth)
-    app = create_app(WebContext(runtime_dir=runtime, cameras=("front",), auth=config))
+def change():  # stands in for the state-changing routes to come
+    return {"changed": True}
 
-    @app.post("/api/test-change")
-    def change():  # stands in for the state-changing routes to come
-        return {"changed": True}
 
-    return app
+@pytest.fixture
+def login_client(runtime: Path, password_hash: str, make_client) -> Callable[..., FlaskClient]:
+    """login_client(tokens=..., **auth) -> a test client of the app with alice's password, TOKEN unless `tokens`
+    says otherwise, and a POST /api/test-change."""
+    def make(tokens: tuple[str, ...] = (hash_token(TOKEN),), **auth) -> FlaskClient:
+        config = AuthConfig(users={"alice": password_hash}, tokens=tokens, **auth)
+        client = make_client(runtime_dir=runtime, cameras=("front",), auth=config)
+        client.application.add_url_rule("/api/test-change", view_func=change, methods=["POST"])
+        return client
+
+    return make
 
 
 @pytest.mark.parametrize("path", ROUTES)
-def test_every_route_needs_a_login(runtime, password_hash, path):
-    client = make_app(runtime, password_hash).test_client()
+def test_every_route_needs_a_login(login_client, path):
+    client = login_client()
     response = client.get(path)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
@@ -64,8 +69,8 @@ def test_every_route_needs_a_login(runtime, password_hash, path):
     assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
-def test_healthz_stays_public_and_metrics_can_be_made_public(runtime, password_hash):
-    client = make_app(runtime, password_hash, public_metrics=True).test_client()
+def test_healthz_stays_public_and_metrics_can_be_made_public(login_client):
+    client = login_client(public_metrics=True)
     assert client.get("/healthz").status_code == 200
     assert client.get("/metrics").status_code == 200
     assert client.get("/").status_code == 401
@@ -80,13 +85,13 @@ def test_healthz_stays_public_and_metrics_can_be_made_public(runtime, password_h
     {"Authorization": "Basic !!!not-base64"},
     {"Authorization": "Digest username=alice"},
 ])
-def test_wrong_credentials_are_refused(runtime, password_hash, headers):
-    response = make_app(runtime, password_hash).test_client().get("/api/cameras", headers=headers)
+def test_wrong_credentials_are_refused(login_client, headers):
+    response = login_client().get("/api/cameras", headers=headers)
     assert response.status_code == 401
 
 
-def test_failed_logins_are_rate_limited_per_client(runtime, password_hash):
-    client = make_app(runtime, password_hash, max_failures=3, max_checks_per_second=100).test_client()
+def test_failed_logins_are_rate_limited_per_client(login_client):
+    client = login_client(max_failures=3, max_checks_per_second=100)
     for _ in range(3):
         assert client.get("/", headers=basic("alice", "guess")).status_code == 401
     blocked = client.get("/", headers=basic("alice", PASSWORD))
@@ -115,9 +120,8 @@ def test_password_checks_have_one_budget_for_all_workers(tmp_path):
     assert workers[0].take_check(6.1), "a new second, a new budget"
 
 
-def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(runtime, password_hash):
-    client = make_app(runtime, password_hash, max_failures=2, trusted_proxies=("127.0.0.1",),
-                      max_checks_per_second=100).test_client()
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(login_client):
+    client = login_client(max_failures=2, trusted_proxies=("127.0.0.1",), max_checks_per_second=100)
     proxied = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"}}
     for _ in range(2):
         assert client.get("/", headers={**basic("alice", "x"), "X-Forwarded-For": "198.51.100.9"},
@@ -139,14 +143,14 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(runtime, passwor
     ({"Referer": "http://evil.example/page"}, 403),
     ({"Origin": "http://localhost.evil.example"}, 403),
 ])
-def test_state_changing_requests_must_be_same_origin(runtime, password_hash, headers, status):
-    client = make_app(runtime, password_hash).test_client()
+def test_state_changing_requests_must_be_same_origin(login_client, headers, status):
+    client = login_client()
     response = client.post("/api/test-change", headers={**basic("alice", PASSWORD), **headers})
     assert response.status_code == status
 
 
-def test_no_wildcard_cors_anywhere(runtime, password_hash):
-    client = make_app(runtime, password_hash).test_client()
+def test_no_wildcard_cors_anywhere(login_client):
+    client = login_client()
     for path in ROUTES:
         response = client.get(path, headers={**basic("alice", PASSWORD), "Origin": "http://evil.example"})
         assert "Access-Control-Allow-Origin" not in response.headers
@@ -157,17 +161,9 @@ def test_without_auth_config_the_app_is_open(runtime, make_client):
     assert client.get("/api/cameras").status_code == 200
 
 
-def test_token_scopes(runtime, password_hash):
+def test_token_scopes(login_client):
     scraper, viewer = "prometheus-token-1", "viewer-token-2"
-    config = AuthConfig(users={"alice": password_hash},
-                        tokens=(f"metrics:{hash_token(scraper)}", f"read:{hash_token(viewer)}", hash_token(TOKEN)))
-    app = create_app(WebContext(runtime_dir=runtime, cameras=("front",), auth=config))
-
-    @app.post("/api/test-change")
-    def change():
-        return {"changed": True}
-
-    client = app.test_client()
+    client = login_client(tokens=(f"metrics:{hash_token(scraper)}", f"read:{hash_token(viewer)}", hash_token(TOKEN)))
 
     def bearer(token):
         return {"Authorization": f"Bearer {token}"}

@@ -13,7 +13,7 @@ import pytest
 from facedaemon.outputs.live.boxes import FragmentSplitter
 from facedaemon.outputs.live.hub import LiveHub
 from facedaemon.runtime import live as contract
-from tests.unit.test_live_fragments import fragment, init_segment
+from tests.fmp4_stream import fragment, init_segment
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from facedaemon.children.process import ManagedProcess
+from tests.polling import wait
 
 
 def gone(pid: int) -> bool:
@@ -18,18 +19,9 @@ def gone(pid: int) -> bool:
     return "\nState:\tZ" in status
 
 
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_stop_kills_the_whole_group_including_grandchildren() -> None:
     proc = ManagedProcess(["sh", "-c", "sleep 100 & echo child=$! >&2; sleep 100"], name="tree")
-    assert wait_for(lambda: "child=" in proc.stderr_tail())
+    assert wait(lambda: "child=" in proc.stderr_tail(), 5.0)
     grandchild = int(proc.stderr_tail().split("child=")[1].split()[0])
     assert os.getpgid(grandchild) == proc.pid  # its own group, led by the child
     assert proc.alive()
@@ -38,23 +30,23 @@ def test_stop_kills_the_whole_group_including_grandchildren() -> None:
 
     assert code in (-signal.SIGTERM, 128 + signal.SIGTERM)
     assert not proc.alive()
-    assert wait_for(lambda: gone(grandchild), 3.0)
+    assert wait(lambda: gone(grandchild), 3.0)
 
 
 def test_group_members_die_even_when_the_leader_already_exited() -> None:
     proc = ManagedProcess(["sh", "-c", "sleep 100 & echo child=$! >&2; exit 0"])
-    assert wait_for(lambda: "child=" in proc.stderr_tail())
+    assert wait(lambda: "child=" in proc.stderr_tail(), 5.0)
     grandchild = int(proc.stderr_tail().split("child=")[1].split()[0])
-    assert wait_for(lambda: not proc.alive())
+    assert wait(lambda: not proc.alive(), 5.0)
     assert not gone(grandchild)
 
     assert proc.stop(timeout=1.0) == 0
-    assert wait_for(lambda: gone(grandchild), 3.0)
+    assert wait(lambda: gone(grandchild), 3.0)
 
 
 def test_sigterm_ignored_is_killed_after_timeout() -> None:
     proc = ManagedProcess(["sh", "-c", "trap '' TERM; echo ready >&2; sleep 100"])
-    assert wait_for(lambda: "ready" in proc.stderr_tail())
+    assert wait(lambda: "ready" in proc.stderr_tail(), 5.0)
     started = time.monotonic()
     code = proc.stop(timeout=0.5)
     assert code == -signal.SIGKILL
@@ -124,7 +116,7 @@ def test_env_cwd_and_stdin(tmp_path: Path) -> None:
 def test_signal_reaches_the_group() -> None:
     proc = ManagedProcess(["sh", "-c", "trap 'echo got-usr1 >&2; exit 0' USR1; echo ready >&2; "
                                        "while :; do sleep 0.05; done"])
-    assert wait_for(lambda: "ready" in proc.stderr_tail())
+    assert wait(lambda: "ready" in proc.stderr_tail(), 5.0)
     assert proc.signal(signal.SIGUSR1) is True
     assert proc.wait(5.0) == 0
     proc.stop()

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from facedaemon.runtime.status import parse_status, unhealthy_reasons
-from facedaemon.web.app import MAX_CONTENT_LENGTH, create_app
-from facedaemon.web.context import WebContext
+from facedaemon.web.app import MAX_CONTENT_LENGTH
 from tests.realparts import require_program
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,13 +103,8 @@ def runtime(tmp_path: Path, outside: Path) -> Path:
 
 
 @pytest.fixture
-def app(runtime: Path) -> Flask:
-    return create_app(WebContext(runtime_dir=runtime, cameras=(*CAMERAS, "linked")))
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(runtime: Path, make_client) -> FlaskClient:
+    return make_client(runtime_dir=runtime, cameras=(*CAMERAS, "linked"))
 
 
 # ------------------------------------------------------------------------------------------------ page

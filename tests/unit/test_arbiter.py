@@ -1,6 +1,6 @@
-"""The arbiter with fake parts (no ffmpeg, gunicorn, recognition child or GStreamer), as gunicorn tests its arbiter
-with fake workers: the one order start, reload and stop go through (converge), status.json around the web
-server's start, and the worker client the cameras keep across a reload."""
+"""The arbiter with fake parts (no ffmpeg, gunicorn, recognition child, GStreamer or live socket), as gunicorn tests
+its arbiter with fake workers: the one order start, reload and stop go through (converge), status.json around the
+web server's start, and the worker client the cameras keep across a reload."""
 
 from __future__ import annotations
 
@@ -87,6 +87,25 @@ class FakeEncoder(Part):
         return True
 
 
+class FakeLive:
+    """The live hub without its socket and thread (the real one: tests/integration/test_live_hub.py)."""
+
+    path = "live.sock"
+    max_viewers = 20
+
+    def start(self) -> None:
+        pass
+
+    def feed(self, camera: str) -> None:
+        return None
+
+    def remove(self, camera: str) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
 class FakeWiring(Wiring):
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -114,6 +133,9 @@ class FakeWiring(Wiring):
 
     def source(self, config, camera):
         return FakeSource()
+
+    def live(self, config, metrics):
+        return FakeLive()
 
 
 def write(path: Path, tmp: Path, cameras: dict, **overrides) -> None:

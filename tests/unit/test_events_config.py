@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from facedaemon.config import ConfigError, load_text
+from facedaemon.config import ConfigError
 from facedaemon.daemon.reload import plan_reload
 from facedaemon.events.mqtt import discovery, event_messages
 from facedaemon.events.presence import LEFT, RECOGNISED, Event
 from facedaemon.events.sinks import describe_url
-
-BASE = """
-faces_dir: faces
-runtime_dir: run
-cameras:
-  a: {source: pattern}
-  b: {source: pattern, recognize: false}
-"""
-
-
-def config(extra: str = "", base: str = BASE):
-    return load_text(extra + base, source="c.yaml", base_dir=Path("/tmp"))
+from tests.config_text import TWO_CAMERAS, config
 
 
 def test_defaults_log_only_and_no_blur():
@@ -67,7 +55,7 @@ def test_reload_applies_privacy_live():
 
 
 def test_a_new_recognising_camera_restarts_the_sinks_for_discovery():
-    plan = plan_reload(config(), config(base=BASE + "  c: {source: pattern}\n"))
+    plan = plan_reload(config(), config(base=TWO_CAMERAS + "  c: {source: pattern}\n"))
     assert plan.restart_events and plan.start == {"c"}
 
 

@@ -1,32 +1,13 @@
-"""RTSP output parts without GStreamer: access-unit splitting, the hand-off framing, the sidecar's argv, the feed."""
+"""RTSP output parts without GStreamer: access-unit splitting and the sidecar's argv (the hand-off framing and the
+feed, over real pipes and sockets: tests/integration/test_rtsp_feed.py)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import time
-
 import pytest
 
-from facedaemon.outputs.rtsp.annexb import AccessUnit, AccessUnitSplitter, frame_message
-from facedaemon.outputs.rtsp.feed import RtspFeed
+from facedaemon.outputs.rtsp.annexb import AccessUnit, AccessUnitSplitter
 from facedaemon.outputs.rtsp.server import sidecar_args
-from facedaemon.outputs.rtsp.sidecar_gst import read_message
-
-SPS, PPS, AUD = b"\x67\x42\x00\x1e", b"\x68\xce\x38\x80", b"\x09\xf0"
-SEI = b"\x06\x05\x01\x80"  # NAL units end in a stop bit, never a zero byte
-
-
-def idr(first: bool = True) -> bytes:
-    return bytes([0x65, 0x88 if first else 0x40]) + b"\x11" * 20  # first_mb_in_slice 0 ⇔ top bit set
-
-
-def p_slice(first: bool = True) -> bytes:
-    return bytes([0x41, 0x9a if first else 0x20]) + b"\x22" * 20
-
-
-def annexb(*nals: bytes, long: bool = True) -> bytes:
-    return b"".join((b"\x00\x00\x00\x01" if long else b"\x00\x00\x01") + nal for nal in nals)
+from tests.h264_stream import AUD, PPS, SEI, SPS, annexb, idr, p_slice
 
 
 def split(stream: bytes, chunk: int) -> list[AccessUnit]:
@@ -72,52 +53,9 @@ def test_garbage_without_start_codes_is_dropped() -> None:
     assert split(annexb(SPS, PPS), 3) == []  # parameter sets alone are not a frame
 
 
-def test_framing_round_trip() -> None:
-    ours, theirs = socket.socketpair()
-    with ours, theirs:
-        for unit in (AccessUnit(b"\x00\x00\x00\x01key", True), AccessUnit(b"", False)):
-            ours.sendall(frame_message(unit))
-        assert read_message(theirs) == (b"\x00\x00\x00\x01key", True)
-        assert read_message(theirs) == (b"", False)
-        ours.close()
-        assert read_message(theirs) is None
-
-
 def test_sidecar_args() -> None:
     args = sidecar_args("/usr/bin/python3", "127.0.0.1:8554", [("door", "door", 7), ("yard", "cams/yard", 9)])
     assert args[:2] == ["/usr/bin/python3", "-I"]
     assert args[2].endswith("facedaemon/outputs/rtsp/sidecar_gst.py")
     assert args[3:] == ["--listen", "127.0.0.1:8554", "--mount", "door", "door", "7", "--mount", "yard",
                         "cams/yard", "9"]
-
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
-def test_feed_forwards_from_a_keyframe_and_never_stops_draining() -> None:
-    feed = RtspFeed("door", queue_frames=4, send_timeout=0.5)
-    read_fd, write_fd = os.pipe()
-    feed.attach(read_fd)
-    gop = annexb(p_slice()) + annexb(SPS, PPS, idr()) + annexb(p_slice()) * 3
-    os.write(write_fd, gop)  # nowhere to send yet: everything dropped
-    ours, theirs = socket.socketpair()
-    with theirs:
-        feed.connect(ours)
-        os.write(write_fd, gop + annexb(SPS, PPS, idr()))
-        assert read_message(theirs)[1] is True, "the first frame sent is a keyframe"
-        for _ in range(3):
-            assert read_message(theirs)[1] is False
-        # A receiver that stops reading costs frames, never a blocked writer.
-        started = time.monotonic()
-        for _ in range(200):
-            os.write(write_fd, annexb(p_slice()) + b"\x33" * 20_000)
-        assert time.monotonic() - started < 3.0
-        assert wait_until(lambda: feed.dropped > 0)
-    os.close(write_fd)
-    feed.close()

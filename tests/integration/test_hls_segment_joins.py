@@ -23,7 +23,7 @@ from facedaemon.outputs.encoder import Encoder
 from facedaemon.outputs.ffmpeg_args import build_hls_args
 from facedaemon.outputs.ffmpeg_binary import has_lookahead_setts
 from tests import ffmpegs
-from tests.hls_timing import Joined, describe, framecrc_times, join_segments
+from tests.hls_timing import Joined, assert_no_boundary_stutter, describe, framecrc_times, join_segments
 
 FPS = 30
 SECONDS = 4.5
@@ -125,16 +125,6 @@ def test_the_encoders_hls_has_no_stutter_at_boundaries(ffmpeg: str, tmp_path: Pa
     init, segments = listed(tmp_path / "cam1")
     joined = join_segments(ffmpeg, init, segments, tmp_path)
     assert_no_boundary_stutter(joined)
-
-
-def assert_no_boundary_stutter(joined: Joined, tolerance: float = 0.005) -> None:
-    """The gaps on both sides of each segment's first frame match the stream's usual spacing (median of boundaries,
-    so one frame late on a loaded machine does not fail it; the stutter is at every boundary)."""
-    assert len(joined.starts) >= 4, describe(joined)
-    usual = statistics.median(joined.interior_gaps())
-    before = statistics.median(abs(gap - usual) for gap, _ in joined.boundary_gaps())
-    after = statistics.median(abs(gap - usual) for _, gap in joined.boundary_gaps())
-    assert before <= tolerance and after <= tolerance, describe(joined)
 
 
 def test_the_probe_says_no_for_an_ffmpeg_that_refuses_the_filter(tmp_path: Path) -> None:

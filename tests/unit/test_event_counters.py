@@ -5,27 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from facedaemon.config import load_text
 from facedaemon.events.hub import EventHub
 from facedaemon.events.mqtt import MqttSink
 from facedaemon.events.presence import Event
 from facedaemon.events.sinks import WebhookSink
 from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
+from tests.config_text import config
 
 README = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
-BASE = """
-faces_dir: faces
-runtime_dir: run
-cameras:
-  door: {source: pattern}
-  yard: {source: pattern, recognize: false}
-"""
-
-
-def config(extra: str = ""):
-    return load_text(extra + BASE, source="c.yaml", base_dir=Path("/tmp"))
-
 
 def value(metrics: DaemonMetrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels)
