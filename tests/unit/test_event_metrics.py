@@ -76,6 +76,18 @@ def test_events_are_counted_per_camera_and_kind_from_zero():
     assert value(metrics, "facedaemon_events_total", camera="door", kind="recognised") is None
 
 
+def test_removing_a_camera_removes_its_people_and_events_only():
+    metrics = DaemonMetrics.create(process=False)
+    for camera in ("door", "yard"):
+        metrics.faces_recognized.labels(camera, "Obama").inc()
+        metrics.events.labels(camera, "left").inc()
+    metrics.remove_camera("door")
+    assert value(metrics, "facedaemon_faces_recognized_total", camera="door", person="Obama") is None
+    assert value(metrics, "facedaemon_events_total", camera="door", kind="left") is None
+    assert value(metrics, "facedaemon_faces_recognized_total", camera="yard", person="Obama") == 1
+    assert value(metrics, "facedaemon_events_total", camera="yard", kind="left") == 1
+
+
 def test_a_sink_that_raises_counts_an_error_and_a_drop_and_the_others_still_get_the_event(caplog):
     metrics = DaemonMetrics.create(process=False)
     hub = EventHub.from_config(config(), metrics)
