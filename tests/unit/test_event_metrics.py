@@ -158,3 +158,15 @@ def test_connect_errors_say_what_to_check():
     assert "is the port a TLS listener?" in connect_error(ssl.SSLError(1, "wrong version number"))
     assert connect_error(ConnectionRefusedError(111, "Connection refused")) == "Connection refused"
     assert connect_error(None) == "connection failed"
+
+
+def test_pahos_reconnect_noise_is_filtered_once_a_client_starts():
+    import logging
+
+    from facedaemon.events import mqtt
+
+    logger = mqtt.quiet_paho_log()
+    assert mqtt.quiet_paho_log() is logger and logger.filters.count(mqtt._not_reconnect_noise) == 1
+    noise = logging.LogRecord(logger.name, logging.ERROR, __file__, 1, "Client is not connected", None, None)
+    other = logging.LogRecord(logger.name, logging.ERROR, __file__, 1, "Connection refused", None, None)
+    assert not logger.filter(noise) and logger.filter(other)
