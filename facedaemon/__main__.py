@@ -1,15 +1,22 @@
-"""facedaemon command line: run, check-config, identify, enroll, forget, bench."""
+"""facedaemon command line: run, check-config, identify, enroll, forget, hash-password, bench."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facedaemon.config.models import DEFAULT_DETECTOR, DETECTORS
 from facedaemon.gallery.settings import GallerySettings
+
+if TYPE_CHECKING:
+    from facedaemon.config.models import Config
 
 log = logging.getLogger("facedaemon")
 
@@ -18,6 +25,8 @@ EXIT_CONFIG = 2  # bad config or arguments: restarting will not help
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # face_recognition_models imports pkg_resources, which warns on import; not ours to fix, not the user's to read
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     return args.handler(args)
 
 
@@ -67,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path):
+def _load(path: Path) -> Config | None:
     from facedaemon.config import ConfigError, load
 
     try:
@@ -77,21 +86,26 @@ def _load(path: Path):
         return None
 
 
-def _check_config(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    if config is None:
-        return EXIT_CONFIG
+def _with_config(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[argparse.Namespace], int]:
+    """The command with args.config loaded; an invalid one is printed and ends it with EXIT_CONFIG."""
+    @functools.wraps(handler)
+    def wrapped(args: argparse.Namespace) -> int:
+        config = _load(args.config)
+        return EXIT_CONFIG if config is None else handler(args, config)
+    return wrapped
+
+
+@_with_config
+def _check_config(args: argparse.Namespace, config: Config) -> int:
     names = ", ".join(f"{c.name} ({c.source.kind.value})" for c in config.cameras)
     print(f"{args.config}: ok — {len(config.cameras)} camera(s): {names}")
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+@_with_config
+def _run(args: argparse.Namespace, config: Config) -> int:
     from facedaemon.logs import setup_logging
 
-    config = _load(args.config)
-    if config is None:
-        return EXIT_CONFIG
     setup_logging(config.log_level)
     # Video segments, status, metrics, crops: never readable by other users (0640 files, 0750 folders at most),
     # also for ffmpeg and gunicorn (they inherit it) and outside systemd (whose unit sets UMask=0027 too).
@@ -112,9 +126,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _identify(args: argparse.Namespace) -> int:
-    import warnings
-
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from facedaemon.identify import run_identify
     from facedaemon.logs import setup_logging
 
@@ -123,16 +134,11 @@ def _identify(args: argparse.Namespace) -> int:
     return run_identify(gallery, args.images, scale=args.scale)
 
 
-def _enroll(args: argparse.Namespace) -> int:
-    import warnings
-
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+@_with_config
+def _enroll(args: argparse.Namespace, config: Config) -> int:
     from facedaemon.gallery.edit import enroll, faces_owner
     from facedaemon.gallery.layout import EnrollError
 
-    config = _load(args.config)
-    if config is None:
-        return EXIT_CONFIG
     photos = []
     for image in args.images:
         try:
@@ -157,13 +163,11 @@ def _enroll(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forget(args: argparse.Namespace) -> int:
+@_with_config
+def _forget(args: argparse.Namespace, config: Config) -> int:
     from facedaemon.gallery.edit import forget
     from facedaemon.gallery.layout import EnrollError
 
-    config = _load(args.config)
-    if config is None:
-        return EXIT_CONFIG
     try:
         gallery = GallerySettings.from_config(config)
         report = forget(gallery, args.name)
@@ -198,9 +202,6 @@ def _hash_password(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    import warnings
-
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from facedaemon.bench.cli import run
 
     return run(args)

@@ -15,15 +15,14 @@ import time
 from pathlib import Path
 
 from facedaemon.config import ConfigError, load
-from facedaemon.config.durations import format_duration
 from facedaemon.config.models import Config
 from facedaemon.daemon import systemd
+from facedaemon.daemon.housekeeping import UnknownsSweep
 from facedaemon.daemon.reload import ReloadPlan, plan_reload, plan_start, plan_stop
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.daemon.wiring import Wiring
 from facedaemon.events.hub import EventHub
 from facedaemon.gallery.layout import GalleryError, scan
-from facedaemon.gallery.unknowns import PRUNE_EVERY, prune
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.live.hub import LiveHub
 from facedaemon.outputs.rtsp.server import RtspServer
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.25
 METRICS_EVERY = 1.0
-STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s the README promises
+STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s docs/operating.md promises
 
 
 class Daemon:
@@ -61,7 +60,7 @@ class Daemon:
         self._systemd_env: dict[str, str] = {}  # NOTIFY_SOCKET etc., taken from os.environ by run()
         self._status_failing = False
         self._next_watchdog = 0.0
-        self._next_prune = 0.0  # monotonic: when unknown-face crops past retention are next deleted
+        self._unknowns = UnknownsSweep()  # unknown-face crops past retention
         self._gallery_seen: dict | None = None  # the worker's gallery summary the events were last told
 
     # -- start -------------------------------------------------------------------------------------------------
@@ -178,23 +177,8 @@ class Daemon:
         if self.events is not None:
             self._gallery_to_events()
             self.events.tick()
-        self._prune_unknowns(now)
+        self._unknowns.tick(now, self.config.unknowns_dir, self.config.unknowns.retention)
         self._notify_systemd(now)
-
-    def _prune_unknowns(self, now: float) -> None:
-        """Delete unknown-face crops past retention (also after save was switched off: leftovers expire too)."""
-
-        if now < self._next_prune:
-            return
-        self._next_prune = now + PRUNE_EVERY
-        retention = self.config.unknowns.retention
-        try:
-            removed = prune(self.config.unknowns_dir, time.time(), retention)
-        except OSError as exc:
-            log.warning("unknowns: cannot delete old face crops in %s: %s", self.config.unknowns_dir, exc)
-            return
-        if removed:
-            log.info("unknowns: deleted %d face crop(s) older than %s", removed, format_duration(retention))
 
     def _notify_systemd(self, now: float) -> None:
         streaming = [p for p in self.cameras.values() if p.status.state == "streaming"]

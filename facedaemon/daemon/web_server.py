@@ -21,7 +21,7 @@ GUNICORN_LINE = re.compile(r"^\[[^\]]*\] \[\d+\] \[(?P<level>[A-Z]+)\] (?P<messa
 # the web app's records (facedaemon.logs.LINE_FORMAT in the worker)
 APP_LINE = re.compile(r"^(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<name>[\w.]+): (?P<message>.*)$")
 TRACEBACK_END = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Timeout)\b")
-WORKER_CLASS = "facedaemon.web.worker.DeadlineWorker"
+WORKER_CLASS = "facedaemon.web.gevent_worker.DeadlineWorker"
 WORKER_CONNECTIONS = 4000  # per worker; more wait in the listen backlog
 
 

@@ -1,3 +1,4 @@
 """Who arrived and who left, per camera (daemon process): the pure presence tracker (presence.py), the hub that
-feeds it recognition results, and the sinks that report it (log, webhook, MQTT).
+feeds it recognition results, and the sinks that report it (log, webhook, MQTT; the MQTT topics and Home Assistant
+discovery configs are pure builders in ha_discovery.py).
 """

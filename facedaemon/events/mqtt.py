@@ -1,21 +1,7 @@
 """Events to an MQTT broker, with Home Assistant discovery: one HA device per daemon (`device`), its cameras as
-entities, a fleet-wide "last seen" per person and a device trigger per (camera, person).
+entities, a fleet-wide "last seen" per person and a device trigger per (camera, person). The topics and payloads
+(listed there) are built in events/ha_discovery.py; this module holds the connection and this run's state.
 
-Topics (prefix = events.mqtt.topic_prefix, device = the config's `device`):
-  <prefix>/<device>/status                     "online" / "offline" (retained; "offline" is also the broker-kept will)
-  <prefix>/<device>/<camera>/event             every event as JSON (with "device")
-  <prefix>/<device>/<camera>/recognised        the name, once per arrival (HA device triggers match on it)
-  <prefix>/<device>/<camera>/last_person       name of the last person recognised (retained)
-  <prefix>/<device>/<camera>/last_person/attributes   that event as JSON (retained): confidence, track, time
-  <prefix>/<device>/<camera>/present           who is here now: {"people": [...], "count": n, "time": t} (retained)
-  <prefix>/<device>/<camera>/snapshot          the arrival's JPEG, sent before its event (not retained)
-  <prefix>/people/<person>/last_seen           fleet-wide: {"name", "camera", "device", "time"} (retained)
-  <discovery>/sensor/facedaemon_<device>/<camera>_last_person/config   HA discovery (retained), likewise
-  <camera>_present; <discovery>/sensor/facedaemon_people/<person>_last_seen/config (one entity per gallery person,
-  shared by every daemon); <discovery>/device_automation/facedaemon_<device>/<camera>_<person>/config (triggers);
-  <discovery>/image/facedaemon_<device>/<camera>_arrival/config (the snapshot as an HA image entity).
-A person who leaves the gallery (forget) is cleared: empty retained messages delete their last_seen, entity and
-triggers, and a last_person naming them becomes "None" (HA's unknown).
 Person entities and triggers are announced when a gallery person is first recognised (Unknown only reaches this
 sink when events.include_unknown is on). paho's network thread connects (over TLS when events.mqtt.tls is on),
 reconnects with a capped backoff and sends; publish() only queues (bounded: while the broker is away, QoS 1 messages
@@ -29,7 +15,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import socket
 import ssl
 import sys
@@ -43,6 +28,19 @@ from paho.mqtt.enums import MQTTErrorCode
 from facedaemon.config.events import MqttConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
 from facedaemon.config.tls import client_context
+from facedaemon.events.ha_discovery import (
+    OFFLINE,
+    ONLINE,
+    Message,
+    announcements,
+    event_messages,
+    forget_messages,
+    person_discovery,
+    present_message,
+    snapshot_topic,
+    status_topic,
+    trigger_discovery,
+)
 from facedaemon.events.presence import RECOGNISED, Event
 from facedaemon.events.sinks import SinkCounters
 
@@ -58,109 +56,17 @@ def _not_reconnect_noise(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("Client is not connected")
 
 
-paho_log.addFilter(_not_reconnect_noise)
+def quiet_paho_log() -> logging.Logger:
+    """paho's logger with the reconnect noise filtered (installed when a client starts, not at import; once)."""
+    if _not_reconnect_noise not in paho_log.filters:
+        paho_log.addFilter(_not_reconnect_noise)
+    return paho_log
+
 
 QUEUE_SIZE = 256
 RECONNECT_MIN, RECONNECT_MAX = 1, 30
 KEEPALIVE = 30
-ONLINE, OFFLINE = "online", "offline"
 REPEAT_EVERY = 10  # a connection that keeps failing the same way is logged again every 10th attempt
-Message = tuple[str, str, bool]  # topic, payload, retain
-
-
-def slug(name: str) -> str:
-    """A person's name as one MQTT topic level and HA object id: lower case, [a-z0-9_] only."""
-    return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "person"
-
-
-def device_base(config: MqttConfig, device: str) -> str:
-    return f"{config.topic_prefix}/{device}"
-
-
-def status_topic(config: MqttConfig, device: str) -> str:
-    return f"{device_base(config, device)}/status"
-
-
-def last_seen_topic(config: MqttConfig, name: str) -> str:
-    return f"{config.topic_prefix}/people/{slug(name)}/last_seen"
-
-
-def ha_device(device: str) -> dict:
-    return {"identifiers": [f"facedaemon_{device}"], "name": f"facedaemon {device}", "manufacturer": "facedaemon",
-            "model": "facedaemon daemon"}
-
-
-def _availability(config: MqttConfig, device: str) -> dict:
-    return {"availability_topic": status_topic(config, device), "payload_available": ONLINE,
-            "payload_not_available": OFFLINE}
-
-
-def discovery(config: MqttConfig, device: str, camera: str) -> list[tuple[str, dict]]:
-    """Home Assistant MQTT discovery of one camera: its "last person" and "present" sensors (topic, retained config)."""
-    base = f"{device_base(config, device)}/{camera}"
-    node = f"{config.discovery_prefix}/sensor/facedaemon_{device}"
-    last = {"name": f"{camera} last person", "unique_id": f"facedaemon_{device}_{camera}_last_person",
-            "object_id": f"facedaemon_{device}_{camera}_last_person", "state_topic": f"{base}/last_person",
-            "json_attributes_topic": f"{base}/last_person/attributes", "icon": "mdi:face-recognition",
-            "device": ha_device(device), **_availability(config, device)}
-    present = {"name": f"{camera} present", "unique_id": f"facedaemon_{device}_{camera}_present",
-               "object_id": f"facedaemon_{device}_{camera}_present", "state_topic": f"{base}/present",
-               "value_template": "{{ value_json.people | join(', ') if value_json.people else 'nobody' }}",
-               "json_attributes_topic": f"{base}/present", "icon": "mdi:account-group",
-               "device": ha_device(device), **_availability(config, device)}
-    return [(f"{node}/{camera}_last_person/config", last), (f"{node}/{camera}_present/config", present)]
-
-
-def snapshot_topic(config: MqttConfig, device: str, camera: str) -> str:
-    return f"{device_base(config, device)}/{camera}/snapshot"
-
-
-def snapshot_discovery(config: MqttConfig, device: str, camera: str) -> tuple[str, dict]:
-    """An MQTT image entity showing the camera's latest arrival: the JPEG itself goes over MQTT (not retained), so
-    Home Assistant serves it behind its own login (/api/image_proxy/image.<object_id>) for notifications."""
-    object_id = f"facedaemon_{device}_{camera}_arrival"
-    payload = {"name": f"{camera} arrival", "unique_id": object_id, "object_id": object_id,
-               "image_topic": snapshot_topic(config, device, camera), "content_type": "image/jpeg",
-               "icon": "mdi:account-eye", "device": ha_device(device), **_availability(config, device)}
-    return f"{config.discovery_prefix}/image/facedaemon_{device}/{camera}_arrival/config", payload
-
-
-def person_discovery(config: MqttConfig, name: str) -> tuple[str, dict]:
-    """The fleet-wide "last seen" sensor of a gallery person: every daemon publishes the same retained config."""
-    object_id = f"{slug(name)}_last_seen"
-    payload = {"name": f"{name} last seen", "unique_id": f"facedaemon_people_{object_id}",
-               "object_id": f"facedaemon_{object_id}", "state_topic": last_seen_topic(config, name),
-               "value_template": "{{ value_json.camera }}@{{ value_json.device }}",
-               "json_attributes_topic": last_seen_topic(config, name), "icon": "mdi:account-clock",
-               "device": {"identifiers": ["facedaemon_people"], "name": "facedaemon people",
-                          "manufacturer": "facedaemon", "model": "people"}}
-    return f"{config.discovery_prefix}/sensor/facedaemon_people/{object_id}/config", payload
-
-
-def trigger_discovery(config: MqttConfig, device: str, camera: str, name: str) -> tuple[str, dict]:
-    """HA device trigger "<name> recognised at <camera>" on this daemon's device (payload-matched)."""
-    payload = {"automation_type": "trigger", "topic": f"{device_base(config, device)}/{camera}/recognised",
-               "payload": name, "type": "recognised", "subtype": f"{name} at {camera}", "device": ha_device(device)}
-    return (f"{config.discovery_prefix}/device_automation/facedaemon_{device}/{camera}_{slug(name)}/config",
-            payload)
-
-
-def present_message(config: MqttConfig, device: str, camera: str, people: list[str], time: float) -> Message:
-    body = {"device": device, "camera": camera, "people": people, "count": len(people), "time": round(time, 3)}
-    return f"{device_base(config, device)}/{camera}/present", json.dumps(body), True
-
-
-def event_messages(config: MqttConfig, device: str, event: Event) -> list[Message]:
-    """(topic, payload, retain) to publish for one event, the "present" state aside."""
-    base = f"{device_base(config, device)}/{event.camera}"
-    body = json.dumps({**event.to_json(), "device": device})
-    seen = json.dumps({"name": event.name, "camera": event.camera, "device": device, "time": round(event.time, 3),
-                       "confidence": round(float(event.confidence), 4)})
-    messages = [(f"{base}/event", body, False), (last_seen_topic(config, event.name), seen, True)]
-    if event.kind == RECOGNISED:
-        messages += [(f"{base}/recognised", event.name, False), (f"{base}/last_person", event.name, True),
-                     (f"{base}/last_person/attributes", body, True)]
-    return messages
 
 
 def blank_jpeg() -> bytes:
@@ -278,23 +184,11 @@ class MqttSink:
                 del self._last[camera]
         if client is None:
             return
-        for message in [*self._forget_messages(people, cleared), *states]:
+        blank = blank_jpeg() if self.snapshots and cleared else None
+        cleared_messages = forget_messages(self.config, self.device, self.cameras, people, cleared, blank)
+        for message in [*cleared_messages, *states]:
             client.publish(message[0], message[1], qos=1, retain=message[2])
         log.info("events: MQTT cleared the retained topics of %d forgotten people", len(people))
-
-    def _forget_messages(self, people: set[str], cleared: list[str]) -> list[tuple[str, str | bytes, bool]]:
-        messages: list[tuple[str, str | bytes, bool]] = []
-        for name in people:
-            messages += [(last_seen_topic(self.config, name), "", True),
-                         (person_discovery(self.config, name)[0], "", True)]
-            messages += [(trigger_discovery(self.config, self.device, camera, name)[0], "", True)
-                         for camera in self.cameras]
-        for camera in cleared:  # "None" is Home Assistant's "unknown" state; the name must not stay shown
-            base = f"{device_base(self.config, self.device)}/{camera}"
-            messages += [(f"{base}/last_person", "None", True), (f"{base}/last_person/attributes", "{}", True)]
-            if self.snapshots:
-                messages.append((snapshot_topic(self.config, self.device, camera), blank_jpeg(), False))
-        return messages
 
     def _person_discovery(self, camera: str, name: str) -> list[Message]:
         found = [person_discovery(self.config, name), trigger_discovery(self.config, self.device, camera, name)]
@@ -335,7 +229,6 @@ class MqttSink:
     def _run(self) -> None:
         import paho.mqtt.client as mqtt
 
-
         try:
             environ, creds = os.environ, os.environ.get("CREDENTIALS_DIRECTORY")
             username = expand_secrets(self.config.username, environ, creds) if self.config.username else None
@@ -349,7 +242,7 @@ class MqttSink:
             return
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                              client_id=f"facedaemon-{self.device}-{socket.gethostname()}-{os.getpid()}")
-        client.enable_logger(paho_log)
+        client.enable_logger(quiet_paho_log())
         if context is not None:
             client.tls_set_context(context)
         if username is not None:
@@ -394,12 +287,7 @@ class MqttSink:
             # last_seen only of people here now: no older sighting of this daemon may replace another one's newer
             here = {name for present in self._present.values() for name in present}
             states += [self._seen[name] for name in sorted(here) if name in self._seen]
-        found = []
-        for camera in self.cameras:
-            found += discovery(self.config, self.device, camera)
-            found += [snapshot_discovery(self.config, self.device, camera)] if self.snapshots else []
-        for camera, name in people:
-            found += [person_discovery(self.config, name), trigger_discovery(self.config, self.device, camera, name)]
+        found = announcements(self.config, self.device, self.cameras, people, snapshots=self.snapshots)
         for topic, payload in found:
             client.publish(topic, json.dumps(payload), qos=1, retain=True)
         for topic, payload, retain in states:

@@ -142,9 +142,7 @@ class DaemonMetrics:
         for part in CAMERA_PARTS:
             _remove(self.restarts, part, camera)
         for metric in (self.faces_recognized, self.events):  # label sets of this camera, whatever the person/kind
-            for labels in list(metric._metrics):
-                if labels[0] == camera:
-                    _remove(metric, *labels)
+            metric.remove_by_labels({"camera": camera})  # prometheus-client >= 0.24
 
     def person_label(self, name: str, known: bool) -> str:
         if not known:

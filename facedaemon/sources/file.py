@@ -8,7 +8,7 @@ from pathlib import Path
 from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
 from facedaemon.sources.base import Frame, SourceEnded, SourceError
 from facedaemon.sources.decode import Decoder, file_input
-from facedaemon.sources.pacing import Pacer
+from facedaemon.sources.frame_clock import Pacer
 
 DEFAULT_FPS = 25.0
 

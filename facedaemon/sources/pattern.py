@@ -8,7 +8,7 @@ import numpy as np
 
 from facedaemon import yuv
 from facedaemon.sources.base import Frame
-from facedaemon.sources.pacing import Pacer
+from facedaemon.sources.frame_clock import Pacer
 from facedaemon.sources.pattern_code import draw_code
 
 BARS = [(192, 192, 192), (0, 192, 192), (192, 192, 0), (0, 192, 0), (192, 0, 192), (0, 0, 192), (192, 0, 0)]

@@ -3,7 +3,7 @@
 The body is fragmented MP4 (the init segment, then one fragment per frame) that the page appends to Media
 Source Extensions as it arrives. The worker only copies bytes: the daemon cut the frames and keeps each viewer's
 queue (a slow viewer loses its own frames there). The login and Host rules apply as to every route; the worker's
-send deadline (web/worker.py) cuts a client that stops reading, while one that reads never meets it, however long
+send deadline (web/gevent_worker.py) cuts a client that stops reading, while one that reads never meets it, however long
 it watches. Under gunicorn's gevent worker the socket calls below are cooperative.
 """
 

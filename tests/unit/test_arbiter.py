@@ -206,3 +206,14 @@ def test_an_invalid_file_keeps_everything_running(daemon) -> None:
     assert not daemon.reload()
     assert wiring.calls == []
     assert set(daemon.cameras) == {"a", "b"}
+
+
+def test_unknown_crops_are_swept_on_the_first_tick_then_every_prune_every(monkeypatch) -> None:
+    from facedaemon.daemon import housekeeping
+
+    swept: list[tuple[Path, float]] = []
+    monkeypatch.setattr(housekeeping, "sweep_unknowns", lambda folder, retention: swept.append((folder, retention)))
+    sweep, folder = housekeeping.UnknownsSweep(), Path("/unknowns")
+    for now in (100.0, 100.0 + housekeeping.PRUNE_EVERY - 1, 100.0 + housekeeping.PRUNE_EVERY):
+        sweep.tick(now, folder, 3600.0)
+    assert swept == [(folder, 3600.0), (folder, 3600.0)]

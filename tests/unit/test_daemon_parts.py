@@ -83,7 +83,7 @@ def test_gunicorn_command_binds_the_configured_address_and_loads_the_factory(tmp
     assert argv[:3] == ["/venv/bin/python", "-m", "gunicorn"]
     assert argv[argv.index("--bind") + 1] == "127.0.0.1:9123"
     assert argv[argv.index("--workers") + 1] == "2"
-    assert argv[argv.index("--worker-class") + 1] == "facedaemon.web.worker.DeadlineWorker"
+    assert argv[argv.index("--worker-class") + 1] == "facedaemon.web.gevent_worker.DeadlineWorker"
     app = argv[-1]
     assert app.startswith("facedaemon.web.app:create_app_from_config(") and repr(str(path.resolve())) in app
 

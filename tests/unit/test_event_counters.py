@@ -64,6 +64,18 @@ def test_events_are_counted_per_camera_and_kind_from_zero():
     assert value(metrics, "facedaemon_events_total", camera="door", kind="recognised") is None
 
 
+def test_removing_a_camera_removes_its_people_and_events_only():
+    metrics = DaemonMetrics.create(process=False)
+    for camera in ("door", "yard"):
+        metrics.faces_recognized.labels(camera, "Obama").inc()
+        metrics.events.labels(camera, "left").inc()
+    metrics.remove_camera("door")
+    assert value(metrics, "facedaemon_faces_recognized_total", camera="door", person="Obama") is None
+    assert value(metrics, "facedaemon_events_total", camera="door", kind="left") is None
+    assert value(metrics, "facedaemon_faces_recognized_total", camera="yard", person="Obama") == 1
+    assert value(metrics, "facedaemon_events_total", camera="yard", kind="left") == 1
+
+
 def test_a_sink_that_raises_counts_an_error_and_a_drop_and_the_others_still_get_the_event(caplog):
     metrics = DaemonMetrics.create(process=False)
     hub = EventHub.from_config(config(), metrics)
@@ -134,3 +146,15 @@ def test_connect_errors_say_what_to_check():
     assert "is the port a TLS listener?" in connect_error(ssl.SSLError(1, "wrong version number"))
     assert connect_error(ConnectionRefusedError(111, "Connection refused")) == "Connection refused"
     assert connect_error(None) == "connection failed"
+
+
+def test_pahos_reconnect_noise_is_filtered_once_a_client_starts():
+    import logging
+
+    from facedaemon.events import mqtt
+
+    logger = mqtt.quiet_paho_log()
+    assert mqtt.quiet_paho_log() is logger and logger.filters.count(mqtt._not_reconnect_noise) == 1
+    noise = logging.LogRecord(logger.name, logging.ERROR, __file__, 1, "Client is not connected", None, None)
+    other = logging.LogRecord(logger.name, logging.ERROR, __file__, 1, "Connection refused", None, None)
+    assert not logger.filter(noise) and logger.filter(other)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from facedaemon.config import ConfigError
 from facedaemon.daemon.reload import plan_reload
-from facedaemon.events.mqtt import discovery, event_messages
-from facedaemon.events.presence import LEFT, RECOGNISED, Event
 from facedaemon.events.sinks import describe_url
 from tests.config_text import TWO_CAMERAS, config
 
@@ -57,26 +53,6 @@ def test_reload_applies_privacy_live():
 def test_a_new_recognising_camera_restarts_the_sinks_for_discovery():
     plan = plan_reload(config(), config(base=TWO_CAMERAS + "  c: {source: pattern}\n"))
     assert plan.restart_events and plan.start == {"c"}
-
-
-def test_mqtt_messages_and_discovery():
-    mqtt = config("events: {mqtt: {host: broker, topic_prefix: home/fd}}\n").events.mqtt
-    (topic, payload), (present_topic, present) = discovery(mqtt, "pi1", "a")
-    assert topic == "homeassistant/sensor/facedaemon_pi1/a_last_person/config"
-    assert payload["unique_id"] == "facedaemon_pi1_a_last_person"
-    assert payload["state_topic"] == "home/fd/pi1/a/last_person"
-    assert payload["availability_topic"] == "home/fd/pi1/status"
-    assert payload["device"]["identifiers"] == ["facedaemon_pi1"]
-    assert present_topic == "homeassistant/sensor/facedaemon_pi1/a_present/config"
-    assert present["state_topic"] == "home/fd/pi1/a/present" and present["device"] == payload["device"]
-    arrived = Event(RECOGNISED, "a", "Obama", 0.9, 3, 100.0)
-    assert [(t, r) for t, _, r in event_messages(mqtt, "pi1", arrived)] == [
-        ("home/fd/pi1/a/event", False), ("home/fd/people/obama/last_seen", True), ("home/fd/pi1/a/recognised", False),
-        ("home/fd/pi1/a/last_person", True), ("home/fd/pi1/a/last_person/attributes", True)]
-    assert json.loads(event_messages(mqtt, "pi1", arrived)[0][1])["device"] == "pi1"
-    assert event_messages(mqtt, "pi1", arrived)[3][1] == "Obama"
-    left = event_messages(mqtt, "pi1", Event(LEFT, "a", "Obama", 0.9, 3, 100.0))
-    assert [t for t, _, _ in left] == ["home/fd/pi1/a/event", "home/fd/people/obama/last_seen"]
 
 
 def test_webhook_urls_are_logged_without_path_or_query():

@@ -10,7 +10,7 @@ import pytest
 
 from facedaemon.config import ConfigError, load_text
 from facedaemon.config.models import default_device
-from facedaemon.events.mqtt import MqttSink, discovery, person_discovery, slug, trigger_discovery
+from facedaemon.events.mqtt import MqttSink
 from facedaemon.events.presence import LEFT, RECOGNISED, Event
 from facedaemon.runtime.status import DaemonStatus, parse_status
 
@@ -33,22 +33,6 @@ def test_a_bad_device_name_is_a_clear_error_naming_the_key(bad):
     with pytest.raises(ConfigError) as caught:
         config(f"device: {bad}\n")
     assert "device" in str(caught.value) and "letters, digits" in str(caught.value)
-
-
-def test_same_camera_on_two_devices_gives_distinct_ids_and_topics():
-    mqtt = config("events: {mqtt: {host: broker}}\n").events.mqtt
-    one, two = discovery(mqtt, "pi1", "door"), discovery(mqtt, "pi2", "door")
-    topics = {topic for topic, _ in one} | {topic for topic, _ in two}
-    ids = {payload["unique_id"] for _, payload in one + two}
-    assert len(topics) == 4 and len(ids) == 4
-    assert {payload["device"]["identifiers"][0] for _, payload in one + two} == {"facedaemon_pi1", "facedaemon_pi2"}
-    assert trigger_discovery(mqtt, "pi1", "door", "Obama")[0] != trigger_discovery(mqtt, "pi2", "door", "Obama")[0]
-    # the person entity is fleet-wide on purpose: the same config from every daemon is one entity
-    assert person_discovery(mqtt, "Obama") == person_discovery(mqtt, "Obama")
-
-
-def test_person_names_become_one_topic_level():
-    assert slug("Ann-Marie O'Neil") == "ann_marie_o_neil" and slug("#+/") == "person"
 
 
 def sink_messages(sink: MqttSink, event: Event) -> dict[str, tuple[str, bool]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from facedaemon.sources.pacing import Pacer
+from facedaemon.sources.frame_clock import Pacer
 
 FPS = 30
 

@@ -1,4 +1,6 @@
-"""Deliver frames at a fixed rate, like a camera, without drifting."""
+"""Deliver frames at a fixed rate, like a camera, without drifting: the clock of the file and pattern sources
+(how often a camera offers a frame to recognition is pipeline/pacing.py).
+"""
 
 from __future__ import annotations
 
