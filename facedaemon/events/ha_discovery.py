@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from facedaemon.config.models import MqttConfig
+from facedaemon.config.events import MqttConfig
 from facedaemon.events.presence import RECOGNISED, Event
 
 ONLINE, OFFLINE = "online", "offline"
