@@ -66,7 +66,8 @@ class DaemonMetrics:
             restarts=Counter("facedaemon_restarts", "Restarts of each part the daemon owns, after it died or "
                              "stalled: part encoder, capture (per camera), worker, web, rtsp (camera \"\").",
                              ["part", "camera"], registry=registry),
-            # The two older per-part names, kept for existing dashboards and alerts; count_restart feeds them too.
+            # The two older per-part names, deprecated (docs/operating.md): kept for dashboards users built on
+            # them; the shipped dashboard and rules use facedaemon_restarts_total. count_restart feeds them too.
             encoder_restarts=counter("facedaemon_encoder_restarts", "Times the camera's ffmpeg was restarted."),
             worker_restarts=Counter("facedaemon_recognition_worker_restarts",
                                     "Times the recognition worker process was restarted.", registry=registry),

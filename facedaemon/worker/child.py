@@ -45,7 +45,7 @@ FULL_SCAN_SECONDS = 0.9  # while every face is followed, the whole frame is scan
 # … and in between only around each tracked face (grown by REGION_MARGIN × its size on each side).
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
-# Face heights (px) measured with `facedaemon bench --range` (see README, "Small faces"): below ENCODE_MIN_PX the
+# Face heights (px) measured with `facedaemon bench --range` (docs/performance.md): below ENCODE_MIN_PX the
 # encoding of the right person drifts past the tolerance, so such a face is not encoded and shows a neutral "face"
 # box; below UNKNOWN_MIN_PX a face that matches nobody is still only "face", since a miss at that size is not
 # evidence of a stranger (a match is: it is shown).

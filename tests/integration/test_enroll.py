@@ -268,7 +268,7 @@ def test_error_bodies_never_show_absolute_paths(client, settings) -> None:
 
 
 def test_enroll_as_root_leaves_photos_the_service_user_can_read(tmp_path: Path) -> None:
-    # `sudo facedaemon enroll` as the README shows: the folder and photos must go to faces_dir's owner (the
+    # `sudo facedaemon enroll` as docs/faces.md shows: the folder and photos must go to faces_dir's owner (the
     # service user), not stay root's 0700/0600 where the daemon cannot read them.
     if os.geteuid() != 0:
         missing("root", "this test runs `facedaemon enroll` as root (CI runs as root)")

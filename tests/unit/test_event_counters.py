@@ -128,7 +128,7 @@ def test_every_metric_of_the_registry_is_in_the_readme_table():
     for family in metrics.registry.collect():
         exported.add(family.name + ("_total" if family.type == "counter" else ""))
     missing = exported - documented
-    assert not missing, f"metrics missing from the README's Metrics table: {sorted(missing)}"
+    assert not missing, f"metrics missing from the Metrics table of docs/operating.md: {sorted(missing)}"
 
 
 def test_connect_errors_say_what_to_check():
