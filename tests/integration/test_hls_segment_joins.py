@@ -97,7 +97,9 @@ def test_boundary_spacing_is_the_encoders_stamps(ffmpeg: str, tmp_path: Path) ->
     # The tee does not flush its slaves' filters at the end: the HLS side loses the very last frame of a run.
     assert len(joined.times) in (len(stamped) - 1, len(stamped))
     source = [later - earlier for earlier, later in itertools.pairwise(stamped[:len(joined.times)])]
-    for start in joined.starts:
+    gaps = joined.gaps()
+    # A segment cut at the very last frame (seen on a loaded machine) has no gap after its first frame.
+    for start in (start for start in joined.starts if start < len(gaps)):
         for index in (start - 1, start):
             assert abs(joined.gaps()[index] - source[index]) <= 0.001, (
                 f"frame {index + 1}: {joined.gaps()[index] * 1000:.1f} ms after the one before, "
