@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.daemon import RunningDaemon, start_daemon, write_config
+from devtools.daemon import RunningDaemon, start_daemon, write_config
 from tests.realparts import require_program
 
 DEVICES = ("pi1", "pi2", "pi3")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.daemon import free_port
+from devtools.processes import free_port
 
 FOLDER = "facedaemon-faces"
 OFF = {"globalAnnounceEnabled": "false", "localAnnounceEnabled": "false", "relaysEnabled": "false",

@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from tests.e2e.browser import H264, Chromium, read_delay, video_state, wait_until
-from tests.e2e.daemon import descendants
+from devtools.browser import H264, Chromium, read_delay, video_state, wait_until
+from devtools.processes import descendants
 from tests.e2e.media import colour_pixels, make_people_clip, obama_gallery
 from tests.realparts import missing
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.e2e.browser import H264, Chromium, read_delay, video_state
-from tests.e2e.browser import wait_until as _wait_until
+from devtools.browser import H264, Chromium, read_delay, video_state
+from devtools.browser import wait_until as _wait_until
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e

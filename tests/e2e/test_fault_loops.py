@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import RunningDaemon, descendants, free_port, start_daemon, status, write_config
+from devtools.daemon import RunningDaemon, start_daemon, status, write_config
+from devtools.processes import descendants, free_port
 from tests.e2e.media import make_people_clip
 from tests.realparts import missing
 

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.daemon import REPO, free_port
+from devtools import REPO
+from devtools.processes import free_port
 from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_entry_clip, obama_gallery
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.daemon import REPO, status
+from devtools import REPO
+from devtools.daemon import status
 from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_people_clip
 from tests.e2e.syncthing import FOLDER, Syncthing

@@ -18,7 +18,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.e2e.daemon import descendants, free_port, start_daemon, status, write_config
+from devtools.daemon import start_daemon, status, write_config
+from devtools.processes import descendants, free_port
 from tests.e2e.media import make_entry_clip, obama_gallery
 from tests.e2e.pki import Pki, make_pki
 from tests.polling import wait

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.daemon import write_config
+from devtools.daemon import write_config
 from tests.e2e.media import make_pair_clip
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,9 @@ import pytest
 import requests
 import yaml
 
-from tests.e2e.daemon import REPO, free_port, write_config
+from devtools import REPO
+from devtools.daemon import write_config
+from devtools.processes import free_port
 from tests.e2e.media import make_people_clip, obama_gallery
 from tests.realparts import require_program
 

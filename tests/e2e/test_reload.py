@@ -14,7 +14,8 @@ import requests
 import yaml
 from werkzeug.security import generate_password_hash
 
-from tests.e2e.daemon import alive, cmdline, descendants, free_port, status, write_config
+from devtools.daemon import status, write_config
+from devtools.processes import alive, cmdline, descendants, free_port
 from tests.e2e.media import make_people_clip, obama_gallery
 
 PASSWORD = "reload-test-password"

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import yaml
 
+from devtools.daemon import Daemons, RunningDaemon
+from devtools.processes import descendants, free_port
 from facedaemon.outputs.rtsp.server import PACKAGES, SIDECAR
 from tests import ffmpegs
-from tests.e2e.daemon import Daemons, RunningDaemon, descendants, free_port
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e

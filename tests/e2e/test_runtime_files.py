@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from tests.e2e.daemon import start_daemon, write_config
+from devtools.daemon import start_daemon, write_config
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from devtools.daemon import start_daemon, write_config
 from facedaemon.bench.range_clip import make_range_clip
 from facedaemon.bench.range_measure import inside
-from tests.e2e.daemon import start_daemon, write_config
 from tests.e2e.media import obama_gallery
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.daemon import write_config
+from devtools.daemon import write_config
 from tests.e2e.media import make_people_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
