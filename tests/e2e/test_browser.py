@@ -2,7 +2,7 @@
 reports what it cannot play, survives an ffmpeg restart, and stays within a loose glass-to-glass bound.
 
 Chromium is Debian's (tests/debian-packages.txt; scripts/test-deps installs it), driven over the DevTools
-protocol on a pipe (tests/e2e/browser.py). Screenshots are saved under pytest's tmp dir; the paths are printed.
+protocol on a pipe (devtools/browser.py). Screenshots are saved under pytest's tmp dir; the paths are printed.
 """
 
 from __future__ import annotations
