@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import os
 
+from devtools.daemon import bundled_ffmpeg as bundled
 from tests.realparts import missing
 
 DEBIAN = "/usr/bin/ffmpeg"
 BOTH = ("bundled", "debian")
-
-
-def bundled() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def debian() -> str:

@@ -14,9 +14,10 @@ from typing import NoReturn
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from devtools import shared_data
+
 # FACEDAEMON_SHARED_DATA points the suite elsewhere (e.g. at a missing folder, to check strict mode fails).
-SHARED_DATA = Path(os.environ.get("FACEDAEMON_SHARED_DATA") or REPO / ".." / "shared" / "data").resolve()
+SHARED_DATA = shared_data()
 STRICT = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 MISSING_PREFIX = "REAL PART MISSING: "  # the summary at the end (tests/conftest.py) collects these lines

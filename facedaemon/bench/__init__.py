@@ -1,3 +1,4 @@
 """`facedaemon bench` (CLI process): the seed's design and facedaemon's pipeline, measured on the same clip in one
-run; built from the daemon's own parts (pipeline, worker, outputs). Also the soak harness (scripts/soak).
+run; built from the daemon's own parts (pipeline, worker, outputs). The soak (scripts/soak) is a developer tool
+and lives in devtools/, which is not shipped.
 """

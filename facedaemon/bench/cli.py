@@ -13,14 +13,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from facedaemon.bench.child import ChildFailed, child_env, run_child
 from facedaemon.bench.clip import (
     KNOWN_NAME,
-    REPO_SHARED_DATA,
     EntryClip,
     count_frames,
     make_bench_gallery,
     make_entry_clip,
 )
+from facedaemon.bench.photos import ENV, shared_data
 from facedaemon.bench.report import rows, table
 
 if TYPE_CHECKING:
@@ -42,19 +43,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cameras", type=int, default=3, help="cameras for the multi-camera figure (default 3)")
     parser.add_argument("--clip", type=Path, default=None,
                         help="a video where the known person appears at --appear-at seconds (default: made from "
-                             "../shared/data/images/obama.jpg)")
+                             "images/obama.jpg of --data)")
     parser.add_argument("--appear-at", type=float, default=2.0, help="when the known face appears in --clip")
     parser.add_argument("--name", default=KNOWN_NAME, help="the known person in the clip (default Obama)")
     parser.add_argument("--faces", type=Path, default=None,
-                        help="known faces folder (default: Obama from obama2/3.jpg + ../shared/data/known_faces)")
-    parser.add_argument("--data", type=Path, default=None, help="the shared photos (default ../shared/data)")
+                        help="known faces folder (default: Obama from obama2/3.jpg + known_faces/ of --data)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help=f"the shared photos (default ${ENV}, else ../shared/data beside a checkout)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:.0f} s per design, 1 camera (CI smoke)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run facedaemon's phases this many times and report each figure's median (default 1)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this JSON file")
     parser.add_argument("--range", action="store_true",
                         help="how far away faces are named: face heights 24-200 px in 720p and 1080p, against raw "
-                             "face_recognition and the seed (see README, Small faces)")
+                             "face_recognition and the seed (see docs/faces.md and docs/performance.md)")
     parser.add_argument("--long", action="store_true", help="with --range: the face-free clip runs 10 minutes")
 
 
@@ -116,7 +118,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _shared(args: argparse.Namespace) -> Path:
-    shared = (args.data or REPO_SHARED_DATA).resolve()
+    shared = args.data.resolve() if args.data else shared_data()
+    if shared is None:
+        raise BenchError(f"where are the test photos? give --data DIR or set {ENV} (or --clip and --faces)")
     if not (shared / "images" / "obama.jpg").is_file():
         raise BenchError(f"test photos not found in {shared} (give --data DIR, or --clip and --faces)")
     return shared
@@ -141,17 +145,10 @@ def _clip(args: argparse.Namespace, tmp: Path) -> EntryClip:
 
 def _phase(spec: PhaseSpec) -> dict[str, float]:
     _say(f"running {spec.design} with {spec.cameras} camera(s) …")
-    env = _child_env()
     try:
-        done = subprocess.run([sys.executable, "-m", "facedaemon.bench.phase", json.dumps(asdict(spec))],
-                              capture_output=True, text=True, env=env, timeout=spec.seconds + 300)
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"the {spec.design} run did not finish in {exc.timeout:.0f} s") from exc
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise BenchError(f"the {spec.design} run failed (exit {done.returncode}):\n{tail}")
-    return json.loads(lines[-1])
+        return run_child("facedaemon.bench.phase", asdict(spec), spec.design, timeout=spec.seconds + 300)
+    except ChildFailed as exc:
+        raise BenchError(str(exc)) from exc
 
 
 def _median_phase(spec: PhaseSpec, repeat: int) -> dict[str, float]:
@@ -183,7 +180,7 @@ def match_figures(rows_: int = MATCH_ROWS, runs: int = 51) -> tuple[float, float
 
     Measured in a process of its own with one OpenBLAS thread, as the recognition worker runs.
     """
-    env = _child_env()
+    env = child_env()
     env["OPENBLAS_NUM_THREADS"] = "1"
     try:
         done = subprocess.run([sys.executable, "-m", "facedaemon.bench.match", str(rows_), str(runs)],
@@ -195,13 +192,6 @@ def match_figures(rows_: int = MATCH_ROWS, runs: int = 51) -> tuple[float, float
         raise BenchError(f"the match figure failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
     result = json.loads(lines[-1])
     return result["naive_ms"], max(result["stranger_ms"], result["known_ms"])
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
 
 
 def _machine(before: tuple[float, ...], after: tuple[float, ...]) -> str:

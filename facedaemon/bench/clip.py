@@ -13,7 +13,6 @@ from pathlib import Path
 
 from facedaemon.children.ffmpeg import find_ffmpeg
 
-REPO_SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 KNOWN_NAME = "Obama"
 
 

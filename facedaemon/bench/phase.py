@@ -5,15 +5,13 @@ Run by `facedaemon bench` as `python -m facedaemon.bench.phase '<json spec>'`; p
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from facedaemon.bench.child import child_main
 from facedaemon.bench.clip import EntryClip
 from facedaemon.bench.measure import Recorder, Window, figures
 from facedaemon.bench.naive import NaiveCamera, load_known
@@ -108,11 +106,7 @@ def _run_pipeline(spec: PhaseSpec, clip: EntryClip) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    warnings.filterwarnings("ignore", message=".*pkg_resources.*")
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    spec = PhaseSpec(**json.loads(argv[0]))
-    print(json.dumps(run_phase(spec)), flush=True)
-    return 0
+    return child_main(argv, lambda spec: run_phase(PhaseSpec(**spec)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 from dataclasses import asdict
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facedaemon.bench.child import ChildFailed, run_child
 from facedaemon.bench.clip import make_bench_gallery
 from facedaemon.bench.range_clip import RangeClip, make_range_clip
 from facedaemon.bench.range_run import RangeSpec
@@ -82,19 +82,10 @@ def _runs(design: str, clip: RangeClip, faces: Path, tmp: Path, repeat: int, sec
 
 def _run(spec: RangeSpec) -> dict:
     _say(f"running {spec.design} on {Path(RangeClip.from_json(spec.clip).path).name} …")
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        done = subprocess.run([sys.executable, "-m", "facedaemon.bench.range_run", json.dumps(asdict(spec))],
-                              capture_output=True, text=True, env=env, timeout=3600)
-    except subprocess.TimeoutExpired as exc:
-        raise RangeError(f"the {spec.design} run did not finish in {exc.timeout:.0f} s") from exc
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise RangeError(f"the {spec.design} run failed (exit {done.returncode}):\n{tail}")
-    return json.loads(lines[-1])
+        return run_child("facedaemon.bench.range_run", asdict(spec), spec.design, timeout=3600)
+    except ChildFailed as exc:
+        raise RangeError(str(exc)) from exc
 
 
 # --- the report ----------------------------------------------------------------------------------------------------

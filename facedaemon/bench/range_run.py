@@ -9,17 +9,15 @@ Run by `facedaemon bench --range` as `python -m facedaemon.bench.range_run '<jso
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from facedaemon.bench.child import child_main
 from facedaemon.bench.clip import KNOWN_NAME
 from facedaemon.bench.probe import TreeSampler
 from facedaemon.bench.range_clip import RangeClip
@@ -146,11 +144,7 @@ def _raw(clip: RangeClip, faces_dir: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    warnings.filterwarnings("ignore", message=".*pkg_resources.*")
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    spec = RangeSpec(**json.loads(argv[0]))
-    print(json.dumps(run(spec)), flush=True)
-    return 0
+    return child_main(argv, lambda spec: run(RangeSpec(**spec)))
 
 
 if __name__ == "__main__":

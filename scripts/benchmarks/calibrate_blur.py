@@ -1,6 +1,6 @@
 """Print face size and sharpness of the shared photos and of blurred copies (to calibrate quality.MIN_SHARPNESS).
 
-Usage: .venv/bin/python scripts/benchmarks/calibrate_blur.py [../shared/data]
+Usage: .venv/bin/python scripts/benchmarks/calibrate_blur.py [PHOTOS_DIR]  (default: devtools.shared_data())
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
-from facedaemon.faces.quality import FaceQuality
-from facedaemon.gallery.load import analyse_image
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # devtools: importable from the checkout, not installed
+
+from devtools import shared_data  # noqa: E402
+from facedaemon.faces.quality import FaceQuality  # noqa: E402
+from facedaemon.gallery.load import analyse_image  # noqa: E402
 
 
 def main() -> None:
-    shared = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+    shared = Path(sys.argv[1]) if len(sys.argv) > 1 else shared_data()
     photos = sorted((shared / "images").glob("*.jpg")) + sorted((shared / "known_faces").glob("*.jpg"))
     print(f"{'photo':40} {'blur':>5} {'face_px':>7} {'sharpness':>9}")
     for photo in photos:

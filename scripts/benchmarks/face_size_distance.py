@@ -9,7 +9,8 @@ With --blur: at 40, 64 and 100 px, the face blurred (Gaussian, sigma in frame pi
 distance/sharpness (faces/quality.py face_sharpness at LIVE_SHARPNESS_SIDE, what the worker measures), where
 MIN_LIVE_SHARPNESS comes from.
 
-Usage: .venv/bin/python scripts/benchmarks/face_size_distance.py [--blur] [../shared/data]
+Usage: .venv/bin/python scripts/benchmarks/face_size_distance.py [--blur] [PHOTOS_DIR]
+(PHOTOS_DIR: default devtools.shared_data())
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facedaemon.bench.range_clip import background, head, paste
-from facedaemon.faces import engine
-from facedaemon.faces.quality import LIVE_SHARPNESS_SIDE, face_sharpness
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # devtools: importable from the checkout, not installed
+
+from devtools import shared_data  # noqa: E402
+from facedaemon.bench.range_clip import background, head, paste  # noqa: E402
+from facedaemon.faces import engine  # noqa: E402
+from facedaemon.faces.quality import LIVE_SHARPNESS_SIDE, face_sharpness  # noqa: E402
 
 HEIGHTS = (12, 16, 20, 24, 28, 32, 40, 48, 64, 100)
 BLUR_HEIGHTS = (40, 64, 100)
@@ -30,7 +35,7 @@ SIGMAS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 def main() -> None:
     args = [a for a in sys.argv[1:] if a != "--blur"]
-    shared = Path(args[0] if args else Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+    shared = Path(args[0]) if args else shared_data()
     blur = "--blur" in sys.argv[1:]
     gallery, faces = load(shared)
     columns = [f"sigma {s:g}" for s in SIGMAS] if blur else [str(h) for h in HEIGHTS]

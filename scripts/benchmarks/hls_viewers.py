@@ -33,14 +33,14 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from devtools.daemon import start_daemon as launch_daemon  # noqa: E402
+from devtools.daemon import write_config  # noqa: E402
+from devtools.nginx_front import CountingRelay, start_front  # noqa: E402
+from devtools.processes import descendants  # noqa: E402
 from facedaemon.web.auth import hash_token  # noqa: E402
-from tests.e2e.daemon import descendants, free_port  # noqa: E402
-from tests.e2e.nginx_front import CountingRelay, start_front  # noqa: E402
 
 TOKEN = "hls-viewers-benchmark-token"
 HOST = "cam.example.org"
@@ -193,21 +193,16 @@ def percentile(values: list[float], fraction: float) -> float:
 # -- the run -------------------------------------------------------------------------------------------------------
 
 def start_daemon(folder: Path, args) -> tuple[subprocess.Popen, int]:
-    port = free_port()
     width, height = (int(x) for x in args.size.split("x"))
     (folder / "faces").mkdir()
-    config = {
-        "faces_dir": str(folder / "faces"), "runtime_dir": str(folder / "run"), "log_level": "warning",
-        "http": {"listen": f"127.0.0.1:{port}", "allowed_hosts": [HOST], "workers": args.workers},
-        "auth": {"enabled": True, "tokens": [f"read:{hash_token(TOKEN)}"], "trusted_proxies": ["127.0.0.1/32"]},
-        "hls": {"segment_seconds": args.segment_seconds, "playlist_size": args.playlist_size},
-        "cameras": {"cam": {"source": "pattern", "width": width, "height": height, "fps": args.fps,
-                            "recognize": False}},
-    }
-    (folder / "facedaemon.yaml").write_text(yaml.safe_dump(config))
-    log = (folder / "daemon.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "facedaemon", "run", "--config", str(folder / "facedaemon.yaml")],
-                               cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    cameras = {"cam": {"source": "pattern", "width": width, "height": height, "fps": args.fps, "recognize": False}}
+    # encoder.ffmpeg null: the daemon picks its ffmpeg, as for a user.
+    config_path, port = write_config(
+        folder, cameras, folder / "faces", log_level="warning", encoder={"ffmpeg": None},
+        http={"allowed_hosts": [HOST], "workers": args.workers},
+        auth={"enabled": True, "tokens": [f"read:{hash_token(TOKEN)}"], "trusted_proxies": ["127.0.0.1/32"]},
+        hls={"segment_seconds": args.segment_seconds, "playlist_size": args.playlist_size})
+    process = launch_daemon(folder, config_path, port).process
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):

@@ -26,8 +26,9 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from devtools.daemon import start_daemon, write_config  # noqa: E402
+from devtools.processes import descendants  # noqa: E402
 from facedaemon.outputs.live.boxes import FragmentSplitter  # noqa: E402
-from tests.e2e.daemon import descendants, start_daemon, write_config  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

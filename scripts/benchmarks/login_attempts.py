@@ -25,7 +25,7 @@ from werkzeug.security import generate_password_hash
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.web_server import web_server  # noqa: E402
+from devtools.web_server import web_server  # noqa: E402
 
 
 def attack(port: int, addresses: int, seconds: float, parallel: int) -> Counter:

@@ -2,7 +2,7 @@
 """Peak RSS of the real gunicorn worker while 8 clients each upload 4 decompression bombs (16-bit PNG, ~80 KB,
 40 megapixels), then one real photo enrolment for comparison (loopback, bounded).
 
-  .venv/bin/python scripts/benchmarks/upload_bombs.py [--photo ../shared/data/images/obama.jpg]
+  .venv/bin/python scripts/benchmarks/upload_bombs.py [--photo PHOTO]  (default: images/obama.jpg of the shared photos)
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.test_hostile_uploads import peak_rss_mb, sixteen_bit_bomb  # noqa: E402
-from tests.e2e.web_server import web_server  # noqa: E402
+from devtools import shared_data  # noqa: E402
+from devtools.processes import peak_rss_mb  # noqa: E402
+from devtools.uploads import sixteen_bit_bomb  # noqa: E402
+from devtools.web_server import web_server  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photo", type=Path, default=REPO.parent / "shared/data/images/obama.jpg")
+    parser.add_argument("--photo", type=Path, default=shared_data() / "images" / "obama.jpg")
     args = parser.parse_args()
     bomb = sixteen_bit_bomb()
     with tempfile.TemporaryDirectory() as tmp, web_server(Path(tmp)) as web:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.browser import find_chromium
-from tests.e2e.daemon import Daemons
+from devtools.browser import find_chromium
+from devtools.daemon import Daemons
 from tests.realparts import missing
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.daemon import RunningDaemon, start_daemon, write_config
+from devtools.daemon import Daemons, RunningDaemon, write_config
 from tests.realparts import require_program
 
 DEVICES = ("pi1", "pi2", "pi3")
@@ -29,10 +29,11 @@ class Device:
     tmp: Path
     config_path: Path
     port: int
+    daemons: Daemons  # the test's run_daemon: whatever the test does, its teardown stops every daemon
     daemon: RunningDaemon | None = None
 
     def start(self) -> RunningDaemon:
-        self.daemon = start_daemon(self.tmp, self.config_path, self.port)
+        self.daemon = self.daemons.start(self.tmp, self.config_path, self.port, ready=None)
         return self.daemon
 
     def stop(self) -> list[str]:
@@ -44,14 +45,15 @@ class Device:
         return left
 
 
-def make_fleet(tmp: Path, cameras: dict, faces_of, **overrides) -> list[Device]:
-    """One Device per name in DEVICES, each with its own folder; faces_of(device_tmp) builds its faces_dir."""
+def make_fleet(tmp: Path, cameras: dict, faces_of, daemons: Daemons, **overrides) -> list[Device]:
+    """One Device per name in DEVICES, each with its own folder; faces_of(device_tmp) builds its faces_dir;
+    `daemons` (run_daemon or run_module_daemon) starts them."""
     fleet = []
     for name in DEVICES:
         where = tmp / name
         where.mkdir(parents=True, exist_ok=True)
         config_path, port = write_config(where, cameras, faces_of(where), device=name, **overrides)
-        fleet.append(Device(name, where, config_path, port))
+        fleet.append(Device(name, where, config_path, port, daemons))
     return fleet
 
 

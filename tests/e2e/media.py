@@ -37,14 +37,25 @@ def colour_pixels(frame: np.ndarray, bgr: tuple[int, int, int], tolerance: int =
     return int((diff <= tolerance).sum())
 
 
-def obama_gallery(shared: Path, faces: Path) -> Path:
-    """faces/Obama/ with obama2.jpg and obama3.jpg: the known person of the people clip (which shows obama.jpg)."""
+def gallery(shared: Path, faces: Path, obama: tuple[str, ...] = ("obama2.jpg", "obama3.jpg"),
+            others: bool = False) -> Path:
+    """The tests' faces_dir: faces/Obama/ with these photos of images/ (the known person of the clips, which show
+    obama.jpg; none: no Obama), and with `others` the four people of known_faces/ in the seed's flat layout."""
     import shutil
 
-    (faces / "Obama").mkdir(parents=True, exist_ok=True)
-    for name in ("obama2.jpg", "obama3.jpg"):
+    faces.mkdir(parents=True, exist_ok=True)
+    if obama:
+        (faces / "Obama").mkdir(exist_ok=True)
+    for name in obama:
         shutil.copy(shared / "images" / name, faces / "Obama" / name)
+    for photo in sorted((shared / "known_faces").glob("*.jpg")) if others else ():
+        shutil.copy(photo, faces / photo.name)
     return faces
+
+
+def obama_gallery(shared: Path, faces: Path) -> Path:
+    """faces/Obama/ with obama2.jpg and obama3.jpg."""
+    return gallery(shared, faces)
 
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left), like the daemon's boxes

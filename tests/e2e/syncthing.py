@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.daemon import free_port
+from devtools.processes import free_port, stop_process
 
 FOLDER = "facedaemon-faces"
 OFF = {"globalAnnounceEnabled": "false", "localAnnounceEnabled": "false", "relaysEnabled": "false",
@@ -92,11 +91,4 @@ class Syncthing:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.e2e.daemon import write_config
+from devtools.daemon import write_config
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e

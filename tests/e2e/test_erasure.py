@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
+from devtools import REPO
+from devtools.web_server import web_server
 from facedaemon.gallery.layout import scan
-from tests.e2e.daemon import REPO
-from tests.e2e.web_server import web_server
 
 pytestmark = pytest.mark.e2e
 

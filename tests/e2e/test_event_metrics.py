@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.daemon import free_port, write_config
+from devtools.daemon import write_config
+from devtools.processes import free_port
 from tests.e2e.media import make_entry_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e

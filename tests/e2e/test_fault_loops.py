@@ -11,7 +11,6 @@ import os
 import random
 import re
 import select
-import shutil
 import signal
 import statistics
 import subprocess
@@ -20,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import RunningDaemon, descendants, free_port, start_daemon, status, write_config
-from tests.e2e.media import make_people_clip
+from devtools.daemon import RunningDaemon, status, write_config
+from devtools.processes import SYSTEM_PYTHON, descendants, free_port, system_python_problem
+from tests.e2e.media import gallery, make_people_clip
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,6 @@ FULL = os.environ.get("FACEDAEMON_FULL_FAULTS") == "1"
 CAMERA_CYCLES = 20 if FULL else 4
 FFMPEG_KILLS = 50 if FULL else 6
 SIGTERM_RUNS = 20 if FULL else 2
-SYSTEM_PYTHON = "/usr/bin/python3"
 CAMERA_SCRIPT = Path(__file__).with_name("rtsp_camera.py")
 PASSWORD = "hunter2-e2e"
 RECONNECT_P95 = 10.0  # s, server back -> "streaming" again
@@ -68,14 +67,6 @@ def camera_state(daemon: RunningDaemon, camera: str) -> str:
 
 
 # -- a real RTSP camera on loopback ----------------------------------------------------------------------------
-
-def camera_problem() -> str | None:
-    try:
-        probe = subprocess.run([SYSTEM_PYTHON, "-I", str(CAMERA_SCRIPT), "--probe"], capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{SYSTEM_PYTHON} cannot run: {exc}"
-    return None if probe.returncode == 0 else probe.stderr.decode(errors="replace").strip()
-
 
 class RtspCamera:
     """tests/e2e/rtsp_camera.py on 127.0.0.1:port; killed, restarted, frozen and thawed by pid."""
@@ -118,7 +109,7 @@ class RtspCamera:
 @pytest.fixture(scope="module")
 def rtsp_daemon(tmp_path_factory, run_module_daemon):
     """The daemon with one RTSP camera whose server is NOT running yet."""
-    problem = camera_problem()
+    problem = system_python_problem(CAMERA_SCRIPT)
     if problem is not None:
         missing("GStreamer RTSP server", f"it cannot serve a test camera under {SYSTEM_PYTHON} ({problem}); "
                 "install the Debian packages in tests/debian-packages.txt (scripts/test-deps)")
@@ -278,12 +269,8 @@ def test_killed_encoder_resumes_hls_every_time_and_capture_never_waits(pattern_d
 
 # -- SIGTERM under load ----------------------------------------------------------------------------------------
 
-def test_sigterm_under_load_exits_quickly_and_leaves_nothing(tmp_path, shared_data):
-    faces = tmp_path / "faces"
-    (faces / "Obama").mkdir(parents=True)
-    shutil.copy(shared_data / "images" / "obama2.jpg", faces / "Obama" / "obama2.jpg")
-    for photo in (shared_data / "known_faces").glob("*.jpg"):
-        shutil.copy(photo, faces / photo.name)
+def test_sigterm_under_load_exits_quickly_and_leaves_nothing(tmp_path, shared_data, run_daemon):
+    faces = gallery(shared_data, tmp_path / "faces", obama=("obama2.jpg",), others=True)
     clip = make_people_clip(shared_data, tmp_path / "people.mp4")
     cameras = {
         "people": {"source": str(clip), "loop": True},
@@ -292,7 +279,7 @@ def test_sigterm_under_load_exits_quickly_and_leaves_nothing(tmp_path, shared_da
     times = []
     for run in range(SIGTERM_RUNS):
         config_path, port = write_config(tmp_path, cameras, faces)  # a new port each run
-        running = start_daemon(tmp_path, config_path, port)
+        running = run_daemon.start(tmp_path, config_path, port, ready=None)
         try:
             code = stream_then_sigterm(running, run, times)
         finally:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon import REPO, alive, descendants
+from devtools import REPO
+from devtools.processes import alive, descendants
 
 pytestmark = pytest.mark.e2e
 

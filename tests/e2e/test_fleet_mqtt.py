@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.daemon import REPO, free_port
+from devtools import REPO
+from devtools.processes import free_port
 from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_entry_clip, obama_gallery
 
@@ -76,7 +77,7 @@ def everyone_sees_obama(port: int):
 
 
 @contextlib.contextmanager
-def obama_on_every_door(tmp_path, shared_data) -> Iterator[tuple[int, list, dict[str, str]]]:
+def obama_on_every_door(tmp_path, shared_data, run_daemon) -> Iterator[tuple[int, list, dict[str, str]]]:
     """Mosquitto and three daemons whose `door` cameras all see Obama: yields (broker port, fleet, retained
     state); stops the fleet afterwards and checks that nothing of it is left."""
     require("mosquitto", "mosquitto")
@@ -85,7 +86,7 @@ def obama_on_every_door(tmp_path, shared_data) -> Iterator[tuple[int, list, dict
         clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, fps=FLEET_FPS, appear_at=1.0)
         fleet = make_fleet(tmp_path, {"door": {"source": str(clip.path), "loop": True}},
                            lambda where: obama_gallery(shared_data, where / "faces"),
-                           events={"mqtt": {"host": "127.0.0.1", "port": port}})
+                           run_daemon, events={"mqtt": {"host": "127.0.0.1", "port": port}})
         try:
             for device in fleet:
                 device.start()
@@ -96,8 +97,8 @@ def obama_on_every_door(tmp_path, shared_data) -> Iterator[tuple[int, list, dict
         assert not leftovers
 
 
-def test_three_devices_with_the_same_camera_name(tmp_path, shared_data):
-    with obama_on_every_door(tmp_path, shared_data) as (port, fleet, state):
+def test_three_devices_with_the_same_camera_name(tmp_path, shared_data, run_daemon):
+    with obama_on_every_door(tmp_path, shared_data, run_daemon) as (port, fleet, state):
         check_no_collisions(state)
         seen = json.loads(state["facedaemon/people/obama/last_seen"])
         assert seen["name"] == "Obama" and seen["camera"] == "door" and seen["device"] in DEVICES
@@ -178,11 +179,11 @@ def check_no_collisions(state: dict[str, str]) -> None:
     assert not [topic for topic in state if "unknown" in topic.lower()]  # nothing for Unknown without opting in
 
 
-def test_forget_clears_the_person_from_the_broker_on_every_device(tmp_path, shared_data):
+def test_forget_clears_the_person_from_the_broker_on_every_device(tmp_path, shared_data, run_daemon):
     """Obama is present on three devices; he is forgotten on pi2 (the CLI) and his photos vanish from pi1 and pi3
     as Syncthing would delete them: every device clears what it published about him, and no retained message on
     the broker names him any more; his arrival pictures are gone from every device's disk."""
-    with obama_on_every_door(tmp_path, shared_data) as (port, fleet, state):
+    with obama_on_every_door(tmp_path, shared_data, run_daemon) as (port, fleet, state):
         for d in DEVICES:
             assert state[f"facedaemon/{d}/door/last_person"] == "Obama"
             assert f"homeassistant/device_automation/facedaemon_{d}/door_obama/config" in state

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def fleet_prometheus(tmp_path_factory, shared_data):
+def fleet_prometheus(tmp_path_factory, shared_data, run_module_daemon):
     binary = require("prometheus", "prometheus")
     tmp = tmp_path_factory.mktemp("fleet-prometheus")
     clip = make_people_clip(shared_data, tmp / "people.mp4", fps=FLEET_FPS)
@@ -30,7 +30,7 @@ def fleet_prometheus(tmp_path_factory, shared_data):
         CAMERA: {"source": str(clip), "loop": True},
         "pattern": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False},
     }
-    fleet = make_fleet(tmp, cameras, lambda where: obama_gallery(shared_data, where / "faces"))
+    fleet = make_fleet(tmp, cameras, lambda where: obama_gallery(shared_data, where / "faces"), run_module_daemon)
     server = Prometheus(tmp, {f"127.0.0.1:{device.port}": device.name for device in fleet},
                         rules=rules_with_short_hold(tmp))
     try:
@@ -64,7 +64,7 @@ def rules_with_short_hold(tmp: Path) -> Path:
 
 def test_the_shipped_down_alert_holds_one_minute():
     down = next(rule for rule in alert_rules() if rule["alert"] == "FacedaemonDown")
-    assert down["for"] == "1m", "README: FacedaemonDown fires 1 minute after a device stops answering"
+    assert down["for"] == "1m", "docs/operating.md: FacedaemonDown fires 1 minute after a device stops answering"
 
 
 def devices_of(result: list[dict]) -> set[str]:

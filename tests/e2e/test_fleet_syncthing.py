@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.daemon import REPO, status
+from devtools import REPO
+from devtools.daemon import status
 from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_people_clip
 from tests.e2e.syncthing import FOLDER, Syncthing
@@ -74,7 +75,7 @@ def wait(predicate, timeout: float, what: str, fleet=(), syncthings=()):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def test_enrol_on_one_device_named_on_the_others_forget_gone_everywhere(tmp_path, shared_data):
+def test_enrol_on_one_device_named_on_the_others_forget_gone_everywhere(tmp_path, shared_data, run_daemon):
     binary = require("syncthing", "syncthing")
     clip = make_people_clip(shared_data, tmp_path / "people.mp4", fps=FLEET_FPS)
 
@@ -85,7 +86,7 @@ def test_enrol_on_one_device_named_on_the_others_forget_gone_everywhere(tmp_path
         return faces
 
     # cache_dir and unknowns.dir at their defaults, inside faces_dir: the ignore file must keep them local
-    fleet = make_fleet(tmp_path, {"people": {"source": str(clip), "loop": True}}, faces_of, cache_dir=None,
+    fleet = make_fleet(tmp_path, {"people": {"source": str(clip), "loop": True}}, faces_of, run_daemon, cache_dir=None,
                        unknowns={"save": True})
     syncthings = [Syncthing(binary, tmp_path / f"st-{name}", name) for name in DEVICES]
     try:

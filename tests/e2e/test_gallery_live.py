@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.e2e.daemon import write_config
-from tests.e2e.media import make_people_clip
+from devtools.daemon import write_config
+from tests.e2e.media import gallery, make_people_clip
 
 pytestmark = pytest.mark.e2e
 
@@ -19,10 +19,7 @@ def names(daemon) -> list[str]:
 
 
 def test_faces_dir_changes_are_picked_up_without_restart(tmp_path, shared_data, run_daemon) -> None:
-    faces = tmp_path / "faces"
-    faces.mkdir()
-    for photo in (shared_data / "known_faces").glob("*.jpg"):  # other people, but not Obama
-        shutil.copy(photo, faces / photo.name)
+    faces = gallery(shared_data, tmp_path / "faces", obama=(), others=True)  # other people, but not Obama
     clip = make_people_clip(shared_data, tmp_path / "people.mp4")
     config_path, port = write_config(tmp_path, {"people": {"source": str(clip), "loop": True}}, faces)
     daemon = run_daemon.start(tmp_path, config_path, port, ready=None)
@@ -34,14 +31,14 @@ def test_faces_dir_changes_are_picked_up_without_restart(tmp_path, shared_data, 
     shutil.copy(shared_data / "images" / "obama2.jpg", faces / "Obama" / "obama2.jpg")
     added = time.monotonic()
     daemon.wait_for(lambda: "Obama" in names(daemon), 3 * 4,
-                    "Obama named after his photo was added (README: 2-4 s)")
+                    "Obama named after his photo was added (docs/performance.md: 2-4 s)")
     print(f"named {time.monotonic() - added:.1f} s after the photo was copied")
     assert "faces changed (1 added (Obama/obama2.jpg))" in daemon.log()
 
     (faces / "Obama" / "obama2.jpg").unlink()
     removed = time.monotonic()
     daemon.wait_for(lambda: "Obama" not in names(daemon) and "Unknown" in names(daemon), 3 * 3,
-                    "Obama Unknown again after his photo was deleted (README: 2-3 s)")
+                    "Obama Unknown again after his photo was deleted (docs/performance.md: 2-3 s)")
     print(f"Unknown again {time.monotonic() - removed:.1f} s after the photo was deleted")
     assert "1 removed (Obama/obama2.jpg)" in daemon.log()
     assert daemon.process.pid == pid and daemon.process.poll() is None, "no restart"

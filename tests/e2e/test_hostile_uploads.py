@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import io
-import re
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from tests.e2e.web_server import web_server
+from devtools.processes import peak_rss_mb
+from devtools.uploads import sixteen_bit_bomb
+from devtools.web_server import web_server
 
 pytestmark = pytest.mark.e2e
 
 RSS_LIMIT_MB = 300
-
-
-def sixteen_bit_bomb() -> bytes:
-    """~80 KB on the wire, 40 megapixels of 16-bit grey: the file that cost the worker 1.1 GB."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.zeros((5000, 8000), np.uint16)).save(buffer, "PNG", compress_level=9)
-    return buffer.getvalue()
 
 
 def other_formats() -> dict[str, bytes]:
@@ -33,11 +25,6 @@ def other_formats() -> dict[str, bytes]:
         found[name] = buffer.getvalue()
     found["a.eps"] = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\nshowpage\n%%EOF\n"
     return found
-
-
-def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
 
 
 @pytest.fixture(scope="module")

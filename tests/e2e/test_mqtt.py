@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -18,8 +17,9 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.e2e.daemon import descendants, free_port, start_daemon, status, write_config
-from tests.e2e.media import make_entry_clip, obama_gallery
+from devtools.daemon import status, write_config
+from devtools.processes import descendants, free_port
+from tests.e2e.media import gallery, make_entry_clip, obama_gallery
 from tests.e2e.pki import Pki, make_pki
 from tests.polling import wait
 from tests.realparts import require_program
@@ -113,16 +113,13 @@ def retained(port: int, topic: str, timeout: float = 5.0) -> str | None:
         late.close()
 
 
-def test_daemon_publishes_discovery_arrival_state_and_departure(tmp_path, shared_data, broker):
-    faces = tmp_path / "faces"
-    (faces / "Obama").mkdir(parents=True)
-    shutil.copy(shared_data / "images" / "obama2.jpg", faces / "Obama" / "obama2.jpg")
+def test_daemon_publishes_discovery_arrival_state_and_departure(tmp_path, shared_data, broker, run_daemon):
+    faces = gallery(shared_data, tmp_path / "faces", obama=("obama2.jpg",))
     # Obama is absent for the first 4 s of every 8 s loop: long enough past the 2 s grace to "leave".
     clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=8.0, appear_at=4.0)
     subscriber = Subscriber(broker)
-    config_path, port = write_config(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, device="pi",
-                                     events={"mqtt": {"host": "127.0.0.1", "port": broker}})
-    daemon = start_daemon(tmp_path, config_path, port)
+    daemon = run_daemon(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, ready=None, device="pi",
+                        events={"mqtt": {"host": "127.0.0.1", "port": broker}})
     try:
         config_topic = "homeassistant/sensor/facedaemon_pi/door_last_person/config"
         payload = daemon.wait_for(lambda: subscriber.on(config_topic), 120, "the discovery config")[0]
@@ -187,7 +184,7 @@ def gauge(daemon, name: str) -> float | None:
     return None
 
 
-def test_events_arrive_over_tls_with_a_client_certificate(tmp_path, shared_data, tls_broker):
+def test_events_arrive_over_tls_with_a_client_certificate(tmp_path, shared_data, tls_broker, run_daemon):
     faces = obama_gallery(shared_data, tmp_path / "faces")
     clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, appear_at=1.0)
     subscriber = Subscriber(tls_broker.plain)
@@ -200,9 +197,8 @@ def test_events_arrive_over_tls_with_a_client_certificate(tmp_path, shared_data,
         receive(client, userdata, message)
 
     subscriber.client.on_message = timed
-    config_path, port = write_config(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, device="pi",
-                                     events={"mqtt": tls_config(tls_broker, tls_broker.pki.ca)})
-    daemon = start_daemon(tmp_path, config_path, port)
+    daemon = run_daemon(tmp_path, {"door": {"source": str(clip.path), "loop": True}}, faces, ready=None, device="pi",
+                        events={"mqtt": tls_config(tls_broker, tls_broker.pki.ca)})
     try:
         daemon.wait_for(lambda: f"MQTT connected to 127.0.0.1:{tls_broker.tls} (TLS)" in daemon.log(), 120,
                         "the TLS connection")

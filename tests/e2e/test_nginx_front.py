@@ -19,10 +19,10 @@ import requests
 import yaml
 from werkzeug.security import generate_password_hash
 
+from devtools.daemon import write_config
+from devtools.nginx_front import CountingRelay, start_front
 from facedaemon.web.auth import hash_token
 from tests import ffmpegs
-from tests.e2e.daemon import write_config
-from tests.e2e.nginx_front import CountingRelay, start_front
 from tests.hls_timing import join_segments
 from tests.realparts import require_program
 

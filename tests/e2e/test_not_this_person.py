@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.daemon import write_config
+from devtools.daemon import write_config
 from tests.e2e.media import make_pair_clip
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ def test_marking_a_wrong_match_stops_it(tmp_path, shared_data, run_daemon) -> No
     response = _post(daemon, f"/api/faces/{PERSON}/not", {"camera": "pair", "track": wrong["track"]})
     assert response.status_code == 201, response.text
     sent = time.monotonic()
-    daemon.wait_for(lambda: names(daemon) == ["Unknown", PERSON], 3 * 3.1 + 0.5,  # README: 2.6-3.1 s
+    daemon.wait_for(lambda: names(daemon) == ["Unknown", PERSON], 3 * 3.1 + 0.5,  # docs/performance.md: 2.6-3.1 s
                     "KaiYuChen Unknown, ChengHaoXie named")
     print(f"KaiYuChen read Unknown {time.monotonic() - sent:.1f} s after POST not")
     assert "1 added (.negatives/ChengHaoXie/not-" in daemon.log()
@@ -56,7 +56,7 @@ def test_marking_a_wrong_match_stops_it(tmp_path, shared_data, run_daemon) -> No
     undo = _delete(daemon, f"/api/faces/{PERSON}/negatives/{negative['file']}")
     assert undo.status_code == 200
     removed = time.monotonic()
-    daemon.wait_for(lambda: names(daemon) == [PERSON, PERSON], 3 * 2.1 + 0.5,  # README: 2.1 s
+    daemon.wait_for(lambda: names(daemon) == [PERSON, PERSON], 3 * 2.1 + 0.5,  # docs/performance.md: 2.1 s
                     "the wrong match back after the undo")
     print(f"named {PERSON} again {time.monotonic() - removed:.1f} s after the negative was deleted")
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.e2e.web_server import web_server
+from devtools.web_server import web_server
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from facedaemon.pipeline.camera import RESULT_MAX_AGE
-from tests.e2e.media import colour_pixels, decode_video, make_people_clip, obama_gallery
+from tests.e2e.media import colour_pixels, decode_video, gallery, make_people_clip
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +27,7 @@ METRICS = (
 def daemon(tmp_path_factory, shared_data, run_module_daemon):
     tmp = tmp_path_factory.mktemp("e2e")
     faces = tmp / "faces"
-    obama_gallery(shared_data, faces)
-    for photo in (shared_data / "known_faces").glob("*.jpg"):  # the seed's flat layout, four other people
-        shutil.copy(photo, faces / photo.name)
+    gallery(shared_data, faces, others=True)  # Obama, and four other people in the seed's flat layout
     clip = make_people_clip(shared_data, tmp / "people.mp4")
     cameras = {
         "people": {"source": str(clip), "loop": True},

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.e2e.daemon import RunningDaemon, status, write_config
+from devtools.daemon import RunningDaemon, status, write_config
 from tests.e2e.media import StrangerClip, colour_pixels, decode_video, make_stranger_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,9 @@ import pytest
 import requests
 import yaml
 
-from tests.e2e.daemon import REPO, free_port, write_config
+from devtools import REPO
+from devtools.daemon import write_config
+from devtools.processes import free_port, stop_process
 from tests.e2e.media import make_people_clip, obama_gallery
 from tests.realparts import require_program
 
@@ -166,13 +167,7 @@ class Prometheus:
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="module")

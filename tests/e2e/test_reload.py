@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
+import json
 import re
 import shutil
 import signal
-import threading
 import time
 
 import pytest
@@ -14,7 +13,9 @@ import requests
 import yaml
 from werkzeug.security import generate_password_hash
 
-from tests.e2e.daemon import alive, cmdline, descendants, free_port, status, write_config
+from devtools.daemon import status, write_config
+from devtools.processes import alive, cmdline, descendants, free_port
+from devtools.webhook import Receiver
 from tests.e2e.media import make_people_clip, obama_gallery
 
 PASSWORD = "reload-test-password"
@@ -67,32 +68,6 @@ def test_sighup_applies_a_valid_config_and_refuses_an_invalid_one(tmp_path, run_
     assert streaming(daemon, "abc") and daemon.get("/healthz").status_code == 200
 
 
-class Receiver:
-    """A real HTTP server on 127.0.0.1 that keeps every POSTed body (a webhook receiver)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        bodies = self.bodies
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def metric_lines(daemon, name: str) -> list[str]:
     return [line for line in daemon.get("/metrics", auth=("alice", PASSWORD)).text.splitlines()
             if line.startswith(name + "{")]
@@ -125,7 +100,8 @@ def test_sighup_applies_metrics_events_and_auth_live(tmp_path, shared_data, run_
         assert daemon.get("/healthz").status_code == 200
         assert not any(pid in descendants(daemon.process.pid) for pid in gunicorn), "gunicorn was replaced"
         # events: the new webhook gets Obama (present, so recognised anew by the restarted sinks).
-        daemon.wait_for(lambda: any(b"Obama" in body for body in receiver.bodies), 60, "Obama at the new webhook")
+        hooked = lambda: any("Obama" in json.dumps(body) for body in receiver.bodies)  # noqa: E731
+        daemon.wait_for(hooked, 60, "Obama at the new webhook")
         # metrics: tracks named from now on carry the person's name (the clip's loop starts new tracks).
         daemon.wait_for(lambda: 'person="Obama"' in "".join(metric_lines(daemon, "facedaemon_faces_recognized_total")),
                         60, 'person="Obama" in /metrics')

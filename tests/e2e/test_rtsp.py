@@ -15,23 +15,19 @@ import numpy as np
 import pytest
 import yaml
 
+from devtools.daemon import Daemons, RunningDaemon
+from devtools.processes import SYSTEM_PYTHON, descendants, free_port, system_python_problem
 from facedaemon.outputs.rtsp.server import PACKAGES, SIDECAR
 from tests import ffmpegs
-from tests.e2e.daemon import Daemons, RunningDaemon, descendants, free_port
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
 
 WIDTH, HEIGHT, FPS = 320, 240, 10
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def gstreamer_problem() -> str | None:
-    try:
-        probe = subprocess.run([SYSTEM_PYTHON, "-I", str(SIDECAR), "--probe"], capture_output=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{SYSTEM_PYTHON} cannot run: {exc}"
-    return None if probe.returncode == 0 else probe.stderr.decode(errors="replace").strip()
+    return system_python_problem(SIDECAR)
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,18 @@ import stat
 
 import pytest
 
-from tests.e2e.daemon import start_daemon, write_config
+from devtools.daemon import write_config
 
 pytestmark = pytest.mark.e2e
 
 
-def test_runtime_files_are_private_and_gone_after_stop(tmp_path):
+def test_runtime_files_are_private_and_gone_after_stop(tmp_path, run_daemon):
     (tmp_path / "faces").mkdir()
     cameras = {"cam": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}}
     config_path, port = write_config(tmp_path, cameras, tmp_path / "faces")
     old = os.umask(0o022)  # a typical login shell: files would be 0644, folders 0755
     try:
-        running = start_daemon(tmp_path, config_path, port)
+        running = run_daemon.start(tmp_path, config_path, port, ready=None)
     finally:
         os.umask(old)
     try:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.e2e.daemon import REPO
+from devtools import REPO
 
 pytestmark = pytest.mark.e2e
 

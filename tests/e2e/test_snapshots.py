@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.e2e.daemon import free_port, write_config
+from devtools.daemon import write_config
+from devtools.processes import free_port
 from tests.e2e.media import decode_video, make_stranger_clip, obama_gallery
 from tests.e2e.test_mqtt import Subscriber, mosquitto, retained
 from tests.e2e.test_privacy import BLURRED, KEPT, detail, drawn_mask

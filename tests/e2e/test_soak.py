@@ -6,9 +6,8 @@ import subprocess
 
 import pytest
 
-from facedaemon.bench import soak
-from facedaemon.bench.soak import Sample, growth
-from tests.e2e.daemon import REPO
+from devtools import REPO, shared_data
+from devtools.soak import Sample, growth
 from tests.realparts import missing
 
 pytestmark = pytest.mark.e2e
@@ -67,8 +66,8 @@ def test_warm_problems_catch_a_slow_leak_and_pass_noise():
 
 def test_soak_shows_no_growth_once_warm():
     # The soak swaps the face camera for a pattern when it finds no photos: never silently here.
-    if not (soak.SHARED / "images" / "obama.jpg").is_file():
-        missing("shared test photos", f"{soak.SHARED} has no images/obama.jpg: the soak would run without faces")
+    if not (shared_data() / "images" / "obama.jpg").is_file():
+        missing("shared test photos", f"{shared_data()} has no images/obama.jpg: the soak would run without faces")
     result = subprocess.run([str(REPO / "scripts" / "soak"), "--minutes", "2", "--interval", "5"],
                             capture_output=True, text=True, timeout=500, cwd=REPO)
     print(result.stdout)

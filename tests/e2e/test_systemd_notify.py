@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.daemon import Daemons, RunningDaemon, status
 from tests import ffmpegs
-from tests.e2e.daemon import Daemons, RunningDaemon, status
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +63,9 @@ class Service:
     def __init__(self, ns: SystemdNamespace, installed: Installed) -> None:
         self.ns, self.installed = ns, installed
         self.inside = Path(f"/proc/{ns.pid}/root")
+        # The installed venv's python, under /opt: the namespace's private /tmp hides a checkout cloned into /tmp,
+        # and with it the suite's own interpreter (sys.executable).
+        self.python = str(installed.paths["PREFIX"] / "venv" / "bin" / "python")
 
     def host_path(self, path: str | Path) -> Path:
         return self.inside / str(path).lstrip("/")
@@ -73,7 +75,7 @@ class Service:
         return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
 
     def get(self, path: str) -> tuple[int, str]:
-        result = self.ns.run(sys.executable, "-c", FETCH, f"http://127.0.0.1:{PORT}{path}", timeout=30)
+        result = self.ns.run(self.python, "-c", FETCH, f"http://127.0.0.1:{PORT}{path}", timeout=30)
         status, _, body = result.stdout.partition("\n")
         return int(status), body
 
@@ -118,8 +120,7 @@ def prepare(service: Service) -> None:
     service.write_config({"cam": {"source": "pattern", "width": 320, "height": 240, "fps": 10, "recognize": False}})
     clip = service.host_path(CLIP)
     clip.parent.mkdir(mode=0o755, parents=True)
-    python = str(installed.paths["PREFIX"] / "venv" / "bin" / "python")
-    subprocess.run([python, "-c", "import subprocess, sys; from facedaemon.children.ffmpeg import find_ffmpeg;"
+    subprocess.run([service.python, "-c", "import subprocess, sys; from facedaemon.children.ffmpeg import find_ffmpeg;"
                     "subprocess.run([find_ffmpeg(None), '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',"
                     "'testsrc=size=320x240:rate=10:duration=4', '-pix_fmt', 'yuv420p', sys.argv[1]], check=True)",
                     str(clip)], check=True, timeout=60)

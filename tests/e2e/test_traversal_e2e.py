@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from tests.e2e.daemon import write_config
+from devtools.daemon import write_config
 
 pytestmark = pytest.mark.e2e
 

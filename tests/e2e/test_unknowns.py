@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.daemon import write_config
+from devtools.daemon import write_config
 from tests.e2e.media import make_people_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
@@ -51,8 +51,8 @@ def test_unknown_faces_are_kept_listed_deleted_and_assigned(tmp_path, shared_dat
     assert not old.exists() and "unknowns: deleted 1 face crop(s) older than 1h" in daemon.log()
     seen = daemon.wait_for(lambda: "Unknown" in names(daemon) and time.monotonic(), 30, "Biden as Unknown",
                            interval=0.1)
-    listed = daemon.wait_for(lambda: unknowns(daemon), 3 * 0.9 + 0.3, "a crop of Biden listed (README: 0.7-0.9 s)",
-                              interval=0.1)
+    listed = daemon.wait_for(lambda: unknowns(daemon), 3 * 0.9 + 0.3,
+                             "a crop of Biden listed (docs/performance.md: 0.7-0.9 s)", interval=0.1)
     print(f"crop listed {time.monotonic() - seen:.1f} s after Biden first read Unknown")
     first = listed[0]
     assert first["camera"] == "people" and first["face_px"] >= 80 and first["sharpness"] > 40, first

@@ -1,5 +1,5 @@
 """`facedaemon bench --quick` runs end to end and prints every figure (whether targets are met is not tested:
-this machine is shared and small; the benchmark itself is run by hand, see README "Performance")."""
+this machine is shared and small; the benchmark itself is run by hand, see docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -3,52 +3,15 @@
 from __future__ import annotations
 
 import base64
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from devtools.webhook import Receiver
 from facedaemon.config.events import WebhookConfig
 from facedaemon.events.presence import RECOGNISED, Event
 from facedaemon.events.sinks import WebhookSink
 from tests.polling import wait
-
-
-class Receiver:
-    def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
-        self.bodies: list[dict] = []
-        self.authorizations: list[str | None] = []
-        self.requests = 0
-        self.fail_first, self.delay = fail_first, delay
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests += 1
-                receiver.authorizations.append(self.headers.get("Authorization"))
-                time.sleep(receiver.delay)
-                if receiver.requests <= receiver.fail_first:
-                    self.send_response(503)
-                else:
-                    assert self.headers["Content-Type"] == "application/json"
-                    receiver.bodies.append(json.loads(body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?token=abc"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -56,7 +19,7 @@ def receiver_factory():
     made: list[Receiver] = []
 
     def make(**kwargs) -> Receiver:
-        made.append(Receiver(**kwargs))
+        made.append(Receiver(path="/hook?token=abc", **kwargs))
         return made[-1]
 
     yield make

@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from devtools import shared_data
+from devtools.daemon import Daemons
 from facedaemon.bench.clip import make_people_clip
 from facedaemon.bench.probe import descendants, rss_bytes
 
 LIMIT = 0.05
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 @dataclass(frozen=True)
@@ -76,44 +75,20 @@ def growth(samples: list[Sample]) -> dict[str, float]:
     return result
 
 
-def write_config(folder: Path, port: int) -> Path:
-    faces = folder / "faces"
-    faces.mkdir()
-    cameras = {
+def soak_cameras(folder: Path) -> dict:
+    """Two pattern cameras, and a clip naming Obama when the shared photos are there (else a third pattern)."""
+    cameras: dict[str, dict] = {
         "pattern720": {"source": "pattern", "width": 1280, "height": 720, "fps": 30},
         "pattern360": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False},
     }
-    if (SHARED / "images" / "obama.jpg").is_file():
-        (faces / "Obama").mkdir()
-        (faces / "Obama" / "obama2.jpg").write_bytes((SHARED / "images" / "obama2.jpg").read_bytes())
-        cameras["people"] = {"source": str(make_people_clip(SHARED.resolve(), folder / "people.mp4")), "loop": True}
+    shared = shared_data()
+    if (shared / "images" / "obama.jpg").is_file():
+        (folder / "faces" / "Obama").mkdir(parents=True)
+        shutil.copyfile(shared / "images" / "obama2.jpg", folder / "faces" / "Obama" / "obama2.jpg")
+        cameras["people"] = {"source": str(make_people_clip(shared, folder / "people.mp4")), "loop": True}
     else:
         cameras["pattern-extra"] = {"source": "pattern", "width": 1280, "height": 720, "fps": 30}
-    import yaml
-
-    path = folder / "soak.yaml"
-    path.write_text(yaml.safe_dump({"faces_dir": str(faces), "runtime_dir": str(folder / "run"),
-                                    "http": {"listen": f"127.0.0.1:{port}"}, "cameras": cameras}))
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(port: int, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise SystemExit(f"soak: the daemon did not become healthy within {timeout:.0f} s")
+    return cameras
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,20 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="facedaemon-soak-") as tmp:
         folder = Path(tmp)
-        port = free_port()
-        config = write_config(folder, port)
-        log = (folder / "daemon.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "facedaemon", "run", "--config", str(config)],
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        daemons = Daemons()
         try:
-            wait_healthy(port, process)
-            return report(run(process, folder / "run", args.minutes * 60, args.interval))
+            # encoder.ffmpeg null: the daemon picks its ffmpeg as it does for a user.
+            daemon = daemons(folder, soak_cameras(folder), encoder={"ffmpeg": None}, timeout=120)
+            return report(run(daemon.process, daemon.runtime_dir, args.minutes * 60, args.interval))
+        except AssertionError as exc:  # the daemon died or never became healthy: the message holds its log
+            raise SystemExit(f"soak: {exc}") from None
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            daemons.close()
 
 
 def run(process: subprocess.Popen, runtime_dir: Path, seconds: float, interval: float) -> list[Sample]:

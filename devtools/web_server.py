@@ -14,10 +14,10 @@ from pathlib import Path
 import requests
 import yaml
 
+from devtools.processes import descendants, free_port
 from facedaemon.config import load
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.logs import OneLineFormatter
-from tests.e2e.daemon import descendants, free_port
 
 
 class _Lines(logging.Handler):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import socket
 import subprocess
 import threading
@@ -18,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e.daemon import REPO, free_port
+from devtools import REPO
+from devtools.processes import free_port, stop_process
 
 CONF = REPO / "etc" / "nginx" / "facedaemon.conf"
 
@@ -69,13 +69,7 @@ class Front:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # fast shutdown of the master and its workers
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=10)  # SIGTERM: nginx's fast shutdown of the master and its workers
 
 
 def start_front(nginx: str, tmp: Path, upstream_port: int, *, workers: int = 1, connections: int = 4096,

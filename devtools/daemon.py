@@ -1,4 +1,5 @@
-"""Run the real daemon as a subprocess on a free loopback port, and stop exactly what it started."""
+"""Run the real daemon as a subprocess on a free loopback port, and stop exactly what it started: the one
+launcher of the tests (tests/e2e/conftest.py's run_daemon), the scripts and the soak."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,51 +17,15 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests import ffmpegs
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from devtools import REPO
+from devtools.processes import alive, cmdline, descendants, free_port
 
 
-def descendants(pid: int) -> set[int]:
-    """Every live process below pid (from /proc), so a test can prove none is left behind."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+def bundled_ffmpeg() -> str:
+    """The ffmpeg imageio-ffmpeg bundles (a pip dependency, so always there): the suite's (tests/ffmpegs.py)."""
+    import imageio_ffmpeg
 
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "?"
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 @dataclass
@@ -129,12 +93,12 @@ def write_config(tmp: Path, cameras: dict, faces_dir: Path, **overrides) -> tupl
         "runtime_dir": str(tmp / "run"),
         "cache_dir": str(tmp / "cache"),
         "log_level": "info",
-        "http": {"listen": f"127.0.0.1:{port}"},
         "cameras": cameras,
         **overrides,
+        "http": {"listen": f"127.0.0.1:{port}", **overrides.get("http", {})},  # more http keys, the port kept
     }
-    # The suite's ffmpeg (tests/ffmpegs.py), unless the test chose one (encoder.ffmpeg: null = the daemon's choice).
-    config["encoder"] = {"ffmpeg": ffmpegs.SUITE(), **config.get("encoder", {})}
+    # The suite's ffmpeg (tests/ffmpegs.py), unless the caller chose one (encoder.ffmpeg: null = the daemon's choice).
+    config["encoder"] = {"ffmpeg": bundled_ffmpeg(), **config.get("encoder", {})}
     path = tmp / "facedaemon.yaml"
     path.write_text(yaml.safe_dump(config))
     return path, port
@@ -183,7 +147,7 @@ class Daemons:
 
     def start(self, tmp: Path, config_path: Path, port: int, *, env: dict[str, str] | None = None,
               ready: Ready | None = healthy, timeout: float = 120) -> RunningDaemon:
-        """Start the daemon on a config already written (tests/e2e/daemon.write_config)."""
+        """Start the daemon on a config already written (write_config)."""
         daemon = start_daemon(tmp, config_path, port, env=env)
         self.started.append(daemon)
         if ready is not None:

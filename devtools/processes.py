@@ -1,0 +1,82 @@
+"""Processes seen from /proc, free loopback ports, and stopping a helper process: shared by every runner here."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below pid (from /proc), so a test can prove none is left behind."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
+
+
+def stop_process(process: subprocess.Popen | None, timeout: float = 20.0, sig: int = signal.SIGTERM) -> None:
+    """Ask a helper process to stop, wait up to `timeout` s, then kill it; always reaped. None or gone: nothing."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, where python3-gi and GStreamer's RTSP server live
+
+
+def system_python_problem(script: Path) -> str | None:
+    """Why `script --probe` fails under the system python (e.g. GStreamer missing), or None when it runs."""
+    try:
+        probe = subprocess.run([SYSTEM_PYTHON, "-I", str(script), "--probe"], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{SYSTEM_PYTHON} cannot run: {exc}"
+    return None if probe.returncode == 0 else probe.stderr.decode(errors="replace").strip()
