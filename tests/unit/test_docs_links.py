@@ -95,3 +95,25 @@ def test_the_readme_lists_every_command() -> None:
     listed = re.findall(r"^\| `facedaemon ([a-z-]+)", table, re.M) + re.findall(r"` / `([a-z-]+)` \|", table)
     missing = sorted(set(subcommands.choices) - set(listed))
     assert missing == [], f"commands missing from the README's Commands table: {missing}"
+
+
+CITING_FOLDERS = ("facedaemon", "devtools", "etc", "systemd", "scripts", "tests")
+README_SECTION = re.compile(r"README[,:]?\s+(\"|“|[A-Z][a-z]+ [a-z])|see (the )?README\b|README: \d")
+
+
+def test_no_file_cites_a_section_of_the_readme() -> None:
+    """The manual lives in docs/: a comment or message that sends the reader to a README section is stale."""
+    citing = []
+    for folder in CITING_FOLDERS:
+        for path in sorted((REPO / folder).rglob("*")):
+            if path.is_file() and path.suffix not in {".pyc", ".jpg", ".png"} and path.name != Path(__file__).name:
+                text = path.read_text(errors="replace")
+                citing += [f"{path.relative_to(REPO)}: {match.group(0)}" for match in README_SECTION.finditer(text)]
+    assert citing == [], "cite the page of docs/ instead"
+
+
+def test_the_citation_pattern_catches_the_old_forms() -> None:
+    for old in ('(see README, "Small faces")', 'see README "Run as a service"', "# README: 2-4 s",
+                "README, Small faces"):
+        assert README_SECTION.search(old), old
+    assert not README_SECTION.search('install -m 0644 README.md "$PREFIX/README.md"')

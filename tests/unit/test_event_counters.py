@@ -13,7 +13,7 @@ from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
 from tests.config_text import config
 
-README = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
+OPERATING = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
 
 def value(metrics: DaemonMetrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels)
@@ -119,7 +119,7 @@ def test_without_a_registry_sinks_still_get_every_event_and_count_drops_locally(
 
 
 def test_every_metric_of_the_registry_is_in_the_readme_table():
-    text = README.read_text()
+    text = OPERATING.read_text()
     section = text[text.index("\n## Metrics\n"):]
     section = section[:section.index("\n## ", 1)]
     documented = set(re.findall(r"^\| `(facedaemon_[a-z_]+)", section, re.M))
