@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facedaemon.config.models import DEFAULT_DETECTOR, DETECTORS
+from facedaemon.config.models import DETECTORS, RecognitionConfig
 from facedaemon.gallery.settings import GallerySettings
 
 if TYPE_CHECKING:
@@ -44,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
 
     identify = commands.add_parser("identify", help="name the faces in images (JSON line per image)")
     identify.add_argument("--faces", required=True, type=Path, help="known faces folder")
-    identify.add_argument("--model", choices=DETECTORS, default=DEFAULT_DETECTOR)
-    identify.add_argument("--tolerance", type=float, default=0.6)
+    # The config's defaults, so the command judges photos as the daemon does unless told otherwise
+    defaults = RecognitionConfig()
+    identify.add_argument("--model", choices=DETECTORS, default=defaults.model)
+    identify.add_argument("--tolerance", type=float, default=defaults.tolerance)
     identify.add_argument("--scale", type=float, default=1.0, help="detect on the image scaled by this factor")
     identify.add_argument("--cache-dir", type=Path, default=None)
     identify.add_argument("images", nargs="+", type=Path)
