@@ -23,7 +23,6 @@ MIN_SHARPNESS = 40.0
 LIVE_SHARPNESS_SIDE = 32
 MIN_LIVE_SHARPNESS = 100.0
 CONSISTENCY_SAMPLE = 500  # n² distances: a person with thousands of photos is judged on the first 500
-DEFAULT_TOLERANCE = 0.6  # recognition.tolerance default: farther than this from the rest = another person
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def distances_to_others(encodings: np.ndarray) -> np.ndarray:
     return np.linalg.norm(rows - others_mean, axis=1)
 
 
-def outlier_note(distance: float, tolerance: float = DEFAULT_TOLERANCE) -> str | None:
+def outlier_note(distance: float, tolerance: float) -> str | None:
     if np.isnan(distance) or distance <= tolerance:
         return None
     return (f"likely a different person (distance {distance:.2f} to this person's other photos, tolerance "
