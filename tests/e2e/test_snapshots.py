@@ -15,10 +15,10 @@ from werkzeug.security import generate_password_hash
 
 from devtools.daemon import write_config
 from devtools.processes import free_port
+from devtools.webhook import Receiver
 from tests.e2e.media import decode_video, make_stranger_clip, obama_gallery
 from tests.e2e.test_mqtt import Subscriber, mosquitto, retained
 from tests.e2e.test_privacy import BLURRED, KEPT, detail, drawn_mask
-from tests.e2e.test_reload import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +82,7 @@ def test_an_arrival_has_a_blurred_snapshot_over_mqtt_and_behind_the_login(tmp_pa
     link = arrived["snapshot"]
     assert link.startswith(f"{BASE}/api/snapshots/{CAMERA}/") and link.endswith(".jpg"), link
     path = link.removeprefix(BASE)
-    hook = json.loads(receiver.bodies[0])
+    hook = receiver.bodies[0]
     receiver.close()
     assert hook["device"] == "pi" and hook["name"] == "Obama" and hook["snapshot"] == link
 
