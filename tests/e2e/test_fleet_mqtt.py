@@ -13,36 +13,16 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from devtools import REPO
 from devtools.processes import free_port
+from tests.e2e.broker import mosquitto, retained_now
 from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_entry_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
-
-mqtt = pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed (scripts/setup installs it)")
-from tests.e2e.test_mqtt import mosquitto  # noqa: E402  (after the importorskip above)
-
-
-def retained_now(port: int, settle: float = 1.5) -> dict[str, str]:
-    """Every retained message the broker holds under facedaemon/# and homeassistant/# (what a new client gets)."""
-    found: dict[str, str] = {}
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fleet-test-{uuid.uuid4().hex[:8]}")
-    client.on_connect = lambda c, *_: c.subscribe([("facedaemon/#", 1), ("homeassistant/#", 1)])
-
-    def keep(_client, _userdata, message) -> None:
-        if message.retain:
-            found[message.topic] = message.payload.decode(errors="replace")
-
-    client.on_message = keep
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    time.sleep(settle)
-    client.disconnect()
-    client.loop_stop()
-    return dict(found)
 
 
 def wait(predicate, timeout: float, what: str, fleet=()):

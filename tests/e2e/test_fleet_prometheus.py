@@ -16,7 +16,7 @@ import yaml
 
 from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_people_clip, obama_gallery
-from tests.e2e.test_prometheus import CAMERA, RULES, Prometheus, alert_rules, dashboard_expressions, finite_values
+from tests.e2e.prometheus_server import CAMERA, RULES, Prometheus, alert_rules, dashboard_expressions, finite_values
 
 pytestmark = pytest.mark.e2e
 

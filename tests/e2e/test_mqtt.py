@@ -3,14 +3,8 @@ the same over TLS with a client certificate, and what an untrusted broker certif
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,98 +13,18 @@ import pytest
 
 from devtools.daemon import status, write_config
 from devtools.processes import descendants, free_port
+from tests.e2e.broker import Subscriber, mosquitto, retained, retained_now
 from tests.e2e.media import gallery, make_entry_clip, obama_gallery
 from tests.e2e.pki import Pki, make_pki
 from tests.polling import wait
-from tests.realparts import require_program
 
 pytestmark = pytest.mark.e2e
-
-@contextlib.contextmanager
-def mosquitto(tmp_path: Path, conf: str, *ports: int, persistence: Path | None = None) -> Iterator[Path]:
-    """Debian's mosquitto with `conf`, until every port listens; yields its log file. Stopped by its pid (SIGTERM:
-    a broker with `persistence` (a folder) saves its retained messages there, as a system Mosquitto does)."""
-    binary = require_program("mosquitto", "mosquitto")
-    conf_path, log_path = tmp_path / "mosquitto.conf", tmp_path / "mosquitto.log"
-    # Started as root, mosquitto drops to its own user before reading the TLS files, which sit in the test's private
-    # tmp folder: this throwaway broker keeps the user it was started as.
-    user = "user root\n" if os.geteuid() == 0 else ""
-    keep = f"persistence true\npersistence_location {persistence}/\n" if persistence else "persistence false\n"
-    conf_path.write_text(conf + user + "allow_anonymous true\n" + keep)
-    log = log_path.open("wb")
-    process = subprocess.Popen([binary, "-c", str(conf_path)], stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not all(listening(port) for port in ports):
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
-            time.sleep(0.1)
-        yield log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
 
 @pytest.fixture
 def broker(tmp_path):
     port = free_port()
     with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
         yield port
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-class Subscriber:
-    def __init__(self, port: int) -> None:
-        self.messages: list[tuple[str, str, bool]] = []
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="facedaemon-test")
-        self.client.on_connect = lambda c, *_: c.subscribe([("facedaemon/#", 1), ("homeassistant/#", 1)])
-        self.client.on_message = self._message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _message(self, _client, _userdata, message) -> None:
-        with self.lock:
-            # errors="replace": the arrival pictures (JPEG) share facedaemon/#; a raise here would end paho's thread
-            self.messages.append((message.topic, message.payload.decode(errors="replace"), bool(message.retain)))
-
-    def on(self, topic: str) -> list[str]:
-        with self.lock:
-            return [payload for t, payload, _ in self.messages if t == topic]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-def retained(port: int, topic: str, timeout: float = 5.0) -> str | None:
-    """What a newly connected client gets for `topic` (the broker's retained message)."""
-    late = Subscriber(port)
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with late.lock:
-                found = [(payload, kept) for t, payload, kept in late.messages if t == topic]
-            if found:
-                assert found[0][1], f"{topic} was not delivered as retained"
-                return found[0][0]
-            time.sleep(0.1)
-        return None
-    finally:
-        late.close()
 
 
 def test_daemon_publishes_discovery_arrival_state_and_departure(tmp_path, shared_data, broker, run_daemon):
@@ -294,12 +208,6 @@ def test_broker_back_gets_the_queued_events_and_a_killed_daemon_leaves_offline(t
             assert time.monotonic() < deadline, "no retained 'offline' (last will) 15 s after SIGKILL"
 
 
-def retained_all(port: int, settle: float = 1.5) -> dict[str, str]:
-    from tests.e2e.test_fleet_mqtt import retained_now
-
-    return retained_now(port, settle)
-
-
 def test_broker_restarts_with_and_without_persistence(tmp_path, shared_data, run_daemon):
     """With persistence the broker itself brings back every retained discovery and state (the daemon stopped); a
     broker that comes back empty gets them again from the daemon, and so does Home Assistant's birth message."""
@@ -317,7 +225,7 @@ def test_broker_restarts_with_and_without_persistence(tmp_path, shared_data, run
               "facedaemon/pi/door/present", "facedaemon/people/obama/last_seen"]
 
     def complete(status: str):
-        state = retained_all(port)
+        state = retained_now(port)
         return all(topic in state for topic in wanted) and state.get("facedaemon/pi/status") == status and state
 
     cameras = {"door": {"source": str(clip.path), "loop": True}}
@@ -352,9 +260,9 @@ def test_broker_restarts_with_and_without_persistence(tmp_path, shared_data, run
         cleaner.connect("127.0.0.1", port)
         cleaner.loop_start()
         cleaner.publish(wanted[0], b"", qos=1, retain=True).wait_for_publish(5)
-        assert wanted[0] not in retained_all(port)
+        assert wanted[0] not in retained_now(port)
         cleaner.publish("homeassistant/status", "online", qos=1).wait_for_publish(5)
         cleaner.disconnect()
         cleaner.loop_stop()
-        daemon.wait_for(lambda: wanted[0] in retained_all(port), 15, "discovery after Home Assistant's birth")
+        daemon.wait_for(lambda: wanted[0] in retained_now(port), 15, "discovery after Home Assistant's birth")
         assert "Home Assistant started; announcing again" in daemon.log()

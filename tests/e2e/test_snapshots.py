@@ -16,9 +16,9 @@ from werkzeug.security import generate_password_hash
 from devtools.daemon import write_config
 from devtools.processes import free_port
 from devtools.webhook import Receiver
+from tests.e2e.blur_measure import BLURRED, KEPT, detail, drawn_mask
+from tests.e2e.broker import Subscriber, mosquitto, retained
 from tests.e2e.media import decode_video, make_stranger_clip, obama_gallery
-from tests.e2e.test_mqtt import Subscriber, mosquitto, retained
-from tests.e2e.test_privacy import BLURRED, KEPT, detail, drawn_mask
 
 pytestmark = pytest.mark.e2e
 

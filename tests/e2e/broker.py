@@ -1,0 +1,117 @@
+"""A real Mosquitto for the end-to-end tests, and clients that read what the daemon publishes: every message
+(Subscriber), or what a newly connected client gets retained (retained, retained_now)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from tests.realparts import require_program
+
+
+@contextlib.contextmanager
+def mosquitto(tmp_path: Path, conf: str, *ports: int, persistence: Path | None = None) -> Iterator[Path]:
+    """Debian's mosquitto with `conf`, until every port listens; yields its log file. Stopped by its pid (SIGTERM:
+    a broker with `persistence` (a folder) saves its retained messages there, as a system Mosquitto does)."""
+    binary = require_program("mosquitto", "mosquitto")
+    conf_path, log_path = tmp_path / "mosquitto.conf", tmp_path / "mosquitto.log"
+    # Started as root, mosquitto drops to its own user before reading the TLS files, which sit in the test's private
+    # tmp folder: this throwaway broker keeps the user it was started as.
+    user = "user root\n" if os.geteuid() == 0 else ""
+    keep = f"persistence true\npersistence_location {persistence}/\n" if persistence else "persistence false\n"
+    conf_path.write_text(conf + user + "allow_anonymous true\n" + keep)
+    log = log_path.open("wb")
+    process = subprocess.Popen([binary, "-c", str(conf_path)], stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not all(listening(port) for port in ports):
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
+            time.sleep(0.1)
+        yield log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class Subscriber:
+    def __init__(self, port: int) -> None:
+        self.messages: list[tuple[str, str, bool]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="facedaemon-test")
+        self.client.on_connect = lambda c, *_: c.subscribe([("facedaemon/#", 1), ("homeassistant/#", 1)])
+        self.client.on_message = self._message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _message(self, _client, _userdata, message) -> None:
+        with self.lock:
+            # errors="replace": the arrival pictures (JPEG) share facedaemon/#; a raise here would end paho's thread
+            self.messages.append((message.topic, message.payload.decode(errors="replace"), bool(message.retain)))
+
+    def on(self, topic: str) -> list[str]:
+        with self.lock:
+            return [payload for t, payload, _ in self.messages if t == topic]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def retained(port: int, topic: str, timeout: float = 5.0) -> str | None:
+    """What a newly connected client gets for `topic` (the broker's retained message)."""
+    late = Subscriber(port)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with late.lock:
+                found = [(payload, kept) for t, payload, kept in late.messages if t == topic]
+            if found:
+                assert found[0][1], f"{topic} was not delivered as retained"
+                return found[0][0]
+            time.sleep(0.1)
+        return None
+    finally:
+        late.close()
+
+
+def retained_now(port: int, settle: float = 1.5) -> dict[str, str]:
+    """Every retained message the broker holds under facedaemon/# and homeassistant/# (what a new client gets)."""
+    found: dict[str, str] = {}
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fleet-test-{uuid.uuid4().hex[:8]}")
+    client.on_connect = lambda c, *_: c.subscribe([("facedaemon/#", 1), ("homeassistant/#", 1)])
+
+    def keep(_client, _userdata, message) -> None:
+        if message.retain:
+            found[message.topic] = message.payload.decode(errors="replace")
+
+    client.on_message = keep
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    time.sleep(settle)
+    client.disconnect()
+    client.loop_stop()
+    return dict(found)
