@@ -4,7 +4,7 @@
 Used by the CLI (`facedaemon enroll` / `forget`) and by the web app's gunicorn workers: they only write
 files; the daemon's recognition worker notices the change (gallery polling) and reloads.
 The web app imports this module but must not load numpy, PIL or the face models before a photo arrives
-(tests/integration/test_web.py checks it): checks.py (the photo checks) and the cache and report modules, which
+(tests/integration/test_import_cost.py checks it): checks.py (the photo checks) and the cache and report modules, which
 need numpy, are imported only inside the functions that use them.
 """
 

@@ -1,4 +1,4 @@
-"""The five settings every gallery operation needs, built in one place (config or web context) so that no caller
+"""The five settings every gallery operation needs, built in one place (from the config) so that no caller
 can forget one: the web's enrolment once checked uploads with HOG because it did not pass `model`.
 
 Every entry point into the gallery (load_gallery, edit.enroll, listing, run_identify, ...) takes this object, and
