@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -133,24 +132,14 @@ class DaemonMetrics:
             metric.labels(camera, "live")
 
     def remove_camera(self, camera: str) -> None:
+        """Every series of the camera, whatever its other labels (stage, path, part, person, kind)."""
         for metric in (self.frames_captured, self.frames_output, self.faces_detected, self.encoder_restarts,
-                       self.frame_latency, self.inference, self.camera_up):
-            _remove(metric, camera)
-        for stage in ("capture", "encoder"):
-            _remove(self.frames_dropped, camera, stage)
-        for metric in (self.viewers, self.viewer_frames_sent, self.viewer_frames_dropped):
-            _remove(metric, camera, "live")
-        for part in CAMERA_PARTS:
-            _remove(self.restarts, part, camera)
-        for metric in (self.faces_recognized, self.events):  # label sets of this camera, whatever the person/kind
+                       self.frame_latency, self.inference, self.camera_up, self.frames_dropped, self.viewers,
+                       self.viewer_frames_sent, self.viewer_frames_dropped, self.restarts, self.faces_recognized,
+                       self.events):
             metric.remove_by_labels({"camera": camera})  # prometheus-client >= 0.24
 
     def person_label(self, name: str, known: bool) -> str:
         if not known:
             return "unknown"
         return name if self.person_labels else "known"
-
-
-def _remove(metric, *labels: str) -> None:
-    with contextlib.suppress(KeyError):
-        metric.remove(*labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -74,6 +75,25 @@ def test_removing_a_camera_removes_its_people_and_events_only():
     assert value(metrics, "facedaemon_events_total", camera="door", kind="left") is None
     assert value(metrics, "facedaemon_faces_recognized_total", camera="yard", person="Obama") == 1
     assert value(metrics, "facedaemon_events_total", camera="yard", kind="left") == 1
+
+
+def test_removing_a_camera_removes_every_series_of_it_and_no_other():
+    metrics = DaemonMetrics.create(process=False)
+    labelled = [field.name for field in dataclasses.fields(metrics)
+                if "camera" in getattr(getattr(metrics, field.name), "_labelnames", ())]
+    for name in labelled:
+        metric = getattr(metrics, name)
+        for camera in ("door", "yard"):
+            metric.labels(**{label: camera if label == "camera" else "x" for label in metric._labelnames})
+
+    def cameras() -> set[str]:
+        # camera "": the daemon-wide restart parts (worker, web, rtsp), which stay
+        return {sample.labels["camera"] for family in metrics.registry.collect() for sample in family.samples
+                if sample.labels.get("camera")}
+
+    assert cameras() == {"door", "yard"}
+    metrics.remove_camera("door")
+    assert cameras() == {"yard"}
 
 
 def test_a_sink_that_raises_counts_an_error_and_a_drop_and_the_others_still_get_the_event(caplog):
