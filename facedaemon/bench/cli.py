@@ -51,13 +51,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help=f"the shared photos (default ${ENV}, else ../shared/data beside a checkout)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:.0f} s per design, 1 camera (CI smoke)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run facedaemon's phases this many times and report each figure's median (default 1)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="run facedaemon's phases this many times and report each figure's median (default 1; "
+                             "3 with --labels)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this JSON file")
     parser.add_argument("--range", action="store_true",
                         help="how far away faces are named: face heights 24-200 px in 720p and 1080p, against raw "
                              "face_recognition and the seed (see docs/faces.md and docs/performance.md)")
     parser.add_argument("--long", action="store_true", help="with --range: the face-free clip runs 10 minutes")
+    parser.add_argument("--labels", action="store_true",
+                        help="are labels right: a known person turning and walking up, strangers, both, per "
+                             "detector, through the real daemon path (see docs/performance.md)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,6 +73,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.labels:
+        from facedaemon.bench.labels import LabelsError
+        from facedaemon.bench.labels import run as run_labels
+
+        try:
+            return run_labels(args, _shared(args))
+        except LabelsError as exc:
+            raise BenchError(str(exc)) from exc
     if args.range:
         from facedaemon.bench.range_cli import RangeError, run
 
@@ -94,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
 
         _say(f"clip {clip.path.name}: {clip.frames} frames at {clip.fps} fps, {clip.name} appears at "
              f"{clip.appear_at:g} s; {seconds:g} s measured per design")
-        repeat = max(1, args.repeat)
+        repeat = max(1, args.repeat or 1)
         naive = _phase(spec("naive", 1))
         ours = _median_phase(spec("pipeline", 1), repeat)
         if cameras > 1:

@@ -36,7 +36,7 @@ class RangeError(Exception):
 
 def run(args: argparse.Namespace, shared: Path) -> int:
     quick = bool(args.quick)
-    repeat = max(1, args.repeat)
+    repeat = max(1, args.repeat or 1)
     load_before = os.getloadavg()
     report: dict = {"quick": quick, "repeat": repeat}
     with tempfile.TemporaryDirectory(prefix="facedaemon-range-") as tmp_name:

@@ -48,3 +48,33 @@ def test_quick_range_bench_prints_heights_and_targets(shared_data, tmp_path) -> 
     assert set(targets.values()) <= {"pass", "FAIL", "verdict"}, targets
     report = json.loads((tmp_path / "range.json").read_text())
     assert report["face_free"][0]["frames_out"] > 0 and "load average" in done.stdout
+
+
+def test_quick_labels_bench_rows_and_no_stranger_named(shared_data, tmp_path) -> None:
+    """`facedaemon bench --labels --quick`: one run of each clip through the real pipeline, a row per clip and role.
+    Bounds that hold on any machine, however loaded: nobody is named wrongly, the frontal strangers are Unknown on
+    most labelled samples, the frontal known person is named on most."""
+    import json
+
+    from facedaemon.bench.labels_report import CLIP_TEXT, ROLE_TEXT
+
+    done = subprocess.run([sys.executable, "-m", "facedaemon", "bench", "--labels", "--quick",
+                           "--data", str(shared_data), "--json", str(tmp_path / "labels.json")],
+                          capture_output=True, text=True, timeout=420)
+    assert done.returncode == 0, done.stderr[-3000:]
+    medians = done.stdout.split("Every run:")[0]
+    rows_ = {(r[0].strip(), r[1].strip(), r[2].strip()): [c.strip() for c in r[3:]]
+             for r in (line.split("|")[1:-1] for line in medians.splitlines() if line.startswith("| "))}
+    expected = [(CLIP_TEXT[clip], "blazeface", ROLE_TEXT[role]) for clip, role in
+                (("turn", "known"), ("walk", "known"), ("strangers", "stranger"), ("both", "known"),
+                 ("both", "stranger"))]
+    assert [key for key in rows_ if key[1] == "blazeface"] == expected, done.stdout
+    for key in expected:
+        samples, right, unknown, _face, wrong, _none, first, _tracks = rows_[key]
+        assert int(samples) > 0 and wrong == "0", (key, done.stdout)
+        if key[2] == ROLE_TEXT["stranger"]:
+            assert right == "—" and float(unknown.rstrip(" %")) >= 50.0, (key, done.stdout)
+        elif key[0] == CLIP_TEXT["both"]:
+            assert float(right.rstrip(" %")) >= 50.0 and first != "never", (key, done.stdout)
+    report = json.loads((tmp_path / "labels.json").read_text())
+    assert report["repeat"] == 1 and set(report["results"]) == set(CLIP_TEXT) and "load average" in done.stdout

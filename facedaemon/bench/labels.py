@@ -1,0 +1,96 @@
+"""`facedaemon bench --labels`: is each label one a household can act on? The known person turning his head and
+walking up, strangers, and both together, through the real daemon path, per detector.
+
+Builds the gallery (the known person's other photos and one other person) and the clips (bench/labels_clip.py),
+runs each design over each clip `--repeat` times in a process of its own (bench/labels_run.py), and prints the
+medians and every run (bench/labels_report.py) with the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from facedaemon.bench.child import ChildFailed, run_child
+from facedaemon.bench.labels_clip import (
+    KINDS,
+    KNOWN_PERSON,
+    QUICK,
+    SECOND_PERSON,
+    SECOND_PHOTO,
+    Durations,
+    LabelsClip,
+    make_labels_clip,
+)
+from facedaemon.bench.labels_report import table
+from facedaemon.bench.labels_run import LabelsSpec
+
+DETECTORS = ("blazeface", "hog")
+QUICK_DETECTORS = ("blazeface",)
+SEED_CLIP = "turn"  # the seed's design runs on the first clip only (the issue's "for the first row")
+DEFAULT_REPEAT = 3
+
+
+class LabelsError(Exception):
+    pass
+
+
+def make_gallery(shared: Path, out: Path) -> Path:
+    """Two people: the known person from his other photos (obama2/3.jpg; the clips show obama.jpg) and one other.
+    Every other person of the shared photos is a stranger to it."""
+    known = out / KNOWN_PERSON
+    known.mkdir(parents=True, exist_ok=True)
+    for photo in ("obama2.jpg", "obama3.jpg"):
+        shutil.copyfile(shared / "images" / photo, known / photo)
+    other = out / SECOND_PERSON
+    other.mkdir(exist_ok=True)
+    shutil.copyfile(shared / SECOND_PHOTO, other / Path(SECOND_PHOTO).name)
+    return out
+
+
+def run(args: argparse.Namespace, shared: Path) -> int:
+    quick = bool(args.quick)
+    repeat = max(1, args.repeat) if args.repeat is not None else (1 if quick else DEFAULT_REPEAT)
+    durations = QUICK if quick else Durations()
+    designs = QUICK_DETECTORS if quick else DETECTORS
+    load_before = os.getloadavg()
+    results: dict[str, dict[str, list[dict]]] = {}
+    with tempfile.TemporaryDirectory(prefix="facedaemon-labels-") as tmp_name:
+        tmp = Path(tmp_name)
+        faces = make_gallery(shared, tmp / "faces")
+        for kind in KINDS:
+            _say(f"making the {kind} clip …")
+            clip = make_labels_clip(shared, tmp / f"{kind}.mp4", kind, durations)
+            results[kind] = {}
+            for design in (*designs, "seed") if kind == SEED_CLIP and not quick else designs:
+                results[kind][design] = [_run(LabelsSpec(design, clip.to_json(), str(faces), str(tmp / "cache")))
+                                         for _ in range(repeat)]
+    load_after = os.getloadavg()
+    print(f"Median of {repeat} run(s) per line; samples are output frames (every frame the stream shows), "
+          "percentages of the labelled ones.\n")
+    print(table(results))
+    print(f"\nmachine: {os.cpu_count()} cores; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+          "(other work on the machine skews every figure)")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"quick": quick, "repeat": repeat, "durations": asdict(durations),
+                                         "results": results, "load": [load_before[0], load_after[0]]}, indent=2))
+    return 0
+
+
+def _run(spec: LabelsSpec) -> dict:
+    clip = LabelsClip.from_json(spec.clip)
+    _say(f"running {spec.design} on the {clip.kind} clip ({clip.frames / clip.fps:.0f} s) …")
+    try:
+        return run_child("facedaemon.bench.labels_run", asdict(spec), f"{spec.design} {clip.kind}", timeout=900)
+    except ChildFailed as exc:
+        raise LabelsError(str(exc)) from exc
+
+
+def _say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
