@@ -4,7 +4,8 @@ Four kinds, 720p 30 fps, each opening on an empty textured scene:
 - "turn": the known person turning his head left, right and down. The shared photos are near-frontal, so the turn
   is a perspective warp of a frontal photo (a flat face rotated in depth): a synthetic proxy, labelled as such;
 - "walk": the known person walking from far to near, his face growing from 24 px to 220 px, several times;
-- "strangers": people NOT in the gallery, one after another, frontal, drifting;
+- "strangers": people NOT in the gallery, one after another (each where the previous one was not), frontal,
+  drifting;
 - "both": the known person (frontal, drifting) on the left the whole time, the strangers one after another on the
   right.
 
@@ -35,6 +36,7 @@ WIDTH, HEIGHT, FPS = 1280, 720, 30
 FACE_PX = 150  # the frontal faces' height in frame pixels
 LEAD_S = 1.0  # empty scene before anyone appears
 DRIFT_PX_PER_S = 24.0
+STRANGER_SPOTS = {"strangers": (0.35, 0.65), "both": (0.62, 0.85)}  # across the frame, taking turns
 FOCAL = 3.0  # camera distance / face height for the perspective warp: a head ~1 m from a normal lens
 WALK_FROM, WALK_TO = 24, 220  # face px at the far and near end of a walk
 # The head's pose over one turning cycle: (seconds, yaw degrees (+: to his right), pitch degrees
@@ -156,11 +158,13 @@ def placements(kind: str, t: float, d: Durations, width: int = WIDTH, height: in
                           face)]
     out = []
     if kind == "both":
-        out.append(Placement(KNOWN_PHOTO, KNOWN_PERSON, 0, width * 0.3 + DRIFT_PX_PER_S * (t % 4.0), cy, FACE_PX))
+        out.append(Placement(KNOWN_PHOTO, KNOWN_PERSON, 0, width * 0.25 + DRIFT_PX_PER_S * (t % 4.0), cy, FACE_PX))
     period = d.gap_s + d.stranger_s
     which, into = int(t // period), t % period
     if which < len(STRANGER_PHOTOS) and into >= d.gap_s:
-        across = 0.7 if kind == "both" else 0.5
+        # Each stranger stands where the previous one did not: a box the stream still draws for the one who left
+        # must not count as the newcomer's label.
+        across = STRANGER_SPOTS[kind][which % 2]
         cx = width * across + DRIFT_PX_PER_S * (into - d.gap_s)
         out.append(Placement(STRANGER_PHOTOS[which], None, 1 + which, cx, cy, FACE_PX))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -179,3 +180,17 @@ def test_table_lists_medians_then_every_run() -> None:
     known_line = next(line for line in medians.splitlines() if "known person" in line)
     assert "| 100.0 % | 0.0 % | 0.0 % | 0 |" in known_line
     assert FACE_PX == 150
+
+
+def test_a_newcomer_never_stands_where_the_previous_stranger_left() -> None:
+    """A box still drawn for the stranger who left must not be read as the next one's label."""
+    from facedaemon.bench.range_measure import inside
+
+    for kind in ("strangers", "both"):
+        clip = LabelsClip("x.mp4", kind, frame_count(kind, D), D)
+        firsts = sorted(clip.appearances().items(), key=lambda item: item[1])
+        for (_, before), (appearance, first) in itertools.pairwise([a for a in firsts if a[0] > 0]):
+            gone = next(box for p, box in clip.truth(first - round(D.gap_s * 30) - 1) if p.person is None)
+            new = next(box for p, box in clip.truth(first) if p.appearance == appearance)
+            assert not inside(gone, new), (kind, appearance)
+            assert before < first
