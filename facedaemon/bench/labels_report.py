@@ -76,7 +76,8 @@ def cells(row: dict[str, float]) -> list[str]:
 def table(results: dict[str, dict[str, list[dict]]]) -> str:
     """results[clip kind][detector] = every run's figures. One line per clip, detector and role: the medians; then
     one line per run."""
-    medians, singles = [HEADER, _rule()], [HEADER.replace("| detector |", "| detector, run |"), _rule()]
+    medians = [HEADER, _rule(11)]
+    singles = [HEADER.replace("| detector |", "| detector, run |") + " load average before → after |", _rule(12)]
     for clip, by_detector in results.items():
         for detector, runs in by_detector.items():
             for role in ("known", "stranger"):
@@ -85,14 +86,20 @@ def table(results: dict[str, dict[str, list[dict]]]) -> str:
                     continue
                 head = [CLIP_TEXT[clip], detector, ROLE_TEXT[role]]
                 medians.append(_line(head + cells(median_row(rows))))
-                for number, row in enumerate(rows, 1):
-                    singles.append(_line([CLIP_TEXT[clip], f"{detector}, run {number}", ROLE_TEXT[role],
-                                          *cells(row)]))
+                for number, (run, row) in enumerate(((run, run_row(run, role)) for run in runs), 1):
+                    if row is not None:
+                        singles.append(_line([CLIP_TEXT[clip], f"{detector}, run {number}", ROLE_TEXT[role],
+                                              *cells(row), _load(run)]))
     return "\n".join(medians) + "\n\nEvery run:\n\n" + "\n".join(singles)
 
 
-def _rule() -> str:
-    return "|" + "---|" * 11
+def _load(run: dict) -> str:
+    load = run.get("load")
+    return f"{load[0]:.1f} → {load[1]:.1f}" if load else "—"
+
+
+def _rule(columns: int) -> str:
+    return "|" + "---|" * columns
 
 
 def _line(cells_: list[str]) -> str:

@@ -9,6 +9,7 @@ Run by `facedaemon bench --labels` as `python -m facedaemon.bench.labels_run '<j
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -34,12 +35,14 @@ class LabelsSpec:
 def run(spec: LabelsSpec) -> dict:
     clip = LabelsClip.from_json(spec.clip)
     recorder = LabelsRecorder(clip)
+    load_before = os.getloadavg()[0]
     if spec.design == "seed":
         _seed(clip, recorder, Path(spec.faces_dir))
     else:
         _pipeline(clip, recorder, spec)
     recorder.finish()
-    return recorder.figures() | {"tracks": spec.design != "seed"}
+    # The load beside each run: on a shared machine it explains most of the spread between runs.
+    return recorder.figures() | {"tracks": spec.design != "seed", "load": [load_before, os.getloadavg()[0]]}
 
 
 def _pipeline(clip: LabelsClip, recorder: LabelsRecorder, spec: LabelsSpec) -> None:

@@ -173,10 +173,12 @@ def test_table_lists_medians_then_every_run() -> None:
     clip = LabelsClip("x.mp4", "both", frame_count("both", QUICK), QUICK)
     runs = [play(clip, lambda i, p, box: face(p.person or UNKNOWN, box, track=p.appearance)).figures()
             for _ in range(3)]
+    runs[0]["load"] = [1.25, 2.0]
     text = table({"both": {"blazeface": runs}})
     medians, singles = text.split("Every run:")
     assert medians.count("| both together | blazeface |") == 2  # the known person and the strangers
     assert singles.count("blazeface, run ") == 6
+    assert singles.count("| 1.2 → 2.0 |") == 2 and singles.count("| — |") >= 4  # each run's load, where known
     known_line = next(line for line in medians.splitlines() if "known person" in line)
     assert "| 100.0 % | 0.0 % | 0.0 % | 0 |" in known_line
     assert FACE_PX == 150
