@@ -71,10 +71,14 @@ def test_quick_labels_bench_rows_and_no_stranger_named(shared_data, tmp_path) ->
     assert [key for key in rows_ if key[1] == "blazeface"] == expected, done.stdout
     for key in expected:
         samples, right, unknown, _face, wrong, _none, first, _tracks = rows_[key]
-        assert int(samples) > 0 and wrong == "0", (key, done.stdout)
+        assert wrong == "0", (key, done.stdout)
         if key[2] == ROLE_TEXT["stranger"]:
-            assert right == "—" and float(unknown.rstrip(" %")) >= 50.0, (key, done.stdout)
-        elif key[0] == CLIP_TEXT["both"]:
-            assert float(right.rstrip(" %")) >= 50.0 and first != "never", (key, done.stdout)
+            # A heavily loaded machine may find a 2 s stranger only after he left: then there is no label to judge.
+            assert right == "—" and (samples == "0" or float(unknown.rstrip(" %")) >= 50.0), (key, done.stdout)
+        else:
+            assert int(samples) > 0, (key, done.stdout)
+            if key[0] == CLIP_TEXT["both"]:
+                assert float(right.rstrip(" %")) >= 50.0 and first != "never", (key, done.stdout)
+    assert any(rows_[key][0] != "0" for key in expected if key[2] == ROLE_TEXT["stranger"]), done.stdout
     report = json.loads((tmp_path / "labels.json").read_text())
     assert report["repeat"] == 1 and set(report["results"]) == set(CLIP_TEXT) and "load average" in done.stdout
