@@ -9,13 +9,20 @@ against the eyes and the mouth (BlazeFace) or against the eyes alone (dlib's 5 p
 Signs: yaw > 0 when the face turns towards the image's right, pitch > 0 when it tilts up (towards the camera's
 top). A mirrored image gives the opposite yaw and the same pitch.
 
-Calibration: the scales and zero points below were fitted (`scripts/benchmarks/face_pose_distance.py --calibrate`)
-on AFLW2000-3D (cleardusk/3DDFA test.configs: 2,000 real photos, hand-placed 68-point landmarks, head angles of
-the fitted 3D face), standing in each detector's points by the 68-point landmarks at the same places (BlazeFace:
-the eye centres, nose tip and mouth centre; dlib: the eye corners and the bottom of the nose). Mean error for
-|yaw| <= 60 and |pitch| <= 40: BlazeFace yaw ~3 degrees below 15, ~5 at 15-30, ~8 at 30-60; dlib yaw ~3, ~7, ~12;
-pitch ~5-7 near level, under-read by ~6-9 beyond 15 (the angle is compressed, never flipped). The ear points are
-not used: BlazeFace guesses a hidden ear's place, so they add noise exactly when the head is turned.
+Calibration: the eye-based scales and zero points below were fitted (`scripts/benchmarks/face_pose_distance.py
+--calibrate`) on AFLW2000-3D (cleardusk/3DDFA test.configs: 2,000 real photos, hand-placed 68-point landmarks,
+head angles of the fitted 3D face), standing in each detector's points by the 68-point landmarks at the same places
+(BlazeFace: the eye centres, nose tip and mouth centre; dlib: the eye corners and the bottom of the nose). Mean error
+for |yaw| <= 60 and |pitch| <= 40: BlazeFace yaw ~3 degrees below 15, ~5 at 15-30, ~8 at 30-60; dlib yaw ~3, ~7,
+~12; pitch ~5-7 near level, under-read by ~6-9 beyond 15 (compressed, never flipped). A face looking into the lens
+reads a few degrees down (AFLW2000's median is -6.5): the zero is the 3D face model's, not the camera's.
+
+Near profile BlazeFace puts the hidden eye next to the visible one, and the eye-based yaw falls back towards 0
+(a real ~65 degree profile read -5..+8). Its ear points stay apart, so BlazeFace's yaw is the larger of the
+eye-based reading and the same reading taken against the ears (nose against the ears' middle, in ear distances);
+the ear scale was fitted on BlazeFace's own points against the eye-based reading where that is reliable (10-40
+degrees: 259 faces of the two clips in face_pose_distance.py, median ratio 0.92). Even so a profile reads ~40-50,
+not 65-90: limits apply to these readings, which is what face_pose_distance.py tabulates.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import numpy as np
 BLAZEFACE_YAW_SCALE = 0.668
 BLAZEFACE_PITCH_ZERO = 0.465  # nose tip's depth below the eyes, as a fraction of the mouth's
 BLAZEFACE_PITCH_SCALE = 0.68
+BLAZEFACE_EAR_YAW_SCALE = 0.9  # the nose's offset from the ears' middle, in ear distances, at 45 degrees
 LANDMARKS5_YAW_SCALE = 0.492  # dlib's nose point is the bottom of the nose, which stands out less than the tip
 LANDMARKS5_PITCH_ZERO = 0.66  # bottom of the nose below the eye line, in (yaw-corrected) eye distances
 LANDMARKS5_PITCH_SCALE = 0.88
@@ -41,10 +49,9 @@ _MIN_EYE_DISTANCE = 1e-6
 
 
 def yaw_pitch_from_blazeface(keypoints: Sequence[Sequence[float]] | np.ndarray) -> tuple[float, float]:
-    """(yaw, pitch) in degrees from BlazeFace's key points as (x, y) image pixels, in its order: right eye, left
-    eye, nose tip, mouth, right ear, left ear ("right" is the person's right: the eye on the image's left). Only
-    the first four are used; at least four must be given."""
-    points = _as_points(keypoints, 4, "BlazeFace key points (right eye, left eye, nose tip, mouth, ...)")
+    """(yaw, pitch) in degrees from BlazeFace's six key points as (x, y) image pixels, in its order: right eye,
+    left eye, nose tip, mouth, right ear, left ear ("right" is the person's right: the eye on the image's left)."""
+    points = _as_points(keypoints, 6, "BlazeFace key points (eyes, nose tip, mouth, ears)")
     if points is None:
         return DEGENERATE
     frame = _eye_frame(points[0], points[1])
@@ -55,6 +62,10 @@ def yaw_pitch_from_blazeface(keypoints: Sequence[Sequence[float]] | np.ndarray) 
     if mouth_y <= _MIN_EYE_DISTANCE:
         return DEGENERATE
     yaw = math.degrees(math.atan(nose_x / BLAZEFACE_YAW_SCALE))
+    ears = _eye_frame(points[4], points[5])  # the same frame, spanned by the ears
+    if ears is not None:
+        by_ears = math.degrees(math.atan(ears(points[2])[0] / BLAZEFACE_EAR_YAW_SCALE))
+        yaw = by_ears if abs(by_ears) > abs(yaw) else yaw
     pitch = math.degrees(math.atan((BLAZEFACE_PITCH_ZERO - nose_y / mouth_y) / BLAZEFACE_PITCH_SCALE))
     return yaw, pitch
 

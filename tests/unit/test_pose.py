@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facedaemon.faces.pose import (
+    BLAZEFACE_EAR_YAW_SCALE,
     BLAZEFACE_PITCH_SCALE,
     BLAZEFACE_PITCH_ZERO,
     BLAZEFACE_YAW_SCALE,
@@ -23,12 +24,13 @@ from facedaemon.faces.pose import (
 
 # A rigid head in eye distances (x: towards the person's left eye, i.e. the image's right; y: down; z: towards the
 # camera), proportioned as the calibration found the average face, so an exact orthographic view of it must read
-# back the angle it was turned by. Ears sit behind the eyes (unused by the estimator, but part of the input).
+# back the angle it was turned by, from the eyes and from the ears alike.
 MOUTH_Y = BLAZEFACE_YAW_SCALE / BLAZEFACE_PITCH_SCALE
+EAR_Z = BLAZEFACE_YAW_SCALE - 2 * 1.1 * BLAZEFACE_EAR_YAW_SCALE  # ears 2.2 eye distances apart, behind the eyes
 HEAD = {
     "right_eye": (-0.5, 0.0, 0.0), "left_eye": (0.5, 0.0, 0.0),
     "nose_tip": (0.0, BLAZEFACE_PITCH_ZERO * MOUTH_Y, BLAZEFACE_YAW_SCALE), "mouth": (0.0, MOUTH_Y, 0.0),
-    "right_ear": (-1.1, 0.2, -1.3), "left_ear": (1.1, 0.2, -1.3),
+    "right_ear": (-1.1, 0.2, EAR_Z), "left_ear": (1.1, 0.2, EAR_Z),
     "right_eye_outer": (-0.7, 0.0, 0.0), "right_eye_inner": (-0.3, 0.0, 0.0),
     "left_eye_inner": (0.3, 0.0, 0.0), "left_eye_outer": (0.7, 0.0, 0.0),
     "nose_bottom": (0.0, LANDMARKS5_PITCH_ZERO, LANDMARKS5_YAW_SCALE),
@@ -79,6 +81,17 @@ def test_a_nodding_head_reads_back_its_pitch_and_no_yaw(angle: float) -> None:
     assert abs(pitch) <= abs(angle) + 1e-6
 
 
+def test_a_profile_whose_hidden_eye_sits_next_to_the_other_reads_its_yaw_from_the_ears() -> None:
+    points = view(yaw=-65)
+    # BlazeFace's guess for the eye behind the nose: as far beyond the nose as the visible one is before it
+    hidden = (2 * points["nose_tip"][0] - points["left_eye"][0], points["left_eye"][1])
+    by_eyes_only = [hidden, points["left_eye"], points["nose_tip"], points["mouth"], (0.0, 0.0), (0.0, 0.0)]
+    profile = [hidden, *blazeface_points(points)[1:]]
+    assert yaw_pitch_from_blazeface(profile)[0] == pytest.approx(-65.0, abs=1e-6)
+    assert yaw_pitch_from_blazeface(by_eyes_only)[0] == pytest.approx(0.0, abs=1e-6)  # ears coincide: eyes only
+    assert yaw_pitch_from_blazeface(mirrored(profile))[0] == pytest.approx(65.0, abs=1e-6)
+
+
 def test_pitch_grows_as_the_head_lifts_and_yaw_as_it_turns_right() -> None:
     for estimate, points_of in ((yaw_pitch_from_blazeface, blazeface_points), (yaw_pitch_from_landmarks5, landmarks5)):
         pitches = [estimate(points_of(view(yaw=10, pitch=a)))[1] for a in range(-40, 41, 10)]
@@ -100,8 +113,8 @@ def test_points_that_cannot_be_a_face_read_as_fully_turned() -> None:
 
 
 def test_malformed_input_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match=r"BlazeFace key points .* at least 4 \(x, y\) pairs, got shape \(3, 2\)"):
-        yaw_pitch_from_blazeface([(0, 0), (1, 0), (0.5, 0.5)])
+    with pytest.raises(ValueError, match=r"BlazeFace key points .* at least 6 \(x, y\) pairs, got shape \(4, 2\)"):
+        yaw_pitch_from_blazeface([(0, 0), (1, 0), (0.5, 0.5), (0.5, 1.0)])
     with pytest.raises(ValueError, match="BlazeFace key points"):
         yaw_pitch_from_blazeface([(0, 0, 0)] * 6)
     with pytest.raises(ValueError, match="missing nose_tip"):
