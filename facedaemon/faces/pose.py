@@ -21,7 +21,7 @@ Near profile BlazeFace puts the hidden eye next to the visible one, and the eye-
 (a real ~65 degree profile read -5..+8). Its ear points stay apart, so BlazeFace's yaw is the larger of the
 eye-based reading and the same reading taken against the ears (nose against the ears' middle, in ear distances);
 the ear scale was fitted on BlazeFace's own points against the eye-based reading where that is reliable (10-40
-degrees: 259 faces of the two clips in face_pose_distance.py, median ratio 0.92). Even so a profile reads ~40-50,
+degrees: 259 faces of the two clips in face_pose_distance.py, median ratio 0.92). Even so a profile reads ~30-45,
 not 65-90: limits apply to these readings, which is what face_pose_distance.py tabulates.
 """
 
@@ -31,6 +31,23 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+
+# Recommended limits for "can this face be judged?" (issue 22), from scripts/benchmarks/face_pose_distance.py on
+# real footage (docs/performance.md, "Face pose and distance"); quality.py is where they take effect. Angles are
+# this module's readings (which run low near profile), sharpness is faces/quality.py face_sharpness at
+# LIVE_SHARPNESS_SIDE. Within all four limits (273 looks) no known face's nearest gallery was someone else's and
+# the right person stayed within 0.63 (3.3 % at 0.6 or more, all Lin-Manuel Miranda against his single photo).
+RECOMMENDED_MAX_YAW_DEG = 25.0  # 15-25: 0-10 % of right-person looks >= 0.6; 25-35: 28 %, two nearer to another
+RECOMMENDED_MAX_PITCH_DEG = 20.0  # the known faces filmed read -25..+5 (most -15..-5); beyond, unmeasured
+RECOMMENDED_MIN_SHARPNESS = 200.0  # 100-200: 57 % of right-person looks >= 0.6 (7 looks); strangers within 0.6: < 60
+RECOMMENDED_MIN_HEIGHT_PX = 48  # below 24 px: 53 % >= 0.6; 24-48: 10-17 %; 48-64: 3 %
+# One judgeable look at least this far from every gallery is enough for Unknown: the right person as filmed,
+# turned up to 45 degrees, never went past 0.73; frontal strangers sit at 0.77-0.95
+# (face_size_distance.py). Nearer non-matches need a second judgeable look.
+RECOMMENDED_VERY_FAR_DISTANCE = 0.75
+# A judgeable match names the person only if the next person's gallery is at least this much farther: 0.7 % of the
+# right person's judgeable looks had less (2.9 % under 0.08). The look-alike pair ChengHaoXie/KaiYuChen: 0.47.
+RECOMMENDED_RUNNER_UP_MARGIN = 0.05
 
 # Fitted on AFLW2000-3D (see above). YAW_SCALE: the nose's offset along the eye line, in eye distances, at 45
 # degrees. PITCH_ZERO: where the nose sits on a level face; PITCH_SCALE: how far it moves at 45 degrees.

@@ -27,6 +27,7 @@ A perspective warp of the shared obama.jpg is a synthetic stand-in for yaw, repo
 c++/weights/u_base.txt of the 3DDFA checkout above), and the value a fit would give each faces/pose.py constant.
 
 Usage: .venv/bin/python scripts/benchmarks/face_pose_distance.py [--dump FACES.jsonl] MEDIA_DIR [PHOTOS_DIR]
+       .venv/bin/python scripts/benchmarks/face_pose_distance.py --limits FACES.jsonl
        .venv/bin/python scripts/benchmarks/face_pose_distance.py --calibrate 3DDFA_CHECKOUT
 (PHOTOS_DIR: default devtools.shared_data())
 """
@@ -102,6 +103,9 @@ def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["--calibrate"] and len(args) == 2:
         calibrate(Path(args[1]))
+        return
+    if args[:1] == ["--limits"] and len(args) == 2:  # the summary again, from a --dump of an earlier run
+        limits([Face(**json.loads(line)) for line in Path(args[1]).read_text().splitlines()])
         return
     dump = None
     if args[:1] == ["--dump"] and len(args) >= 2:
@@ -216,7 +220,7 @@ def report(faces: list[Face], found: list[tuple[str, dict[str, int]]], galleries
            shared: Path) -> None:
     print("### Faces found (as filmed)\n")
     print("| clip | frames | BlazeFace: frames with a face | HOG: frames with a face | BlazeFace faces by person "
-          f"(turned: |yaw| >= {LEVEL_YAW:g}) |")
+          f"(turned: yaw {LEVEL_YAW:g} or more either way) |")
     print("|---|---|---|---|---|")
     for name, counts in found:
         people = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if k not in ("frames", "BlazeFace", "HOG"))
@@ -231,11 +235,12 @@ def report(faces: list[Face], found: list[tuple[str, dict[str, int]]], galleries
     table("By BlazeFace pitch (as filmed), degrees", filmed, lambda f: f.pitch, (-90, -25, -15, -5, 5, 90))
     level = [f for f in faces if abs(f.yaw) < LEVEL_YAW and not f.variant.startswith("shrink")]
     table(f"By sharpness (as filmed and blurred, |yaw| < {LEVEL_YAW:g}), variance of the Laplacian at "
-          f"{LIVE_SHARPNESS_SIDE} px", level, lambda f: f.sharpness, (0, 25, 50, 100, 200, 400, 1e9))
+          f"{LIVE_SHARPNESS_SIDE} px", level, lambda f: f.sharpness, (0, 25, 50, 100, 200, 400, math.inf))
     shrunk = [f for f in faces if abs(f.yaw) < LEVEL_YAW and not f.variant.startswith("blur")]
     table(f"By face height (as filmed and shrunk, |yaw| < {LEVEL_YAW:g}), px", shrunk, lambda f: f.height,
-          (0, 24, 32, 48, 64, 100, 10_000))
+          (0, 24, 32, 48, 64, 100, math.inf))
     agreement(filmed)
+    limits(faces)
     warp_table(galleries, shared)
     lookalike(shared)
 
@@ -257,7 +262,8 @@ def table(title: str, faces: list[Face], key: Callable[[Face], float], edges: tu
         margin = np.array([f.runner_up - f.own for f in known])
         nearest = np.array([min(f.distances.values()) for f in strangers])
         wrong = sum(f.runner_up < min(f.own, TOLERANCE) for f in known)
-        print(f"| {low:g}-{high:g} | {len(known)} | {stats(own, 50, 90, 100)} | "
+        span = f"{low:g} to {high:g}" if high < 1e6 else f"{low:g} or more"
+        print(f"| {span} | {len(known)} | {stats(own, 50, 90, 100)} | "
               f"{np.mean(own >= TOLERANCE) * 100 if len(own) else 0:.0f} % | {stats(margin, 0, 10, 50)} | {wrong} | "
               f"{len(strangers)} | {stats(nearest, 0, 10, 50)} | {np.sum(nearest < TOLERANCE)} |")
 
@@ -272,6 +278,25 @@ def agreement(faces: list[Face]) -> None:
     gap = np.array([abs(f.yaw - f.yaw5) for f in known])
     print(f"\n5-point (dlib) yaw against BlazeFace yaw on the {len(known)} known faces as filmed: |difference| "
           f"median {np.median(gap):.1f}, p90 {np.percentile(gap, 90):.1f} degrees")
+
+
+def limits(faces: list[Face]) -> None:
+    """The known faces within all of faces/pose.py's recommended pose, sharpness and height limits."""
+    from facedaemon.faces import pose
+
+    judged = [f for f in faces if f.person in (OBAMA, LIN) and abs(f.yaw) < pose.RECOMMENDED_MAX_YAW_DEG
+              and abs(f.pitch) < pose.RECOMMENDED_MAX_PITCH_DEG and f.sharpness >= pose.RECOMMENDED_MIN_SHARPNESS
+              and f.height >= pose.RECOMMENDED_MIN_HEIGHT_PX]
+    if not judged:
+        print("\nNo known face within the recommended limits")
+        return
+    own = np.array([f.own for f in judged])
+    margin = np.array([f.runner_up - f.own for f in judged])
+    wrong = sum(f.runner_up < min(f.own, TOLERANCE) for f in judged)
+    print(f"\nWithin the recommended limits: {len(judged)} known looks; own distance max {own.max():.2f}, "
+          f"{np.mean(own >= TOLERANCE) * 100:.1f} % at {TOLERANCE} or more; nearest is another < {TOLERANCE}: {wrong}; "
+          f"runner-up margin min {margin.min():.2f}, under 0.05: {np.mean(margin < 0.05) * 100:.1f} %, "
+          f"under 0.08: {np.mean(margin < 0.08) * 100:.1f} %")
 
 
 def warp_table(galleries: dict[str, np.ndarray], shared: Path) -> None:
