@@ -85,7 +85,7 @@ class EventHub:
                                   snapshots=snapshots is not None))
         if not sinks:
             return None
-        tracker = PresenceTracker(grace=events.grace_seconds, include_unknown=events.include_unknown)
+        tracker = PresenceTracker(grace=events.grace_seconds, unknown_cameras=events.unknown_visitors)
         return cls(tracker, sinks, metrics, cameras, snapshots, events.snapshots.base_url or "")
 
     def start(self) -> None:

@@ -58,7 +58,7 @@ def test_present_state_follows_arrivals_and_departures_and_discovery_goes_out_on
 
 
 def test_two_unknown_faces_leave_one_at_a_time():
-    mqtt = config("events: {mqtt: {host: broker}, include_unknown: true}\n").events.mqtt
+    mqtt = config("events: {mqtt: {host: broker}, unknown_visitors: [door]}\n").events.mqtt
     sink = MqttSink(mqtt, ["door"], device="pi1")
     sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.0, 1, 100.0))
     sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.0, 2, 100.0))
