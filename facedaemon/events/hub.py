@@ -82,7 +82,8 @@ class EventHub:
             from facedaemon.events.mqtt import MqttSink
 
             sinks.append(MqttSink(events.mqtt, cameras, device=config.device, metrics=metrics,
-                                  snapshots=snapshots is not None))
+                                  snapshots=snapshots is not None,
+                                  unknown=[camera for camera in cameras if camera in events.unknown_visitors]))
         if not sinks:
             return None
         tracker = PresenceTracker(grace=events.grace_seconds, unknown_cameras=events.unknown_visitors)

@@ -68,6 +68,16 @@ def test_two_unknown_faces_leave_one_at_a_time():
     assert json.loads(none_left["facedaemon/pi1/door/present"][0])["people"] == []
 
 
+def test_an_unknown_visitor_announces_no_person_entity_and_no_last_seen():
+    sink = MqttSink(config("events: {mqtt: {host: broker}}\n").events.mqtt, ["door"], device="pi1", unknown=["door"])
+    arrived = sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.2, 1, 100.0))
+    assert sorted(arrived) == ["facedaemon/pi1/door/event", "facedaemon/pi1/door/last_person",
+                               "facedaemon/pi1/door/last_person/attributes", "facedaemon/pi1/door/present",
+                               "facedaemon/pi1/door/recognised"]
+    assert arrived["facedaemon/pi1/door/recognised"] == ("Unknown", False)
+    assert sink._announced == set() and sink._seen == {}
+
+
 def test_status_json_names_the_device():
     status = DaemonStatus(updated=1.0, pid=2, cameras={}, device="pi1")
     assert parse_status(json.loads(json.dumps(status.to_json()))).device == "pi1"
