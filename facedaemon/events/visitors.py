@@ -5,8 +5,10 @@ judge shows the neutral "face"). This module only decides which of those label c
 
 - only on cameras that opted in (events.unknown_visitors);
 - only the "Unknown" label starts or confirms a visitor: "face" never does, and a name cancels;
-- a track must read "Unknown" on results at least `confirm` seconds apart, so a track that is still being
-  recognised and turns into a name within that time sends nothing;
+- a face must read "Unknown" on results at least `confirm` seconds apart, so a track that is still being
+  recognised and turns into a name within that time sends nothing. A new track that reads "Unknown" while such a
+  track is gone from the frame (seen less than `grace` ago) carries on its time: the worker lost the face and found
+  it again before it was announced;
 - one event per visitor. A visitor is a track, or a chain of tracks: a track never seen before that reads
   "Unknown" or "face" while an announced visitor's track is missing from the frame, and that visitor was seen less
   than `grace` ago, continues that visitor (the worker lost the face and found it again). Two tracks of one visitor
@@ -72,7 +74,7 @@ class UnknownVisitors:
                 if face.name == UNKNOWN:
                     visitor.confidence = face.confidence
             elif face.name in (UNKNOWN, FACE) and face.track not in state.done:  # never twice for one track
-                first, _ = state.pending.get(face.track, (None, now))
+                first, _ = state.pending.get(face.track) or self._inherit(state, face, on_frame, now)
                 if face.name == UNKNOWN and first is None:
                     first = now
                 state.pending[face.track] = (first, now)
@@ -103,6 +105,17 @@ class UnknownVisitors:
         state.owner[track] = max(lost)[1]
         state.done[track] = now
         return True
+
+    def _inherit(self, state: _Camera, face: FaceResult, on_frame: set[int], now: float) -> tuple[float | None, float]:
+        """A new track reading "Unknown" while a track that read "Unknown" (not yet announced) is gone from the frame,
+        seen less than `grace` ago, carries on its second: the worker lost and found the same face."""
+        if face.name != UNKNOWN:
+            return None, now
+        lost = [(seen, track) for track, (first, seen) in state.pending.items()
+                if first is not None and track not in on_frame and now - seen <= self.grace]
+        if not lost:
+            return None, now
+        return state.pending.pop(max(lost)[1])
 
     @staticmethod
     def _split(state: _Camera, on_frame: set[int], now: float) -> None:

@@ -76,6 +76,15 @@ def test_lost_and_found_within_the_grace_is_the_same_visitor_back_after_it_a_new
     assert feed(visitors, later) == [(LEFT, 3, 108.0), (RECOGNISED, 9, 111.75)]
 
 
+def test_a_stranger_whose_track_the_worker_renews_every_half_second_is_one_event_after_a_second():
+    visitors = UnknownVisitors(["door"], grace=2.0, confirm=1.0)
+    frames = [(100.0 + i * 0.25, [(UNKNOWN, 10 + i // 2), ("Obama", 50 + i // 2)]) for i in range(24)]
+    assert feed(visitors, frames) == [(RECOGNISED, 12, 101.0)]
+    # the same renewal for a track that is still being recognised: it turns into a name, nothing is sent
+    frames = [(200.0, [(UNKNOWN, 80)]), (200.5, [(UNKNOWN, 81)]), (200.75, [("Obama", 81)])]
+    assert feed(UnknownVisitors(["door"], grace=2.0), frames + steady(201.0, 204.0, ("Obama", 81))) == []
+
+
 def test_two_strangers_on_one_frame_are_two_visitors():
     visitors = UnknownVisitors(["door"], grace=2.0, confirm=1.0)
     events = feed(visitors, steady(100.0, 102.0, (UNKNOWN, 1), (UNKNOWN, 2)))
