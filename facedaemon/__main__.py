@@ -100,6 +100,8 @@ def _with_config(handler: Callable[[argparse.Namespace, Config], int]) -> Callab
 @_with_config
 def _check_config(args: argparse.Namespace, config: Config) -> int:
     names = ", ".join(f"{c.name} ({c.source.kind.value})" for c in config.cameras)
+    for notice in config.notices:
+        print(f"facedaemon: warning: {notice}", file=sys.stderr)
     print(f"{args.config}: ok — {len(config.cameras)} camera(s): {names}")
     return 0
 
@@ -109,6 +111,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     from facedaemon.logs import setup_logging
 
     setup_logging(config.log_level)
+    for notice in config.notices:
+        log.warning("config: %s", notice)
     # Video segments, status, metrics, crops: never readable by other users (0640 files, 0750 folders at most),
     # also for ffmpeg and gunicorn (they inherit it) and outside systemd (whose unit sets UMask=0027 too).
     os.umask(os.umask(0o027) | 0o027)

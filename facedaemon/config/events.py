@@ -123,7 +123,10 @@ class EventsConfig(Section):
     snapshots: SnapshotsConfig = Field(SnapshotsConfig(), description="a JPEG of each arrival, linked from its event")
     webhook: WebhookConfig = Field(WebhookConfig(), description="each event POSTed as JSON")
     mqtt: MqttConfig = Field(MqttConfig(), description="events over MQTT, with Home Assistant discovery")
-    include_unknown: bool = Field(False, description="also report faces nobody is known as (name 'Unknown')")
+    unknown_visitors: tuple[str, ...] = Field(
+        (), description="cameras that report unknown visitors: one event per stranger (name 'Unknown'), with "
+                        "its snapshot and a Home Assistant trigger, e.g. [door]; default: none. Replaces "
+                        "include_unknown")
     grace_seconds: float = Field(2.0, gt=0.0, le=600.0,
                                  description="a person unseen this long has left (short gaps are not events)")
 

@@ -93,6 +93,7 @@ class _Builder:
         self.lines = lines
         self.base_dir = base_dir
         self.problems: list[Problem] = []
+        self.notices: list[str] = []  # deprecated keys: the config loads, the daemon logs each line once
         self.camera_names: list[str] = []
 
     def problem(self, path: KeyPath, message: str) -> None:
@@ -118,6 +119,8 @@ class _Builder:
         data = mqtt_tls.resolve_paths(data, self.path)
         if "cameras" in data:
             data["cameras"] = self.cameras(data["cameras"])
+        if isinstance(data.get("events"), dict):
+            data["events"] = self.include_unknown(dict(data["events"]))
         config: Config | None = None
         try:
             config = Config.model_validate(data)
@@ -127,9 +130,45 @@ class _Builder:
         if config is not None:  # the TLS files must exist and load: a config error, not a reconnect loop
             for key, message in mqtt_tls.problems(config.events.mqtt.tls):
                 self.problem(key, message)
+            self.unknown_visitors(config.events.unknown_visitors)
         if self.problems or config is None:
             raise ConfigError(self.problems)
+        config._notices = tuple(self.notices)
         return config
+
+    def notice(self, path: KeyPath, message: str) -> None:
+        self.notices.append(str(Problem(self.source, self.line(path), ".".join(path), message)))
+
+    # -- events
+
+    def include_unknown(self, events: dict[Any, Any]) -> dict[Any, Any]:
+        """The deprecated `events.include_unknown` (before per-camera unknown visitors): true still reports unknown
+        visitors, on every camera, as `unknown_visitors: [all cameras]` would; one notice says what to write."""
+        if "include_unknown" not in events:
+            return events
+        where = ("events", "include_unknown")
+        old = events.pop("include_unknown")
+        if not isinstance(old, bool):
+            self.problem(where, f"must be true or false (got {show(old)}); it is deprecated: use "
+                                "events.unknown_visitors: [<camera>, ...]")
+        elif "unknown_visitors" in events:
+            self.notice(where, "deprecated, and ignored since events.unknown_visitors is set: remove it")
+        elif old:
+            cameras = list(self.camera_names)
+            events["unknown_visitors"] = cameras
+            self.notice(where, f"deprecated: read as events.unknown_visitors: [{', '.join(cameras)}] (every "
+                               "camera); write that instead, or list only the cameras that should report strangers")
+        else:
+            self.notice(where, "deprecated (unknown visitors are off unless events.unknown_visitors lists "
+                               "cameras): remove it")
+        return events
+
+    def unknown_visitors(self, names: tuple[str, ...]) -> None:
+        cameras = set(self.camera_names)
+        for index, name in enumerate(names):
+            if name not in cameras:
+                self.problem(("events", "unknown_visitors", str(index)),
+                             f"{show(name)} is not a camera of this file (cameras: {', '.join(sorted(cameras))})")
 
     def path(self, key: KeyPath, value: str) -> Path:
         # Lexical, like the shell: no filesystem access, and a symlinked faces/ keeps the name the user wrote.

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from facedaemon.config.auth import AuthConfig
 from facedaemon.config.base import Duration, Section
@@ -268,6 +268,8 @@ class Config(Section):
     unknowns: UnknownsConfig = Field(UnknownsConfig(), description="crops of faces nobody is known as (opt-in), to "
                                                                    "name or delete on the /faces page")
 
+    _notices: tuple[str, ...] = PrivateAttr(())  # set by the loader: deprecated keys, each worded for the log
+
     @field_validator("device")
     @classmethod
     def _device(cls, value: str) -> str:
@@ -309,6 +311,11 @@ class Config(Section):
             return self.auth.enabled
         host = self.http.host
         return not (host in LOOPBACK_HOSTS or host.startswith("127."))
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """What the loader warns about (deprecated keys, with file and line): the daemon logs each once per load."""
+        return self._notices
 
     @property
     def encodings_cache_dir(self) -> Path:

@@ -230,6 +230,8 @@ class Daemon:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             log.error("reload refused, keeping the running config: %s%s", problems[0] if problems else exc, more)
             return False
+        for notice in new.notices:
+            log.warning("config: %s", notice)
         plan = plan_reload(self.config, new)
         log.info("reload: %s", plan.describe())
         if plan.refused:

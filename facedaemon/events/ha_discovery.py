@@ -4,7 +4,8 @@ of the config (tested without a broker; events/mqtt.py sends them).
 Topics (prefix = events.mqtt.topic_prefix, device = the config's `device`):
   <prefix>/<device>/status                     "online" / "offline" (retained; "offline" is also the broker-kept will)
   <prefix>/<device>/<camera>/event             every event as JSON (with "device")
-  <prefix>/<device>/<camera>/recognised        the name, once per arrival (HA device triggers match on it)
+  <prefix>/<device>/<camera>/recognised        the name, once per arrival, "Unknown" per unknown visitor (HA device
+                                               triggers match on it)
   <prefix>/<device>/<camera>/last_person       name of the last person recognised (retained)
   <prefix>/<device>/<camera>/last_person/attributes   that event as JSON (retained): confidence, track, time
   <prefix>/<device>/<camera>/present           who is here now: {"people": [...], "count": n, "time": t} (retained)
@@ -12,7 +13,8 @@ Topics (prefix = events.mqtt.topic_prefix, device = the config's `device`):
   <prefix>/people/<person>/last_seen           fleet-wide: {"name", "camera", "device", "time"} (retained)
   <discovery>/sensor/facedaemon_<device>/<camera>_last_person/config   HA discovery (retained), likewise
   <camera>_present; <discovery>/sensor/facedaemon_people/<person>_last_seen/config (one entity per gallery person,
-  shared by every daemon); <discovery>/device_automation/facedaemon_<device>/<camera>_<person>/config (triggers);
+  shared by every daemon); <discovery>/device_automation/facedaemon_<device>/<camera>_<person>/config (triggers;
+  <camera>_unknown: "unknown person at <camera>" on the cameras in events.unknown_visitors, cleared on the others);
   <discovery>/image/facedaemon_<device>/<camera>_arrival/config (the snapshot as an HA image entity).
 A person who leaves the gallery (forget) is cleared: empty retained messages delete their last_seen, entity and
 triggers, and a last_person naming them becomes "None" (HA's unknown).
@@ -26,6 +28,7 @@ from collections.abc import Iterable
 
 from facedaemon.config.events import MqttConfig
 from facedaemon.events.presence import RECOGNISED, Event
+from facedaemon.faces.types import UNKNOWN, is_person
 
 ONLINE, OFFLINE = "online", "offline"
 Message = tuple[str, str, bool]  # topic, payload, retain
@@ -109,31 +112,53 @@ def trigger_discovery(config: MqttConfig, device: str, camera: str, name: str) -
             payload)
 
 
+def unknown_trigger_discovery(config: MqttConfig, device: str, camera: str) -> tuple[str, dict]:
+    """HA device trigger "unknown person at <camera>": fires on each unknown visitor's arrival (its "recognised"
+    message names "Unknown"). Its topic is the one the pre-unknown_visitors "Unknown" trigger had, so it replaces it."""
+    payload = {"automation_type": "trigger", "topic": f"{device_base(config, device)}/{camera}/recognised",
+               "payload": UNKNOWN, "type": "unknown", "subtype": f"unknown person at {camera}",
+               "device": ha_device(device)}
+    return trigger_discovery(config, device, camera, UNKNOWN)[0], payload
+
+
 def present_message(config: MqttConfig, device: str, camera: str, people: list[str], time: float) -> Message:
     body = {"device": device, "camera": camera, "people": people, "count": len(people), "time": round(time, 3)}
     return f"{device_base(config, device)}/{camera}/present", json.dumps(body), True
 
 
 def event_messages(config: MqttConfig, device: str, event: Event) -> list[Message]:
-    """(topic, payload, retain) to publish for one event, the "present" state aside."""
+    """(topic, payload, retain) to publish for one event, the "present" state aside. An unknown visitor is nobody's
+    "last seen": its event, "recognised" and "last_person" only."""
     base = f"{device_base(config, device)}/{event.camera}"
     body = json.dumps({**event.to_json(), "device": device})
-    seen = json.dumps({"name": event.name, "camera": event.camera, "device": device, "time": round(event.time, 3),
-                       "confidence": round(float(event.confidence), 4)})
-    messages = [(f"{base}/event", body, False), (last_seen_topic(config, event.name), seen, True)]
+    messages = [(f"{base}/event", body, False)]
+    if is_person(event.name):
+        messages.append(seen_message(config, device, event))
     if event.kind == RECOGNISED:
         messages += [(f"{base}/recognised", event.name, False), (f"{base}/last_person", event.name, True),
                      (f"{base}/last_person/attributes", body, True)]
     return messages
 
 
+def seen_message(config: MqttConfig, device: str, event: Event) -> Message:
+    """A person's fleet-wide retained "last seen"."""
+    seen = json.dumps({"name": event.name, "camera": event.camera, "device": device, "time": round(event.time, 3),
+                       "confidence": round(float(event.confidence), 4)})
+    return last_seen_topic(config, event.name), seen, True
+
+
 def announcements(config: MqttConfig, device: str, cameras: Iterable[str], people: Iterable[tuple[str, str]], *,
-                  snapshots: bool) -> list[tuple[str, dict]]:
-    """Every discovery config this daemon announces: its cameras' entities, then each (camera, person) seen."""
-    found = []
+                  snapshots: bool, unknown: Iterable[str] = ()) -> list[tuple[str, dict | None]]:
+    """Every discovery config this daemon announces: its cameras' entities and unknown-visitor triggers (None: an
+    empty config, which removes the trigger of a camera that no longer reports strangers), then each (camera,
+    person) seen."""
+    found: list[tuple[str, dict | None]] = []
+    unknown = set(unknown)
     for camera in cameras:
         found += discovery(config, device, camera)
         found += [snapshot_discovery(config, device, camera)] if snapshots else []
+        trigger = unknown_trigger_discovery(config, device, camera)
+        found.append(trigger if camera in unknown else (trigger[0], None))
     for camera, name in people:
         found += [person_discovery(config, name), trigger_discovery(config, device, camera, name)]
     return found

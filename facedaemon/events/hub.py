@@ -82,10 +82,11 @@ class EventHub:
             from facedaemon.events.mqtt import MqttSink
 
             sinks.append(MqttSink(events.mqtt, cameras, device=config.device, metrics=metrics,
-                                  snapshots=snapshots is not None))
+                                  snapshots=snapshots is not None,
+                                  unknown=[camera for camera in cameras if camera in events.unknown_visitors]))
         if not sinks:
             return None
-        tracker = PresenceTracker(grace=events.grace_seconds, include_unknown=events.include_unknown)
+        tracker = PresenceTracker(grace=events.grace_seconds, unknown_cameras=events.unknown_visitors)
         return cls(tracker, sinks, metrics, cameras, snapshots, events.snapshots.base_url or "")
 
     def start(self) -> None:

@@ -2,10 +2,10 @@
 entities, a fleet-wide "last seen" per person and a device trigger per (camera, person). The topics and payloads
 (listed there) are built in events/ha_discovery.py; this module holds the connection and this run's state.
 
-Person entities and triggers are announced when a gallery person is first recognised (Unknown only reaches this
-sink when events.include_unknown is on). paho's network thread connects (over TLS when events.mqtt.tls is on),
-reconnects with a capped backoff and sends; publish() only queues (bounded: while the broker is away, QoS 1 messages
-wait in paho's queue of QUEUE_SIZE).
+Person entities and triggers are announced when a gallery person is first recognised; the trigger "unknown person at
+<camera>" at every connection, for the cameras in events.unknown_visitors (Unknown reaches this sink only from them).
+paho's network thread connects (over TLS when events.mqtt.tls is on), reconnects with a capped backoff and sends;
+publish() only queues (bounded: while the broker is away, QoS 1 messages wait in paho's queue of QUEUE_SIZE).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from facedaemon.events.ha_discovery import (
 )
 from facedaemon.events.presence import RECOGNISED, Event
 from facedaemon.events.sinks import SinkCounters
+from facedaemon.faces.types import is_person
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics
@@ -97,11 +98,12 @@ class MqttSink:
     name = "mqtt"
 
     def __init__(self, config: MqttConfig, cameras: Iterable[str], *, device: str, queue_size: int = QUEUE_SIZE,
-                 metrics: DaemonMetrics | None = None, snapshots: bool = False) -> None:
+                 metrics: DaemonMetrics | None = None, snapshots: bool = False, unknown: Iterable[str] = ()) -> None:
         assert config.host is not None
         self.config = config
         self.device = device
         self.cameras = tuple(cameras)
+        self.unknown = tuple(unknown)  # cameras that report unknown visitors: their HA trigger is announced
         self.snapshots = snapshots  # announce an image entity per camera and publish each arrival's JPEG
         self._last: dict[str, Message] = {}  # camera → its last_person attributes message (this run)
         self._seen: dict[str, Message] = {}  # person → the last last_seen message this daemon sent
@@ -153,10 +155,13 @@ class MqttSink:
             else:
                 present.pop(event.name, None)
             people = sorted(present)
-            new = (event.camera, event.name) not in self._announced
-            self._announced.add((event.camera, event.name))
+            person = is_person(event.name)
+            new = person and (event.camera, event.name) not in self._announced
+            if person:
+                self._announced.add((event.camera, event.name))
             found = event_messages(self.config, self.device, event)
-            self._seen[event.name] = found[1]
+            if person:
+                self._seen[event.name] = found[1]
             if event.kind == RECOGNISED:
                 self._last[event.camera] = found[-1]
         messages = self._person_discovery(event.camera, event.name) if new else []
@@ -287,9 +292,10 @@ class MqttSink:
             # last_seen only of people here now: no older sighting of this daemon may replace another one's newer
             here = {name for present in self._present.values() for name in present}
             states += [self._seen[name] for name in sorted(here) if name in self._seen]
-        found = announcements(self.config, self.device, self.cameras, people, snapshots=self.snapshots)
+        found = announcements(self.config, self.device, self.cameras, people, snapshots=self.snapshots,
+                              unknown=self.unknown)
         for topic, payload in found:
-            client.publish(topic, json.dumps(payload), qos=1, retain=True)
+            client.publish(topic, "" if payload is None else json.dumps(payload), qos=1, retain=True)
         for topic, payload, retain in states:
             client.publish(topic, payload, qos=1, retain=retain)
 

@@ -2,40 +2,22 @@
 
 A known person is present on a camera while any track carries their name; a new track for someone already present
 (the worker lost and found the face again) is not a new arrival, and a gap shorter than the grace period is not a
-departure. Unknown faces (only when asked for) are followed per track and reported only after they stayed unknown
-for a moment, so a face that is still being recognised does not first arrive as "Unknown".
+departure. Unknown visitors, on the cameras that opted in, follow their own rule (events/visitors.py); the neutral
+"face" never makes an event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
-from facedaemon.faces.types import FACE, UNKNOWN, RecognitionResult, is_person
+from facedaemon.events.event import LEFT, RECOGNISED, Event
+from facedaemon.events.visitors import CONFIRM, UnknownVisitors
+from facedaemon.faces.types import UNKNOWN, RecognitionResult, is_person
 
-RECOGNISED = "recognised"
-LEFT = "left"
-UNKNOWN_AFTER = 1.0  # seconds a track must stay unknown before it is reported as "Unknown"
+__all__ = ["LEFT", "RECOGNISED", "STALE_MARGIN", "Event", "PresenceTracker"]
+
 STALE_MARGIN = 5.0  # expire() without results: also allow for a slow worker before calling someone gone
-
-Key = str | tuple[str, int]  # a known name, or (UNKNOWN, track)
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    kind: Literal["recognised", "left"]
-    camera: str
-    name: str
-    confidence: float
-    track: int
-    time: float  # unix time: the frame that showed the arrival, or the last frame that showed the person
-    snapshot: str | None = None  # URL of the arrival's picture (events.snapshots), set by the hub
-
-    def to_json(self) -> dict:
-        body = {"event": self.kind, "camera": self.camera, "name": self.name,
-                "confidence": round(float(self.confidence), 4), "track": int(self.track),
-                "time": round(float(self.time), 3)}
-        return body if self.snapshot is None else {**body, "snapshot": self.snapshot}
 
 
 @dataclass(slots=True)
@@ -43,18 +25,15 @@ class _Presence:
     name: str
     track: int
     confidence: float
-    first_seen: float
     last_seen: float
-    announced: bool = False
 
 
 class PresenceTracker:
-    def __init__(self, *, grace: float = 2.0, include_unknown: bool = False,
-                 unknown_after: float = UNKNOWN_AFTER) -> None:
+    def __init__(self, *, grace: float = 2.0, unknown_cameras: Iterable[str] = (),
+                 unknown_after: float = CONFIRM) -> None:
         self.grace = grace
-        self.include_unknown = include_unknown
-        self.unknown_after = unknown_after
-        self._cameras: dict[str, dict[Key, _Presence]] = {}
+        self.unknowns = UnknownVisitors(unknown_cameras, grace=grace, confirm=unknown_after)
+        self._cameras: dict[str, dict[str, _Presence]] = {}
 
     def update(self, result: RecognitionResult) -> list[Event]:
         """Events caused by one result (results of one camera arrive in frame order)."""
@@ -62,18 +41,15 @@ class PresenceTracker:
         present = self._cameras.setdefault(result.camera, {})
         events: list[Event] = []
         for face in result.faces:
-            known = is_person(face.name)
-            if face.name == FACE or (not known and not self.include_unknown):  # too small to tell: no event
+            if not is_person(face.name):  # Unknown: events/visitors.py; "face": never an event
                 continue
-            key: Key = face.name if known else (UNKNOWN, face.track)
-            seen = present.get(key)
+            seen = present.get(face.name)
             if seen is None:
-                seen = present[key] = _Presence(face.name, face.track, face.confidence, now, now)
+                present[face.name] = _Presence(face.name, face.track, face.confidence, now)
+                events.append(Event(RECOGNISED, result.camera, face.name, face.confidence, face.track, now))
             else:
                 seen.track, seen.confidence, seen.last_seen = face.track, face.confidence, max(seen.last_seen, now)
-            if not seen.announced and (known or now - seen.first_seen >= self.unknown_after):
-                seen.announced = True
-                events.append(Event(RECOGNISED, result.camera, seen.name, seen.confidence, seen.track, now))
+        events += self.unknowns.update(result.camera, now, result.faces)
         events += self._expire(result.camera, now, self.grace)
         return events
 
@@ -82,23 +58,22 @@ class PresenceTracker:
         events: list[Event] = []
         for camera in list(self._cameras):
             events += self._expire(camera, now, self.grace + STALE_MARGIN)
-        return events
+        return events + self.unknowns.expire(now, STALE_MARGIN)
 
     def forget(self, names: set[str]) -> None:
         """People who left the gallery: gone from every camera at once, without a 'left' event naming them."""
         for present in self._cameras.values():
-            for key in [key for key, seen in present.items() if seen.name in names]:
-                del present[key]
+            for name in names & present.keys():
+                del present[name]
 
     def present(self, camera: str) -> list[str]:
-        return sorted(p.name for p in self._cameras.get(camera, {}).values() if p.announced)
+        names = sorted(self._cameras.get(camera, {}))
+        return names + [UNKNOWN] * self.unknowns.present(camera)
 
     def _expire(self, camera: str, now: float, grace: float) -> list[Event]:
         present = self._cameras.get(camera, {})
-        gone = [key for key, seen in present.items() if now - seen.last_seen > grace]
         events = []
-        for key in gone:
-            seen = present.pop(key)
-            if seen.announced:
-                events.append(Event(LEFT, camera, seen.name, seen.confidence, seen.track, seen.last_seen))
+        for name in [name for name, seen in present.items() if now - seen.last_seen > grace]:
+            seen = present.pop(name)
+            events.append(Event(LEFT, camera, seen.name, seen.confidence, seen.track, seen.last_seen))
         return events

@@ -12,7 +12,7 @@ from facedaemon.bench.clip import make_entry_clip, make_people_clip
 from tests import ffmpegs
 
 __all__ = ["StrangerClip", "colour_pixels", "decode_video", "make_entry_clip", "make_people_clip",
-           "make_stranger_clip"]
+           "make_stranger_clip", "make_visit_clip"]
 
 
 def decode_video(path: Path) -> list[np.ndarray]:
@@ -155,6 +155,27 @@ def make_pair_clip(left: Path, right: Path, out: Path, seconds: float = 6.0, fps
     cmd = [ffmpegs.SUITE(), "-y", "-loglevel", "error",
            "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={seconds}",
            "-loop", "1", "-i", str(left), "-loop", "1", "-i", str(right),
+           "-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),
+           "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), str(out)]
+    subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+    return out
+
+
+def make_visit_clip(shared: Path, out: Path, seconds: float = 30.0, fps: int = 10,
+                    visit: tuple[float, float] = (2.0, 22.0)) -> Path:
+    """640x360 (cheap to decode and encode twice on a busy machine): Obama (face ~80 px) still on the left the whole
+    time, Biden (a stranger, face ~90 px) right of the middle from visit[0] to visit[1] s; looped, one visit per
+    loop, long enough to be judged even when the worker gets to a camera only every few seconds."""
+    images = shared / "images"
+    graph = (
+        "[1:v]crop=iw:ih*0.55:0:0,scale=-2:170,format=rgb24[a];"
+        "[2:v]crop=iw:ih*0.38:0:0,scale=-2:210,format=rgb24[b];"
+        "[0:v][a]overlay=x=30:y=75:shortest=1[v1];"
+        f"[v1][b]overlay=x=390:y=60:enable='between(t,{visit[0]},{visit[1]})',format=yuv420p[v]"
+    )
+    cmd = [ffmpegs.SUITE(), "-y", "-loglevel", "error",
+           "-f", "lavfi", "-i", f"color=c=0x505050:s=640x360:r={fps}:d={seconds}",
+           "-loop", "1", "-i", str(images / "obama.jpg"), "-loop", "1", "-i", str(images / "biden.jpg"),
            "-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),
            "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), str(out)]
     subprocess.run(cmd, check=True, timeout=120, capture_output=True)

@@ -57,7 +57,7 @@ def test_unknown_faces_are_ignored_unless_asked_for():
 
 
 def test_unknown_is_reported_after_staying_unknown_and_then_by_its_name():
-    tracker = PresenceTracker(grace=2.0, include_unknown=True, unknown_after=1.0)
+    tracker = PresenceTracker(grace=2.0, unknown_cameras={"door"}, unknown_after=1.0)
     events = tracker.update(result(100.0, face(UNKNOWN, 4)))
     assert events == []  # maybe still being recognised
     events += tracker.update(result(100.5, face(UNKNOWN, 4)))
@@ -70,7 +70,7 @@ def test_unknown_is_reported_after_staying_unknown_and_then_by_its_name():
 
 
 def test_a_briefly_unknown_track_that_gets_its_name_is_never_reported_as_unknown():
-    tracker = PresenceTracker(grace=2.0, include_unknown=True, unknown_after=1.0)
+    tracker = PresenceTracker(grace=2.0, unknown_cameras={"door"}, unknown_after=1.0)
     events = tracker.update(result(100.0, face(UNKNOWN, 4)))
     events += tracker.update(result(100.4, face("Obama", 4)))
     events += tracker.update(result(104.0))

@@ -58,7 +58,7 @@ def test_present_state_follows_arrivals_and_departures_and_discovery_goes_out_on
 
 
 def test_two_unknown_faces_leave_one_at_a_time():
-    mqtt = config("events: {mqtt: {host: broker}, include_unknown: true}\n").events.mqtt
+    mqtt = config("events: {mqtt: {host: broker}, unknown_visitors: [door]}\n").events.mqtt
     sink = MqttSink(mqtt, ["door"], device="pi1")
     sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.0, 1, 100.0))
     sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.0, 2, 100.0))
@@ -66,6 +66,16 @@ def test_two_unknown_faces_leave_one_at_a_time():
     assert json.loads(one_left["facedaemon/pi1/door/present"][0])["people"] == ["Unknown"]
     none_left = sink_messages(sink, Event(LEFT, "door", "Unknown", 0.0, 2, 104.0))
     assert json.loads(none_left["facedaemon/pi1/door/present"][0])["people"] == []
+
+
+def test_an_unknown_visitor_announces_no_person_entity_and_no_last_seen():
+    sink = MqttSink(config("events: {mqtt: {host: broker}}\n").events.mqtt, ["door"], device="pi1", unknown=["door"])
+    arrived = sink_messages(sink, Event(RECOGNISED, "door", "Unknown", 0.2, 1, 100.0))
+    assert sorted(arrived) == ["facedaemon/pi1/door/event", "facedaemon/pi1/door/last_person",
+                               "facedaemon/pi1/door/last_person/attributes", "facedaemon/pi1/door/present",
+                               "facedaemon/pi1/door/recognised"]
+    assert arrived["facedaemon/pi1/door/recognised"] == ("Unknown", False)
+    assert sink._announced == set() and sink._seen == {}
 
 
 def test_status_json_names_the_device():

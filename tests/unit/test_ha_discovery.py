@@ -17,6 +17,7 @@ from facedaemon.events.ha_discovery import (
     snapshot_discovery,
     status_topic,
     trigger_discovery,
+    unknown_trigger_discovery,
 )
 from facedaemon.events.presence import LEFT, RECOGNISED, Event
 
@@ -82,10 +83,36 @@ def test_announcements_cover_cameras_then_people_seen():
     plain = [topic for topic, _ in announcements(config, "pi1", ["a"], [("a", "Obama")], snapshots=False)]
     assert plain == ["homeassistant/sensor/facedaemon_pi1/a_last_person/config",
                      "homeassistant/sensor/facedaemon_pi1/a_present/config",
+                     "homeassistant/device_automation/facedaemon_pi1/a_unknown/config",
                      "homeassistant/sensor/facedaemon_people/obama_last_seen/config",
                      "homeassistant/device_automation/facedaemon_pi1/a_obama/config"]
     with_image = [topic for topic, _ in announcements(config, "pi1", ["a"], [], snapshots=True)]
-    assert with_image[-1] == "homeassistant/image/facedaemon_pi1/a_arrival/config"
+    assert with_image[-2] == "homeassistant/image/facedaemon_pi1/a_arrival/config"
+
+
+def test_the_unknown_person_trigger_is_announced_for_opted_in_cameras_and_cleared_on_the_others():
+    config = mqtt(", topic_prefix: home/fd")
+    found = dict(announcements(config, "pi1", ["a", "b"], [], snapshots=False, unknown=["a"]))
+    trigger = found["homeassistant/device_automation/facedaemon_pi1/a_unknown/config"]
+    assert trigger == {"automation_type": "trigger", "topic": "home/fd/pi1/a/recognised", "payload": "Unknown",
+                       "type": "unknown", "subtype": "unknown person at a",
+                       "device": {"identifiers": ["facedaemon_pi1"], "name": "facedaemon pi1",
+                                  "manufacturer": "facedaemon", "model": "facedaemon daemon"}}
+    assert found["homeassistant/device_automation/facedaemon_pi1/b_unknown/config"] is None  # an empty config
+    assert unknown_trigger_discovery(config, "pi1", "a") == ("homeassistant/device_automation/facedaemon_pi1/"
+                                                            "a_unknown/config", trigger)
+
+
+def test_an_unknown_visitor_is_an_event_and_an_arrival_but_nobody_s_last_seen():
+    config = mqtt()
+    arrived = event_messages(config, "pi1", Event(RECOGNISED, "a", "Unknown", 0.2, 7, 100.0))
+    named = [(topic, json.loads(body)["name"] if body.startswith("{") else body, retain)
+             for topic, body, retain in arrived]
+    assert named == [("facedaemon/pi1/a/event", "Unknown", False), ("facedaemon/pi1/a/recognised", "Unknown", False),
+                     ("facedaemon/pi1/a/last_person", "Unknown", True),
+                     ("facedaemon/pi1/a/last_person/attributes", "Unknown", True)]
+    left = event_messages(config, "pi1", Event(LEFT, "a", "Unknown", 0.2, 7, 103.0))
+    assert [t for t, _, _ in left] == ["facedaemon/pi1/a/event"]
 
 
 def test_forgetting_a_person_clears_their_retained_topics():

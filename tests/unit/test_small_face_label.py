@@ -52,7 +52,7 @@ def test_face_is_drawn_grey_without_a_percentage() -> None:
 
 
 def test_face_makes_no_event_even_with_unknowns_reported() -> None:
-    tracker = PresenceTracker(grace=2.0, include_unknown=True)
+    tracker = PresenceTracker(grace=2.0, unknown_cameras={"door"})
     faces = (FaceResult(FACE, 0.0, None, (10, 60, 60, 10), 1),)
     assert tracker.update(RecognitionResult("door", 100.0, faces, 0.05, 0)) == []
     assert tracker.update(RecognitionResult("door", 102.0, faces, 0.05, 0)) == []
