@@ -214,6 +214,9 @@ class CameraConfig(Section):
         None, gt=0.0, le=240.0, description="requested frame rate; files default to theirs"
     )
     loop: bool = Field(False, description="file sources: start again at the end")
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="rtsp:// sources: how the camera sends its video to us; tcp (survives lossy links) or udp "
+                           "(cameras that only speak UDP). Not the rtsp output")
     rtsp: RtspOutputConfig = Field(RtspOutputConfig(),
                                    description="this camera's RTSP output: true/false, or a mapping")
 
@@ -225,6 +228,13 @@ class CameraConfig(Section):
                 "camera names use letters, digits, '_' and '-' (at most 64, no leading '-' or '_')"
             )
         return value
+
+    @model_validator(mode="after")
+    def _transport_for_rtsp(self) -> CameraConfig:
+        if self.rtsp_transport != "tcp" and self.source.kind is not SourceKind.RTSP:
+            raise ValueError(f"rtsp_transport: {self.rtsp_transport} applies to rtsp:// sources only, this camera's "
+                             f"source is {self.source.kind.value}")
+        return self
 
     @property
     def rtsp_path(self) -> str:

@@ -33,9 +33,14 @@ READ_TIMEOUT = 5.0
 # Room for two 1080p frames, so ffmpeg decodes the next one while we take this one; the kernel caps it at
 # net.core.wmem_max (4 MiB here, 208 KiB on a stock Pi: then ffmpeg waits mid-frame, which only costs wake-ups).
 SOCKET_BUFFER = 8 << 20
-# TCP survives lossy Wi-Fi better than UDP. FFmpeg's default 5 s stream analysis made every (re)connect take ~3 s
-# against a 15 fps H.264 camera; 1 s is plenty to read the SPS and a keyframe, and halves the reconnect time.
-RTSP_OPTIONS = (("rtsp_transport", "tcp"), ("analyzeduration", "1000000"), ("timeout", "10000000"))
+# TCP (the default) survives lossy Wi-Fi better than UDP; some cameras only speak UDP (camera.rtsp_transport).
+# FFmpeg's default 5 s stream analysis made every (re)connect take ~3 s against a 15 fps H.264 camera; 1 s is plenty
+# to read the SPS and a keyframe, and halves the reconnect time.
+RTSP_TRANSPORTS = ("tcp", "udp")
+RTSP_OPTIONS = (("analyzeduration", "1000000"), ("timeout", "10000000"))
+# Over UDP a 4K keyframe is hundreds of packets at once: the kernel's default receive buffer (~200 KiB) drops part of
+# it before ffmpeg reads it. Packets arriving out of order are held back this many, then given up as lost.
+UDP_OPTIONS = (("buffer_size", str(4 << 20)), ("reorder_queue_size", "64"))
 MAX_REPORT_LINES = 500  # ffmpeg's report before the stream is described is ~20 lines; a flood of warnings is cut
 RTSP_PROTOCOLS = "file,fd,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,http,https,httpproxy"
 
@@ -83,10 +88,17 @@ def file_input(path: str, *, loop: bool) -> list[str]:
     return [*(["-stream_loop", "-1"] if loop else []), "-i", path]
 
 
-def concat_list(uri: str) -> str:
+def rtsp_options(transport: str = "tcp") -> list[tuple[str, str]]:
+    """The RTSP demuxer's options for a camera reached over `transport` (tcp or udp)."""
+    if transport not in RTSP_TRANSPORTS:
+        raise ValueError(f"rtsp_transport must be tcp or udp, not {transport!r}")
+    return [("rtsp_transport", transport), *RTSP_OPTIONS, *(UDP_OPTIONS if transport == "udp" else ())]
+
+
+def concat_list(uri: str, transport: str = "tcp") -> str:
     """An ffconcat list naming the camera, with the RTSP options for opening it."""
     quoted = uri.replace("'", "'\\''")
-    options = "".join(f"option {key} {value}\n" for key, value in RTSP_OPTIONS)
+    options = "".join(f"option {key} {value}\n" for key, value in rtsp_options(transport))
     return f"ffconcat version 1.0\nfile '{quoted}'\n{options}"
 
 

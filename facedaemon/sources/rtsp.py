@@ -1,4 +1,4 @@
-"""An RTSP camera decoded by an ffmpeg child (TCP, open and read timeouts); frames as I420."""
+"""An RTSP camera decoded by an ffmpeg child (TCP or UDP, open and read timeouts); frames as I420."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from facedaemon.sources.decode import Decoder, concat_list, memory_file, rtsp_in
 class RtspSource:
     """The camera paces itself; read() blocks until its next frame, SourceError after READ_TIMEOUT without one."""
 
-    def __init__(self, uri: str, *, ffmpeg: str | None = None) -> None:
+    def __init__(self, uri: str, *, ffmpeg: str | None = None, transport: str = "tcp") -> None:
         self.uri = uri
+        self.transport = transport  # camera.rtsp_transport
         self.ffmpeg = ffmpeg  # None: the system's, else imageio-ffmpeg's
         self.description = mask_credentials(uri)
         self._decoder: Decoder | None = None
@@ -25,7 +26,8 @@ class RtspSource:
             ffmpeg = find_ffmpeg(self.ffmpeg)
         except FfmpegNotFound as exc:
             raise SourceError(f"cannot open {self.description}: {exc}") from None
-        listing = memory_file(concat_list(self.uri))  # the URL, password and all, never on a command line
+        # The URL, password and all, never on a command line.
+        listing = memory_file(concat_list(self.uri, self.transport))
         try:
             # Decoder threads: ffmpeg's choice, as OpenCV's reader had (a 1080p camera on a Pi needs more than one).
             decoder = Decoder(ffmpeg, rtsp_input(listing), description=self.description, pass_fds=(listing,))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from facedaemon.sources.decode import StreamInfo, concat_list, decode_args, file_input, parse_stream_info, rtsp_input
 
 # ffmpeg 5.1 (Debian 12) and 9.0 (imageio-ffmpeg) print these lines alike.
@@ -49,3 +51,19 @@ def test_a_cameras_url_travels_in_the_list_not_in_argv() -> None:
     assert listing[0] == "ffconcat version 1.0"
     assert listing[1] == "file 'rtsp://viewer:it'\\''s%20me@192.0.2.7:554/door'", "quotes escaped as ffconcat wants"
     assert "option rtsp_transport tcp" in listing and "option analyzeduration 1000000" in listing
+
+
+def test_the_transport_is_the_cameras_choice() -> None:
+    url = "rtsp://192.0.2.7:554/door"
+    tcp = concat_list(url).splitlines()
+    assert "option rtsp_transport tcp" in tcp and concat_list(url, "tcp") == concat_list(url), "tcp by default"
+    assert not any("buffer_size" in line for line in tcp), "TCP needs no UDP receive buffer"
+    udp = concat_list(url, "udp").splitlines()
+    assert "option rtsp_transport udp" in udp and "option rtsp_transport tcp" not in udp
+    assert f"option buffer_size {4 << 20}" in udp, "a 4K keyframe's burst of packets fits the socket buffer"
+    assert "option reorder_queue_size 64" in udp and "option timeout 10000000" in udp
+
+
+def test_an_unknown_transport_is_refused() -> None:
+    with pytest.raises(ValueError, match="rtsp_transport must be tcp or udp"):
+        concat_list("rtsp://192.0.2.7/door", "http")
