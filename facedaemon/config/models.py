@@ -201,6 +201,13 @@ class SourceConfig(Section):
     uri: str = Field(description="device path, index, rtsp:// URL, file path or pattern name")
 
 
+class OutputSizeConfig(Section):
+    """The stream's size, apart from the capture's: a 4K camera can be named at 4K and streamed at 1080p."""
+
+    width: int | None = Field(None, ge=32, le=7680, description="the stream is at most this wide; none: no limit")
+    height: int | None = Field(None, ge=32, le=4320, description="the stream is at most this high; none: no limit")
+
+
 class CameraConfig(Section):
     name: str = Field(description="the camera's key under cameras (set by the loader)")
     source: SourceConfig = Field(description="what to read: a device path or index (/dev/video0, 0), an rtsp:// or "
@@ -219,6 +226,11 @@ class CameraConfig(Section):
                            "(cameras that only speak UDP). Not the rtsp output")
     rtsp: RtspOutputConfig = Field(RtspOutputConfig(),
                                    description="this camera's RTSP output: true/false, or a mapping")
+    output: OutputSizeConfig = Field(
+        OutputSizeConfig(), description="size of what this camera serves (HLS, live, RTSP, snapshots): the picture "
+                                        "is scaled down to fit inside output.width × output.height, its shape kept "
+                                        "(never enlarged); recognition still sees the whole captured picture. Not "
+                                        "the capture width/height (docs/cameras.md)")
 
     @field_validator("name")
     @classmethod

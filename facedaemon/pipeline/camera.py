@@ -24,6 +24,7 @@ import numpy as np
 from facedaemon import yuv
 from facedaemon.annotate.blur import blur_faces
 from facedaemon.annotate.draw import draw_faces_i420
+from facedaemon.annotate.scale import scale_faces
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import CameraConfig
@@ -182,12 +183,15 @@ class CameraPipeline:
                 self._stop.wait(0.5)
 
     def _emit(self, frame: Frame, draw: Callable[..., None]) -> None:
-        image = frame.image
         latest = self._recognizer.latest(self.name) if self._recognizer is not None else None  # once a frame
-        self._maybe_submit(frame, latest)
+        self._maybe_submit(frame, latest)  # the whole captured picture: small faces stay big enough to name
         faces = self.current_faces(frame.captured, latest)
+        seen = latest.faces if latest is not None else ()
+        image, faces, seen = self._scaled(frame.image, faces, seen)
         if self.blur_unknown:
-            self._blur(image, faces, frame.captured, latest)
+            age = frame.captured - latest.frame_time if latest is not None else 0.0
+            # Also cover where the worker last saw each face, the more the older that sighting: it may have moved on.
+            blur_faces(image, faces, seen=seen, age=age)
         draw(image, faces)
         self._hand_out(image)
         if not self._sink.write(image):
@@ -233,11 +237,17 @@ class CameraPipeline:
         if recognizer.submit(self.name, frame.image, frame.captured, self._pacer.hint):
             self._pacer.sent(frame.captured_mono, latest, frame.image)
 
-    @staticmethod
-    def _blur(image: np.ndarray, faces: tuple, frame_time: float, result: RecognitionResult | None) -> None:
-        # Also cover where the worker last saw each face, the more the older that sighting: it may have moved on.
-        seen, age = (result.faces, frame_time - result.frame_time) if result is not None else ((), 0.0)
-        blur_faces(image, faces, seen=seen, age=age)
+    def _scaled(self, image: np.ndarray, faces: tuple, seen: tuple) -> tuple[np.ndarray, tuple, tuple]:
+        """The output frame (camera.output: scaled down to fit, else the captured frame itself) and the boxes moved
+        onto it."""
+        limit = self.camera.output
+        if limit.width is None and limit.height is None:
+            return image, faces, seen
+        size = yuv.size(image)
+        target = yuv.fit_inside(size, (limit.width, limit.height))
+        if target == size:
+            return image, faces, seen
+        return yuv.resize(image, target), scale_faces(faces, size, target), scale_faces(seen, size, target)
 
     def current_faces(self, frame_time: float, result: RecognitionResult | None) -> tuple:
         """The faces to draw on a frame captured at frame_time, moved along their tracks' velocities."""
