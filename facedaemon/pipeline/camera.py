@@ -35,7 +35,7 @@ from facedaemon.pipeline.pacing import SubmitPacer
 from facedaemon.pipeline.rate import RateMeter
 from facedaemon.redact import mask_credentials
 from facedaemon.runtime.status import CameraStatus, FaceStatus
-from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
+from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError, SourceResized
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics
@@ -125,14 +125,17 @@ class CameraPipeline:
                               on_restart=lambda part: self._metrics.count_restart(part, self.name))
         while not self._stop.is_set():
             ended = self._run_source(restarter)
+            if ended is None:
+                continue  # the picture changed size: reopened at once, not a failure
             if ended or self._stop.is_set():
                 return
             delay = restarter.failed(self.status.reason)
             log.info("camera %s: reconnecting in %.1f s", self.name, delay)
             self._stop.wait(delay)
 
-    def _run_source(self, restarter: Restarter) -> bool:
-        """Open the source and read until it fails; True when it ended for good (a file without loop)."""
+    def _run_source(self, restarter: Restarter) -> bool | None:
+        """Open the source and read until it fails; True when it ended for good (a file without loop), None when
+        it changed size (to be reopened now)."""
         source = self._source_factory(self.camera)
         try:
             source.open()
@@ -143,6 +146,9 @@ class CameraPipeline:
         except SourceEnded as exc:
             self._fail("ended", str(exc))
             return True
+        except SourceResized as exc:
+            log.info("camera %s: %s; reopening it", self.name, mask_credentials(str(exc)))
+            return None
         except SourceError as exc:
             self._fail("error", str(exc))
         except Exception as exc:  # a bug or a library fault must not kill the camera for good

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facedaemon.children.process import ManagedProcess
-from facedaemon.sources.base import SourceError
+from facedaemon.sources.base import SourceError, SourceResized
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ class StreamInfo:
 
 _STREAM = re.compile(r"Stream #\d+:\d+.*: Video: .*?, (\d{1,5})x(\d{1,5})\b")
 _RATE = re.compile(r", ([\d.]+) (?:fps|tbr)\b")
+# The crop filter logs its size each time ffmpeg (re)configures the filters (at -loglevel verbose): after a
+# mid-stream resolution change it shows the new size while ffmpeg scales the frames back to the first one.
+_CROPPED = re.compile(r"\[Parsed_crop_0 @ [^\]]*\] w:\d+ h:\d+ .*-> w:(\d{1,5}) h:(\d{1,5})\b")
 
 
 def parse_stream_info(lines: list[str]) -> StreamInfo | None:
@@ -74,9 +77,17 @@ def parse_stream_info(lines: list[str]) -> StreamInfo | None:
     return None
 
 
+def cropped_size(line: str) -> tuple[int, int] | None:
+    """The frame size in one of ffmpeg's filter (re)configuration lines; None for any other line."""
+    match = _CROPPED.search(line)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def decode_args(ffmpeg: str, source: list[str], *, threads: int | None = None) -> list[str]:
-    """argv: `source` (input options and -i) decoded to yuv420p frames of even size on stdout, as they come."""
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
+    """argv: `source` (input options and -i) decoded to yuv420p frames of even size on stdout, as they come.
+    verbose: ffmpeg then says when the filters are reconfigured for a new frame size (cropped_size); it adds a
+    few lines at start and none per frame."""
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     if threads:
         args += ["-threads", str(threads)]
     return [*args, *source, "-map", "0:v:0", "-an", "-sn", "-dn",
@@ -116,6 +127,7 @@ class Decoder:
         self.pass_fds = pass_fds
         self.read_timeout = read_timeout
         self.info: StreamInfo | None = None
+        self.resized: tuple[int, int] | None = None  # the new size, once the stream changed size
         self._lines: list[str] = []
         self._described = threading.Event()
         self._proc: ManagedProcess | None = None
@@ -149,6 +161,8 @@ class Decoder:
         """The next frame; None when the input ended cleanly (a file); SourceError on failure or silence."""
         if self._socket is None or self.info is None:
             raise SourceError("not open")
+        if self.resized is not None:
+            raise SourceResized(self.description, self.info.size, self.resized)
         width, height = self.info.size
         image = np.empty((height * 3 // 2, width), np.uint8)
         try:
@@ -179,7 +193,12 @@ class Decoder:
             sock.close()
 
     def _on_line(self, line: str) -> None:
-        if self._described.is_set() or len(self._lines) >= MAX_REPORT_LINES:
+        if self._described.is_set():
+            size = cropped_size(line)
+            if size is not None and self.info is not None and size != self.info.size:
+                self.resized = size
+            return
+        if len(self._lines) >= MAX_REPORT_LINES:
             return
         self._lines.append(line)
         info = parse_stream_info(self._lines)

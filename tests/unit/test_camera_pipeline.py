@@ -128,3 +128,31 @@ def test_a_late_result_is_drawn_while_the_worker_works_on_a_newer_frame_and_drop
     pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=Sink(),
                               metrics=DaemonMetrics.create(process=False), recognizer=gone)
     assert pipeline.current_faces(time.time(), gone.latest("door")) == (), "a worker stuck on one frame"
+
+
+def test_a_size_change_reopens_the_source_at_once_with_one_line_and_no_backoff(caplog) -> None:
+    from facedaemon.sources.base import SourceResized
+
+    class Resizing(Source):
+        def read(self) -> Frame:
+            frame = super().read()
+            if self.reads == 5:
+                raise SourceResized("rtsp://***@192.0.2.10/s", (80, 60), (160, 120))
+            return frame
+
+    sink, metrics, opened = Sink(), DaemonMetrics.create(process=False), []
+
+    def factory(camera):
+        opened.append(time.monotonic())
+        return Resizing() if len(opened) == 1 else Source()
+
+    pipeline = CameraPipeline(CAMERA, source_factory=factory, sink=sink, metrics=metrics)
+    with caplog.at_level("INFO", logger="facedaemon.pipeline.camera"):
+        run(pipeline, lambda: len(opened) == 2 and sink.frames > 10)
+    lines = [record.getMessage() for record in caplog.records if "changed size" in record.getMessage()]
+    assert lines == ["camera door: rtsp://***@192.0.2.10/s: the picture changed size 80x60 -> 160x120; reopening it"]
+    assert opened[1] - opened[0] < 0.4, "no backoff: the first wait after a failure is 0.5 s"
+    # Counted like the encoder's restart for a new frame size: every reopen shows in the metrics.
+    assert metrics.registry.get_sample_value("facedaemon_restarts_total", {"part": "capture", "camera": "door"}) == 1
+    assert not any("reconnecting" in record.getMessage() for record in caplog.records), "not a failure"
+    assert pipeline.status.reason is None

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from facedaemon.sources.decode import StreamInfo, concat_list, decode_args, file_input, parse_stream_info, rtsp_input
+from facedaemon.sources.decode import (
+    StreamInfo,
+    concat_list,
+    cropped_size,
+    decode_args,
+    file_input,
+    parse_stream_info,
+    rtsp_input,
+)
 
 # ffmpeg 5.1 (Debian 12) and 9.0 (imageio-ffmpeg) print these lines alike.
 FILE_LOG = [
@@ -67,3 +75,14 @@ def test_the_transport_is_the_cameras_choice() -> None:
 def test_an_unknown_transport_is_refused() -> None:
     with pytest.raises(ValueError, match="rtsp_transport must be tcp or udp"):
         concat_list("rtsp://192.0.2.7/door", "http")
+
+
+def test_a_filter_reconfiguration_line_gives_the_new_size() -> None:
+    # ffmpeg 5.1 and 9.0 at -loglevel verbose, after a camera's resolution changed mid-stream.
+    assert cropped_size("[Parsed_crop_0 @ 0x55b06a565a40] w:1280 h:720 sar:1/1 -> w:1280 h:720 sar:1/1") == \
+        (1280, 720)
+    assert cropped_size("[Parsed_crop_0 @ 0x7f80ac002440] w:1281 h:721 sar:1/1 -> w:1280 h:720 sar:1/1") == \
+        (1280, 720), "the cropped (even) size"
+    assert cropped_size("[scaler_out_0_0 @ 0x55b06a90bd40] w:1280 h:720 fmt:yuv444p sar:1/1 -> w:640 h:360") is None
+    assert cropped_size("[h264 @ 0x55b06a574480] Reinit context to 1280x720, pix_fmt: yuv444p") is None
+    assert decode_args("ffmpeg", rtsp_input(5))[5] == "verbose", "the reconfiguration lines are verbose ones"
