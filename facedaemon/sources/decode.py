@@ -209,9 +209,20 @@ class Decoder:
     def _why(self) -> str:
         """ffmpeg's last words (credentials masked by ManagedProcess)."""
         assert self._proc is not None
-        tail = [line.strip() for line in self._proc.stderr_tail(5).splitlines() if line.strip()]
-        code = self._proc.returncode
-        return tail[-1] if tail else f"ffmpeg exited with code {code}"
+        return last_words(self._proc.stderr_tail(20).splitlines()) or f"ffmpeg exited with code {self._proc.returncode}"
+
+
+# The summary ffmpeg prints as it exits (more of it at -loglevel verbose; ffmpeg 7+ prefixes it with [in#0/..] or
+# [out#0/..]): never the reason it stopped.
+_SUMMARY = re.compile(r"^(\[(AVIOContext|in#|out#)[^\]]*\] ?)?\s*(Statistics:|Input (file|stream) #|"
+                      r"Output (file|stream) #|Total:|video:\d|frame=|No more output streams|"
+                      r"Exiting (normally|with exit code)|Last message repeated)")
+
+
+def last_words(lines: list[str]) -> str | None:
+    """The last line of ffmpeg's stderr that says something, past its exit summary; None if there is none."""
+    said = [line.strip() for line in lines if line.strip() and not _SUMMARY.match(line.strip())]
+    return said[-1] if said else None
 
 
 def memory_file(text: str) -> int:

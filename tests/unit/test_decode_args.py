@@ -10,6 +10,7 @@ from facedaemon.sources.decode import (
     cropped_size,
     decode_args,
     file_input,
+    last_words,
     parse_stream_info,
     rtsp_input,
 )
@@ -86,3 +87,16 @@ def test_a_filter_reconfiguration_line_gives_the_new_size() -> None:
     assert cropped_size("[scaler_out_0_0 @ 0x55b06a90bd40] w:1280 h:720 fmt:yuv444p sar:1/1 -> w:640 h:360") is None
     assert cropped_size("[h264 @ 0x55b06a574480] Reinit context to 1280x720, pix_fmt: yuv444p") is None
     assert decode_args("ffmpeg", rtsp_input(5))[5] == "verbose", "the reconfiguration lines are verbose ones"
+
+
+def test_the_reason_is_the_last_line_before_the_exit_summary() -> None:
+    refused = ["[concat @ 0x55c8] Impossible to open 'rtsp://***@127.0.0.1:18999/cam'",
+               "[AVIOContext @ 0x55c8] Statistics: 85 bytes read, 0 seeks", "l.txt: Connection refused"]
+    assert last_words(refused) == "l.txt: Connection refused"
+    ended = ["[h264 @ 0x1] error while decoding MB 3 4", "frame=  120 fps=0.0 q=-0.0 Lsize=   40500KiB",
+             "[in#0/mpegts @ 0x5] Input file #0 (t_noz.ts):",
+             "[in#0/mpegts @ 0x5]   Total: 120 packets (139685 bytes) demuxed",
+             "[AVIOContext @ 0x5] Statistics: 519444 bytes read, 2 seeks", "", "Exiting with exit code 0",
+             "video:40500kB audio:0kB", "  Input stream #0:0 (video): 120 packets read"]
+    assert last_words(ended) == "[h264 @ 0x1] error while decoding MB 3 4"
+    assert last_words(["Exiting normally, received signal 15."]) is None
