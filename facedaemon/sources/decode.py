@@ -209,6 +209,8 @@ class Decoder:
     def _why(self) -> str:
         """ffmpeg's last words (credentials masked by ManagedProcess)."""
         assert self._proc is not None
+        if not self._proc.alive():
+            self._proc.drained(1.0)
         return last_words(self._proc.stderr_tail(20).splitlines()) or f"ffmpeg exited with code {self._proc.returncode}"
 
 

@@ -3,9 +3,10 @@ an MPEG-TS file of H.264 or H.265 as it is (devtools/source_clips.py makes them)
 
 Test-only. Runs under the system python (Debian's python3-gi + gir1.2-gst-rtsp-server-1.0), standard library and
 gi only. Usage:  /usr/bin/python3 rtsp_camera.py --port PORT [--path cam] [--probe]
-    [--clip FILE.ts --codec h264|h265 [--audio none|aac|pcmu] [--then FILE.ts --after SECONDS]]
+    [--clip FILE.ts --codec h264|h265 [--audio none|aac|pcmu] [--drop SHARE] [--then FILE.ts --after SECONDS]]
     [--user NAME --password WORD] [--address 127.0.0.1]
---then: sessions opened SECONDS after the first one started play that file instead (a camera whose settings were
+--drop: that share of NAL units is lost before packetisation (packet loss; see test_source_matrix.py for why not
+netem). --then: sessions opened SECONDS after the first one started play that file instead (a camera whose settings were
 changed: the first clip shows the change mid-stream, a reconnect gets the new stream). --user: basic auth required.
 Prints "serving rtsp://ADDRESS:PORT/PATH" on stdout once listening. Exit 3: GStreamer or an element missing;
 2: the port cannot be bound.
@@ -54,8 +55,11 @@ AUDIO = {
 }
 
 
-def clip_launch(path: str, codec: str, audio: str) -> str:
-    return (f"( filesrc location={path} ! tsdemux ! {PAYLOADERS[codec]} name=pay0 pt=96 config-interval=-1"
+def clip_launch(path: str, codec: str, audio: str, drop: float = 0.0) -> str:
+    """drop: the share of NAL units lost before they are sent (slices gone as after lost packets)."""
+    parse, pay = PAYLOADERS[codec].split(" ! ")
+    lossy = f" ! video/x-{codec},alignment=nal ! identity drop-probability={drop:g}" if drop else ""
+    return (f"( filesrc location={path} ! tsdemux ! {parse}{lossy} ! {pay} name=pay0 pt=96 config-interval=-1"
             f"{AUDIO[audio]} )")
 
 
@@ -70,6 +74,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clip")
     parser.add_argument("--codec", choices=sorted(PAYLOADERS), default="h264")
     parser.add_argument("--audio", choices=sorted(AUDIO), default="none")
+    parser.add_argument("--drop", type=float, default=0.0)
     parser.add_argument("--then")
     parser.add_argument("--after", type=float, default=0.0)
     parser.add_argument("--user")
@@ -110,7 +115,7 @@ def main() -> int:
     server.set_service(str(args.port))
     factory = rtsp.RTSPMediaFactory()
     if args.clip:  # one pipeline per session: each viewer plays the file from its start
-        factory.set_launch(clip_launch(args.clip, args.codec, args.audio))
+        factory.set_launch(clip_launch(args.clip, args.codec, args.audio, args.drop))
     else:
         factory.set_launch(launch)
         factory.set_shared(True)
