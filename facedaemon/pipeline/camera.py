@@ -35,7 +35,7 @@ from facedaemon.pipeline.pacing import SubmitPacer
 from facedaemon.pipeline.rate import RateMeter
 from facedaemon.redact import mask_credentials
 from facedaemon.runtime.status import CameraStatus, FaceStatus
-from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError, SourceResized
+from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError, SourceRefused, SourceResized
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics
@@ -47,6 +47,16 @@ RESULT_MAX_AGE = 2.0  # seconds: older recognition results are not drawn (worker
 # starved machine results arrive 2-3 s late, and dropping them blanked names (and blur) for seconds at a time.
 BUSY_RESULT_MAX_AGE = 6.0
 STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as stalled
+# A camera refusing our credentials is retried slowly: they will not fix themselves in a second, and many cameras
+# lock the account after a few wrong logins. The error is logged once, and again every REFUSED_REMIND s.
+REFUSED_FIRST, REFUSED_CAP, REFUSED_REMIND = 5.0, 60.0, 600.0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    said: float  # monotonic time the reason was last logged
+    quiet: bool  # this failure was not logged (a repeat)
 
 
 class Recognizer(Protocol):
@@ -94,6 +104,7 @@ class CameraPipeline:
         self._named_tracks: dict[int, str] = {}
         self._motions: dict[int, Motion] = {}  # replaced whole by the result thread, read by the output thread
         self._pacer = SubmitPacer()
+        self._refused: Refusal | None = None  # the camera refuses our credentials (capture thread only)
         self._frame_wanted: list[Callable[[np.ndarray], None]] = []  # snapshots: the next annotated frame
         self._wanted_lock = threading.Lock()
         self.status = PipelineStatus()
@@ -123,6 +134,7 @@ class CameraPipeline:
         # Capped low: a reconnect never waits long.
         restarter = Restarter("capture", backoff=Backoff(first=0.5, cap=5.0, healthy_after=30.0),
                               on_restart=lambda part: self._metrics.count_restart(part, self.name))
+        refusals = Backoff(first=REFUSED_FIRST, cap=REFUSED_CAP, healthy_after=0.0)
         while not self._stop.is_set():
             ended = self._run_source(restarter)
             if ended is None:
@@ -130,7 +142,12 @@ class CameraPipeline:
             if ended or self._stop.is_set():
                 return
             delay = restarter.failed(self.status.reason)
-            log.info("camera %s: reconnecting in %.1f s", self.name, delay)
+            if self._refused is not None:
+                delay = refusals.failed()  # its own, slower backoff (from the normal cap up)
+            else:
+                refusals.failures = 0
+            level = logging.DEBUG if self._refused is not None and self._refused.quiet else logging.INFO
+            log.log(level, "camera %s: reconnecting in %.1f s", self.name, delay)
             self._stop.wait(delay)
 
     def _run_source(self, restarter: Restarter) -> bool | None:
@@ -140,6 +157,7 @@ class CameraPipeline:
         try:
             source.open()
             restarter.started()
+            self._refused = None
             log.info("camera %s: opened %s", self.name, source.description)
             while not self._stop.is_set():
                 self._captured(source.read())
@@ -149,7 +167,10 @@ class CameraPipeline:
         except SourceResized as exc:
             log.info("camera %s: %s; reopening it", self.name, mask_credentials(str(exc)))
             return None
+        except SourceRefused as exc:
+            self._refusal(mask_credentials(str(exc)))
         except SourceError as exc:
+            self._refused = None
             self._fail("error", str(exc))
         except Exception as exc:  # a bug or a library fault must not kill the camera for good
             log.exception("camera %s: unexpected error in capture", self.name)
@@ -166,10 +187,18 @@ class CameraPipeline:
         if self._slot.put(frame):
             self._metrics.frames_dropped.labels(self.name, "capture").inc()
 
-    def _fail(self, state: str, reason: str) -> None:
+    def _fail(self, state: str, reason: str, *, quiet: bool = False) -> None:
         reason = mask_credentials(reason)
-        log.warning("camera %s: %s", self.name, reason)
+        log.log(logging.DEBUG if quiet else logging.WARNING, "camera %s: %s", self.name, reason)
         self._set_state(state, reason)
+
+    def _refusal(self, reason: str) -> None:
+        """Wrong credentials: said once (then every REFUSED_REMIND s while it lasts), retried with a longer backoff."""
+        now = time.monotonic()
+        last = self._refused
+        quiet = last is not None and last.reason == reason and now - last.said < REFUSED_REMIND
+        self._refused = Refusal(reason, last.said if quiet and last is not None else now, quiet)
+        self._fail("error", reason, quiet=quiet)
 
     def _set_state(self, state: str, reason: str | None) -> None:
         self.status.state, self.status.reason = state, reason

@@ -17,6 +17,11 @@ class SourceEnded(SourceError):
     """A file without `loop` reached its end: nothing more will come, so it is not reopened."""
 
 
+class SourceRefused(SourceError):
+    """The camera refused the credentials (RTSP 401 or 403): retrying soon will not help, and retrying often can
+    lock the camera's account."""
+
+
 class SourceResized(SourceError):
     """The camera's picture changed size mid-stream (its settings were edited): reopen it at once, at the new size."""
 

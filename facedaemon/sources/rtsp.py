@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
 from facedaemon.redact import mask_credentials
-from facedaemon.sources.base import Frame, SourceError
+from facedaemon.sources.base import Frame, SourceError, SourceRefused
 from facedaemon.sources.decode import Decoder, concat_list, memory_file, rtsp_input
+
+# ffmpeg's words for an RTSP 401 or 403 answer ("Server returned 401 Unauthorized (authorization failed)").
+_REFUSED = re.compile(r"\b(401 Unauthorized|403 Forbidden)\b")
+
+
+def refused(reason: str) -> bool:
+    """Whether ffmpeg's reason for not opening a camera is that the camera refused the credentials."""
+    return _REFUSED.search(reason) is not None
 
 
 class RtspSource:
@@ -32,6 +41,12 @@ class RtspSource:
             # Decoder threads: ffmpeg's choice, as OpenCV's reader had (a 1080p camera on a Pi needs more than one).
             decoder = Decoder(ffmpeg, rtsp_input(listing), description=self.description, pass_fds=(listing,))
             decoder.open()
+        except SourceError as exc:
+            if refused(str(exc)):
+                raise SourceRefused(f"cannot open {self.description}: the camera refused the user name or password "
+                                    f"(check them in the source URL or its ${{cred:..}} file; ffmpeg: "
+                                    f"{str(exc).rpartition(': ')[2]})") from None
+            raise
         finally:
             os.close(listing)
         self._decoder = decoder

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -255,3 +256,37 @@ def check_the_resize(daemon: RunningDaemon, served: Served) -> None:
     assert daemon.log().count("changed size") == 1, "one line for one change"
     assert daemon.process.poll() is None
 
+
+def test_wrong_credentials_are_one_clear_error_retried_slowly_without_a_flood(camera_server, tmp_path, run_daemon):
+    """GStreamer's RTSP server with basic auth; the camera's URL has the wrong password. The log names the camera
+    and says why once; the status says it all along; the right password (a reload) brings it up."""
+    port = free_port()
+    camera_log = tmp_path / "camera.log"
+    with camera_log.open("wb") as err:
+        server = subprocess.Popen([SYSTEM_PYTHON, "-I", str(CAMERA_SCRIPT), "--port", str(port), "--user", "viewer",
+                                   "--password", "right-one"], stdout=subprocess.PIPE, stderr=err,
+                                  stdin=subprocess.DEVNULL)
+    try:
+        assert server.stdout is not None and "serving" in server.stdout.readline().decode(errors="replace")
+        cameras = {"door": {"source": f"rtsp://viewer:wrong-one@127.0.0.1:{port}/cam", "recognize": False}}
+        daemon = run_daemon(tmp_path, cameras, ready=None)
+        refused = "camera door: cannot open rtsp://***@127.0.0.1:{}/cam: the camera refused the user name or password"
+        daemon.wait_for(lambda: refused.format(port) in daemon.log(), 60, "the refusal")
+        time.sleep(20)  # the normal backoff would have tried 5-6 times by now
+        log = daemon.log()
+        lines = [line for line in log.splitlines() if "camera door" in line]
+        print("\n" + "\n".join(lines))
+        assert log.count("refused the user name or password") == 1, lines
+        assert len(lines) <= 3, f"no flood: {lines}"
+        assert "wrong-one" not in log
+        entry = status(daemon)["cameras"]["door"]
+        assert entry["state"] == "error" and "refused the user name or password" in entry["reason"], entry
+        config = daemon.config_path.read_text().replace("wrong-one", "right-one")
+        daemon.config_path.write_text(config)
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_for(lambda: status(daemon)["cameras"]["door"]["state"] == "streaming", 60,
+                        "the camera streaming with the right password")
+    finally:
+        stop_process(server, timeout=5)
+        if server.stdout is not None:
+            server.stdout.close()

@@ -4,6 +4,7 @@ the status entry is the typed one the web parses."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -156,3 +157,39 @@ def test_a_size_change_reopens_the_source_at_once_with_one_line_and_no_backoff(c
     assert metrics.registry.get_sample_value("facedaemon_restarts_total", {"part": "capture", "camera": "door"}) == 1
     assert not any("reconnecting" in record.getMessage() for record in caplog.records), "not a failure"
     assert pipeline.status.reason is None
+
+
+def test_wrong_credentials_are_said_once_and_retried_slower_up_to_a_cap(caplog, monkeypatch) -> None:
+    from facedaemon.pipeline import camera as camera_module
+    from facedaemon.sources.base import SourceRefused
+
+    monkeypatch.setattr(camera_module, "REFUSED_FIRST", 0.1)
+    monkeypatch.setattr(camera_module, "REFUSED_CAP", 0.4)
+    monkeypatch.setattr(camera_module, "REFUSED_REMIND", 2.0)
+    opened: list[float] = []
+    reason = "cannot open rtsp://***@192.0.2.10/s: the camera refused the user name or password"
+
+    class Refusing(Source):
+        def open(self) -> None:
+            opened.append(time.monotonic())
+            raise SourceRefused(reason)
+
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Refusing(), sink=Sink(),
+                              metrics=DaemonMetrics.create(process=False))
+    reasons: list[str | None] = []
+
+    def enough() -> bool:
+        reasons.append(pipeline.status.reason)
+        return len(opened) >= 9
+
+    with caplog.at_level("INFO", logger="facedaemon.pipeline.camera"):
+        run(pipeline, enough)
+    said = [record for record in caplog.records if "refused" in record.getMessage()]
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(opened)]
+    assert len(said) == 2 and all(record.levelname == "WARNING" for record in said), \
+        f"once, and once more after REFUSED_REMIND (2 s): {[r.getMessage() for r in said]}, gaps {gaps}"
+    assert said[0].getMessage() == f"camera door: {reason}"
+    assert len([r for r in caplog.records if "reconnecting" in r.getMessage()]) == 2, "the retry said with it"
+    assert 0.08 <= gaps[0] <= 0.3 and gaps[1] >= 0.18 and gaps[2] >= 0.35, f"doubling from 0.1 s: {gaps}"
+    assert max(gaps) <= 0.7, f"capped at 0.4 s: {gaps}"
+    assert reasons[-1] == reason, "the status says why all along"

@@ -100,3 +100,12 @@ def test_the_reason_is_the_last_line_before_the_exit_summary() -> None:
              "video:40500kB audio:0kB", "  Input stream #0:0 (video): 120 packets read"]
     assert last_words(ended) == "[h264 @ 0x1] error while decoding MB 3 4"
     assert last_words(["Exiting normally, received signal 15."]) is None
+
+
+def test_a_401_or_403_is_a_refusal_and_other_failures_are_not() -> None:
+    from facedaemon.sources.rtsp import refused
+
+    assert refused("cannot open rtsp://***@h/cam: /dev/fd/3: Server returned 401 Unauthorized (authorization failed)")
+    assert refused("cannot open rtsp://***@h/cam: /dev/fd/3: Server returned 403 Forbidden (access denied)")
+    assert not refused("cannot open rtsp://***@h/cam: /dev/fd/3: Connection refused")
+    assert not refused("cannot open rtsp://***@h/cam: no stream after 15 s")
