@@ -50,6 +50,7 @@ STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as
 # A camera refusing our credentials is retried slowly: they will not fix themselves in a second, and many cameras
 # lock the account after a few wrong logins. The error is logged once, and again every REFUSED_REMIND s.
 REFUSED_FIRST, REFUSED_CAP, REFUSED_REMIND = 5.0, 60.0, 600.0
+DAMAGE_EVERY = 60.0  # s: a damaged stream is reported at most this often
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,10 @@ class CameraPipeline:
             restarter.started()
             self._refused = None
             log.info("camera %s: opened %s", self.name, source.description)
+            reported = (0, 0, float("-inf"))
             while not self._stop.is_set():
                 self._captured(source.read())
+                reported = self._damage(source, reported)
         except SourceEnded as exc:
             self._fail("ended", str(exc))
             return True
@@ -186,6 +189,21 @@ class CameraPipeline:
         self._metrics.frames_captured.labels(self.name).inc()
         if self._slot.put(frame):
             self._metrics.frames_dropped.labels(self.name, "capture").inc()
+
+    def _damage(self, source: FrameSource, reported: tuple[int, int, float]) -> tuple[int, int, float]:
+        """One line, at most every DAMAGE_EVERY s, when the decoder reported broken frames or timestamp jumps since
+        the last line: the frames still come (concealed), so this line is the only sign. (broken, jumped, when)."""
+        damage = getattr(source, "damage", None)
+        if damage is None or (damage.broken, damage.jumped) == reported[:2]:
+            return reported
+        now = time.monotonic()
+        if now - reported[2] < DAMAGE_EVERY:
+            return reported
+        log.warning("camera %s: damaged stream: %d reports of broken frames (concealed: packet loss or a faulty "
+                    "encoder) and %d timestamp jumps since %s; last: %s", self.name, damage.broken - reported[0],
+                    damage.jumped - reported[1], "it opened" if reported[2] == float("-inf") else "the last line",
+                    mask_credentials(damage.last))
+        return damage.broken, damage.jumped, now
 
     def _fail(self, state: str, reason: str, *, quiet: bool = False) -> None:
         reason = mask_credentials(reason)

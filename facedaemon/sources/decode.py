@@ -55,6 +55,33 @@ _STREAM = re.compile(r"Stream #\d+:\d+.*: Video: .*?, (\d{1,5})x(\d{1,5})\b")
 _RATE = re.compile(r", ([\d.]+) (?:fps|tbr)\b")
 # The crop filter logs its size each time ffmpeg (re)configures the filters (at -loglevel verbose): after a
 # mid-stream resolution change it shows the new size while ffmpeg scales the frames back to the first one.
+# What ffmpeg says about a damaged stream once it plays: broken slices (packet loss, a faulty encoder) and
+# timestamps that jump back (a camera that restarted its clock). Counted, never logged line by line.
+_BROKEN = re.compile(r"error while decoding|concealing \d+|corrupt decoded frame|Invalid NAL unit|"
+                     r"missing picture in access unit|Could not find ref|non-existing PPS|decode_slice_header error|"
+                     r"Error splitting the input into NAL units|Invalid data found when processing input")
+_JUMPED = re.compile(r"non monotonically increasing dts|Non-monotonous DTS|DTS discontinuity")
+
+
+@dataclass
+class Damage:
+    """How much of the stream came damaged since it opened (ffmpeg's own reports), and its last such line."""
+
+    broken: int = 0  # reports of broken slices or frames (ffmpeg conceals them: the frames still come)
+    jumped: int = 0  # timestamps that went back or jumped
+    last: str = ""
+
+    def note(self, line: str) -> bool:
+        if _BROKEN.search(line):
+            self.broken += 1
+        elif _JUMPED.search(line):
+            self.jumped += 1
+        else:
+            return False
+        self.last = line.strip()
+        return True
+
+
 _CROPPED = re.compile(r"\[Parsed_crop_0 @ [^\]]*\] w:\d+ h:\d+ .*-> w:(\d{1,5}) h:(\d{1,5})\b")
 
 
@@ -128,6 +155,7 @@ class Decoder:
         self.read_timeout = read_timeout
         self.info: StreamInfo | None = None
         self.resized: tuple[int, int] | None = None  # the new size, once the stream changed size
+        self.damage = Damage()
         self._lines: list[str] = []
         self._described = threading.Event()
         self._proc: ManagedProcess | None = None
@@ -194,6 +222,8 @@ class Decoder:
 
     def _on_line(self, line: str) -> None:
         if self._described.is_set():
+            if self.damage.note(line):
+                return
             size = cropped_size(line)
             if size is not None and self.info is not None and size != self.info.size:
                 self.resized = size

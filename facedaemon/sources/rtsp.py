@@ -9,7 +9,7 @@ import time
 from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
 from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, SourceError, SourceRefused
-from facedaemon.sources.decode import Decoder, concat_list, memory_file, rtsp_input
+from facedaemon.sources.decode import Damage, Decoder, concat_list, memory_file, rtsp_input
 
 # ffmpeg's words for an RTSP 401 or 403 answer ("Server returned 401 Unauthorized (authorization failed)").
 _REFUSED = re.compile(r"\b(401 Unauthorized|403 Forbidden)\b")
@@ -50,6 +50,11 @@ class RtspSource:
         finally:
             os.close(listing)
         self._decoder = decoder
+
+    @property
+    def damage(self) -> Damage | None:
+        """What ffmpeg reported broken in the stream since it was opened."""
+        return self._decoder.damage if self._decoder is not None else None
 
     def read(self) -> Frame:
         if self._decoder is None:

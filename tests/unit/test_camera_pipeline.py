@@ -193,3 +193,31 @@ def test_wrong_credentials_are_said_once_and_retried_slower_up_to_a_cap(caplog, 
     assert 0.08 <= gaps[0] <= 0.3 and gaps[1] >= 0.18 and gaps[2] >= 0.35, f"doubling from 0.1 s: {gaps}"
     assert max(gaps) <= 0.7, f"capped at 0.4 s: {gaps}"
     assert reasons[-1] == reason, "the status says why all along"
+
+
+def test_a_damaged_stream_is_one_line_a_minute_not_one_per_broken_frame(caplog, monkeypatch) -> None:
+    from facedaemon.pipeline import camera as camera_module
+    from facedaemon.sources.decode import Damage
+
+    class Damaged(Source):
+        def __init__(self) -> None:
+            super().__init__()
+            self.damage = Damage()
+
+        def read(self) -> Frame:
+            self.damage.note("[h264 @ 0x5] concealing 480 DC, 480 AC, 480 MV errors in I frame")
+            return super().read()
+
+    monkeypatch.setattr(camera_module, "DAMAGE_EVERY", 0.5)
+    source, sink = Damaged(), Sink()
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: source, sink=sink,
+                              metrics=DaemonMetrics.create(process=False))
+    with caplog.at_level("INFO", logger="facedaemon.pipeline.camera"):
+        run(pipeline, lambda: source.reads >= 70)  # ~0.8 s of frames every 10 ms
+    records = [record for record in caplog.records if "damaged stream" in record.getMessage()]
+    lines, times = [record.getMessage() for record in records], [record.created for record in records]
+    assert 2 <= len(lines) <= 10, f"one line per 0.5 s, not one per frame ({source.reads} frames): {lines}"
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(times)), times
+    assert lines[0].startswith("camera door: damaged stream: 1 reports of broken frames") and "since it opened" in \
+        lines[0] and lines[0].endswith("last: [h264 @ 0x5] concealing 480 DC, 480 AC, 480 MV errors in I frame")
+    assert "since the last line" in lines[1]

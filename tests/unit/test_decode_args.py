@@ -109,3 +109,18 @@ def test_a_401_or_403_is_a_refusal_and_other_failures_are_not() -> None:
     assert refused("cannot open rtsp://***@h/cam: /dev/fd/3: Server returned 403 Forbidden (access denied)")
     assert not refused("cannot open rtsp://***@h/cam: /dev/fd/3: Connection refused")
     assert not refused("cannot open rtsp://***@h/cam: no stream after 15 s")
+
+
+def test_damage_is_counted_from_ffmpegs_reports() -> None:
+    from facedaemon.sources.decode import Damage
+
+    damage = Damage()
+    for line in ["[h264 @ 0x5] concealing 480 DC, 480 AC, 480 MV errors in I frame",
+                 "rtsp://127.0.0.1:8554/cam: corrupt decoded frame in stream 0",
+                 "[hevc @ 0x5] Could not find ref with POC 7",
+                 "[rawvideo @ 0x5] Application provided invalid, non monotonically increasing dts to muxer in stream 0",
+                 "[Parsed_crop_0 @ 0x5] w:1280 h:720 sar:1/1 -> w:1280 h:720 sar:1/1",
+                 "[tcp @ 0x5] Successfully connected to 127.0.0.1 port 8554"]:
+        damage.note(line)
+    assert (damage.broken, damage.jumped) == (3, 1)
+    assert damage.last.startswith("[rawvideo @ 0x5] Application provided invalid")
