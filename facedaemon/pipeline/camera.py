@@ -106,6 +106,7 @@ class CameraPipeline:
         self._motions: dict[int, Motion] = {}  # replaced whole by the result thread, read by the output thread
         self._pacer = SubmitPacer()
         self._refused: Refusal | None = None  # the camera refuses our credentials (capture thread only)
+        self._resized_at = 0.0  # wall time the camera's picture last changed size
         self._frame_wanted: list[Callable[[np.ndarray], None]] = []  # snapshots: the next annotated frame
         self._wanted_lock = threading.Lock()
         self.status = PipelineStatus()
@@ -169,6 +170,10 @@ class CameraPipeline:
             return True
         except SourceResized as exc:
             log.info("camera %s: %s; reopening it", self.name, mask_credentials(str(exc)))
+            # Boxes found on the old picture are in its pixels: not drawn on the new one, and the new picture is
+            # looked at at once.
+            self._resized_at = time.time()
+            self._motions, self._pacer = {}, SubmitPacer()
             return None
         except SourceRefused as exc:
             self._refusal(mask_credentials(str(exc)))
@@ -304,7 +309,8 @@ class CameraPipeline:
 
     def current_faces(self, frame_time: float, result: RecognitionResult | None) -> tuple:
         """The faces to draw on a frame captured at frame_time, moved along their tracks' velocities."""
-        if result is None or frame_time - result.frame_time > self._result_max_age():
+        if result is None or frame_time - result.frame_time > self._result_max_age() \
+                or result.frame_time < self._resized_at:
             return ()
         return moved(result.faces, self._motions, frame_time)
 

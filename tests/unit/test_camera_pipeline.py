@@ -157,6 +157,11 @@ def test_a_size_change_reopens_the_source_at_once_with_one_line_and_no_backoff(c
     assert metrics.registry.get_sample_value("facedaemon_restarts_total", {"part": "capture", "camera": "door"}) == 1
     assert not any("reconnecting" in record.getMessage() for record in caplog.records), "not a failure"
     assert pipeline.status.reason is None
+    before = RecognitionResult(camera="door", frame_time=pipeline._resized_at - 0.1, faces=(FACE,),
+                               inference_seconds=0.05, encoded=0)
+    assert pipeline.current_faces(time.time(), before) == (), "boxes of the old picture are not drawn on the new"
+    after = RecognitionResult(camera="door", frame_time=time.time(), faces=(FACE,), inference_seconds=0.05, encoded=0)
+    assert pipeline.current_faces(time.time(), after) == (FACE,)
 
 
 def test_wrong_credentials_are_said_once_and_retried_slower_up_to_a_cap(caplog, monkeypatch) -> None:
