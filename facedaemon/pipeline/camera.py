@@ -160,7 +160,8 @@ class CameraPipeline:
             source.open()
             restarter.started()
             self._refused = None
-            log.info("camera %s: opened %s", self.name, source.description)
+            details = getattr(source, "details", None)  # what a decoded stream turned out to be
+            log.info("camera %s: opened %s%s", self.name, source.description, f" ({details})" if details else "")
             reported = (0, 0, float("-inf"))
             while not self._stop.is_set():
                 self._captured(source.read())

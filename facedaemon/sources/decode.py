@@ -49,9 +49,16 @@ RTSP_PROTOCOLS = "file,fd,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,http,https,http
 class StreamInfo:
     rate: float | None  # the input's frame rate, when it says
     size: tuple[int, int]  # (width, height) of the frames ffmpeg writes
+    codec: str | None = None  # the input's video codec as ffmpeg names it (h264, hevc, ...)
+
+    def text(self) -> str:
+        """For the log: 'hevc 3840x2160, 15 fps'."""
+        rate = f", {self.rate:g} fps" if self.rate else ""
+        return f"{self.codec or 'video'} {self.size[0]}x{self.size[1]}{rate}"
 
 
 _STREAM = re.compile(r"Stream #\d+:\d+.*: Video: .*?, (\d{1,5})x(\d{1,5})\b")
+_CODEC = re.compile(r": Video: (\w+)")
 _RATE = re.compile(r", ([\d.]+) (?:fps|tbr)\b")
 # The crop filter logs its size each time ffmpeg (re)configures the filters (at -loglevel verbose): after a
 # mid-stream resolution change it shows the new size while ffmpeg scales the frames back to the first one.
@@ -88,6 +95,7 @@ _CROPPED = re.compile(r"\[Parsed_crop_0 @ [^\]]*\] w:\d+ h:\d+ .*-> w:(\d{1,5}) 
 def parse_stream_info(lines: list[str]) -> StreamInfo | None:
     """From ffmpeg's log: the input video's rate and the output's size; None until the output is described."""
     rate: float | None = None
+    codec: str | None = None
     output = False
     for line in lines:
         if line.startswith("Output #"):
@@ -97,7 +105,10 @@ def parse_stream_info(lines: list[str]) -> StreamInfo | None:
         if match is None:
             continue
         if output:
-            return StreamInfo(rate, (int(match.group(1)), int(match.group(2))))
+            return StreamInfo(rate, (int(match.group(1)), int(match.group(2))), codec)
+        named = _CODEC.search(line)
+        if codec is None and named is not None:
+            codec = named.group(1)
         found = _RATE.search(line)
         if rate is None and found is not None and float(found.group(1)) > 0:
             rate = float(found.group(1))

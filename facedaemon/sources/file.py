@@ -42,6 +42,12 @@ class FileSource:
         self._decoder, self._rate, self._pacer = decoder, rate, None
 
     @property
+    def details(self) -> str | None:
+        """What the stream is, once open: 'hevc 3840x2160, 15 fps'."""
+        info = self._decoder.info if self._decoder is not None else None
+        return info.text() if info is not None else None
+
+    @property
     def damage(self) -> Damage | None:
         """What ffmpeg reported broken in the stream since it was opened."""
         return self._decoder.damage if self._decoder is not None else None

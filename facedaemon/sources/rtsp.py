@@ -52,6 +52,12 @@ class RtspSource:
         self._decoder = decoder
 
     @property
+    def details(self) -> str | None:
+        """What the stream is, once open: 'hevc 3840x2160, 15 fps'."""
+        info = self._decoder.info if self._decoder is not None else None
+        return info.text() if info is not None else None
+
+    @property
     def damage(self) -> Damage | None:
         """What ffmpeg reported broken in the stream since it was opened."""
         return self._decoder.damage if self._decoder is not None else None

@@ -210,8 +210,11 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
     camera = Camera(case, port, served_path, then, tmp_path / "camera.log")
     try:
         daemon.wait_for(lambda: named(daemon), 120, f"{NAME} named on {case.id}")
-        opened = re.search(r"camera cam: opened rtsp://127\.0\.0\.1:\d+/cam", daemon.log())
-        assert opened, daemon.log()[-3000:]
+        # The log says what the camera sends: codec and size (and the rate when the stream declares one).
+        first = served.first or served.clip
+        codec = {"h265": "hevc"}.get(case.codec, case.codec)
+        opened = rf"camera cam: opened rtsp://127\.0\.0\.1:\d+/cam \({codec} {first.size[0]}x{first.size[1]}\b"
+        assert re.search(opened, daemon.log()), daemon.log()[-3000:]
         if case.fault == "resize":
             check_the_resize(daemon, served)
             time.sleep(3.0)  # the reopened decoder hands over its first second at once: not the camera's rate
@@ -228,6 +231,8 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
         assert 0 < measured.latency < 1.0, measured
         assert hls_size(daemon, tmp_path) == served.clip.size
         daemon.wait_for(lambda: named(daemon), 30, f"{NAME} still named after the measurement")
+        if case.fault in ("corrupt", "loss"):
+            assert "camera cam: damaged stream: " in daemon.log(), "one line says the stream came damaged"
         assert "Traceback" not in daemon.log(), daemon.log()[-3000:]
     finally:
         camera.stop()

@@ -34,8 +34,10 @@ CAMERA_LOG = [
 
 
 def test_the_report_gives_the_input_rate_and_the_output_size() -> None:
-    assert parse_stream_info(FILE_LOG) == StreamInfo(30.0, (1280, 720))
-    assert parse_stream_info(CAMERA_LOG) == StreamInfo(15.0, (640, 360)), "tbr when no fps; the cropped size"
+    assert parse_stream_info(FILE_LOG) == StreamInfo(30.0, (1280, 720), "h264")
+    assert parse_stream_info(CAMERA_LOG) == StreamInfo(15.0, (640, 360), "h264"), "tbr when no fps; the cropped size"
+    assert parse_stream_info(CAMERA_LOG).text() == "h264 640x360, 15 fps"
+    assert StreamInfo(None, (640, 360)).text() == "video 640x360"
     assert parse_stream_info(FILE_LOG[:4]) is None, "not described until the output stream is"
     assert parse_stream_info(["Output #0, rawvideo, to 'pipe:1':", FILE_LOG[4].replace("30 fps", "")]) == \
         StreamInfo(None, (1280, 720))
