@@ -51,6 +51,7 @@ STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as
 # lock the account after a few wrong logins. The error is logged once, and again every REFUSED_REMIND s.
 REFUSED_FIRST, REFUSED_CAP, REFUSED_REMIND = 5.0, 60.0, 600.0
 DAMAGE_EVERY = 60.0  # s: a damaged stream is reported at most this often
+FPS_IN_WINDOW = 10.0  # s over which fps_in is averaged
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class PipelineStatus:
     last_output: float | None = None  # wall time, for status readers in other processes
     last_output_mono: float | None = None
     changed_mono: float = 0.0  # when state last changed
-    fps_in: RateMeter = field(default_factory=RateMeter)
+    # The camera's average rate: cameras vary theirs (a dark scene, VFR), and a 2 s window showed the moment.
+    fps_in: RateMeter = field(default_factory=lambda: RateMeter(window=FPS_IN_WINDOW))
     fps_out: RateMeter = field(default_factory=RateMeter)
 
 

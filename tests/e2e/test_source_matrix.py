@@ -103,12 +103,13 @@ def make_clips(case: Case, tmp: Path, shared: Path) -> tuple[Path, Served, Path 
         served = joined(tmp / "resized.ts", first, second)
         return served, Served(probe(ffmpeg, second), probe(ffmpeg, first)), second
     long = clip("clip", case.size, seconds, int(120 / seconds))
+    played = probe(ffmpeg, long)  # before the faults: a joined file's duration is not its playing time
     if case.fault == "reset":  # a camera that rebooted: its timestamps start again from zero mid-stream
         part = clip("part", case.size, seconds, int(20 / seconds))
         long = joined(tmp / "reset.ts", part, part, long)
     elif case.fault == "corrupt":
         long = corrupted(long, tmp / "corrupt.ts")
-    return long, Served(probe(ffmpeg, long), None), None
+    return long, Served(played, None), None
 
 
 class Camera:
@@ -225,7 +226,8 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
         # The camera paces itself: over 12 s the capture rate is the clip's average, VFR and faults included (a
         # lost or broken frame is still a frame: ffmpeg conceals it).
         assert measured.fps_in == pytest.approx(served.clip.rate, rel=0.12), measured
-        assert measured.status_in == pytest.approx(served.clip.rate, rel=0.35 if case.vfr else 0.2), measured
+        # status.json's fps_in averages 10 s: within a fifth of the clip's average, VFR included.
+        assert measured.status_in == pytest.approx(served.clip.rate, rel=0.2), measured
         # The output follows the input: every frame is encoded unless the machine cannot keep up (shared cores).
         assert 0.75 * measured.fps_in <= measured.fps_out <= 1.05 * measured.fps_in, measured
         assert 0 < measured.latency < 1.0, measured

@@ -9,11 +9,12 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
 from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.pipeline.camera import BUSY_RESULT_MAX_AGE, RESULT_MAX_AGE, CameraPipeline
+from facedaemon.pipeline.camera import BUSY_RESULT_MAX_AGE, RESULT_MAX_AGE, CameraPipeline, PipelineStatus
 from facedaemon.runtime.status import CameraStatus, parse_status
 from facedaemon.sources.base import Frame, SourceError
 from tests.polling import wait
@@ -226,3 +227,15 @@ def test_a_damaged_stream_is_one_line_a_minute_not_one_per_broken_frame(caplog, 
     assert lines[0].startswith("camera door: damaged stream: 1 reports of broken frames") and "since it opened" in \
         lines[0] and lines[0].endswith("last: [h264 @ 0x5] concealing 480 DC, 480 AC, 480 MV errors in I frame")
     assert "since the last line" in lines[1]
+
+
+def test_fps_in_is_the_cameras_average_over_10_s_not_the_moment() -> None:
+    status = PipelineStatus()
+    now = 1000.0
+    for second in range(12):  # 2 s at 30 fps, 2 s at 10 fps, ...: a camera in the dark; 20 fps on average
+        rate = 30 if second % 4 < 2 else 10
+        for _frame in range(rate):
+            now += 1.0 / rate
+            status.fps_in.tick(now)
+    # The last 10 s hold 6 slow seconds and 4 fast ones (18 fps); a 2 s window said 10.
+    assert status.fps_in.rate(now) == pytest.approx(18.0, rel=0.05)
