@@ -136,11 +136,21 @@ class Camera:
 
 # -- what the daemon shows -------------------------------------------------------------------------------------
 
-def metric(daemon: RunningDaemon, name: str) -> float:
-    text = daemon.get("/metrics").text
-    found = re.search(rf'^{name}\{{camera="cam"\}} (\S+)$', text, re.M)
-    assert found, f"{name} for cam not in /metrics"
-    return float(found.group(1))
+def metrics_now(daemon: RunningDaemon, names: tuple[str, ...]) -> tuple[float, list[float]]:
+    """(when the daemon wrote them, the values): metrics.prom, which /metrics serves, is rewritten a few times a
+    second by the daemon's main loop, later on a loaded machine; its mtime, not our clock, is when the counts held."""
+    path = daemon.runtime_dir / "metrics.prom"
+    while True:
+        written = path.stat().st_mtime
+        text = path.read_text()
+        if path.stat().st_mtime == written:  # not replaced while we read it
+            break
+    values = []
+    for name in names:
+        found = re.search(rf'^{name}\{{camera="cam"\}} (\S+)$', text, re.M)
+        assert found, f"{name} for cam not in metrics.prom"
+        values.append(float(found.group(1)))
+    return written, values
 
 
 def named(daemon: RunningDaemon) -> bool:
@@ -181,9 +191,10 @@ class Rates:
 def rates(daemon: RunningDaemon, window: float) -> Rates:
     names = ("facedaemon_frames_captured_total", "facedaemon_frames_output_total",
              "facedaemon_frame_latency_seconds_sum", "facedaemon_frame_latency_seconds_count")
-    start, began = [metric(daemon, name) for name in names], time.monotonic()
+    began, start = metrics_now(daemon, names)
     time.sleep(window)
-    end, span = [metric(daemon, name) for name in names], time.monotonic() - began
+    ended, end = metrics_now(daemon, names)
+    span = ended - began
     captured, output, latency, count = (b - a for a, b in zip(start, end, strict=True))
     return Rates(captured / span, output / span, status(daemon)["cameras"]["cam"]["fps_in"],
                  latency / count if count else float("inf"))
