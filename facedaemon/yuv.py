@@ -67,14 +67,19 @@ def fit_inside(frame: tuple[int, int], limit: tuple[int | None, int | None]) -> 
 
 
 def resize(image: np.ndarray, to: tuple[int, int]) -> np.ndarray:
-    """A new I420 frame of size `to` (even sizes): each plane resized on its own, no colour conversion. Area
-    averaging: a downscaled picture without aliasing."""
+    """A new I420 frame of size `to` (even sizes): each plane resized on its own, no colour conversion. Halving
+    averages 2×2 pixels (no aliasing, ~1 ms for 4K luma); other factors are bilinear: OpenCV's area averaging took
+    23-84 ms for a 4K plane at 3× or 2.4× on the development VM, a whole frame's budget."""
     import cv2
 
     width, height = to
+    source_width, source_height = size(image)
+    halving = source_width == 2 * width and source_height == 2 * height
     out = np.empty((height * 3 // 2, width), np.uint8)
     for plane, target in zip(planes(image), _split(out, width, height), strict=True):
-        target[:] = cv2.resize(plane, (target.shape[1], target.shape[0]), interpolation=cv2.INTER_AREA)
+        # Straight into the new frame (dst): a resized copy assigned over it cost four times as much at 4K here.
+        cv2.resize(plane, (target.shape[1], target.shape[0]), dst=target,
+                   interpolation=cv2.INTER_AREA if halving else cv2.INTER_LINEAR)
     return out
 
 

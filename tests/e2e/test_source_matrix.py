@@ -54,11 +54,12 @@ class Case:
     transport: str = "tcp"
     fault: str | None = None  # reset (timestamps restart), resize (mid-stream), corrupt (damaged NALs), loss
     default: bool = False  # in the default run of scripts/test
+    output: int | None = None  # camera.output.width: the stream scaled down, recognition on the whole picture
 
 
 CASES = [
     Case("h264-640x360-15fps", size=(640, 360), fps=15),
-    Case("h265-1280x720-25fps-aac", codec="h265", audio="aac", default=True),
+    Case("h265-1280x720-25fps-aac-output-640", codec="h265", audio="aac", default=True, output=640),
     Case("h264-1920x1080-30fps-pcmu-udp", size=(1920, 1080), fps=30, audio="pcmu", transport="udp"),
     Case("h265-1920x1080-15fps-udp", codec="h265", size=(1920, 1080), fps=15, transport="udp"),
     Case("h264-3840x2160-15fps", size=(3840, 2160), fps=15),
@@ -215,7 +216,8 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
     served_path, served, then = make_clips(case, tmp_path, shared_data)
     port = free_port()
     faces = gallery(shared_data, tmp_path / "faces")
-    source = {"source": f"rtsp://127.0.0.1:{port}/cam", "rtsp_transport": case.transport}
+    source = {"source": f"rtsp://127.0.0.1:{port}/cam", "rtsp_transport": case.transport,
+              **({"output": {"width": case.output}} if case.output else {})}
     daemon = run_daemon(tmp_path, {"cam": source}, faces, events={"log": False}, ready=None)
     # The camera comes up once recognition is ready, so a change at a fixed time in the clip comes after naming.
     daemon.wait_for(lambda: "recognition: ready" in daemon.log(), 120, "the recognition worker")
@@ -242,7 +244,9 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
         # The output follows the input: every frame is encoded unless the machine cannot keep up (shared cores).
         assert 0.75 * measured.fps_in <= measured.fps_out <= 1.05 * measured.fps_in, measured
         assert 0 < measured.latency < 1.0, measured
-        assert hls_size(daemon, tmp_path) == served.clip.size
+        width, height = served.clip.size
+        served_size = (case.output, height * case.output // width) if case.output else served.clip.size
+        assert hls_size(daemon, tmp_path) == served_size, "the stream at the camera's size, or its output size"
         daemon.wait_for(lambda: named(daemon), 30, f"{NAME} still named after the measurement")
         if case.fault in ("corrupt", "loss"):
             assert "camera cam: damaged stream: " in daemon.log(), "one line says the stream came damaged"

@@ -48,6 +48,16 @@ def test_resize_scales_each_plane_in_place_of_the_picture() -> None:
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == pytest.approx((100, 199, 200, 299), abs=2)
 
 
+def test_resize_by_another_factor_than_half_keeps_the_picture_too() -> None:
+    bgr = np.zeros((720, 1280, 3), np.uint8)
+    bgr[240:480, 300:600] = (255, 255, 255)
+    frame = yuv.resize(yuv.from_bgr(bgr), (426, 240))  # a third
+    assert yuv.size(frame) == (426, 240)
+    rows, cols = np.nonzero(yuv.luma(frame) > 128)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == pytest.approx((80, 159, 100, 199), abs=2)
+    assert abs(int(yuv.planes(frame)[1].mean()) - 128) <= 2, "grey stays grey: chroma resized with luma"
+
+
 def test_boxes_scale_with_the_picture() -> None:
     assert scale_faces((FACE,), (1280, 720), (640, 360))[0].box == (100, 300, 200, 200)
     assert scale_faces((FACE,), (1280, 720), (1280, 720)) == (FACE,)
@@ -144,3 +154,38 @@ def test_recognition_gets_the_captured_frame_and_the_stream_the_scaled_one_with_
     assert abs(rows.min() - top) <= 3 and abs(cols.min() - left) <= 3 and abs(cols.max() - right) <= 3
     assert bottom - 3 <= rows.max() <= bottom + 60 * scale
     assert pipeline.status.width == round(1280 * scale), "the status shows the size that is served"
+
+
+class Textured(Source):
+    def read(self) -> Frame:
+        time.sleep(0.02)
+        noise = np.random.default_rng(7).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
+        return Frame(yuv.from_bgr(noise), time.time(), time.monotonic())
+
+
+class Stranger(Board):
+    def latest(self, camera: str) -> RecognitionResult:
+        face = FaceResult(name="Unknown", confidence=0.2, distance=0.9, box=FACE.box, track=2)
+        return RecognitionResult(camera=camera, frame_time=time.time(), faces=(face,), inference_seconds=0.05,
+                                 encoded=0)
+
+
+@pytest.mark.parametrize("output", [OutputSizeConfig(width=640), OutputSizeConfig()])
+def test_a_strangers_face_is_blurred_where_it_is_on_the_served_frame(output) -> None:
+    camera = CameraConfig(name="door", source=SourceConfig(kind=SourceKind.RTSP, uri="rtsp://192.0.2.10/s"),
+                          output=output)
+    sink = Sink()
+    pipeline = CameraPipeline(camera, source_factory=lambda camera: Textured(), sink=sink,
+                              metrics=DaemonMetrics.create(process=False), recognizer=Stranger())
+    pipeline.blur_unknown = True
+    pipeline.start()
+    try:
+        assert wait(lambda: len(sink.frames) >= 3, 10)
+    finally:
+        pipeline.stop(2.0)
+    scale = 0.5 if output.width else 1.0
+    top, right, bottom, left = (round(edge * scale) for edge in FACE.box)
+    luma = yuv.luma(sink.frames[-1]).astype(float)
+    inside = luma[top + 10:(top + bottom) // 2, left + 10:right - 10]  # above the name bar
+    outside = luma[:top - 20, :left - 20]
+    assert inside.std() < 0.3 * outside.std(), (inside.std(), outside.std())
