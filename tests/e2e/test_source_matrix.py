@@ -109,7 +109,8 @@ def make_clips(case: Case, tmp: Path, shared: Path) -> tuple[Path, Served, Path 
         part = clip("part", case.size, seconds, int(20 / seconds))
         long = joined(tmp / "reset.ts", part, part, long)
     elif case.fault == "corrupt":
-        long = corrupted(long, tmp / "corrupt.ts")
+        # About one damaged packet per second of this clip: each breaks frames up to the next keyframe (1 s).
+        long = corrupted(long, tmp / "corrupt.ts", every=600)
     return long, Served(played, None), None
 
 
