@@ -85,6 +85,12 @@ class ManagedProcess:
         kept = list(self._tail)
         return "\n".join(kept if lines is None else kept[-lines:])
 
+    def drained(self, timeout: float) -> bool:
+        """Wait up to timeout for the output to be read to its end: after an exit, its last lines are in the tail
+        only then (exit is seen before the drain thread reads them)."""
+        self._drain.join(timeout)
+        return not self._drain.is_alive()
+
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait up to timeout for exit; the return code, or None if still running."""
         try:

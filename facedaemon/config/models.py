@@ -201,6 +201,13 @@ class SourceConfig(Section):
     uri: str = Field(description="device path, index, rtsp:// URL, file path or pattern name")
 
 
+class OutputSizeConfig(Section):
+    """The stream's size, apart from the capture's: a 4K camera can be named at 4K and streamed at 1080p."""
+
+    width: int | None = Field(None, ge=32, le=7680, description="the stream is at most this wide; none: no limit")
+    height: int | None = Field(None, ge=32, le=4320, description="the stream is at most this high; none: no limit")
+
+
 class CameraConfig(Section):
     name: str = Field(description="the camera's key under cameras (set by the loader)")
     source: SourceConfig = Field(description="what to read: a device path or index (/dev/video0, 0), an rtsp:// or "
@@ -214,8 +221,16 @@ class CameraConfig(Section):
         None, gt=0.0, le=240.0, description="requested frame rate; files default to theirs"
     )
     loop: bool = Field(False, description="file sources: start again at the end")
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="rtsp:// sources: how the camera sends its video to us; tcp (survives lossy links) or udp "
+                           "(cameras that only speak UDP). Not the rtsp output")
     rtsp: RtspOutputConfig = Field(RtspOutputConfig(),
                                    description="this camera's RTSP output: true/false, or a mapping")
+    output: OutputSizeConfig = Field(
+        OutputSizeConfig(), description="size of what this camera serves (HLS, live, RTSP, snapshots): the picture "
+                                        "is scaled down to fit inside output.width × output.height, its shape kept "
+                                        "(never enlarged); recognition still sees the whole captured picture. Not "
+                                        "the capture width/height (docs/cameras.md)")
 
     @field_validator("name")
     @classmethod
@@ -225,6 +240,13 @@ class CameraConfig(Section):
                 "camera names use letters, digits, '_' and '-' (at most 64, no leading '-' or '_')"
             )
         return value
+
+    @model_validator(mode="after")
+    def _transport_for_rtsp(self) -> CameraConfig:
+        if self.rtsp_transport != "tcp" and self.source.kind is not SourceKind.RTSP:
+            raise ValueError(f"rtsp_transport: {self.rtsp_transport} applies to rtsp:// sources only, this camera's "
+                             f"source is {self.source.kind.value}")
+        return self
 
     @property
     def rtsp_path(self) -> str:

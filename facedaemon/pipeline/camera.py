@@ -24,6 +24,7 @@ import numpy as np
 from facedaemon import yuv
 from facedaemon.annotate.blur import blur_faces
 from facedaemon.annotate.draw import draw_faces_i420
+from facedaemon.annotate.scale import scale_faces
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import CameraConfig
@@ -34,7 +35,7 @@ from facedaemon.pipeline.pacing import SubmitPacer
 from facedaemon.pipeline.rate import RateMeter
 from facedaemon.redact import mask_credentials
 from facedaemon.runtime.status import CameraStatus, FaceStatus
-from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError
+from facedaemon.sources.base import Frame, FrameSource, SourceEnded, SourceError, SourceRefused, SourceResized
 
 if TYPE_CHECKING:
     from facedaemon.metrics.registry import DaemonMetrics
@@ -46,6 +47,18 @@ RESULT_MAX_AGE = 2.0  # seconds: older recognition results are not drawn (worker
 # starved machine results arrive 2-3 s late, and dropping them blanked names (and blur) for seconds at a time.
 BUSY_RESULT_MAX_AGE = 6.0
 STALL_SECONDS = 15.0  # no frame for this long while "streaming" → reported as stalled
+# A camera refusing our credentials is retried slowly: they will not fix themselves in a second, and many cameras
+# lock the account after a few wrong logins. The error is logged once, and again every REFUSED_REMIND s.
+REFUSED_FIRST, REFUSED_CAP, REFUSED_REMIND = 5.0, 60.0, 600.0
+DAMAGE_EVERY = 60.0  # s: a damaged stream is reported at most this often
+FPS_IN_WINDOW = 10.0  # s over which fps_in is averaged
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    said: float  # monotonic time the reason was last logged
+    quiet: bool  # this failure was not logged (a repeat)
 
 
 class Recognizer(Protocol):
@@ -72,7 +85,8 @@ class PipelineStatus:
     last_output: float | None = None  # wall time, for status readers in other processes
     last_output_mono: float | None = None
     changed_mono: float = 0.0  # when state last changed
-    fps_in: RateMeter = field(default_factory=RateMeter)
+    # The camera's average rate: cameras vary theirs (a dark scene, VFR), and a 2 s window showed the moment.
+    fps_in: RateMeter = field(default_factory=lambda: RateMeter(window=FPS_IN_WINDOW))
     fps_out: RateMeter = field(default_factory=RateMeter)
 
 
@@ -93,6 +107,8 @@ class CameraPipeline:
         self._named_tracks: dict[int, str] = {}
         self._motions: dict[int, Motion] = {}  # replaced whole by the result thread, read by the output thread
         self._pacer = SubmitPacer()
+        self._refused: Refusal | None = None  # the camera refuses our credentials (capture thread only)
+        self._resized_at = 0.0  # wall time the camera's picture last changed size
         self._frame_wanted: list[Callable[[np.ndarray], None]] = []  # snapshots: the next annotated frame
         self._wanted_lock = threading.Lock()
         self.status = PipelineStatus()
@@ -122,27 +138,50 @@ class CameraPipeline:
         # Capped low: a reconnect never waits long.
         restarter = Restarter("capture", backoff=Backoff(first=0.5, cap=5.0, healthy_after=30.0),
                               on_restart=lambda part: self._metrics.count_restart(part, self.name))
+        refusals = Backoff(first=REFUSED_FIRST, cap=REFUSED_CAP, healthy_after=0.0)
         while not self._stop.is_set():
             ended = self._run_source(restarter)
+            if ended is None:
+                continue  # the picture changed size: reopened at once, not a failure
             if ended or self._stop.is_set():
                 return
             delay = restarter.failed(self.status.reason)
-            log.info("camera %s: reconnecting in %.1f s", self.name, delay)
+            if self._refused is not None:
+                delay = refusals.failed()  # its own, slower backoff (from the normal cap up)
+            else:
+                refusals.failures = 0
+            level = logging.DEBUG if self._refused is not None and self._refused.quiet else logging.INFO
+            log.log(level, "camera %s: reconnecting in %.1f s", self.name, delay)
             self._stop.wait(delay)
 
-    def _run_source(self, restarter: Restarter) -> bool:
-        """Open the source and read until it fails; True when it ended for good (a file without loop)."""
+    def _run_source(self, restarter: Restarter) -> bool | None:
+        """Open the source and read until it fails; True when it ended for good (a file without loop), None when
+        it changed size (to be reopened now)."""
         source = self._source_factory(self.camera)
         try:
             source.open()
             restarter.started()
-            log.info("camera %s: opened %s", self.name, source.description)
+            self._refused = None
+            details = getattr(source, "details", None)  # what a decoded stream turned out to be
+            log.info("camera %s: opened %s%s", self.name, source.description, f" ({details})" if details else "")
+            reported = (0, 0, float("-inf"))
             while not self._stop.is_set():
                 self._captured(source.read())
+                reported = self._damage(source, reported)
         except SourceEnded as exc:
             self._fail("ended", str(exc))
             return True
+        except SourceResized as exc:
+            log.info("camera %s: %s; reopening it", self.name, mask_credentials(str(exc)))
+            # Boxes found on the old picture are in its pixels: not drawn on the new one, and the new picture is
+            # looked at at once.
+            self._resized_at = time.time()
+            self._motions, self._pacer = {}, SubmitPacer()
+            return None
+        except SourceRefused as exc:
+            self._refusal(mask_credentials(str(exc)))
         except SourceError as exc:
+            self._refused = None
             self._fail("error", str(exc))
         except Exception as exc:  # a bug or a library fault must not kill the camera for good
             log.exception("camera %s: unexpected error in capture", self.name)
@@ -159,10 +198,33 @@ class CameraPipeline:
         if self._slot.put(frame):
             self._metrics.frames_dropped.labels(self.name, "capture").inc()
 
-    def _fail(self, state: str, reason: str) -> None:
+    def _damage(self, source: FrameSource, reported: tuple[int, int, float]) -> tuple[int, int, float]:
+        """One line, at most every DAMAGE_EVERY s, when the decoder reported broken frames or timestamp jumps since
+        the last line: the frames still come (concealed), so this line is the only sign. (broken, jumped, when)."""
+        damage = getattr(source, "damage", None)
+        if damage is None or (damage.broken, damage.jumped) == reported[:2]:
+            return reported
+        now = time.monotonic()
+        if now - reported[2] < DAMAGE_EVERY:
+            return reported
+        log.warning("camera %s: damaged stream: %d reports of broken frames (concealed: packet loss or a faulty "
+                    "encoder) and %d timestamp jumps since %s; last: %s", self.name, damage.broken - reported[0],
+                    damage.jumped - reported[1], "it opened" if reported[2] == float("-inf") else "the last line",
+                    mask_credentials(damage.last))
+        return damage.broken, damage.jumped, now
+
+    def _fail(self, state: str, reason: str, *, quiet: bool = False) -> None:
         reason = mask_credentials(reason)
-        log.warning("camera %s: %s", self.name, reason)
+        log.log(logging.DEBUG if quiet else logging.WARNING, "camera %s: %s", self.name, reason)
         self._set_state(state, reason)
+
+    def _refusal(self, reason: str) -> None:
+        """Wrong credentials: said once (then every REFUSED_REMIND s while it lasts), retried with a longer backoff."""
+        now = time.monotonic()
+        last = self._refused
+        quiet = last is not None and last.reason == reason and now - last.said < REFUSED_REMIND
+        self._refused = Refusal(reason, last.said if quiet and last is not None else now, quiet)
+        self._fail("error", reason, quiet=quiet)
 
     def _set_state(self, state: str, reason: str | None) -> None:
         self.status.state, self.status.reason = state, reason
@@ -182,12 +244,15 @@ class CameraPipeline:
                 self._stop.wait(0.5)
 
     def _emit(self, frame: Frame, draw: Callable[..., None]) -> None:
-        image = frame.image
         latest = self._recognizer.latest(self.name) if self._recognizer is not None else None  # once a frame
-        self._maybe_submit(frame, latest)
+        self._maybe_submit(frame, latest)  # the whole captured picture: small faces stay big enough to name
         faces = self.current_faces(frame.captured, latest)
+        seen = latest.faces if latest is not None else ()
+        image, faces, seen = self._scaled(frame.image, faces, seen)
         if self.blur_unknown:
-            self._blur(image, faces, frame.captured, latest)
+            age = frame.captured - latest.frame_time if latest is not None else 0.0
+            # Also cover where the worker last saw each face, the more the older that sighting: it may have moved on.
+            blur_faces(image, faces, seen=seen, age=age)
         draw(image, faces)
         self._hand_out(image)
         if not self._sink.write(image):
@@ -233,15 +298,22 @@ class CameraPipeline:
         if recognizer.submit(self.name, frame.image, frame.captured, self._pacer.hint):
             self._pacer.sent(frame.captured_mono, latest, frame.image)
 
-    @staticmethod
-    def _blur(image: np.ndarray, faces: tuple, frame_time: float, result: RecognitionResult | None) -> None:
-        # Also cover where the worker last saw each face, the more the older that sighting: it may have moved on.
-        seen, age = (result.faces, frame_time - result.frame_time) if result is not None else ((), 0.0)
-        blur_faces(image, faces, seen=seen, age=age)
+    def _scaled(self, image: np.ndarray, faces: tuple, seen: tuple) -> tuple[np.ndarray, tuple, tuple]:
+        """The output frame (camera.output: scaled down to fit, else the captured frame itself) and the boxes moved
+        onto it."""
+        limit = self.camera.output
+        if limit.width is None and limit.height is None:
+            return image, faces, seen
+        size = yuv.size(image)
+        target = yuv.fit_inside(size, (limit.width, limit.height))
+        if target == size:
+            return image, faces, seen
+        return yuv.resize(image, target), scale_faces(faces, size, target), scale_faces(seen, size, target)
 
     def current_faces(self, frame_time: float, result: RecognitionResult | None) -> tuple:
         """The faces to draw on a frame captured at frame_time, moved along their tracks' velocities."""
-        if result is None or frame_time - result.frame_time > self._result_max_age():
+        if result is None or frame_time - result.frame_time > self._result_max_age() \
+                or result.frame_time < self._resized_at:
             return ()
         return moved(result.faces, self._motions, frame_time)
 

@@ -17,6 +17,19 @@ class SourceEnded(SourceError):
     """A file without `loop` reached its end: nothing more will come, so it is not reopened."""
 
 
+class SourceRefused(SourceError):
+    """The camera refused the credentials (RTSP 401 or 403): retrying soon will not help, and retrying often can
+    lock the camera's account."""
+
+
+class SourceResized(SourceError):
+    """The camera's picture changed size mid-stream (its settings were edited): reopen it at once, at the new size."""
+
+    def __init__(self, description: str, was: tuple[int, int], size: tuple[int, int]) -> None:
+        super().__init__(f"{description}: the picture changed size {was[0]}x{was[1]} -> {size[0]}x{size[1]}")
+        self.was, self.size = was, size
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     image: np.ndarray  # I420: uint8, H*3/2 rows × W, even sizes (see yuv.py)

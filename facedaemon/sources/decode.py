@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facedaemon.children.process import ManagedProcess
-from facedaemon.sources.base import SourceError
+from facedaemon.sources.base import SourceError, SourceResized
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,14 @@ READ_TIMEOUT = 5.0
 # Room for two 1080p frames, so ffmpeg decodes the next one while we take this one; the kernel caps it at
 # net.core.wmem_max (4 MiB here, 208 KiB on a stock Pi: then ffmpeg waits mid-frame, which only costs wake-ups).
 SOCKET_BUFFER = 8 << 20
-# TCP survives lossy Wi-Fi better than UDP. FFmpeg's default 5 s stream analysis made every (re)connect take ~3 s
-# against a 15 fps H.264 camera; 1 s is plenty to read the SPS and a keyframe, and halves the reconnect time.
-RTSP_OPTIONS = (("rtsp_transport", "tcp"), ("analyzeduration", "1000000"), ("timeout", "10000000"))
+# TCP (the default) survives lossy Wi-Fi better than UDP; some cameras only speak UDP (camera.rtsp_transport).
+# FFmpeg's default 5 s stream analysis made every (re)connect take ~3 s against a 15 fps H.264 camera; 1 s is plenty
+# to read the SPS and a keyframe, and halves the reconnect time.
+RTSP_TRANSPORTS = ("tcp", "udp")
+RTSP_OPTIONS = (("analyzeduration", "1000000"), ("timeout", "10000000"))
+# Over UDP a 4K keyframe is hundreds of packets at once: the kernel's default receive buffer (~200 KiB) drops part of
+# it before ffmpeg reads it. Packets arriving out of order are held back this many, then given up as lost.
+UDP_OPTIONS = (("buffer_size", str(4 << 20)), ("reorder_queue_size", "64"))
 MAX_REPORT_LINES = 500  # ffmpeg's report before the stream is described is ~20 lines; a flood of warnings is cut
 RTSP_PROTOCOLS = "file,fd,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,http,https,httpproxy"
 
@@ -44,15 +49,53 @@ RTSP_PROTOCOLS = "file,fd,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,http,https,http
 class StreamInfo:
     rate: float | None  # the input's frame rate, when it says
     size: tuple[int, int]  # (width, height) of the frames ffmpeg writes
+    codec: str | None = None  # the input's video codec as ffmpeg names it (h264, hevc, ...)
+
+    def text(self) -> str:
+        """For the log: 'hevc 3840x2160, 15 fps'."""
+        rate = f", {self.rate:g} fps" if self.rate else ""
+        return f"{self.codec or 'video'} {self.size[0]}x{self.size[1]}{rate}"
 
 
 _STREAM = re.compile(r"Stream #\d+:\d+.*: Video: .*?, (\d{1,5})x(\d{1,5})\b")
+_CODEC = re.compile(r": Video: (\w+)")
 _RATE = re.compile(r", ([\d.]+) (?:fps|tbr)\b")
+# The crop filter logs its size each time ffmpeg (re)configures the filters (at -loglevel verbose): after a
+# mid-stream resolution change it shows the new size while ffmpeg scales the frames back to the first one.
+# What ffmpeg says about a damaged stream once it plays: broken slices (packet loss, a faulty encoder) and
+# timestamps that jump back (a camera that restarted its clock). Counted, never logged line by line.
+_BROKEN = re.compile(r"error while decoding|concealing \d+|corrupt decoded frame|Invalid NAL unit|"
+                     r"missing picture in access unit|Could not find ref|non-existing PPS|decode_slice_header error|"
+                     r"Error splitting the input into NAL units|Invalid data found when processing input")
+_JUMPED = re.compile(r"non monotonically increasing dts|Non-monotonous DTS|DTS discontinuity")
+
+
+@dataclass
+class Damage:
+    """How much of the stream came damaged since it opened (ffmpeg's own reports), and its last such line."""
+
+    broken: int = 0  # reports of broken slices or frames (ffmpeg conceals them: the frames still come)
+    jumped: int = 0  # timestamps that went back or jumped
+    last: str = ""
+
+    def note(self, line: str) -> bool:
+        if _BROKEN.search(line):
+            self.broken += 1
+        elif _JUMPED.search(line):
+            self.jumped += 1
+        else:
+            return False
+        self.last = line.strip()
+        return True
+
+
+_CROPPED = re.compile(r"\[Parsed_crop_0 @ [^\]]*\] w:\d+ h:\d+ .*-> w:(\d{1,5}) h:(\d{1,5})\b")
 
 
 def parse_stream_info(lines: list[str]) -> StreamInfo | None:
     """From ffmpeg's log: the input video's rate and the output's size; None until the output is described."""
     rate: float | None = None
+    codec: str | None = None
     output = False
     for line in lines:
         if line.startswith("Output #"):
@@ -62,16 +105,27 @@ def parse_stream_info(lines: list[str]) -> StreamInfo | None:
         if match is None:
             continue
         if output:
-            return StreamInfo(rate, (int(match.group(1)), int(match.group(2))))
+            return StreamInfo(rate, (int(match.group(1)), int(match.group(2))), codec)
+        named = _CODEC.search(line)
+        if codec is None and named is not None:
+            codec = named.group(1)
         found = _RATE.search(line)
         if rate is None and found is not None and float(found.group(1)) > 0:
             rate = float(found.group(1))
     return None
 
 
+def cropped_size(line: str) -> tuple[int, int] | None:
+    """The frame size in one of ffmpeg's filter (re)configuration lines; None for any other line."""
+    match = _CROPPED.search(line)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def decode_args(ffmpeg: str, source: list[str], *, threads: int | None = None) -> list[str]:
-    """argv: `source` (input options and -i) decoded to yuv420p frames of even size on stdout, as they come."""
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
+    """argv: `source` (input options and -i) decoded to yuv420p frames of even size on stdout, as they come.
+    verbose: ffmpeg then says when the filters are reconfigured for a new frame size (cropped_size); it adds a
+    few lines at start and none per frame."""
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     if threads:
         args += ["-threads", str(threads)]
     return [*args, *source, "-map", "0:v:0", "-an", "-sn", "-dn",
@@ -83,10 +137,17 @@ def file_input(path: str, *, loop: bool) -> list[str]:
     return [*(["-stream_loop", "-1"] if loop else []), "-i", path]
 
 
-def concat_list(uri: str) -> str:
+def rtsp_options(transport: str = "tcp") -> list[tuple[str, str]]:
+    """The RTSP demuxer's options for a camera reached over `transport` (tcp or udp)."""
+    if transport not in RTSP_TRANSPORTS:
+        raise ValueError(f"rtsp_transport must be tcp or udp, not {transport!r}")
+    return [("rtsp_transport", transport), *RTSP_OPTIONS, *(UDP_OPTIONS if transport == "udp" else ())]
+
+
+def concat_list(uri: str, transport: str = "tcp") -> str:
     """An ffconcat list naming the camera, with the RTSP options for opening it."""
     quoted = uri.replace("'", "'\\''")
-    options = "".join(f"option {key} {value}\n" for key, value in RTSP_OPTIONS)
+    options = "".join(f"option {key} {value}\n" for key, value in rtsp_options(transport))
     return f"ffconcat version 1.0\nfile '{quoted}'\n{options}"
 
 
@@ -104,6 +165,8 @@ class Decoder:
         self.pass_fds = pass_fds
         self.read_timeout = read_timeout
         self.info: StreamInfo | None = None
+        self.resized: tuple[int, int] | None = None  # the new size, once the stream changed size
+        self.damage = Damage()
         self._lines: list[str] = []
         self._described = threading.Event()
         self._proc: ManagedProcess | None = None
@@ -137,6 +200,8 @@ class Decoder:
         """The next frame; None when the input ended cleanly (a file); SourceError on failure or silence."""
         if self._socket is None or self.info is None:
             raise SourceError("not open")
+        if self.resized is not None:
+            raise SourceResized(self.description, self.info.size, self.resized)
         width, height = self.info.size
         image = np.empty((height * 3 // 2, width), np.uint8)
         try:
@@ -167,7 +232,14 @@ class Decoder:
             sock.close()
 
     def _on_line(self, line: str) -> None:
-        if self._described.is_set() or len(self._lines) >= MAX_REPORT_LINES:
+        if self._described.is_set():
+            if self.damage.note(line):
+                return
+            size = cropped_size(line)
+            if size is not None and self.info is not None and size != self.info.size:
+                self.resized = size
+            return
+        if len(self._lines) >= MAX_REPORT_LINES:
             return
         self._lines.append(line)
         info = parse_stream_info(self._lines)
@@ -178,9 +250,22 @@ class Decoder:
     def _why(self) -> str:
         """ffmpeg's last words (credentials masked by ManagedProcess)."""
         assert self._proc is not None
-        tail = [line.strip() for line in self._proc.stderr_tail(5).splitlines() if line.strip()]
-        code = self._proc.returncode
-        return tail[-1] if tail else f"ffmpeg exited with code {code}"
+        if not self._proc.alive():
+            self._proc.drained(1.0)
+        return last_words(self._proc.stderr_tail(20).splitlines()) or f"ffmpeg exited with code {self._proc.returncode}"
+
+
+# The summary ffmpeg prints as it exits (more of it at -loglevel verbose; ffmpeg 7+ prefixes it with [in#0/..] or
+# [out#0/..]): never the reason it stopped.
+_SUMMARY = re.compile(r"^(\[(AVIOContext|in#|out#)[^\]]*\] ?)?\s*(Statistics:|Input (file|stream) #|"
+                      r"Output (file|stream) #|Total:|video:\d|frame=|No more output streams|"
+                      r"Exiting (normally|with exit code)|Last message repeated)")
+
+
+def last_words(lines: list[str]) -> str | None:
+    """The last line of ffmpeg's stderr that says something, past its exit summary; None if there is none."""
+    said = [line.strip() for line in lines if line.strip() and not _SUMMARY.match(line.strip())]
+    return said[-1] if said else None
 
 
 def memory_file(text: str) -> int:

@@ -32,7 +32,7 @@ def make_source(camera: CameraConfig, ffmpeg: str | None = None) -> FrameSource:
             uri = expand_secrets(uri, os.environ, os.environ.get("CREDENTIALS_DIRECTORY"))
         except SecretError as exc:
             return MissingSecretSource(mask_credentials(source.uri), str(exc))
-    rtsp = RtspSource(uri, ffmpeg=ffmpeg)
+    rtsp = RtspSource(uri, ffmpeg=ffmpeg, transport=camera.rtsp_transport)
     if uri != source.uri:
         rtsp.description = mask_credentials(source.uri)  # logs show the placeholder, whatever the secret's shape
     return rtsp

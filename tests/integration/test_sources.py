@@ -147,3 +147,30 @@ def test_factory_picks_the_source_by_kind(tmp_path):
     assert isinstance(make_source(camera(SourceKind.FILE, str(tmp_path / "x.mp4"))), FileSource)
     rtsp = make_source(camera(SourceKind.RTSP, "rtsp://user:secret@192.0.2.1/s"))
     assert "secret" not in rtsp.description
+
+
+def test_a_size_change_mid_stream_is_reported_not_scaled_away(tmp_path, shared_data):
+    """A camera whose resolution is changed while it streams: ffmpeg would scale the new frames to the first size
+    without a word (recognition losing detail, or the old size kept for good); the source says so instead, so the
+    camera is reopened at the new size."""
+    from devtools.source_clips import encode, joined
+    from facedaemon.sources.base import SourceResized
+    from tests import ffmpegs
+
+    ffmpeg = ffmpegs.SUITE()
+    photo = shared_data / "images" / "obama.jpg"
+    small = encode(ffmpeg, photo, tmp_path / "small.ts", codec="h264", size=(320, 180), fps=25, seconds=1)
+    large = encode(ffmpeg, photo, tmp_path / "large.ts", codec="h264", size=(640, 360), fps=25, seconds=1)
+    source = FileSource(joined(tmp_path / "both.ts", small, large), fps=100.0, ffmpeg=ffmpeg)
+    source.open()
+    try:
+        sizes = []
+        with pytest.raises(SourceResized) as caught:
+            for _ in range(100):
+                sizes.append(yuv.size(source.read().image))
+    finally:
+        source.close()
+    # ffmpeg decodes a file ahead of the reader: the news comes before the first size's last frames are read.
+    assert set(sizes) == {(320, 180)} and 1 <= len(sizes) <= 25, "the first size's frames, then the news"
+    assert caught.value.size == (640, 360) and caught.value.was == (320, 180)
+    assert "changed size 320x180 -> 640x360" in str(caught.value)

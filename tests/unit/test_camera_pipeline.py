@@ -4,15 +4,17 @@ the status entry is the typed one the web parses."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
 import numpy as np
+import pytest
 
 from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
 from facedaemon.faces.types import FaceResult, RecognitionResult
 from facedaemon.metrics.registry import DaemonMetrics
-from facedaemon.pipeline.camera import BUSY_RESULT_MAX_AGE, RESULT_MAX_AGE, CameraPipeline
+from facedaemon.pipeline.camera import BUSY_RESULT_MAX_AGE, RESULT_MAX_AGE, CameraPipeline, PipelineStatus
 from facedaemon.runtime.status import CameraStatus, parse_status
 from facedaemon.sources.base import Frame, SourceError
 from tests.polling import wait
@@ -128,3 +130,112 @@ def test_a_late_result_is_drawn_while_the_worker_works_on_a_newer_frame_and_drop
     pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=Sink(),
                               metrics=DaemonMetrics.create(process=False), recognizer=gone)
     assert pipeline.current_faces(time.time(), gone.latest("door")) == (), "a worker stuck on one frame"
+
+
+def test_a_size_change_reopens_the_source_at_once_with_one_line_and_no_backoff(caplog) -> None:
+    from facedaemon.sources.base import SourceResized
+
+    class Resizing(Source):
+        def read(self) -> Frame:
+            frame = super().read()
+            if self.reads == 5:
+                raise SourceResized("rtsp://***@192.0.2.10/s", (80, 60), (160, 120))
+            return frame
+
+    sink, metrics, opened = Sink(), DaemonMetrics.create(process=False), []
+
+    def factory(camera):
+        opened.append(time.monotonic())
+        return Resizing() if len(opened) == 1 else Source()
+
+    pipeline = CameraPipeline(CAMERA, source_factory=factory, sink=sink, metrics=metrics)
+    with caplog.at_level("INFO", logger="facedaemon.pipeline.camera"):
+        run(pipeline, lambda: len(opened) == 2 and sink.frames > 10)
+    lines = [record.getMessage() for record in caplog.records if "changed size" in record.getMessage()]
+    assert lines == ["camera door: rtsp://***@192.0.2.10/s: the picture changed size 80x60 -> 160x120; reopening it"]
+    assert opened[1] - opened[0] < 0.4, "no backoff: the first wait after a failure is 0.5 s"
+    # Counted like the encoder's restart for a new frame size: every reopen shows in the metrics.
+    assert metrics.registry.get_sample_value("facedaemon_restarts_total", {"part": "capture", "camera": "door"}) == 1
+    assert not any("reconnecting" in record.getMessage() for record in caplog.records), "not a failure"
+    assert pipeline.status.reason is None
+    before = RecognitionResult(camera="door", frame_time=pipeline._resized_at - 0.1, faces=(FACE,),
+                               inference_seconds=0.05, encoded=0)
+    assert pipeline.current_faces(time.time(), before) == (), "boxes of the old picture are not drawn on the new"
+    after = RecognitionResult(camera="door", frame_time=time.time(), faces=(FACE,), inference_seconds=0.05, encoded=0)
+    assert pipeline.current_faces(time.time(), after) == (FACE,)
+
+
+def test_wrong_credentials_are_said_once_and_retried_slower_up_to_a_cap(caplog, monkeypatch) -> None:
+    from facedaemon.pipeline import camera as camera_module
+    from facedaemon.sources.base import SourceRefused
+
+    monkeypatch.setattr(camera_module, "REFUSED_FIRST", 0.1)
+    monkeypatch.setattr(camera_module, "REFUSED_CAP", 0.4)
+    monkeypatch.setattr(camera_module, "REFUSED_REMIND", 2.0)
+    opened: list[float] = []
+    reason = "cannot open rtsp://***@192.0.2.10/s: the camera refused the user name or password"
+
+    class Refusing(Source):
+        def open(self) -> None:
+            opened.append(time.monotonic())
+            raise SourceRefused(reason)
+
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Refusing(), sink=Sink(),
+                              metrics=DaemonMetrics.create(process=False))
+    reasons: list[str | None] = []
+
+    def enough() -> bool:
+        reasons.append(pipeline.status.reason)
+        return len(opened) >= 9
+
+    with caplog.at_level("INFO", logger="facedaemon.pipeline.camera"):
+        run(pipeline, enough)
+    said = [record for record in caplog.records if "refused" in record.getMessage()]
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(opened)]
+    assert len(said) == 2 and all(record.levelname == "WARNING" for record in said), \
+        f"once, and once more after REFUSED_REMIND (2 s): {[r.getMessage() for r in said]}, gaps {gaps}"
+    assert said[0].getMessage() == f"camera door: {reason}"
+    assert len([r for r in caplog.records if "reconnecting" in r.getMessage()]) == 2, "the retry said with it"
+    assert 0.08 <= gaps[0] <= 0.3 and gaps[1] >= 0.18 and gaps[2] >= 0.35, f"doubling from 0.1 s: {gaps}"
+    assert max(gaps) <= 0.7, f"capped at 0.4 s: {gaps}"
+    assert reasons[-1] == reason, "the status says why all along"
+
+
+def test_a_damaged_stream_is_one_line_a_minute_not_one_per_broken_frame(caplog, monkeypatch) -> None:
+    from facedaemon.pipeline import camera as camera_module
+    from facedaemon.sources.decode import Damage
+
+    class Damaged(Source):
+        def __init__(self) -> None:
+            super().__init__()
+            self.damage = Damage()
+
+        def read(self) -> Frame:
+            self.damage.note("[h264 @ 0x5] concealing 480 DC, 480 AC, 480 MV errors in I frame")
+            return super().read()
+
+    monkeypatch.setattr(camera_module, "DAMAGE_EVERY", 0.5)
+    source, sink = Damaged(), Sink()
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: source, sink=sink,
+                              metrics=DaemonMetrics.create(process=False))
+    with caplog.at_level("INFO", logger="facedaemon.pipeline.camera"):
+        run(pipeline, lambda: source.reads >= 70)  # ~0.8 s of frames every 10 ms
+    records = [record for record in caplog.records if "damaged stream" in record.getMessage()]
+    lines, times = [record.getMessage() for record in records], [record.created for record in records]
+    assert 2 <= len(lines) <= 10, f"one line per 0.5 s, not one per frame ({source.reads} frames): {lines}"
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(times)), times
+    assert lines[0].startswith("camera door: damaged stream: 1 reports of broken frames") and "since it opened" in \
+        lines[0] and lines[0].endswith("last: [h264 @ 0x5] concealing 480 DC, 480 AC, 480 MV errors in I frame")
+    assert "since the last line" in lines[1]
+
+
+def test_fps_in_is_the_cameras_average_over_10_s_not_the_moment() -> None:
+    status = PipelineStatus()
+    now = 1000.0
+    for second in range(12):  # 2 s at 30 fps, 2 s at 10 fps, ...: a camera in the dark; 20 fps on average
+        rate = 30 if second % 4 < 2 else 10
+        for _frame in range(rate):
+            now += 1.0 / rate
+            status.fps_in.tick(now)
+    # The last 10 s hold 6 slow seconds and 4 fast ones (18 fps); a 2 s window said 10.
+    assert status.fps_in.rate(now) == pytest.approx(18.0, rel=0.05)

@@ -81,3 +81,26 @@ def test_rtsp_port_must_differ_from_http() -> None:
     top = 'http: {listen: "127.0.0.1:8554"}\n'
     assert "cannot share port 8554" in errors_of(config_with("    rtsp: true\n", top))
     load_yaml(config_with("", top))  # no camera serves RTSP: no server, no clash
+
+
+def rtsp_camera(more: str = "") -> str:
+    return f"faces_dir: faces\nruntime_dir: run\ncameras:\n  door:\n    source: rtsp://192.0.2.10/s\n{more}"
+
+
+def test_a_camera_is_fetched_over_tcp_unless_it_says_udp() -> None:
+    assert load_yaml(rtsp_camera()).camera("door").rtsp_transport == "tcp"
+    assert load_yaml(rtsp_camera("    rtsp_transport: udp\n")).camera("door").rtsp_transport == "udp"
+
+
+def test_a_wrong_transport_names_the_camera_and_key() -> None:
+    assert "cameras.door.rtsp_transport: must be one of 'tcp' or 'udp'" in errors_of(
+        rtsp_camera("    rtsp_transport: http\n"))
+    assert "rtsp_transport: udp applies to rtsp:// sources only, this camera's source is pattern" in errors_of(
+        config_with("    rtsp_transport: udp\n"))
+
+
+def test_the_factory_hands_the_transport_to_the_source() -> None:
+    from facedaemon.sources.factory import make_source
+
+    source = make_source(load_yaml(rtsp_camera("    rtsp_transport: udp\n")).camera("door"))
+    assert source.transport == "udp"

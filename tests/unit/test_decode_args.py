@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from facedaemon.sources.decode import StreamInfo, concat_list, decode_args, file_input, parse_stream_info, rtsp_input
+import pytest
+
+from facedaemon.sources.decode import (
+    StreamInfo,
+    concat_list,
+    cropped_size,
+    decode_args,
+    file_input,
+    last_words,
+    parse_stream_info,
+    rtsp_input,
+)
 
 # ffmpeg 5.1 (Debian 12) and 9.0 (imageio-ffmpeg) print these lines alike.
 FILE_LOG = [
@@ -23,8 +34,10 @@ CAMERA_LOG = [
 
 
 def test_the_report_gives_the_input_rate_and_the_output_size() -> None:
-    assert parse_stream_info(FILE_LOG) == StreamInfo(30.0, (1280, 720))
-    assert parse_stream_info(CAMERA_LOG) == StreamInfo(15.0, (640, 360)), "tbr when no fps; the cropped size"
+    assert parse_stream_info(FILE_LOG) == StreamInfo(30.0, (1280, 720), "h264")
+    assert parse_stream_info(CAMERA_LOG) == StreamInfo(15.0, (640, 360), "h264"), "tbr when no fps; the cropped size"
+    assert parse_stream_info(CAMERA_LOG).text() == "h264 640x360, 15 fps"
+    assert StreamInfo(None, (640, 360)).text() == "video 640x360"
     assert parse_stream_info(FILE_LOG[:4]) is None, "not described until the output stream is"
     assert parse_stream_info(["Output #0, rawvideo, to 'pipe:1':", FILE_LOG[4].replace("30 fps", "")]) == \
         StreamInfo(None, (1280, 720))
@@ -49,3 +62,67 @@ def test_a_cameras_url_travels_in_the_list_not_in_argv() -> None:
     assert listing[0] == "ffconcat version 1.0"
     assert listing[1] == "file 'rtsp://viewer:it'\\''s%20me@192.0.2.7:554/door'", "quotes escaped as ffconcat wants"
     assert "option rtsp_transport tcp" in listing and "option analyzeduration 1000000" in listing
+
+
+def test_the_transport_is_the_cameras_choice() -> None:
+    url = "rtsp://192.0.2.7:554/door"
+    tcp = concat_list(url).splitlines()
+    assert "option rtsp_transport tcp" in tcp and concat_list(url, "tcp") == concat_list(url), "tcp by default"
+    assert not any("buffer_size" in line for line in tcp), "TCP needs no UDP receive buffer"
+    udp = concat_list(url, "udp").splitlines()
+    assert "option rtsp_transport udp" in udp and "option rtsp_transport tcp" not in udp
+    assert f"option buffer_size {4 << 20}" in udp, "a 4K keyframe's burst of packets fits the socket buffer"
+    assert "option reorder_queue_size 64" in udp and "option timeout 10000000" in udp
+
+
+def test_an_unknown_transport_is_refused() -> None:
+    with pytest.raises(ValueError, match="rtsp_transport must be tcp or udp"):
+        concat_list("rtsp://192.0.2.7/door", "http")
+
+
+def test_a_filter_reconfiguration_line_gives_the_new_size() -> None:
+    # ffmpeg 5.1 and 9.0 at -loglevel verbose, after a camera's resolution changed mid-stream.
+    assert cropped_size("[Parsed_crop_0 @ 0x55b06a565a40] w:1280 h:720 sar:1/1 -> w:1280 h:720 sar:1/1") == \
+        (1280, 720)
+    assert cropped_size("[Parsed_crop_0 @ 0x7f80ac002440] w:1281 h:721 sar:1/1 -> w:1280 h:720 sar:1/1") == \
+        (1280, 720), "the cropped (even) size"
+    assert cropped_size("[scaler_out_0_0 @ 0x55b06a90bd40] w:1280 h:720 fmt:yuv444p sar:1/1 -> w:640 h:360") is None
+    assert cropped_size("[h264 @ 0x55b06a574480] Reinit context to 1280x720, pix_fmt: yuv444p") is None
+    assert decode_args("ffmpeg", rtsp_input(5))[5] == "verbose", "the reconfiguration lines are verbose ones"
+
+
+def test_the_reason_is_the_last_line_before_the_exit_summary() -> None:
+    refused = ["[concat @ 0x55c8] Impossible to open 'rtsp://***@127.0.0.1:18999/cam'",
+               "[AVIOContext @ 0x55c8] Statistics: 85 bytes read, 0 seeks", "l.txt: Connection refused"]
+    assert last_words(refused) == "l.txt: Connection refused"
+    ended = ["[h264 @ 0x1] error while decoding MB 3 4", "frame=  120 fps=0.0 q=-0.0 Lsize=   40500KiB",
+             "[in#0/mpegts @ 0x5] Input file #0 (t_noz.ts):",
+             "[in#0/mpegts @ 0x5]   Total: 120 packets (139685 bytes) demuxed",
+             "[AVIOContext @ 0x5] Statistics: 519444 bytes read, 2 seeks", "", "Exiting with exit code 0",
+             "video:40500kB audio:0kB", "  Input stream #0:0 (video): 120 packets read"]
+    assert last_words(ended) == "[h264 @ 0x1] error while decoding MB 3 4"
+    assert last_words(["Exiting normally, received signal 15."]) is None
+
+
+def test_a_401_or_403_is_a_refusal_and_other_failures_are_not() -> None:
+    from facedaemon.sources.rtsp import refused
+
+    assert refused("cannot open rtsp://***@h/cam: /dev/fd/3: Server returned 401 Unauthorized (authorization failed)")
+    assert refused("cannot open rtsp://***@h/cam: /dev/fd/3: Server returned 403 Forbidden (access denied)")
+    assert not refused("cannot open rtsp://***@h/cam: /dev/fd/3: Connection refused")
+    assert not refused("cannot open rtsp://***@h/cam: no stream after 15 s")
+
+
+def test_damage_is_counted_from_ffmpegs_reports() -> None:
+    from facedaemon.sources.decode import Damage
+
+    damage = Damage()
+    for line in ["[h264 @ 0x5] concealing 480 DC, 480 AC, 480 MV errors in I frame",
+                 "rtsp://127.0.0.1:8554/cam: corrupt decoded frame in stream 0",
+                 "[hevc @ 0x5] Could not find ref with POC 7",
+                 "[rawvideo @ 0x5] Application provided invalid, non monotonically increasing dts to muxer in stream 0",
+                 "[Parsed_crop_0 @ 0x5] w:1280 h:720 sar:1/1 -> w:1280 h:720 sar:1/1",
+                 "[tcp @ 0x5] Successfully connected to 127.0.0.1 port 8554"]:
+        damage.note(line)
+    assert (damage.broken, damage.jumped) == (3, 1)
+    assert damage.last.startswith("[rawvideo @ 0x5] Application provided invalid")
