@@ -204,7 +204,8 @@ class RecognitionChild:
                     track.last_shot = now
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
         shown = tracks + tracker.coasting(tracks, now, self.settings.coast_seconds)
-        faces = tuple(FaceResult(t.label, t.evidence.confidence, t.evidence.distance, t.box, t.id) for t in shown)
+        faces = tuple(FaceResult(t.label, t.evidence.confidence, t.evidence.distance, t.box, t.id, why_not(t))
+                      for t in shown)
         elapsed = time.perf_counter() - started
         return RecognitionResult(request.camera, request.frame_time, faces, elapsed, len(due))
 
@@ -250,6 +251,13 @@ class RecognitionChild:
 
 def height(box: Box) -> int:
     return box[2] - box[0]
+
+
+def why_not(track: Track) -> str | None:
+    """Why the track's newest look could not be judged (for the faces API), by the rule its label would need."""
+    if track.quality is None:
+        return None
+    return not_judgeable(track.quality, match=is_person(track.label))
 
 
 def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: Any) -> None:

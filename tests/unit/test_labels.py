@@ -222,6 +222,19 @@ def test_property_a_label_never_returns_to_face(cast: list[Vote]) -> None:
         assert not (decided and label == FACE)
 
 
+def test_the_api_says_why_the_newest_look_was_not_judged() -> None:
+    from facedaemon.worker.child import why_not
+
+    face = Track(1, (0, 100, 100, 0), 0.0)
+    assert why_not(face) is None, "not measured yet"
+    face.quality = quality(height=30)
+    assert "too small" in (why_not(face) or "")
+    face.vote("Ann", 0.4, 0.8, 0.0)
+    assert why_not(face) is None, "a match counts at this size: the named face was judgeable"
+    face.quality = quality(yaw=60.0)
+    assert "turned away" in (why_not(face) or "")
+
+
 # --- best shot ------------------------------------------------------------------------------------------------------
 
 
