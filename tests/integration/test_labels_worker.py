@@ -141,3 +141,27 @@ def test_the_look_alikes_are_not_confused(worker, shared_data: Path, person: str
     frame = scene(mirrored, (box[0], width - box[3], box[2], width - box[1]), 90)
     names = names_for(worker, f"alike-{person}", frame, 4.0, until=lambda name: name == person)
     assert names[-1] == person and other not in names and UNKNOWN not in names, names
+
+
+@pytest.mark.parametrize("model", ["blazeface", "hog"])
+def test_each_detector_gives_a_frontal_face_its_pose_and_a_turned_one_a_larger_yaw(shared_data: Path,
+                                                                                  model: str) -> None:
+    """The worker's measurement (RecognitionChild.measure) on both paths: BlazeFace's key points, dlib's five
+    landmarks for hog. A real turned photo (obama2.jpg, turned ~25°) reads more yaw than the frontal obama.jpg."""
+    from facedaemon.faces import engine
+    from facedaemon.faces.quality import judgeable
+    from facedaemon.faces.tracker import Tracker
+    from facedaemon.worker.child import RecognitionChild
+
+    yaws = []
+    for photo in ("obama.jpg", "obama2.jpg"):
+        bgr, box, _ = load(shared_data / "images" / photo)
+        frame = scene(bgr, box, 150)
+        found = engine.detect_faces(frame, [(0, frame.shape[1], frame.shape[0], 0)], 0.25, model, 1)
+        tracks = Tracker().update([f.box for f in found], 0.0)
+        rgb = engine.to_rgb(frame) if model != "blazeface" else None
+        (look,) = RecognitionChild.measure("cam", frame, rgb, tracks, found).values()
+        assert look.yaw is not None and look.pitch is not None and judgeable(look), look
+        assert (look.score is None) is (model == "hog"), look
+        yaws.append(abs(look.yaw))
+    assert yaws[0] < 10 < yaws[1], yaws
