@@ -172,6 +172,15 @@ def test_small_faces_and_named_faces_are_not_kept(tmp_path: Path) -> None:
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
+def test_a_face_nobody_could_judge_yet_is_not_kept(tmp_path: Path) -> None:
+    collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
+    undecided = see(Track(8, BOX, 0.0), textured_frame())  # a best shot, but no label yet: "face"
+    for second in range(3):
+        collector.observe([undecided], {8}, now=second, frame_time=NOW + second)
+    collector.close()
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
 def test_a_track_that_turns_out_known_loses_its_crop(tmp_path: Path) -> None:
     collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
     face = see(track(4, UNKNOWN), textured_frame())
@@ -218,6 +227,22 @@ def test_recent_faces_keep_a_crop_per_named_track(tmp_path: Path) -> None:
     assert read_index(tmp_path, "door") == [] and sorted(p.name for p in folder.iterdir()) == ["index.json"]
     recent.close()
     assert not folder.exists()
+
+
+def test_the_recent_crop_is_the_best_shot_not_the_current_frame(tmp_path: Path) -> None:
+    import cv2
+
+    recent = RecentFaces(tmp_path / "recent" / "door", "0a1b2c3d")
+    recent.start()
+    ann = see(track(1, "Ann"), textured_frame())  # the best shot: sharp
+    recent.observe([ann], textured_frame(blur=4), NOW)  # named while the face is soft
+    (entry,) = read_index(tmp_path, "door")
+    path = crop_file(tmp_path, "door", entry.crop)
+    assert path is not None
+    crop = cv2.imread(str(path))
+    sharp, soft = (cv2.imdecode(np.frombuffer(cv2.imencode(".jpg", f[20:340, 20:340])[1], np.uint8), 1)
+                   for f in (textured_frame(), textured_frame(blur=4)))
+    assert np.abs(crop.astype(int) - sharp.astype(int)).mean() < np.abs(crop.astype(int) - soft.astype(int)).mean()
 
 
 def test_recent_faces_are_bounded_and_forgotten_people_go(tmp_path: Path) -> None:
