@@ -235,8 +235,9 @@ class RecognitionChild:
         if not judgeable(look, match=person):
             track.last_encoded = now  # no vote (the label shown stays); look again at the next recheck
             return
-        second = runner_up(self.known, encoding, m.name, m.distance + NAME_MARGIN) if person and m.distance \
-            is not None else None
+        second = None  # the nearest other person, if near enough to matter (tracker.decisive)
+        if person and m.distance is not None:
+            second = runner_up(self.known, encoding, m.name, m.distance + NAME_MARGIN)
         track.vote(m.name, m.distance, m.confidence, now, decisive(m.name, m.distance, second, tolerance))
 
     def close(self) -> None:

@@ -72,15 +72,21 @@ def recognise(w: RecognitionWorker, camera: str, frame_bgr: np.ndarray) -> tuple
 
 def names_for(w: RecognitionWorker, camera: str, frame: np.ndarray, seconds: float,
               until: Callable[[str], bool] = lambda _name: False) -> list[str]:
-    """The one face's label on each answer, frames sent back to back for `seconds` (or until `until` holds)."""
+    """The one face's label on each answer, frames sent back to back for `seconds` (or until `until` holds).
+
+    One track throughout: a new track id means the worker took longer than its track expiry (1 s) between two
+    answers (an overloaded machine), and the labels would then belong to a new face."""
     names: list[str] = []
+    tracks: set[int] = set()
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         faces = recognise(w, camera, frame)
         assert len(faces) == 1, faces
         names.append(faces[0].name)
+        tracks.add(faces[0].track)
         if until(names[-1]):
             break
+    assert len(tracks) == 1, f"the face's track changed (answers more than 1 s apart?): {tracks}, {names}"
     return names
 
 
