@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from facedaemon.faces.boxes import iou
+from facedaemon.faces.quality import judgeable
 from facedaemon.faces.types import FACE, UNKNOWN, Box, is_person
 
 if TYPE_CHECKING:
@@ -139,6 +140,15 @@ def decisive(name: str, distance: float | None, runner_up: float | None, toleran
     # An empty gallery (no distance) makes everyone a stranger; a miss within the tolerance was ruled out by a
     # negative example of the person ("not this person").
     return distance is None or distance <= tolerance or distance >= tolerance + FAR_BEYOND_TOLERANCE
+
+
+def ballot(look: LiveQuality, name: str, distance: float | None, confidence: float, runner_up: float | None,
+           tolerance: float) -> Vote | None:
+    """The vote one encoded look casts, or None when it cannot be judged (quality.judgeable: a miss needs the
+    stricter rule). `runner_up`: for a match, the distance to the nearest other person (see decisive)."""
+    if not judgeable(look, match=is_person(name)):
+        return None
+    return Vote(name, distance, confidence, decisive(name, distance, runner_up, tolerance))
 
 
 def wants_better_shot(track: Track, score: float, now: float) -> bool:

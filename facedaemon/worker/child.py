@@ -42,7 +42,7 @@ from facedaemon.faces.tracker import (
     Track,
     Tracker,
     all_tracks_looked_at,
-    decisive,
+    ballot,
     needs_encoding,
     offer_shot,
     wants_better_shot,
@@ -229,16 +229,15 @@ class RecognitionChild:
         return looks
 
     def judge(self, track: Track, look: LiveQuality, m: Match, encoding: np.ndarray, now: float) -> None:
-        """One encoded look's vote, if it can be judged (quality.judgeable): a miss needs the stricter rule."""
-        tolerance = self.settings.recognition.tolerance
-        person = is_person(m.name)
-        if not judgeable(look, match=person):
+        """One encoded look's vote, if it can be judged (tracker.ballot)."""
+        second = None  # the nearest other person, if near enough to matter (tracker.decisive)
+        if is_person(m.name) and m.distance is not None:
+            second = runner_up(self.known, encoding, m.name, m.distance + NAME_MARGIN)
+        vote = ballot(look, m.name, m.distance, m.confidence, second, self.settings.recognition.tolerance)
+        if vote is None:
             track.last_encoded = now  # no vote (the label shown stays); look again at the next recheck
             return
-        second = None  # the nearest other person, if near enough to matter (tracker.decisive)
-        if person and m.distance is not None:
-            second = runner_up(self.known, encoding, m.name, m.distance + NAME_MARGIN)
-        track.vote(m.name, m.distance, m.confidence, now, decisive(m.name, m.distance, second, tolerance))
+        track.vote(vote.name, vote.distance, vote.confidence, now, vote.decisive)
 
     def close(self) -> None:
         for camera, state in self.cameras.items():

@@ -32,6 +32,7 @@ from facedaemon.faces.tracker import (
     BestShot,
     Track,
     Vote,
+    ballot,
     decide,
     decisive,
     needs_encoding,
@@ -233,6 +234,38 @@ def test_the_api_says_why_the_newest_look_was_not_judged() -> None:
     assert why_not(face) is None, "a match counts at this size: the named face was judgeable"
     face.quality = quality(yaw=60.0)
     assert "turned away" in (why_not(face) or "")
+
+
+looks = st.builds(LiveQuality, st.integers(1, 300), st.floats(0, 3000), st.floats(-80, 80), st.floats(-60, 60),
+                  st.floats(0.6, 1.0))
+outcomes = st.tuples(st.sampled_from(["Ann", "Bo", UNKNOWN]), st.floats(0.0, 1.2),
+                     st.one_of(st.none(), st.floats(0.0, 1.2)))
+
+
+@given(st.lists(st.tuples(looks, outcomes), max_size=15))
+def test_property_looks_that_cannot_be_judged_never_count(seen: list) -> None:
+    """Whatever the looks that could not be judged said, the label is what the judgeable ones alone decide."""
+    every, judged_only = Track(1, (0, 100, 100, 0), 0.0), Track(2, (0, 100, 100, 0), 0.0)
+    for now, (look, (name, distance, second)) in enumerate(seen):
+        vote = ballot(look, name, distance, 0.5, second, TOLERANCE)  # what the worker does with every look
+        if vote is not None:
+            every.vote(vote.name, vote.distance, vote.confidence, float(now), vote.decisive)
+        if judgeable(look, match=is_person(name)):  # the judgeable looks alone, voted directly
+            judged_only.vote(name, distance, 0.5, float(now), decisive(name, distance, second, TOLERANCE))
+    assert every.label == judged_only.label
+
+
+@given(names, st.lists(st.tuples(looks, outcomes), max_size=15))
+def test_property_a_named_track_never_becomes_unknown_from_looks_that_cannot_be_judged(name: str,
+                                                                                      seen: list) -> None:
+    face = Track(1, (0, 100, 100, 0), 0.0)
+    face.vote(name, 0.3, 0.9, 0.0)
+    refused = [(look, outcome) for look, outcome in seen if not judgeable(look, match=is_person(outcome[0]))]
+    for now, (look, (said, distance, second)) in enumerate(refused, start=1):
+        vote = ballot(look, said, distance, 0.5, second, TOLERANCE)  # what the worker does with each look
+        if vote is not None:
+            face.vote(vote.name, vote.distance, vote.confidence, float(now), vote.decisive)
+    assert face.label == name
 
 
 # --- best shot ------------------------------------------------------------------------------------------------------
