@@ -189,7 +189,7 @@ class PrivacyConfig(Section):
 class UnknownsConfig(Section):
     """Crops of faces nobody is known as: opt-in, kept for `retention`, then deleted."""
 
-    save: bool = Field(False, description="keep the sharpest crop of each unknown face (one per track)")
+    save: bool = Field(False, description="keep the best crop of each unknown face (one per track)")
     retention: Duration = Field(86400.0, gt=0.0, le=366 * 86400.0,
                              description="how long a crop is kept: 30m, 24h, 7d (a number alone is seconds)")
     dir: Path | None = Field(None, description="where the crops are kept; default: <faces_dir>/.unknowns")

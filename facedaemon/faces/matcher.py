@@ -158,6 +158,14 @@ def rows_within(known: KnownFaces, query: np.ndarray, radius: float) -> tuple[np
     return rows[keep], exact[keep]
 
 
+def runner_up(known: KnownFaces, query: np.ndarray, name: str, within: float) -> float | None:
+    """Distance from the query to the nearest photo of anyone but `name`, if one lies within `within` (else None):
+    whether a match stands clear of the next person (tracker.decisive)."""
+    rows, distances = rows_within(known, query, within)
+    others = [float(d) for row, d in zip(rows.tolist(), distances.tolist(), strict=True) if known.names[row] != name]
+    return min(others) if others else None
+
+
 def person_distances(known: KnownFaces, encoding: np.ndarray) -> dict[str, float]:
     """Best distance to each person (diagnostics; matching itself only needs the overall minimum)."""
     if len(known) == 0:

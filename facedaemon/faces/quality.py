@@ -1,11 +1,14 @@
-"""Quality of a gallery photo: is the face big and sharp enough, and does it look like the person's other photos.
+"""Quality of a face: of a gallery photo (is the face big and sharp enough, does it look like the person's other
+photos), and of each live detection (LiveQuality: can this face be judged at all, and how good a look is it).
 
-Pure numpy, except measure_face, which resizes the face crop with PIL (imported there) before measuring it.
+Pure numpy, except measure_face and face_sharpness, which resize the face crop with PIL (imported there).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,11 +20,7 @@ SHARPNESS_SIDE = 128  # the face crop is resized to this square before measuring
 # that is >= ~1.2 px once the face is scaled to 128 px (radius 2-3 on 180-260 px faces, 5 on 460-640 px faces)
 # gives 5-40. 40 keeps every original with a 3.5x margin and refuses visibly blurred copies.
 MIN_SHARPNESS = 40.0
-# A face on a live frame is measured at 32 px (a 40 px face is shrunk, not blown up). Below MIN_LIVE_SHARPNESS the
-# right person's distance drifts past the tolerance (Gaussian blur of the shared photos' faces at 40, 64 and 100 px:
-# `scripts/benchmarks/face_size_distance.py --blur`), so a miss on such a face says nothing about a stranger.
-LIVE_SHARPNESS_SIDE = 32
-MIN_LIVE_SHARPNESS = 100.0
+LIVE_SHARPNESS_SIDE = 32  # a face on a live frame is measured at 32 px (a 40 px face is shrunk, not blown up)
 CONSISTENCY_SAMPLE = 500  # n² distances: a person with thousands of photos is judged on the first 500
 
 
@@ -108,3 +107,137 @@ def face_sharpness(rgb: np.ndarray, box: tuple[int, int, int, int], side: int) -
     grey = Image.fromarray(np.ascontiguousarray(crop)).convert("L")
     grey = grey.resize((side, side), Image.Resampling.BILINEAR)
     return laplacian_variance(np.asarray(grey))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Live faces: one LiveQuality per detection, and the one rule that says whether it can be judged.
+#
+# Face heights (px) measured with `facedaemon bench --range` (docs/performance.md): below ENCODE_MIN_PX the encoding
+# of the right person drifts past the tolerance, so such a face is not encoded at all; below UNKNOWN_MIN_PX a miss
+# is not evidence of a stranger, while a match still is (no stranger was ever named at any height).
+ENCODE_MIN_PX = 20
+UNKNOWN_MIN_PX = 40
+# Below MIN_LIVE_SHARPNESS the right person's distance drifts past the tolerance (Gaussian blur of the shared
+# photos' faces at 40, 64 and 100 px: `scripts/benchmarks/face_size_distance.py --blur`).
+MIN_LIVE_SHARPNESS = 100.0
+# PROVISIONAL: the pose limits and the minimum detector score are first guesses; the pose measurement script
+# (scripts/benchmarks/face_pose_distance.py: the right person's distance against yaw and pitch) sets them.
+MAX_YAW_DEG = 35.0
+MAX_PITCH_DEG = 25.0
+# BlazeFace's score (hog and cnn give none). It reports faces from 0.6 (detect.MIN_SCORE), and a frontal shared
+# portrait scored 0.61 once: until measured, the limit only refuses what the detector itself would.
+MIN_JUDGE_SCORE = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class LiveQuality:
+    """One detection, measured once: what decides whether the face can be judged and how good a look it is."""
+
+    height: int  # face box height, frame pixels
+    sharpness: float  # variance of the Laplacian of the face shrunk to LIVE_SHARPNESS_SIDE (face_sharpness)
+    yaw: float | None  # degrees, 0 = facing the camera; None when the detector gave no landmarks
+    pitch: float | None  # degrees, 0 = level
+    score: float | None  # the detector's score in 0..1; None for hog and cnn
+
+    def describe(self) -> str:
+        """For a log line: `48 px, sharpness 230, yaw 12°, pitch -4°, score 0.93`."""
+        parts = [f"{self.height} px", f"sharpness {self.sharpness:.0f}"]
+        if self.yaw is not None and self.pitch is not None:
+            parts += [f"yaw {self.yaw:.0f}°", f"pitch {self.pitch:.0f}°"]
+        if self.score is not None:
+            parts.append(f"score {self.score:.2f}")
+        return ", ".join(parts)
+
+
+def not_judgeable(quality: LiveQuality, *, match: bool = False) -> str | None:
+    """Why this face cannot be judged (for logs and the API), or None when it can.
+
+    The one rule for every label: a face that cannot be judged neither names a track nor makes it Unknown. `match`:
+    the face matched a person; a match counts from ENCODE_MIN_PX, a miss only from UNKNOWN_MIN_PX (see above)."""
+    least = ENCODE_MIN_PX if match else UNKNOWN_MIN_PX
+    if quality.height < least:
+        return f"too small ({quality.height} px, need {least})"
+    if quality.sharpness < MIN_LIVE_SHARPNESS:
+        return f"too blurred (sharpness {quality.sharpness:.0f}, need {MIN_LIVE_SHARPNESS:.0f})"
+    if quality.yaw is not None and abs(quality.yaw) > MAX_YAW_DEG:
+        return f"turned away (yaw {quality.yaw:.0f}°, at most {MAX_YAW_DEG:.0f})"
+    if quality.pitch is not None and abs(quality.pitch) > MAX_PITCH_DEG:
+        return f"looking up or down (pitch {quality.pitch:.0f}°, at most {MAX_PITCH_DEG:.0f})"
+    if quality.score is not None and quality.score < MIN_JUDGE_SCORE:
+        return f"unsure detection (score {quality.score:.2f}, need {MIN_JUDGE_SCORE:.2f})"
+    return None
+
+
+def judgeable(quality: LiveQuality, *, match: bool = False) -> bool:
+    return not_judgeable(quality, match=match) is None
+
+
+# The best look at a face (best shot): bigger up to SHOT_FULL_PX (beyond, a face walking closer does not replace a
+# sharp frontal shot for ever), sharper (saturating: half marks at SHOT_HALF_SHARPNESS; sharp 40-100 px faces
+# measure 1400-1800, the judgeable limit is 100), and the more frontal the better.
+SHOT_FULL_PX = 160
+SHOT_HALF_SHARPNESS = 300.0
+
+
+def shot_score(quality: LiveQuality) -> float:
+    """How good a look this is, 0..1: the one rule for keeping a track's best crop and encoding (the best shot)."""
+    size = min(1.0, quality.height / SHOT_FULL_PX)
+    sharp = quality.sharpness / (quality.sharpness + SHOT_HALF_SHARPNESS) if quality.sharpness > 0 else 0.0
+    turn = 1.0
+    if quality.yaw is not None and quality.pitch is not None:
+        turn = max(0.0, math.cos(math.radians(min(90.0, abs(quality.yaw))))) * \
+            max(0.0, math.cos(math.radians(min(90.0, abs(quality.pitch)))))
+    judged = 1.0 if judgeable(quality) else 0.5  # a judgeable look always beats one that is not
+    return size * sharp * turn * judged
+
+
+# PROVISIONAL pose from landmarks (the pose helper may replace these bodies; keep the signatures). Yaw and pitch in
+# degrees, the signs only roughly meaningful (positive yaw: turned towards the image's left; positive pitch: down):
+# the rule above uses their size only.
+NOSE_TIP_DEPTH = 0.5  # nose tip in front of the eyes, as a share of the distance between the eyes
+NOSE_DEPTH = 0.45  # nose tip in front of the eye-mouth plane, as a share of the eye-to-mouth height
+NOSE_AT = 0.55  # where the nose tip lies between the eye line (0) and the mouth (1) on a level face
+NOSE_BASE_DROP = 0.75  # dlib's nose base below the eye line, as a share of the distance between the eyes
+NOSE_BASE_DEPTH = 0.5  # dlib's nose base in front of the eyes, as a share of the distance between the eyes
+
+
+def pose_from_keypoints(keypoints: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """(yaw, pitch) from BlazeFace's six key points (right eye, left eye, nose tip, mouth, right ear, left ear),
+    each (x, y) in any one image's pixels. Provisional (see above)."""
+    (rex, rey), (lex, ley), (nx, ny), (_, my) = keypoints[:4]
+    # The nose tip against the middle of the eyes, in eye distances: (depth of the nose / eye distance) × tan(yaw).
+    # (The ear points were tried first: on the shared near-frontal portraits they read up to 35°, dlib's 8°.)
+    eyes = abs(lex - rex)
+    if eyes <= 1e-6:
+        return 90.0, 90.0
+    yaw = math.degrees(math.atan((nx - (rex + lex) / 2) / eyes / NOSE_TIP_DEPTH))
+    eye_y = (rey + ley) / 2
+    height = my - eye_y
+    if height <= 1e-6:
+        return yaw, 90.0
+    share = (ny - eye_y) / height
+    pitch = math.degrees(math.atan((share - NOSE_AT) / NOSE_DEPTH))
+    return yaw, pitch
+
+
+def pose_from_landmarks5(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """(yaw, pitch) from dlib's five landmarks (hog and cnn detectors): the corners of one eye (0, 1), of the other
+    (2, 3) and the base of the nose (4), each (x, y). Provisional (see above)."""
+    (ax, ay), (bx, by), (cx, cy), (dx, dy), (nx, ny) = points[:5]
+    first, second = ((ax + bx) / 2, (ay + by) / 2), ((cx + dx) / 2, (cy + dy) / 2)
+    eyes = math.dist(first, second)
+    if eyes <= 1e-6:
+        return 90.0, 90.0
+    mid_x, mid_y = (first[0] + second[0]) / 2, (first[1] + second[1]) / 2
+    ratio = max(-1.0, min(1.0, (nx - mid_x) / (NOSE_BASE_DEPTH * eyes)))
+    yaw = math.degrees(math.asin(ratio))
+    drop = (ny - mid_y) / eyes / math.cos(math.radians(yaw))  # the eyes look closer together when turned
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, (NOSE_BASE_DROP - drop) / NOSE_BASE_DROP))))
+    return yaw, pitch
+
+
+def live_quality(rgb: np.ndarray, box: tuple[int, int, int, int], pose: tuple[float, float] | None,
+                 score: float | None) -> LiveQuality:
+    """Measure one detection (frame pixels, (top, right, bottom, left))."""
+    yaw, pitch = pose if pose is not None else (None, None)
+    return LiveQuality(int(box[2] - box[0]), face_sharpness(rgb, box, LIVE_SHARPNESS_SIDE), yaw, pitch, score)

@@ -1,4 +1,5 @@
-"""Follow faces across frames by box overlap so a face is encoded once per track, not once per frame.
+"""Follow faces across frames by box overlap so a face is encoded once per track, not once per frame, and decide
+each track's label (a person, Unknown, or the neutral "face") from the judgeable looks at it.
 
 Pure: the caller passes the time in, so tests need no sleeping.
 """
@@ -6,17 +7,53 @@ Pure: the caller passes the time in, so tests need no sleeping.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from facedaemon.faces.boxes import iou
-from facedaemon.faces.types import UNKNOWN, Box
+from facedaemon.faces.quality import judgeable
+from facedaemon.faces.types import FACE, UNKNOWN, Box, is_person
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from facedaemon.faces.quality import LiveQuality
+
+# How a track's label is decided (docs/faces.md, "Three labels"). Only looks that can be judged
+# (quality.judgeable) vote. PROVISIONAL values: `facedaemon bench --labels` and the pose measurement check them.
+UNKNOWN_AFTER_MISSES = 2  # judgeable misses in a row that make a track Unknown …
+FAR_BEYOND_TOLERANCE = 0.15  # … or one this far beyond the tolerance (strangers: 0.69+, docs/performance.md)
+NAME_MARGIN = 0.05  # a match names a track only when the nearest other person is at least this much farther
+UNDECIDED_RECHECK_SECONDS = 0.5  # a track with a vote but no label yet is encoded again this soon
+BETTER_SHOT = 1.3  # a look this much better (quality.shot_score) than the best shot is encoded at once …
+BETTER_SHOT_SECONDS = 1.0  # … at most once this often per track
 
 
 @dataclass(frozen=True, slots=True)
 class Vote:
-    name: str
+    name: str  # a person, or UNKNOWN (a judgeable miss)
     distance: float | None
     confidence: float
+    # Enough on its own to label a track: a match whose runner-up person is NAME_MARGIN farther, or a miss very far
+    # from everyone (or ruled out by a negative example). The worker always sets it (see decisive()).
+    decisive: bool = True
+
+
+@dataclass(slots=True)
+class BestShot:
+    """The best look at a track so far (quality.shot_score), kept with its crop and encoding.
+
+    Read by the unknown crops (worker/unknowns.py) and the recent crops (runtime/recent.py); a later visit history
+    reads `Track.best` the same way (worker/child.py keeps every camera's tracks in ChildCamera.tracker)."""
+
+    score: float
+    quality: LiveQuality
+    box: Box  # where the face was, frame pixels
+    crop: np.ndarray  # BGR: the face with faces/crops.CROP_MARGIN around it, at most MAX_CROP_SIDE
+    face: Box  # where the face lies in `crop`
+    encoding: np.ndarray  # dlib's 128 numbers of this look
+    time: float  # Unix time of the frame
 
 
 @dataclass(slots=True)
@@ -25,26 +62,34 @@ class Track:
     box: Box
     last_seen: float
     last_encoded: float | None = None
-    votes: deque[Vote] = field(default_factory=lambda: deque(maxlen=5))
+    votes: deque[Vote] = field(default_factory=lambda: deque(maxlen=5))  # judgeable looks only
     stale: bool = False  # the gallery changed: the next vote replaces the old ones
+    label: str = FACE  # the decided label: FACE until judgeable looks decide (decide())
+    quality: LiveQuality | None = None  # of the newest detection
+    best: BestShot | None = None
+    last_shot: float | None = None  # monotonic time a better look was last encoded for (BETTER_SHOT_SECONDS)
 
-    def vote(self, name: str, distance: float | None, confidence: float, now: float) -> None:
+    def vote(self, name: str, distance: float | None, confidence: float, now: float, decisive: bool = True) -> None:
         if self.stale:
             self.votes.clear()
             self.stale = False
-        self.votes.append(Vote(name, distance, confidence))
+        self.votes.append(Vote(name, distance, confidence, decisive))
         self.last_encoded = now
+        self.label = decide(self.label, self.votes)
 
-    def redecide(self) -> None:
-        """Encode again at the next detection and let that vote alone decide: votes cast against the old gallery
-        (a name since forgotten, or marked "not this person") must not outvote it. The old name stays shown
-        until then, so the label does not blink."""
+    def redecide(self, people: set[str] | None = None) -> None:
+        """Encode again at the next detection and let the votes from then on decide: votes cast against the old
+        gallery (a name since forgotten, or marked "not this person") must not outvote them. The old name stays
+        shown until then, so the label does not blink, unless its person is no longer in `people` (forgotten):
+        then nobody vouches for the face, and it reads "face" until judged again."""
         self.stale = True
         self.last_encoded = None
+        if people is not None and is_person(self.label) and self.label not in people:
+            self.label = FACE
 
     @property
     def name(self) -> str:
-        return winner(self.votes)
+        return self.label
 
     @property
     def evidence(self) -> Vote:
@@ -54,6 +99,74 @@ class Track:
             if vote.name == name:
                 return vote
         return Vote(UNKNOWN, None, 0.0)
+
+
+def decide(label: str, votes: Sequence[Vote]) -> str:
+    """A track's next label from its current one and its judgeable votes (oldest first, the newest just cast).
+
+    - A decisive match names a track that has no name (a "face", or an Unknown that turns out to be known);
+      a named track changes to another person only when that person also wins the vote.
+    - A miss makes a track Unknown after UNKNOWN_AFTER_MISSES in a row, or at once when decisive; a named track
+      also needs the misses to win the vote (a confident name is not undone by a couple of borderline misses).
+    - Anything else keeps the label: a non-decisive match (the look-alike is as near), or too few misses.
+    """
+    if not votes:
+        return label
+    newest = votes[-1]
+    if is_person(newest.name):
+        if newest.name == label or not newest.decisive:
+            return label
+        if not is_person(label):
+            return newest.name
+        return newest.name if winner(votes) == newest.name else label
+    if label == UNKNOWN:
+        return label
+    misses = 0
+    for vote in reversed(votes):
+        if is_person(vote.name):
+            break
+        misses += 1
+    enough = newest.decisive or misses >= UNKNOWN_AFTER_MISSES
+    if not is_person(label):
+        return UNKNOWN if enough else label
+    return UNKNOWN if enough and winner(votes) == UNKNOWN else label
+
+
+def decisive(name: str, distance: float | None, runner_up: float | None, tolerance: float) -> bool:
+    """Whether a judgeable look alone may label a track (Vote.decisive). `runner_up`: for a match, the distance to
+    the nearest other person (None: nobody else within reach)."""
+    if is_person(name):
+        return runner_up is None or distance is None or runner_up - distance >= NAME_MARGIN
+    # An empty gallery (no distance) makes everyone a stranger; a miss within the tolerance was ruled out by a
+    # negative example of the person ("not this person").
+    return distance is None or distance <= tolerance or distance >= tolerance + FAR_BEYOND_TOLERANCE
+
+
+def ballot(look: LiveQuality, name: str, distance: float | None, confidence: float, runner_up: float | None,
+           tolerance: float) -> Vote | None:
+    """The vote one encoded look casts, or None when it cannot be judged (quality.judgeable: a miss needs the
+    stricter rule). `runner_up`: for a match, the distance to the nearest other person (see decisive)."""
+    if not judgeable(look, match=is_person(name)):
+        return None
+    return Vote(name, distance, confidence, decisive(name, distance, runner_up, tolerance))
+
+
+def wants_better_shot(track: Track, score: float, now: float) -> bool:
+    """Encode this look although no recheck is due: it is clearly better than the track's best shot, and the track
+    was not re-encoded for a better look within BETTER_SHOT_SECONDS (bounded work per face)."""
+    if track.best is None or track.last_encoded is None:
+        return False
+    if track.last_shot is not None and now - track.last_shot < BETTER_SHOT_SECONDS:
+        return False
+    return score >= track.best.score * BETTER_SHOT
+
+
+def offer_shot(track: Track, shot: BestShot) -> bool:
+    """Keep `shot` as the track's best when it scores higher; True when it did."""
+    if track.best is not None and shot.score <= track.best.score:
+        return False
+    track.best = shot
+    return True
 
 
 def vote_weight(vote: Vote) -> float:
@@ -77,19 +190,25 @@ def winner(votes: deque[Vote] | list[Vote]) -> str:
 def needs_encoding(track: Track, now: float, recheck_seconds: float, recheck_max_seconds: float | None = None) -> bool:
     if track.last_encoded is None:
         return True
-    return now - track.last_encoded >= recheck_interval(track.votes, recheck_seconds, recheck_max_seconds)
+    if track.label == FACE and track.votes:
+        # A vote cast and no label yet (one miss, or a look-alike as near): the next look decides, soon.
+        return now - track.last_encoded >= min(recheck_seconds, UNDECIDED_RECHECK_SECONDS)
+    return now - track.last_encoded >= recheck_interval(track.votes, recheck_seconds, recheck_max_seconds,
+                                                        track.label)
 
 
-def recheck_interval(votes: deque[Vote] | list[Vote], base: float, most: float | None) -> float:
-    """Seconds until a track is encoded again: doubling with each recheck that confirmed its name.
+def recheck_interval(votes: deque[Vote] | list[Vote], base: float, most: float | None,
+                     label: str | None = None) -> float:
+    """Seconds until a track is encoded again: doubling with each recheck that confirmed its name (`label`,
+    default the vote's winner).
 
     Encoding holds the worker for ~80 ms a face, so re-confirming a settled name every `base` seconds is most of
     the worker's steady cost; an Unknown or contested track keeps the base rate (it may yet be named).
     """
     if most is None or not votes:
         return base
-    name = winner(votes)
-    if name == UNKNOWN:
+    name = winner(votes) if label is None else label
+    if not is_person(name):
         return base
     streak = 0
     for vote in reversed(votes):
@@ -129,13 +248,13 @@ class Tracker:
         self.tracks = [t for t in self.tracks if now - t.last_seen <= self.expire_seconds]
 
     def coasting(self, detected: list[Track], now: float, within: float) -> list[Track]:
-        """Named tracks the detector missed this frame but saw less than `within` seconds ago.
+        """Labelled tracks (a name or Unknown) the detector missed this frame but saw less than `within` seconds ago.
 
         HOG on a downscaled frame misses a face now and then; reporting the track where it was last seen keeps
         its label on screen instead of blinking off until the next hit.
         """
         ids = {track.id for track in detected}
-        return [t for t in self.tracks if t.id not in ids and t.votes and now - t.last_seen <= within]
+        return [t for t in self.tracks if t.id not in ids and t.label != FACE and now - t.last_seen <= within]
 
 
 def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int, Track]:
@@ -160,10 +279,10 @@ def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int
 
 
 def all_tracks_looked_at(tracks: list[Track], min_height: int) -> bool:
-    """Every track has been encoded (named, Unknown, or judged too blurred) or is under `min_height` px (too small
-    to encode): the detector only needs to follow them (see search_regions) and look for newcomers now and then.
-    Rechecks of an Unknown face go on at the base rate on the followed box."""
-    return bool(tracks) and all(track.last_encoded is not None or track.box[2] - track.box[0] < min_height
-                                for track in tracks)
+    """Every track has been encoded or measured (its quality is known: it may be too blurred or turned to judge) or
+    is under `min_height` px (too small to encode): the detector only needs to follow them (see search_regions) and
+    look for newcomers now and then. Rechecks of an Unknown face go on at the base rate on the followed box."""
+    return bool(tracks) and all(track.last_encoded is not None or track.quality is not None
+                                or track.box[2] - track.box[0] < min_height for track in tracks)
 
 

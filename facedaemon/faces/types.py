@@ -22,6 +22,7 @@ class FaceResult:
     distance: float | None  # best distance to that person's encodings; None if the gallery is empty
     box: Box  # full-frame pixels
     track: int  # tracker id, stable while the face is tracked
+    not_judged: str | None = None  # why the newest look at this face could not be judged (quality.not_judgeable)
 
     def to_json(self) -> dict:
         return {

@@ -1,10 +1,10 @@
-"""Unknown faces, opt-in (`unknowns.save`): the sharpest crop of each unknown face track, kept for `retention`.
+"""Unknown faces, opt-in (`unknowns.save`): the best crop of each unknown face track, kept for `retention`.
 
-Worker side (worker/unknowns.py, one UnknownCollector per camera): while a track reads Unknown, each detection
-of a face at least MIN_FACE_PX tall is scored by sharpness (variance of the Laplacian, as for enrolled photos);
-the best crop is written at once, replaced when a clearly sharper one comes (at most every WRITE_INTERVAL
-seconds) and finally when the track ends. A track that turns out to be a known person loses its crop. With
-`save: false` no collector exists and nothing is written.
+Worker side (worker/unknowns.py, one UnknownCollector per camera): while a track reads Unknown, its best shot
+(faces/tracker.py BestShot, scored by quality.shot_score) of a face at least MIN_FACE_PX tall is kept; the crop
+is written once the track has read Unknown for SETTLE_SECONDS, replaced when a clearly better one comes (at most
+every WRITE_INTERVAL seconds) and finally when the track ends. A track that turns out to be a known person loses
+its crop. With `save: false` no collector exists and nothing is written.
 
 On disk: `<dir>/<id>.jpg` plus `<id>.json` (camera, times, size, sharpness), written atomically and durably
 (dir is persistent: `<faces_dir>/.unknowns` by default, hidden so the gallery never takes it for a person).

@@ -352,7 +352,8 @@ class CameraPipeline:
         status = self.status
         faces_result = self._recognizer.latest(self.name) if self._recognizer is not None else None
         faces = tuple(FaceStatus(name=face.name, confidence=face.confidence, box=face.box, track=face.track,
-                                 distance=face.distance) for face in faces_result.faces) if faces_result else ()
+                                 distance=face.distance, not_judged=face.not_judged)
+                      for face in faces_result.faces) if faces_result else ()
         return CameraStatus(
             state=status.state if self.camera.enabled else "disabled",
             reason=status.reason,

@@ -1,9 +1,10 @@
 """Recent recognitions with a crop of the face, so a wrong match can be marked "not this person" from the page.
 
 The recognition worker writes, per camera, `runtime_dir/recent/<camera>/<crop>.jpg` for each track the first time
-it is named (and again if its name changes) and `index.json` listing them; the web app (another process) reads
-both. Only named faces get a crop: unknown faces are kept only with `unknowns.save` (see unknowns.py). runtime_dir
-is tmpfs under systemd; the list is bounded (RECENT_KEEP per camera, RECENT_SECONDS old at most) and a crop is
+it is named (and again if its name changes), cut from the track's best shot (faces/tracker.py BestShot), and
+`index.json` listing them; the web app (another process) reads both. Only named faces get a crop: unknown faces
+are kept only with `unknowns.save` (see unknowns.py). runtime_dir is tmpfs under systemd; the list is bounded
+(RECENT_KEEP per camera, RECENT_SECONDS old at most) and a crop is
 deleted when its track turns Unknown or its person leaves the gallery (forget).
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import write_atomic
-from facedaemon.faces.types import UNKNOWN
+from facedaemon.faces.types import UNKNOWN, is_person
 from facedaemon.safe_path import regular_file_inside
 
 if TYPE_CHECKING:
@@ -67,23 +68,23 @@ class RecentFaces:
     def observe(self, tracks: Iterable[Track], frame_bgr: np.ndarray, frame_time: float) -> None:
         changed = False
         for track in tracks:
-            if track.votes:
-                changed |= self._update(track, frame_bgr, frame_time)
+            changed |= self._update(track, frame_bgr, frame_time)
         changed |= self._expire(frame_time)
         if changed:
             self._write_index()
 
     def _update(self, track: Track, frame_bgr: np.ndarray, frame_time: float) -> bool:
-        from facedaemon.faces.crops import crop_jpeg  # numpy: only the worker writes; the web only reads
+        from facedaemon.faces.crops import crop_jpeg, to_jpeg  # numpy: only the worker writes; the web only reads
 
-        name = track.name
+        name = track.label
         entry = self.entries.get(track.id)
         if name == UNKNOWN:
             return entry is not None and self._drop(track.id)
-        if entry is not None and entry.name == name:
+        if not is_person(name) or (entry is not None and entry.name == name):
             return False
         crop = f"{self.run}-{track.id}"
-        write_atomic(self.folder / f"{crop}.jpg", crop_jpeg(frame_bgr, track.box), durable=False)
+        jpeg = to_jpeg(track.best.crop) if track.best is not None else crop_jpeg(frame_bgr, track.box)
+        write_atomic(self.folder / f"{crop}.jpg", jpeg, durable=False)
         self.entries[track.id] = RecentEntry(crop, track.id, name, round(track.evidence.confidence, 4), frame_time)
         return True
 

@@ -35,11 +35,13 @@ class FaceStatus:
     box: tuple[int, int, int, int]
     track: int | None = None  # the worker's track id (stable while the face is followed)
     distance: float | None = None  # to the named person's nearest photo; None for Unknown
+    not_judged: str | None = None  # why the newest look at the face could not be judged (None: it could)
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "confidence": round(float(self.confidence), 4),
                 "distance": None if self.distance is None else round(float(self.distance), 4),
-                "box": [int(v) for v in self.box], "track": None if self.track is None else int(self.track)}
+                "box": [int(v) for v in self.box], "track": None if self.track is None else int(self.track),
+                "not_judged": self.not_judged}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,8 @@ def _face(raw: object) -> FaceStatus | None:
         return None
     top, right, bottom, left = (int(side) for side in sides if side is not None)
     return FaceStatus(name=name, confidence=min(max(confidence, 0.0), 1.0), box=(top, right, bottom, left),
-                      track=_integer(raw.get("track")), distance=_number(raw.get("distance")))
+                      track=_integer(raw.get("track")), distance=_number(raw.get("distance")),
+                      not_judged=_text(raw.get("not_judged")))
 
 
 def _camera(raw: object) -> CameraStatus | None:

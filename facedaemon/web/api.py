@@ -59,7 +59,7 @@ def faces(camera: str) -> Response:
             "time": view.faces_time,
             "faces": [
                 {"name": face.name, "confidence": round(face.confidence, 4), "box": list(face.box),
-                 "track": face.track, "crop": crops.get(face.track)}
+                 "track": face.track, "crop": crops.get(face.track), "not_judged": face.not_judged}
                 for face in view.faces
             ],
         }

@@ -23,12 +23,31 @@ import numpy as np
 from facedaemon import yuv
 from facedaemon.faces import engine
 from facedaemon.faces.boxes import focus_region, search_regions
+from facedaemon.faces.crops import shot_of
 from facedaemon.faces.detect import REGION_MARGIN, TileMemory
-from facedaemon.faces.matcher import KnownFaces, match_many
+from facedaemon.faces.matcher import KnownFaces, Match, match_many, runner_up
 from facedaemon.faces.negatives import Negatives, apply_negatives
-from facedaemon.faces.quality import LIVE_SHARPNESS_SIDE, MIN_LIVE_SHARPNESS, face_sharpness
-from facedaemon.faces.tracker import Track, Tracker, all_tracks_looked_at, needs_encoding
-from facedaemon.faces.types import FACE, UNKNOWN, Box, FaceResult, RecognitionResult
+from facedaemon.faces.quality import (
+    ENCODE_MIN_PX,
+    LiveQuality,
+    judgeable,
+    live_quality,
+    not_judgeable,
+    pose_from_keypoints,
+    pose_from_landmarks5,
+    shot_score,
+)
+from facedaemon.faces.tracker import (
+    NAME_MARGIN,
+    Track,
+    Tracker,
+    all_tracks_looked_at,
+    ballot,
+    needs_encoding,
+    offer_shot,
+    wants_better_shot,
+)
+from facedaemon.faces.types import Box, FaceResult, RecognitionResult, is_person
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import describe_changes, snapshot
@@ -45,12 +64,6 @@ FULL_SCAN_SECONDS = 0.9  # while every face is followed, the whole frame is scan
 # … and in between only around each tracked face (grown by REGION_MARGIN × its size on each side).
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
-# Face heights (px) measured with `facedaemon bench --range` (docs/performance.md): below ENCODE_MIN_PX the
-# encoding of the right person drifts past the tolerance, so such a face is not encoded and shows a neutral "face"
-# box; below UNKNOWN_MIN_PX a face that matches nobody is still only "face", since a miss at that size is not
-# evidence of a stranger (a match is: it is shown).
-ENCODE_MIN_PX = 20
-UNKNOWN_MIN_PX = 40
 
 
 @dataclass
@@ -121,7 +134,7 @@ class RecognitionChild:
             self._guard_crops(camera, state, state.recent.observe, tracks, frame, frame_time)
         if state.unknowns is not None:
             live = {t.id for t in state.tracker.tracks}
-            self._guard_crops(camera, state, state.unknowns.observe, tracks, live, frame, now, frame_time)
+            self._guard_crops(camera, state, state.unknowns.observe, tracks, live, now, frame_time)
 
     @staticmethod
     def _guard_crops(camera: str, state: ChildCamera, write: Callable[..., None], *args: Any) -> None:
@@ -140,7 +153,7 @@ class RecognitionChild:
         people = set(self.known.people)
         for camera, state in self.cameras.items():
             for track in state.tracker.tracks:
-                track.redecide()
+                track.redecide(people)
             if state.recent is not None:
                 self._guard_crops(camera, state, state.recent.keep_people, people)
 
@@ -169,31 +182,62 @@ class RecognitionChild:
         # The tracked faces spare tiles: a region around them needs no small-face grid, and a whole-frame tile
         # whose only change is around them keeps its answers (see BlazeFace.scan).
         tracked = [t.box for t in tracker.tracks]
-        boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles, tracked)
-        if len(boxes) < len(tracker.tracks) and state.last_full_scan != now:
+        found = engine.detect_faces(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles, tracked)
+        if len(found) < len(tracker.tracks) and state.last_full_scan != now:
             # A face left its region (a jump, a cut) or the detector missed it: look everywhere, every tile.
             regions = self.regions(state, frame.shape, now, whole=True)
-            boxes = engine.detect_regions(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles)
-        tracks = tracker.update(boxes, now)
-        due = [t for t in tracks if height(t.box) >= ENCODE_MIN_PX
-               and needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)]
+            found = engine.detect_faces(frame, regions, rec.scale, rec.model, rec.upsample, state.tiles)
+        tracks = tracker.update([f.box for f in found], now)
+        rgb = engine.to_rgb(frame) if rec.model != engine.BLAZEFACE else None  # dlib's landmarks want RGB
+        looks = self.measure(request.camera, frame, rgb, tracks, found)
+        due = [t for t in tracks if t.id in looks and judgeable(looks[t.id], match=True)
+               and (needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)
+                    or wants_better_shot(t, shot_score(looks[t.id]), now))]
         if due:
-            rgb = engine.to_rgb(frame)
+            rgb = engine.to_rgb(frame) if rgb is None else rgb
             encodings = engine.encode(rgb, [t.box for t in due])
             matches = match_many(self.known, encodings, rec.tolerance)
             matches = apply_negatives(self.known, self.negatives, np.asarray(encodings), matches, rec.tolerance)
-            for track, m in zip(due, matches, strict=True):
-                if m.name == UNKNOWN and face_sharpness(rgb, track.box, LIVE_SHARPNESS_SIDE) < MIN_LIVE_SHARPNESS:
-                    # Too blurred for a miss to mean a stranger: no vote (the name shown stays), try again later.
-                    track.last_encoded = now
-                    continue
-                track.vote(m.name, m.distance, m.confidence, now)
+            for track, m, encoding in zip(due, matches, encodings, strict=True):
+                self.judge(track, looks[track.id], m, encoding, now)
+                if offer_shot(track, shot_of(frame, track.box, looks[track.id], encoding, request.frame_time)):
+                    track.last_shot = now
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
         shown = tracks + tracker.coasting(tracks, now, self.settings.coast_seconds)
-        faces = tuple(FaceResult(shown_name(t), t.evidence.confidence, t.evidence.distance, t.box, t.id)
+        faces = tuple(FaceResult(t.label, t.evidence.confidence, t.evidence.distance, t.box, t.id, why_not(t))
                       for t in shown)
         elapsed = time.perf_counter() - started
         return RecognitionResult(request.camera, request.frame_time, faces, elapsed, len(due))
+
+    @staticmethod
+    def measure(camera: str, frame: np.ndarray, rgb: np.ndarray | None, tracks: list[Track],
+                found: list[engine.Found]) -> dict[int, LiveQuality]:
+        """Each detection's quality (faces of at least ENCODE_MIN_PX), kept on its track too. The pose comes from
+        BlazeFace's key points, or, with `rgb` (hog and cnn), dlib's five landmarks (~1 ms a face)."""
+        measured = [(t, f) for t, f in zip(tracks, found, strict=True) if height(t.box) >= ENCODE_MIN_PX]
+        if rgb is None:
+            poses = [pose_from_keypoints(f.keypoints) if f.keypoints else None for _, f in measured]
+        else:
+            poses = [pose_from_landmarks5(points) for points in engine.landmarks5(rgb, [t.box for t, _ in measured])]
+        looks = {}
+        for (track, f), pose in zip(measured, poses, strict=True):
+            look = live_quality(frame[:, :, ::-1], track.box, pose, f.score)  # a view: only the crop is copied
+            if track.quality is None and not judgeable(look, match=True):
+                log.debug("camera %s: face %d cannot be judged yet: %s", camera, track.id,
+                          not_judgeable(look, match=True))
+            track.quality = looks[track.id] = look
+        return looks
+
+    def judge(self, track: Track, look: LiveQuality, m: Match, encoding: np.ndarray, now: float) -> None:
+        """One encoded look's vote, if it can be judged (tracker.ballot)."""
+        second = None  # the nearest other person, if near enough to matter (tracker.decisive)
+        if is_person(m.name) and m.distance is not None:
+            second = runner_up(self.known, encoding, m.name, m.distance + NAME_MARGIN)
+        vote = ballot(look, m.name, m.distance, m.confidence, second, self.settings.recognition.tolerance)
+        if vote is None:
+            track.last_encoded = now  # no vote (the label shown stays); look again at the next recheck
+            return
+        track.vote(vote.name, vote.distance, vote.confidence, now, vote.decisive)
 
     def close(self) -> None:
         for camera, state in self.cameras.items():
@@ -209,15 +253,11 @@ def height(box: Box) -> int:
     return box[2] - box[0]
 
 
-def shown_name(track: Track) -> str:
-    """The track's name, or FACE while it is too small to tell (never encoded, or Unknown at a size where a miss
-    says nothing)."""
-    if not track.votes:
-        return FACE
-    name = track.name
-    if name == UNKNOWN and height(track.box) < UNKNOWN_MIN_PX:
-        return FACE
-    return name
+def why_not(track: Track) -> str | None:
+    """Why the track's newest look could not be judged (for the faces API), by the rule its label would need."""
+    if track.quality is None:
+        return None
+    return not_judgeable(track.quality, match=is_person(track.label))
 
 
 def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: Any) -> None:

@@ -1,4 +1,5 @@
-"""Unknown faces, worker side: one UnknownCollector per camera keeps the sharpest crop of each unknown track.
+"""Unknown faces, worker side: one UnknownCollector per camera keeps the best crop of each unknown track: the
+track's best shot (faces/tracker.py BestShot, scored by quality.shot_score, the one rule for every face crop).
 
 It writes into the unknowns folder; gallery/unknowns.py holds the files, the rules and who reads them.
 """
@@ -13,22 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from facedaemon.atomic_file import write_atomic
-from facedaemon.faces.crops import crop_jpeg, face_px, face_sharpness
-from facedaemon.faces.quality import MIN_FACE_PX
-from facedaemon.faces.types import UNKNOWN
+from facedaemon.faces.crops import to_jpeg
+from facedaemon.faces.quality import MIN_FACE_PX, measure_face
+from facedaemon.faces.types import FACE, UNKNOWN
 from facedaemon.gallery.unknowns import remove
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from facedaemon.faces.tracker import Track
+    from facedaemon.faces.tracker import BestShot, Track
 
 log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 1.0  # a track must read Unknown this long before its first crop is written
 WRITE_INTERVAL = 2.0  # seconds between rewrites of one track's crop (each is an fsync on persistent storage)
-SHARPER_BY = 1.25  # a new crop replaces the saved one only when this much sharper (not for noise)
+BETTER_BY = 1.25  # a new crop replaces the saved one only when its shot scores this much higher (not for noise)
 JPEG_QUALITY = 95  # the crop may be enrolled: keep the detail the sharpness check looks at
 
 
@@ -37,29 +38,37 @@ class Candidate:
     """The best crop of one unknown track so far."""
 
     uid: str
-    sharpness: float
+    score: float  # the best shot's quality.shot_score
     face_px: int
     jpeg: bytes
     first_seen: float  # Unix time
     last_seen: float
-    written_sharpness: float | None = None  # of the crop on disk, None while nothing is written
+    sharpness: float = 0.0  # measured as for an enrolled photo, for the faces screen
+    written_score: float | None = None  # of the crop on disk, None while nothing is written
     written_at: float = float("-inf")  # monotonic
 
 
-def better(candidate: Candidate, sharpness: float) -> bool:
-    """A new view replaces the kept crop when it is sharper."""
-    return sharpness > candidate.sharpness
+def better(candidate: Candidate, score: float) -> bool:
+    """A new best shot replaces the kept crop when it scores higher."""
+    return score > candidate.score
 
 
 def due(candidate: Candidate, now: float, final: bool = False) -> bool:
     """Write now? The first crop once the face has been Unknown for SETTLE_SECONDS (a first borderline vote is
-    often corrected by the next ones); a clearly sharper one after WRITE_INTERVAL; the best at the end."""
-    if candidate.written_sharpness is None:
+    often corrected by the next ones); a clearly better one after WRITE_INTERVAL; the best at the end."""
+    if candidate.written_score is None:
         return final or candidate.last_seen - candidate.first_seen >= SETTLE_SECONDS
-    if candidate.sharpness <= candidate.written_sharpness:
+    if candidate.score <= candidate.written_score:
         return False
-    return final or (candidate.sharpness >= candidate.written_sharpness * SHARPER_BY
+    return final or (candidate.score >= candidate.written_score * BETTER_BY
                      and now - candidate.written_at >= WRITE_INTERVAL)
+
+
+def enrol_sharpness(shot: BestShot) -> float:
+    """The shot's sharpness measured as for an enrolled photo (quality.measure_face), so the number the faces
+    screen shows compares with the enrolment threshold."""
+    rgb = np.ascontiguousarray(shot.crop[:, :, ::-1])
+    return measure_face(rgb, shot.face).sharpness
 
 
 def unknown_id(camera: str, run: str, track: int, first_seen: float) -> str:
@@ -76,31 +85,29 @@ class UnknownCollector:
     run: str
     candidates: dict[int, Candidate] = field(default_factory=dict)
 
-    def observe(self, tracks: Iterable[Track], live: set[int], frame_bgr: np.ndarray, now: float,
-                frame_time: float) -> None:
+    def observe(self, tracks: Iterable[Track], live: set[int], now: float, frame_time: float) -> None:
         for track in tracks:
-            if track.votes:
-                self._see(track, frame_bgr, now, frame_time)
+            self._see(track, now, frame_time)
         for track_id in [t for t in self.candidates if t not in live]:
             self._finish(track_id, now)
 
-    def _see(self, track: Track, frame_bgr: np.ndarray, now: float, frame_time: float) -> None:
+    def _see(self, track: Track, now: float, frame_time: float) -> None:
         kept = self.candidates.get(track.id)
-        if track.name != UNKNOWN:
-            if kept is not None:  # a known person after all: not a stranger's face to keep
+        if track.label != UNKNOWN:
+            if kept is not None and track.label != FACE:  # a known person after all: not a stranger's face to keep
                 self._discard(self.candidates.pop(track.id))
             return
-        if face_px(track.box) < MIN_FACE_PX:
+        shot = track.best
+        if shot is None or shot.quality.height < MIN_FACE_PX:
             return
-        sharpness = face_sharpness(frame_bgr, track.box)
         if kept is None:
             uid = unknown_id(self.camera, self.run, track.id, frame_time)
-            kept = Candidate(uid, sharpness, face_px(track.box), crop_jpeg(frame_bgr, track.box, JPEG_QUALITY),
-                             frame_time, frame_time)
+            kept = Candidate(uid, shot.score, shot.quality.height, to_jpeg(shot.crop, JPEG_QUALITY), frame_time,
+                             frame_time, enrol_sharpness(shot))
             self.candidates[track.id] = kept
-        elif better(kept, sharpness):
-            kept.sharpness, kept.face_px = sharpness, face_px(track.box)
-            kept.jpeg = crop_jpeg(frame_bgr, track.box, JPEG_QUALITY)
+        elif better(kept, shot.score):
+            kept.score, kept.face_px, kept.sharpness = shot.score, shot.quality.height, enrol_sharpness(shot)
+            kept.jpeg = to_jpeg(shot.crop, JPEG_QUALITY)
         kept.last_seen = frame_time
         if due(kept, now):
             self._write(kept, now)
@@ -122,12 +129,12 @@ class UnknownCollector:
         # Metadata first: readers list a crop by its .jpg, so a listed crop always has its metadata beside it.
         write_atomic(self.folder / f"{kept.uid}.json", json.dumps(meta).encode())
         write_atomic(self.folder / f"{kept.uid}.jpg", kept.jpeg)
-        first = kept.written_sharpness is None
-        kept.written_sharpness, kept.written_at = kept.sharpness, now
+        first = kept.written_score is None
+        kept.written_score, kept.written_at = kept.score, now
         log.info("camera %s: unknown face %s crop %s (%d px, sharpness %.0f)", self.camera,
-                 "saved" if first else "replaced by a sharper", kept.uid, kept.face_px, kept.sharpness)
+                 "saved" if first else "replaced by a better", kept.uid, kept.face_px, kept.sharpness)
 
     def _discard(self, kept: Candidate) -> None:
-        if kept.written_sharpness is not None:
+        if kept.written_score is not None:
             remove(self.folder, kept.uid)
             log.info("camera %s: unknown face crop %s removed: the face was recognised", self.camera, kept.uid)

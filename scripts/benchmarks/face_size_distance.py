@@ -1,4 +1,4 @@
-"""Distance of a face to the gallery by face height: where the neutral "face" label starts (worker/child.py
+"""Distance of a face to the gallery by face height: where the neutral "face" label starts (faces/quality.py
 ENCODE_MIN_PX and UNKNOWN_MIN_PX).
 
 Each shared photo's face is shrunk to 12-100 px tall and pasted into a 1080p frame; BlazeFace finds it (or not)

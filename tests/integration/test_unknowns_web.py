@@ -15,8 +15,10 @@ import pytest
 from PIL import Image, ImageFilter
 
 from facedaemon.config.models import RecognitionConfig
+from facedaemon.faces.crops import shot_of
 from facedaemon.faces.matcher import match
-from facedaemon.faces.tracker import Track
+from facedaemon.faces.quality import live_quality
+from facedaemon.faces.tracker import Track, offer_shot
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.gallery.load import load_gallery
 from facedaemon.gallery.settings import GallerySettings
@@ -61,10 +63,12 @@ def collect_stranger(folder: Path, track_id: int = 5) -> str:
     (box,) = engine.detect_full(rgb, 0.5, "hog", 1)
     frame = np.ascontiguousarray(rgb[:, :, ::-1])
     stranger = Track(track_id, box, 0.0)
+    (encoding,) = engine.encode(rgb, [box])
     stranger.vote(UNKNOWN, 0.8, 0.2, 0.0)
+    offer_shot(stranger, shot_of(frame, box, live_quality(rgb, box, None, None), encoding, time.time()))
     collector = UnknownCollector(folder, "door", "0a1b2c3d")
-    collector.observe([stranger], {track_id}, frame, 0.0, time.time())
-    collector.observe([], set(), frame, 0.1, time.time())  # the track ended
+    collector.observe([stranger], {track_id}, 0.0, time.time())
+    collector.observe([], set(), 0.1, time.time())  # the track ended
     (crop,) = folder.glob(f"*-{track_id}.jpg")
     return crop.stem
 

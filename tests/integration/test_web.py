@@ -47,7 +47,8 @@ def camera_entry(state: str = "streaming", **overrides: Any) -> dict[str, Any]:
         "height": 480,
         "faces": [
             {"name": "Taylor", "confidence": 0.93, "distance": 0.31, "box": [10, 120, 110, 20], "track": 4},
-            {"name": "Unknown", "confidence": 0.12, "distance": None, "box": [20, 30, 29, 21], "track": 5},
+            {"name": "Unknown", "confidence": 0.12, "distance": None, "box": [20, 30, 29, 21], "track": 5,
+             "not_judged": "turned away (yaw 50°, at most 35)"},
         ],
         "faces_time": time.time(),
     }
@@ -456,8 +457,10 @@ def test_api_faces(client: FlaskClient) -> None:
     assert body["camera"] == "front"
     assert isinstance(body["time"], float)
     assert body["faces"] == [  # crop: URL of the recent crop for "not this person" (none written here)
-        {"name": "Taylor", "confidence": 0.93, "box": [10, 120, 110, 20], "track": 4, "crop": None},
-        {"name": "Unknown", "confidence": 0.12, "box": [20, 30, 29, 21], "track": 5, "crop": None},
+        {"name": "Taylor", "confidence": 0.93, "box": [10, 120, 110, 20], "track": 4, "crop": None,
+         "not_judged": None},
+        {"name": "Unknown", "confidence": 0.12, "box": [20, 30, 29, 21], "track": 5, "crop": None,
+         "not_judged": "turned away (yaw 50°, at most 35)"},  # the label stays; the newest look was not judged
     ]
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from facedaemon.annotate.blur import blur_faces, grown
-from facedaemon.faces.types import UNKNOWN, FaceResult
+from facedaemon.faces.types import FACE, UNKNOWN, FaceResult
 
 
 def detail(image: np.ndarray) -> float:
@@ -78,3 +78,11 @@ def test_a_shrunken_extrapolated_box_is_grown_by_the_size_last_seen():
     before = frame.copy()
     blur_faces(frame, [drawn], seen=[seen])
     assert detail(frame[0:40, 0:40]) < detail(before[0:40, 0:40]) / 50  # 40 px = 25 % of 160 beyond the union
+
+
+def test_a_face_nobody_could_judge_is_blurred_like_an_unknown_one():
+    frame = noisy_frame()
+    before = frame.copy()
+    undecided = FaceResult(FACE, 0.0, None, (40, 120, 120, 40), 1)
+    assert blur_faces(frame, [undecided]) == 1
+    assert detail(frame[40:120, 40:120]) < detail(before[40:120, 40:120]) / 50

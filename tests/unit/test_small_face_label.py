@@ -12,29 +12,29 @@ from facedaemon.bench.range_cli import targets
 from facedaemon.bench.range_clip import Segment, schedule
 from facedaemon.bench.range_measure import kind
 from facedaemon.events.presence import PresenceTracker
-from facedaemon.faces.tracker import Track, Vote
+from facedaemon.faces.quality import ENCODE_MIN_PX, UNKNOWN_MIN_PX, LiveQuality, judgeable
+from facedaemon.faces.tracker import Track
 from facedaemon.faces.types import FACE, UNKNOWN, FaceResult, RecognitionResult, is_person
 from facedaemon.gallery.layout import EnrollError, check_name
-from facedaemon.worker.child import ENCODE_MIN_PX, UNKNOWN_MIN_PX, shown_name
 
 
-def track(height: int, *votes: str) -> Track:
-    return Track(1, (100, 100 + height, 100 + height, 100), 0.0,
-                 votes=deque((Vote(v, 0.7 if v == UNKNOWN else 0.4, 0.0 if v == UNKNOWN else 0.8) for v in votes),
-                             maxlen=5))
+def look(height: int) -> LiveQuality:
+    return LiveQuality(height, 500.0, 0.0, 0.0, 0.9)
 
 
-def test_a_face_never_encoded_is_face_not_unknown() -> None:
-    assert shown_name(track(ENCODE_MIN_PX - 1)) == FACE
+def test_a_face_never_judged_is_face_not_unknown() -> None:
+    assert Track(1, (100, 110, 110, 100), 0.0).name == FACE
 
 
-def test_a_small_face_that_matches_nobody_is_face_and_a_larger_one_unknown() -> None:
-    assert shown_name(track(UNKNOWN_MIN_PX - 1, UNKNOWN)) == FACE
-    assert shown_name(track(UNKNOWN_MIN_PX, UNKNOWN)) == UNKNOWN
+def test_a_small_face_that_matches_nobody_is_not_judged_and_a_larger_one_is() -> None:
+    assert not judgeable(look(UNKNOWN_MIN_PX - 1)) and judgeable(look(UNKNOWN_MIN_PX))
 
 
-def test_a_small_face_that_matches_is_named() -> None:
-    assert shown_name(track(ENCODE_MIN_PX, "Obama")) == "Obama"
+def test_a_small_face_that_matches_is_judged_from_the_encoding_size() -> None:
+    assert judgeable(look(ENCODE_MIN_PX), match=True) and not judgeable(look(ENCODE_MIN_PX - 1), match=True)
+    face = Track(1, (100, 100 + ENCODE_MIN_PX, 100 + ENCODE_MIN_PX, 100), 0.0, votes=deque(maxlen=5))
+    face.vote("Obama", 0.4, 0.8, 0.0)
+    assert face.name == "Obama"
 
 
 def test_face_is_no_person_and_cannot_be_enrolled() -> None:

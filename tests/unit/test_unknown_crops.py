@@ -1,4 +1,4 @@
-"""Unknown-face crops: id safety, retention pruning, the sharpest-crop choice and when crops are written;
+"""Unknown-face crops: id safety, retention pruning, the best-shot choice and when crops are written;
 the recent-faces crops for "not this person"; the retention setting; re-deciding tracks after a gallery change."""
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import pytest
 from facedaemon.config import ConfigError, load_text
 from facedaemon.config.durations import format_duration, parse_duration
 from facedaemon.daemon.reload import plan_reload
-from facedaemon.faces.tracker import Track, Vote
+from facedaemon.faces.crops import shot_of
+from facedaemon.faces.quality import live_quality
+from facedaemon.faces.tracker import Track, Vote, offer_shot
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.gallery import unknowns as uk
 from facedaemon.runtime.recent import RECENT_KEEP, RecentFaces, crop_file, find_track, read_index
@@ -43,6 +45,13 @@ def track(track_id: int, name: str, box: tuple[int, int, int, int] = BOX) -> Tra
     found = Track(track_id, box, 0.0, votes=deque(maxlen=5))
     found.vote(name, 0.3 if name != UNKNOWN else 0.7, 0.9 if name != UNKNOWN else 0.3, 0.0)
     return found
+
+
+def see(face: Track, frame: np.ndarray) -> Track:
+    """What the worker does with an encoded look: offer it as the track's best shot (frontal, a sure detection)."""
+    look = live_quality(frame[:, :, ::-1], face.box, (0.0, 0.0), 0.95)
+    offer_shot(face, shot_of(frame, face.box, look, np.zeros(128), NOW))
+    return face
 
 
 # --- ids and files ----------------------------------------------------------------------------------------------
@@ -118,17 +127,17 @@ def test_listing_hides_expired_crops_and_reads_metadata(tmp_path: Path) -> None:
 # --- which crop, and when it is written ---------------------------------------------------------------------------
 
 
-def test_the_sharpest_crop_of_a_track_is_kept(tmp_path: Path) -> None:
+def test_the_best_shot_of_a_track_is_kept(tmp_path: Path) -> None:
     from facedaemon.faces.crops import face_sharpness
 
     sharp, soft = textured_frame(), textured_frame(blur=4)
     assert face_sharpness(sharp, BOX) > 3 * face_sharpness(soft, BOX)
     collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
     stranger = track(7, UNKNOWN)
-    collector.observe([stranger], {7}, soft, now=0.0, frame_time=NOW)
+    collector.observe([see(stranger, soft)], {7}, now=0.0, frame_time=NOW)
     assert not list(tmp_path.glob("*.jpg")), "nothing before the face has been Unknown for a second"
-    collector.observe([stranger], {7}, sharp, now=0.5, frame_time=NOW + 0.5)
-    collector.observe([stranger], {7}, soft, now=1.5, frame_time=NOW + 1.5)
+    collector.observe([see(stranger, sharp)], {7}, now=0.5, frame_time=NOW + 0.5)
+    collector.observe([see(stranger, soft)], {7}, now=1.5, frame_time=NOW + 1.5)
     (saved,) = tmp_path.glob("*.jpg")
     meta = json.loads(saved.with_suffix(".json").read_text())
     assert meta["camera"] == "door" and meta["face_px"] == 160 and meta["sharpness"] == pytest.approx(
@@ -140,14 +149,14 @@ def test_the_sharpest_crop_of_a_track_is_kept(tmp_path: Path) -> None:
 def test_a_clearly_sharper_crop_replaces_the_saved_one_then_the_track_ends(tmp_path: Path) -> None:
     collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
     stranger = track(3, UNKNOWN)
-    collector.observe([stranger], {3}, textured_frame(blur=3), now=0.0, frame_time=NOW)
-    collector.observe([stranger], {3}, textured_frame(blur=3), now=1.0, frame_time=NOW + 1)
+    collector.observe([see(stranger, textured_frame(blur=3))], {3}, now=0.0, frame_time=NOW)
+    collector.observe([see(stranger, textured_frame(blur=3))], {3}, now=1.0, frame_time=NOW + 1)
     (first,) = tmp_path.glob("*.json")
     soft = json.loads(first.read_text())["sharpness"]
-    collector.observe([stranger], {3}, textured_frame(), now=1.5, frame_time=NOW + 1.5)
+    collector.observe([see(stranger, textured_frame())], {3}, now=1.5, frame_time=NOW + 1.5)
     assert json.loads(first.read_text())["sharpness"] == soft, "rewrites are throttled (WRITE_INTERVAL)"
-    collector.observe([], set(), textured_frame(), now=1.6, frame_time=NOW + 1.6)  # the track ended
-    assert json.loads(first.read_text())["sharpness"] > wk.SHARPER_BY * soft, "the best is written at the end"
+    collector.observe([], set(), now=1.6, frame_time=NOW + 1.6)  # the track ended
+    assert json.loads(first.read_text())["sharpness"] > wk.BETTER_BY * soft, "the best is written at the end"
     assert len(list(tmp_path.glob("*.jpg"))) == 1, "one crop per track"
     assert collector.candidates == {}
 
@@ -157,20 +166,30 @@ def test_small_faces_and_named_faces_are_not_kept(tmp_path: Path) -> None:
     small = track(1, UNKNOWN, (100, 150, 150, 100))  # 50 px: could never be enrolled
     known = track(2, "Ann")
     for second in range(3):
-        collector.observe([small, known], {1, 2}, textured_frame(), now=second, frame_time=NOW + second)
+        collector.observe([see(small, textured_frame()), see(known, textured_frame())], {1, 2}, now=second,
+                          frame_time=NOW + second)
+    collector.close()
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_a_face_nobody_could_judge_yet_is_not_kept(tmp_path: Path) -> None:
+    collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
+    undecided = see(Track(8, BOX, 0.0), textured_frame())  # a best shot, but no label yet: "face"
+    for second in range(3):
+        collector.observe([undecided], {8}, now=second, frame_time=NOW + second)
     collector.close()
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
 
 
 def test_a_track_that_turns_out_known_loses_its_crop(tmp_path: Path) -> None:
     collector = wk.UnknownCollector(tmp_path, "door", "0a1b2c3d")
-    face = track(4, UNKNOWN)
+    face = see(track(4, UNKNOWN), textured_frame())
     for second in (0.0, 1.2):
-        collector.observe([face], {4}, textured_frame(), now=second, frame_time=NOW + second)
+        collector.observe([face], {4}, now=second, frame_time=NOW + second)
     assert len(list(tmp_path.glob("*.jpg"))) == 1
     for _ in range(3):
         face.vote("Ann", 0.3, 0.95, 2.0)
-    collector.observe([face], {4}, textured_frame(), now=2.0, frame_time=NOW + 2)
+    collector.observe([face], {4}, now=2.0, frame_time=NOW + 2)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -179,12 +198,12 @@ def test_due_rules() -> None:
     assert not wk.due(kept, 0.0) and wk.due(kept, 0.0, final=True)
     kept.last_seen = NOW + 1.0
     assert wk.due(kept, 0.0)
-    kept.written_sharpness, kept.written_at = 100.0, 0.0
+    kept.written_score, kept.written_at = 100.0, 0.0
     assert not wk.due(kept, 5.0, final=True), "nothing better than what is on disk"
-    kept.sharpness = 110.0
-    assert not wk.due(kept, 5.0) and wk.due(kept, 5.0, final=True), "a little sharper: only at the end"
-    kept.sharpness = 130.0
-    assert not wk.due(kept, 1.0) and wk.due(kept, 2.0), "clearly sharper: after the write interval"
+    kept.score = 110.0
+    assert not wk.due(kept, 5.0) and wk.due(kept, 5.0, final=True), "a little better: only at the end"
+    kept.score = 130.0
+    assert not wk.due(kept, 1.0) and wk.due(kept, 2.0), "clearly better: after the write interval"
     assert wk.better(kept, 131.0) and not wk.better(kept, 130.0)
 
 
@@ -208,6 +227,22 @@ def test_recent_faces_keep_a_crop_per_named_track(tmp_path: Path) -> None:
     assert read_index(tmp_path, "door") == [] and sorted(p.name for p in folder.iterdir()) == ["index.json"]
     recent.close()
     assert not folder.exists()
+
+
+def test_the_recent_crop_is_the_best_shot_not_the_current_frame(tmp_path: Path) -> None:
+    import cv2
+
+    recent = RecentFaces(tmp_path / "recent" / "door", "0a1b2c3d")
+    recent.start()
+    ann = see(track(1, "Ann"), textured_frame())  # the best shot: sharp
+    recent.observe([ann], textured_frame(blur=4), NOW)  # named while the face is soft
+    (entry,) = read_index(tmp_path, "door")
+    path = crop_file(tmp_path, "door", entry.crop)
+    assert path is not None
+    crop = cv2.imread(str(path))
+    sharp, soft = (cv2.imdecode(np.frombuffer(cv2.imencode(".jpg", f[20:340, 20:340])[1], np.uint8), 1)
+                   for f in (textured_frame(), textured_frame(blur=4)))
+    assert np.abs(crop.astype(int) - sharp.astype(int)).mean() < np.abs(crop.astype(int) - soft.astype(int)).mean()
 
 
 def test_recent_faces_are_bounded_and_forgotten_people_go(tmp_path: Path) -> None:
