@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facedaemon.faces import pose
+
 MIN_FACE_PX = 80  # face box height in the (<= LOAD_MAX_SIDE) image; smaller faces encode unreliably
 SHARPNESS_SIDE = 128  # the face crop is resized to this square before measuring, so sharpness is size-independent
 # Variance of the Laplacian of the 128 px grey face crop. Calibrated with scripts/benchmarks/calibrate_blur.py on the
@@ -120,10 +122,14 @@ UNKNOWN_MIN_PX = 40
 # Below MIN_LIVE_SHARPNESS the right person's distance drifts past the tolerance (Gaussian blur of the shared
 # photos' faces at 40, 64 and 100 px: `scripts/benchmarks/face_size_distance.py --blur`).
 MIN_LIVE_SHARPNESS = 100.0
-# PROVISIONAL: the pose limits and the minimum detector score are first guesses; the pose measurement script
-# (scripts/benchmarks/face_pose_distance.py: the right person's distance against yaw and pitch) sets them.
-MAX_YAW_DEG = 35.0
-MAX_PITCH_DEG = 25.0
+# The pose limits: scripts/benchmarks/face_pose_distance.py on real footage of people turning their heads
+# (docs/performance.md, "Face pose and distance"): within 25° of yaw no known face was nearer someone else and
+# 0-10 % of looks were 0.6 or farther from the right person; at 25-35° 28 %. Yaw is 30, not the measured 25: a single
+# frame's reading wanders by ~10°, and near-frontal shared portraits read up to 26° (GEM.jpg), so at 25 such a
+# stranger could stay "face"; a track needs two judgeable misses, so one noisy look does not make it Unknown.
+# Pitch: the footage spans -25..+5°, so the limit is the measured 20.
+MAX_YAW_DEG = 30.0
+MAX_PITCH_DEG = pose.RECOMMENDED_MAX_PITCH_DEG
 # BlazeFace's score (hog and cnn give none). It reports faces from 0.6 (detect.MIN_SCORE), and a frontal shared
 # portrait scored 0.61 once: until measured, the limit only refuses what the detector itself would.
 MIN_JUDGE_SCORE = 0.6
@@ -191,49 +197,20 @@ def shot_score(quality: LiveQuality) -> float:
     return size * sharp * turn * judged
 
 
-# PROVISIONAL pose from landmarks (the pose helper may replace these bodies; keep the signatures). Yaw and pitch in
-# degrees, the signs only roughly meaningful (positive yaw: turned towards the image's left; positive pitch: down):
-# the rule above uses their size only.
-NOSE_TIP_DEPTH = 0.5  # nose tip in front of the eyes, as a share of the distance between the eyes
-NOSE_DEPTH = 0.45  # nose tip in front of the eye-mouth plane, as a share of the eye-to-mouth height
-NOSE_AT = 0.55  # where the nose tip lies between the eye line (0) and the mouth (1) on a level face
-NOSE_BASE_DROP = 0.75  # dlib's nose base below the eye line, as a share of the distance between the eyes
-NOSE_BASE_DEPTH = 0.5  # dlib's nose base in front of the eyes, as a share of the distance between the eyes
-
-
+# Pose: yaw and pitch in degrees from the detector's points, calibrated on AFLW2000-3D in facedaemon/faces/pose.py
+# (its mean errors and the footage are in docs/performance.md, "Face pose and distance"). The rule above uses their
+# size only.
 def pose_from_keypoints(keypoints: Sequence[tuple[float, float]]) -> tuple[float, float]:
     """(yaw, pitch) from BlazeFace's six key points (right eye, left eye, nose tip, mouth, right ear, left ear),
-    each (x, y) in any one image's pixels. Provisional (see above)."""
-    (rex, rey), (lex, ley), (nx, ny), (_, my) = keypoints[:4]
-    # The nose tip against the middle of the eyes, in eye distances: (depth of the nose / eye distance) × tan(yaw).
-    # (The ear points were tried first: on the shared near-frontal portraits they read up to 35°, dlib's 8°.)
-    eyes = abs(lex - rex)
-    if eyes <= 1e-6:
-        return 90.0, 90.0
-    yaw = math.degrees(math.atan((nx - (rex + lex) / 2) / eyes / NOSE_TIP_DEPTH))
-    eye_y = (rey + ley) / 2
-    height = my - eye_y
-    if height <= 1e-6:
-        return yaw, 90.0
-    share = (ny - eye_y) / height
-    pitch = math.degrees(math.atan((share - NOSE_AT) / NOSE_DEPTH))
-    return yaw, pitch
+    each (x, y) in any one image's pixels."""
+    return pose.yaw_pitch_from_blazeface(keypoints)
 
 
 def pose_from_landmarks5(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """(yaw, pitch) from dlib's five landmarks (hog and cnn detectors): the corners of one eye (0, 1), of the other
-    (2, 3) and the base of the nose (4), each (x, y). Provisional (see above)."""
-    (ax, ay), (bx, by), (cx, cy), (dx, dy), (nx, ny) = points[:5]
-    first, second = ((ax + bx) / 2, (ay + by) / 2), ((cx + dx) / 2, (cy + dy) / 2)
-    eyes = math.dist(first, second)
-    if eyes <= 1e-6:
-        return 90.0, 90.0
-    mid_x, mid_y = (first[0] + second[0]) / 2, (first[1] + second[1]) / 2
-    ratio = max(-1.0, min(1.0, (nx - mid_x) / (NOSE_BASE_DEPTH * eyes)))
-    yaw = math.degrees(math.asin(ratio))
-    drop = (ny - mid_y) / eyes / math.cos(math.radians(yaw))  # the eyes look closer together when turned
-    pitch = math.degrees(math.asin(max(-1.0, min(1.0, (NOSE_BASE_DROP - drop) / NOSE_BASE_DROP))))
-    return yaw, pitch
+    """(yaw, pitch) from dlib's five landmarks in its own order (hog and cnn detectors): the corners of one eye
+    (0, 1), of the other (2, 3) and the base of the nose (4), each (x, y), which face_recognition's "small" landmarks
+    name right_eye, left_eye and nose_tip."""
+    return pose.yaw_pitch_from_landmarks5({"right_eye": points[0:2], "left_eye": points[2:4], "nose_tip": points[4:5]})
 
 
 def live_quality(rgb: np.ndarray, box: tuple[int, int, int, int], pose: tuple[float, float] | None,

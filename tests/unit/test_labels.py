@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from facedaemon.faces import pose
 from facedaemon.faces.quality import (
     ENCODE_MIN_PX,
     MAX_PITCH_DEG,
@@ -82,7 +83,7 @@ def test_hog_faces_without_a_score_or_pose_are_judged_on_size_and_sharpness() ->
     assert judgeable(quality(yaw=None, pitch=None, score=None))
 
 
-# --- pose (provisional estimators) --------------------------------------------------------------------------------
+# --- pose: quality's entry points are faces/pose.py's calibrated estimators (tested in test_pose.py) -------------
 
 
 def blazeface_points(turn: float = 0.0, drop: float = 0.0) -> list[tuple[float, float]]:
@@ -91,17 +92,18 @@ def blazeface_points(turn: float = 0.0, drop: float = 0.0) -> list[tuple[float, 
             (40.0, 130.0), (260.0, 130.0)]
 
 
-def test_blazeface_pose_is_level_for_a_frontal_face_and_grows_as_the_nose_moves() -> None:
-    yaw, pitch = pose_from_keypoints(blazeface_points())
-    assert abs(yaw) < 1 and abs(pitch) < 5
+def test_blazeface_pose_is_pose_modules_reading_and_a_turned_nose_is_beyond_the_limits() -> None:
+    assert pose_from_keypoints(blazeface_points()) == pose.yaw_pitch_from_blazeface(blazeface_points())
+    assert abs(pose_from_keypoints(blazeface_points())[0]) < 1
     assert abs(pose_from_keypoints(blazeface_points(turn=0.45))[0]) > MAX_YAW_DEG
     assert abs(pose_from_keypoints(blazeface_points(drop=0.4))[1]) > MAX_PITCH_DEG
 
 
-def test_dlib_pose_is_level_for_a_frontal_face_and_grows_as_the_nose_moves() -> None:
+def test_dlib_pose_reads_dlibs_point_order_as_face_recognition_names_it() -> None:
     eyes = [(80.0, 100.0), (120.0, 100.0), (220.0, 100.0), (180.0, 100.0)]
-    yaw, pitch = pose_from_landmarks5([*eyes, (150.0, 175.0)])
-    assert abs(yaw) < 1 and abs(pitch) < 5
+    named = {"right_eye": eyes[0:2], "left_eye": eyes[2:4], "nose_tip": [(185.0, 175.0)]}
+    assert pose_from_landmarks5([*eyes, (185.0, 175.0)]) == pose.yaw_pitch_from_landmarks5(named)
+    assert abs(pose_from_landmarks5([*eyes, (150.0, 175.0)])[0]) < 1
     assert abs(pose_from_landmarks5([*eyes, (185.0, 175.0)])[0]) > MAX_YAW_DEG
 
 
