@@ -73,7 +73,9 @@ def entity_ids(domain: str, object_id: str) -> dict:
     """How the entity id is asked for: `default_entity_id` (HA 2025.10 on; from 2026.4 the only one read) and
     `object_id` (older HA; 2025.10 on ignores it without a warning when `default_entity_id` is there, and before
     2025.10 the discovery schemas drop the unknown `default_entity_id`)."""
-    return {"object_id": object_id, "default_entity_id": f"{domain}.{object_id}"}
+    # an entity id is [a-z0-9_] without "__" ("hall-pi" → hall_pi), as HA itself makes it from object_id
+    return {"object_id": object_id,
+            "default_entity_id": f"{domain}.{re.sub(r'[^a-z0-9]+', '_', object_id.lower()).strip('_')}"}
 
 
 def _availability(config: MqttConfig, device: str) -> dict:

@@ -113,6 +113,9 @@ def test_entities_ask_for_their_id_the_old_and_the_new_way():
         "sensor.facedaemon_pi1_door_last_person", "sensor.facedaemon_pi1_door_present",
         "image.facedaemon_pi1_door_arrival", "sensor.facedaemon_obama_last_seen"]
     assert all(payload["default_entity_id"].split(".", 1)[1] == payload["object_id"] for _, payload in found)
+    # what HA makes of a device name that is no entity id ("hall-pi" → hall_pi)
+    hall = discovery(config, "hall-pi", "door")[0][1]
+    assert hall["default_entity_id"] == "sensor.facedaemon_hall_pi_door_last_person"
 
 
 def test_the_person_entity_takes_an_empty_state_without_complaint():
