@@ -88,6 +88,12 @@ def sighting_time(payload: bytes) -> float | None:
     return float(when) if isinstance(when, int | float) and not isinstance(when, bool) else None
 
 
+def mqtt_matches(pattern: str, topic: str) -> bool:
+    """Does `topic` match a filter with single-level wildcards ("+") only?"""
+    want, have = pattern.split("/"), topic.split("/")
+    return len(want) == len(have) and all(w in ("+", h) for w, h in zip(want, have, strict=True))
+
+
 def connect_error(exc: BaseException | None) -> str:
     """Why a connection attempt failed, in words, with what to check for the TLS cases."""
     reason = getattr(exc, "reason", None)  # OpenSSL's short reason; absent on errors raised by Python code
@@ -119,6 +125,7 @@ class MqttSink:
         # whether this connection has had the broker's retained ones (then our older sightings stay unsent)
         self._fleet: dict[str, float] = {}
         self._synced = False
+        self._shown: dict[str, str] = {}  # camera → the last_person the broker holds (an earlier run's, maybe)
         # who is on each camera (a name counts once per announced track: Unknown may be several faces at once)
         self._present: dict[str, collections.Counter[str]] = {camera: collections.Counter() for camera in self.cameras}
         self._announced: set[tuple[str, str]] = set()  # (camera, person) with an entity and trigger (this run)
@@ -192,10 +199,12 @@ class MqttSink:
                 if any(present.pop(name, 0) for name in people):
                     states.append(present_message(self.config, self.device, camera, sorted(present), time.time()))
             self._announced = {(camera, name) for camera, name in self._announced if name not in people}
-            cleared = [camera for camera, last in self._last.items() if json.loads(last[1])["name"] in people]
+            # this run's last person, or an earlier run's still retained (this run has not recognised anyone yet)
+            cleared = sorted({camera for camera, last in self._last.items() if json.loads(last[1])["name"] in people}
+                             | {camera for camera, name in self._shown.items() if name in people})
             self._seen = {name: seen for name, seen in self._seen.items() if name not in people}
             for camera in cleared:
-                del self._last[camera]
+                self._last.pop(camera, None)
         if client is None:
             return
         blank = blank_jpeg() if self.snapshots and cleared else None
@@ -287,11 +296,12 @@ class MqttSink:
         with self._state_lock:  # the broker may be another one, or came back empty: learn what it holds again
             self._fleet.clear()
             self._synced = False
+        self._shown: dict[str, str] = {}  # camera → the last_person the broker holds (an earlier run's, maybe)
         status = status_topic(self.config, self.device)
         # Home Assistant's birth message; every daemon's last_seen (the newest sighting wins); our own status, whose
         # live echo comes after the broker's retained last_seen messages (it handles our packets in order)
         client.subscribe([(f"{self.config.discovery_prefix}/status", 1), (last_seen_filter(self.config), 1),
-                          (status, 1)])
+                          (status, 1), (self._last_person_filter(), 1)])
         self._announce(client, placeholders=True)
         client.publish(status, ONLINE, qos=1, retain=True)
 
@@ -325,8 +335,14 @@ class MqttSink:
         return [seen for seen in self._seen.values()
                 if json.loads(seen[1])["time"] > self._fleet.get(seen[0], float("-inf"))]
 
+    def _last_person_filter(self) -> str:
+        return f"{status_topic(self.config, self.device).removesuffix('/status')}/+/last_person"
+
     def _on_message(self, client, _userdata, message) -> None:
-        if message.topic == f"{self.config.discovery_prefix}/status" and message.payload == b"online":
+        if mqtt_matches(self._last_person_filter(), message.topic):  # ours: what a forget must clear
+            with self._state_lock:
+                self._shown[message.topic.split("/")[-2]] = message.payload.decode(errors="replace")
+        elif message.topic == f"{self.config.discovery_prefix}/status" and message.payload == b"online":
             log.info("events: Home Assistant started; announcing again")
             self._announce(client)
         elif message.topic == status_topic(self.config, self.device):

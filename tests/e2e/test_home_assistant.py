@@ -95,6 +95,7 @@ def scenario(ha: HomeAssistant, port: int, tmp_path, shared_data, run_daemon) ->
                                               events={"mqtt": {"host": "127.0.0.1", "port": port}})
         fleet.append(Device(name, where, config_path, http_port, run_daemon))
     hall, garage = fleet
+    clock = Laps()
     for device in fleet:
         device.start()
 
@@ -122,6 +123,7 @@ def scenario(ha: HomeAssistant, port: int, tmp_path, shared_data, run_daemon) ->
     picture = ha.get(f"/api/image_proxy/{entities('hall-pi')['arrival']}")
     assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/jpeg", picture.status_code
 
+    clock.lap("both up")
     # -- the garage stops: its entities are unavailable, the hall's are not, its trigger stays quiet ------------
     assert not garage.stop()
     wait(lambda: all(ha.states()[e]["state"] == "unavailable" for e in entities("garage-pi").values()), 30,
@@ -134,11 +136,13 @@ def scenario(ha: HomeAssistant, port: int, tmp_path, shared_data, run_daemon) ->
     wait(lambda: fired(ha, automations["hall-pi"]) != hall_before, 30, "the hall's trigger again", fleet[:1])
     assert fired(ha, automations["garage-pi"]) == quiet_since
 
+    clock.lap("garage stopped")
     # -- it comes back ------------------------------------------------------------------------------------------
     garage.start()
     wait(lambda: all(ha.states()[e]["state"] != "unavailable" for e in entities("garage-pi").values()), 120,
          "the garage's entities back", fleet)
 
+    clock.lap("garage back")
     # -- Home Assistant restarts: same entities, the newest sighting, a picture behind the image proxy ----------
     assert our_log_problems(ha) == []  # (HA starts a new log file)
     ha.restart()
@@ -152,6 +156,7 @@ def scenario(ha: HomeAssistant, port: int, tmp_path, shared_data, run_daemon) ->
         picture = ha.get(f"/api/image_proxy/{entities(device)['arrival']}")
         assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/jpeg", (device, picture)
 
+    clock.lap("HA restarted")
     # -- the hall forgets Obama (the CLI); the garage, not yet synced, still sees him --------------------------
     forgotten = subprocess.run([sys.executable, "-m", "facedaemon", "forget", "--config", str(hall.config_path),
                                 "Obama"], cwd=REPO, capture_output=True, text=True, timeout=60)
@@ -163,6 +168,7 @@ def scenario(ha: HomeAssistant, port: int, tmp_path, shared_data, run_daemon) ->
     assert states[entities("garage-pi")["last_person"]]["state"] == "Obama"
     assert PERSON not in ha.template("{{ integration_entities('mqtt') | join(',') }}")
 
+    clock.lap("hall forgot")
     # -- and the garage (Syncthing deletes his photos there): nothing of him is left in HA ---------------------
     shutil.rmtree(garage.tmp / "faces" / "Obama")
     garage_last = entities("garage-pi")["last_person"]
@@ -176,6 +182,19 @@ def scenario(ha: HomeAssistant, port: int, tmp_path, shared_data, run_daemon) ->
         sorted(wanted[1:])
     time.sleep(2.0)  # what the last messages may have made HA log
     assert our_log_problems(ha) == []
+    clock.lap("garage forgot")
+
+
+class Laps:
+    """How long each phase took, printed as it ends (the scenario's time budget is 3 min)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def lap(self, what: str) -> None:
+        now = time.monotonic()
+        print(f"\n  {what}: {now - self.last:.0f} s", end="")
+        self.last = now
 
 
 def all_there(ha: HomeAssistant, wanted: list[str], available: bool = False) -> dict | None:

@@ -157,3 +157,16 @@ def placeholders(port: int) -> set[str]:
         if image is not None and image.shape[1] < 320 and image.std() < 2:
             devices.add(device)
     return devices
+
+
+def test_a_forget_clears_a_last_person_an_earlier_run_left_retained(broker):
+    """The daemon restarted and has not recognised anyone yet when a person is forgotten: the camera's last_person
+    still names them on the broker (the earlier run's), and the forget clears it too."""
+    with sink(broker, "hall-pi") as hall:
+        hall.publish(obama(HALL_SAW))
+        assert wait(lambda: retained_now(broker, settle=0.5).get("facedaemon/hall-pi/door/last_person") == "Obama")
+    with sink(broker, "hall-pi") as hall:
+        time.sleep(1.5)  # the broker's retained messages reach the new connection
+        hall.forget({"Obama"})
+        assert wait(lambda: retained_now(broker, settle=0.5).get("facedaemon/hall-pi/door/last_person") == "None", 10)
+        assert retained_now(broker)["facedaemon/hall-pi/door/last_person/attributes"] == "{}"
