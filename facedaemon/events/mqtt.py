@@ -6,6 +6,11 @@ Person entities and triggers are announced when a gallery person is first recogn
 sink when events.include_unknown is on). paho's network thread connects (over TLS when events.mqtt.tls is on),
 reconnects with a capped backoff and sends; publish() only queues (bounded: while the broker is away, QoS 1 messages
 wait in paho's queue of QUEUE_SIZE).
+
+It subscribes to Home Assistant's birth message, to every device's last_seen (the broker keeps the newest sighting
+of the fleet: an older one is answered with this daemon's own, by the sightings' time stamps), to its own status
+(its live echo says the broker's retained messages are in) and to its own last_person topics (a forget clears one
+an earlier run left).
 """
 
 from __future__ import annotations
