@@ -9,15 +9,17 @@ Topics (prefix = events.mqtt.topic_prefix, device = the config's `device`):
   <prefix>/<device>/<camera>/last_person       name of the last person recognised (retained)
   <prefix>/<device>/<camera>/last_person/attributes   that event as JSON (retained): confidence, track, time
   <prefix>/<device>/<camera>/present           who is here now: {"people": [...], "count": n, "time": t} (retained)
-  <prefix>/<device>/<camera>/snapshot          the arrival's JPEG, sent before its event (not retained)
+  <prefix>/<device>/<camera>/snapshot          the arrival's JPEG, sent before its event (not retained; a grey
+                                               placeholder without a face is, until the first arrival)
   <prefix>/people/<person>/last_seen           fleet-wide: {"name", "camera", "device", "time"} (retained)
   <discovery>/sensor/facedaemon_<device>/<camera>_last_person/config   HA discovery (retained), likewise
   <camera>_present; <discovery>/sensor/facedaemon_people/<person>_last_seen/config (one entity per gallery person,
   shared by every daemon); <discovery>/device_automation/facedaemon_<device>/<camera>_<person>/config (triggers;
   <camera>_unknown: "unknown person at <camera>" on the cameras in events.unknown_visitors, cleared on the others);
   <discovery>/image/facedaemon_<device>/<camera>_arrival/config (the snapshot as an HA image entity).
-A person who leaves the gallery (forget) is cleared: empty retained messages delete their last_seen, entity and
-triggers, and a last_person naming them becomes "None" (HA's unknown).
+A person who leaves the gallery (forget) is cleared: empty retained messages delete their entity and triggers, then
+their last_seen, and a last_person naming them becomes "None" (HA shows unknown). The snapshot topic holds a
+retained grey placeholder (no face) until a run's first arrival: HA restarted has a picture to serve.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ from facedaemon.faces.types import UNKNOWN, is_person
 ONLINE, OFFLINE = "online", "offline"
 Message = tuple[str, str, bool]  # topic, payload, retain
 Cleared = tuple[str, str | bytes, bool]  # a forget message: the blank snapshot is bytes
+# Home Assistant templates. A text sensor's "None" stays the text "None" in HA 2024.x (only numeric sensors read it
+# as unknown); the string "unknown" is HA's unknown state itself, in every version.
+UNKNOWN_IF_NONE = "{{ 'unknown' if value in ('', 'None') else value }}"
+# The empty retained message of a forget may reach the person entity before HA has removed it: no JSON then, and
+# no "undefined" or "Erroneous JSON" complaint in HA's log.
+SEEN_AT = ("{{ value_json.camera ~ '@' ~ value_json.device if value_json is defined and value_json.camera is defined"
+           " else 'unknown' }}")
+ATTRIBUTES_OR_NONE = "{{ value if value else '{}' }}"
 
 
 def slug(name: str) -> str:
@@ -52,9 +62,23 @@ def last_seen_topic(config: MqttConfig, name: str) -> str:
     return f"{config.topic_prefix}/people/{slug(name)}/last_seen"
 
 
+def last_seen_filter(config: MqttConfig) -> str:
+    """Every person's last_seen topic (a subscription: each daemon keeps the newest sighting retained)."""
+    return f"{config.topic_prefix}/people/+/last_seen"
+
+
 def ha_device(device: str) -> dict:
     return {"identifiers": [f"facedaemon_{device}"], "name": f"facedaemon {device}", "manufacturer": "facedaemon",
             "model": "facedaemon daemon"}
+
+
+def entity_ids(domain: str, object_id: str) -> dict:
+    """How the entity id is asked for: `default_entity_id` (HA 2025.10 on; from 2026.4 the only one read) and
+    `object_id` (older HA; 2025.10 on ignores it without a warning when `default_entity_id` is there, and before
+    2025.10 the discovery schemas drop the unknown `default_entity_id`)."""
+    # an entity id is [a-z0-9_] without "__" ("hall-pi" → hall_pi), as HA itself makes it from object_id
+    return {"object_id": object_id,
+            "default_entity_id": f"{domain}.{re.sub(r'[^a-z0-9]+', '_', object_id.lower()).strip('_')}"}
 
 
 def _availability(config: MqttConfig, device: str) -> dict:
@@ -67,11 +91,12 @@ def discovery(config: MqttConfig, device: str, camera: str) -> list[tuple[str, d
     base = f"{device_base(config, device)}/{camera}"
     node = f"{config.discovery_prefix}/sensor/facedaemon_{device}"
     last = {"name": f"{camera} last person", "unique_id": f"facedaemon_{device}_{camera}_last_person",
-            "object_id": f"facedaemon_{device}_{camera}_last_person", "state_topic": f"{base}/last_person",
+            **entity_ids("sensor", f"facedaemon_{device}_{camera}_last_person"), "state_topic": f"{base}/last_person",
+            "value_template": UNKNOWN_IF_NONE,
             "json_attributes_topic": f"{base}/last_person/attributes", "icon": "mdi:face-recognition",
             "device": ha_device(device), **_availability(config, device)}
     present = {"name": f"{camera} present", "unique_id": f"facedaemon_{device}_{camera}_present",
-               "object_id": f"facedaemon_{device}_{camera}_present", "state_topic": f"{base}/present",
+               **entity_ids("sensor", f"facedaemon_{device}_{camera}_present"), "state_topic": f"{base}/present",
                "value_template": "{{ value_json.people | join(', ') if value_json.people else 'nobody' }}",
                "json_attributes_topic": f"{base}/present", "icon": "mdi:account-group",
                "device": ha_device(device), **_availability(config, device)}
@@ -86,7 +111,7 @@ def snapshot_discovery(config: MqttConfig, device: str, camera: str) -> tuple[st
     """An MQTT image entity showing the camera's latest arrival: the JPEG itself goes over MQTT (not retained), so
     Home Assistant serves it behind its own login (/api/image_proxy/image.<object_id>) for notifications."""
     object_id = f"facedaemon_{device}_{camera}_arrival"
-    payload = {"name": f"{camera} arrival", "unique_id": object_id, "object_id": object_id,
+    payload = {"name": f"{camera} arrival", "unique_id": object_id, **entity_ids("image", object_id),
                "image_topic": snapshot_topic(config, device, camera), "content_type": "image/jpeg",
                "icon": "mdi:account-eye", "device": ha_device(device), **_availability(config, device)}
     return f"{config.discovery_prefix}/image/facedaemon_{device}/{camera}_arrival/config", payload
@@ -96,9 +121,9 @@ def person_discovery(config: MqttConfig, name: str) -> tuple[str, dict]:
     """The fleet-wide "last seen" sensor of a gallery person: every daemon publishes the same retained config."""
     object_id = f"{slug(name)}_last_seen"
     payload = {"name": f"{name} last seen", "unique_id": f"facedaemon_people_{object_id}",
-               "object_id": f"facedaemon_{object_id}", "state_topic": last_seen_topic(config, name),
-               "value_template": "{{ value_json.camera }}@{{ value_json.device }}",
-               "json_attributes_topic": last_seen_topic(config, name), "icon": "mdi:account-clock",
+               **entity_ids("sensor", f"facedaemon_{object_id}"), "state_topic": last_seen_topic(config, name),
+               "value_template": SEEN_AT, "json_attributes_topic": last_seen_topic(config, name),
+               "json_attributes_template": ATTRIBUTES_OR_NONE, "icon": "mdi:account-clock",
                "device": {"identifiers": ["facedaemon_people"], "name": "facedaemon people",
                           "manufacturer": "facedaemon", "model": "people"}}
     return f"{config.discovery_prefix}/sensor/facedaemon_people/{object_id}/config", payload
@@ -166,16 +191,19 @@ def announcements(config: MqttConfig, device: str, cameras: Iterable[str], peopl
 
 def forget_messages(config: MqttConfig, device: str, cameras: Iterable[str], people: Iterable[str],
                     cleared: Iterable[str], blank: bytes | None = None) -> list[Cleared]:
-    """What clears forgotten people from the broker: empty retained messages delete their last_seen, entity and
-    triggers; each camera in `cleared` (its last person was one of them) shows "None" and, with snapshots, `blank`."""
-    cameras = tuple(cameras)
+    """What clears forgotten people from the broker: empty retained messages delete their entity and triggers, then
+    (so Home Assistant has their entity gone before its state empties) their last_seen; each camera in `cleared`
+    (its last person was one of them) shows "None" (HA: unknown) and, with snapshots, `blank` (retained: the
+    picture a restarted HA serves)."""
+    cameras, people = tuple(cameras), tuple(people)
     messages: list[Cleared] = []
     for name in people:
-        messages += [(last_seen_topic(config, name), "", True), (person_discovery(config, name)[0], "", True)]
+        messages.append((person_discovery(config, name)[0], "", True))
         messages += [(trigger_discovery(config, device, camera, name)[0], "", True) for camera in cameras]
-    for camera in cleared:  # "None" is Home Assistant's "unknown" state; the name must not stay shown
+    messages += [(last_seen_topic(config, name), "", True) for name in people]
+    for camera in cleared:  # the name must not stay shown
         base = f"{device_base(config, device)}/{camera}"
         messages += [(f"{base}/last_person", "None", True), (f"{base}/last_person/attributes", "{}", True)]
         if blank is not None:
-            messages.append((snapshot_topic(config, device, camera), blank, False))
+            messages.append((snapshot_topic(config, device, camera), blank, True))
     return messages

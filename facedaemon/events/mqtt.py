@@ -6,6 +6,11 @@ Person entities and triggers are announced when a gallery person is first recogn
 <camera>" at every connection, for the cameras in events.unknown_visitors (Unknown reaches this sink only from them).
 paho's network thread connects (over TLS when events.mqtt.tls is on), reconnects with a capped backoff and sends;
 publish() only queues (bounded: while the broker is away, QoS 1 messages wait in paho's queue of QUEUE_SIZE).
+
+It subscribes to Home Assistant's birth message, to every device's last_seen (the broker keeps the newest sighting
+of the fleet: an older one is answered with this daemon's own, by the sightings' time stamps), to its own status
+(its live echo says the broker's retained messages are in) and to its own last_person topics (a forget clears one
+an earlier run left).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from facedaemon.events.ha_discovery import (
     announcements,
     event_messages,
     forget_messages,
+    last_seen_filter,
     person_discovery,
     present_message,
     snapshot_topic,
@@ -79,6 +85,21 @@ def blank_jpeg() -> bytes:
     return jpeg.tobytes() if ok else b""
 
 
+def sighting_time(payload: bytes) -> float | None:
+    """The time stamp of a last_seen message; None for an empty one (a forget) or one that is not a sighting."""
+    try:
+        when = json.loads(payload)["time"] if payload else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return float(when) if isinstance(when, int | float) and not isinstance(when, bool) else None
+
+
+def mqtt_matches(pattern: str, topic: str) -> bool:
+    """Does `topic` match a filter with single-level wildcards ("+") only?"""
+    want, have = pattern.split("/"), topic.split("/")
+    return len(want) == len(have) and all(w in ("+", h) for w, h in zip(want, have, strict=True))
+
+
 def connect_error(exc: BaseException | None) -> str:
     """Why a connection attempt failed, in words, with what to check for the TLS cases."""
     reason = getattr(exc, "reason", None)  # OpenSSL's short reason; absent on errors raised by Python code
@@ -107,6 +128,11 @@ class MqttSink:
         self.snapshots = snapshots  # announce an image entity per camera and publish each arrival's JPEG
         self._last: dict[str, Message] = {}  # camera → its last_person attributes message (this run)
         self._seen: dict[str, Message] = {}  # person → the last last_seen message this daemon sent
+        # last_seen topic → the time of the sighting the broker holds now (any daemon's; this connection), and
+        # whether this connection has had the broker's retained ones (then our older sightings stay unsent)
+        self._fleet: dict[str, float] = {}
+        self._synced = False
+        self._shown: dict[str, str] = {}  # camera → the last_person the broker holds (an earlier run's, maybe)
         # who is on each camera (a name counts once per announced track: Unknown may be several faces at once)
         self._present: dict[str, collections.Counter[str]] = {camera: collections.Counter() for camera in self.cameras}
         self._announced: set[tuple[str, str]] = set()  # (camera, person) with an entity and trigger (this run)
@@ -183,10 +209,12 @@ class MqttSink:
                 if any(present.pop(name, 0) for name in people):
                     states.append(present_message(self.config, self.device, camera, sorted(present), time.time()))
             self._announced = {(camera, name) for camera, name in self._announced if name not in people}
-            cleared = [camera for camera, last in self._last.items() if json.loads(last[1])["name"] in people]
+            # this run's last person, or an earlier run's still retained (this run has not recognised anyone yet)
+            cleared = sorted({camera for camera, last in self._last.items() if json.loads(last[1])["name"] in people}
+                             | {camera for camera, name in self._shown.items() if name in people})
             self._seen = {name: seen for name, seen in self._seen.items() if name not in people}
             for camera in cleared:
-                del self._last[camera]
+                self._last.pop(camera, None)
         if client is None:
             return
         blank = blank_jpeg() if self.snapshots and cleared else None
@@ -275,34 +303,83 @@ class MqttSink:
         log.info("events: MQTT connected to %s", self._where)
         self._failures, self._last_failure = 0, ""
         self._set_connected(True)
-        client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)  # Home Assistant's birth message
-        self._announce(client)
-        client.publish(status_topic(self.config, self.device), ONLINE, qos=1, retain=True)
+        with self._state_lock:  # the broker may be another one, or came back empty: learn what it holds again
+            self._fleet.clear()
+            self._synced = False
+        self._shown: dict[str, str] = {}  # camera → the last_person the broker holds (an earlier run's, maybe)
+        status = status_topic(self.config, self.device)
+        # Home Assistant's birth message; every daemon's last_seen (the newest sighting wins); our own status, whose
+        # live echo comes after the broker's retained last_seen messages (it handles our packets in order)
+        client.subscribe([(f"{self.config.discovery_prefix}/status", 1), (last_seen_filter(self.config), 1),
+                          (status, 1), (self._last_person_filter(), 1)])
+        self._announce(client, placeholders=True)
+        client.publish(status, ONLINE, qos=1, retain=True)
 
-    def _announce(self, client) -> None:
+    def _announce(self, client, *, placeholders: bool = False) -> None:
         """Discovery and this run's state, again: a broker without persistence comes back empty, and Home Assistant
         asks for discovery when it starts ("online" on <discovery_prefix>/status). What this daemon knows now also
-        replaces a retained state its last run left behind."""
+        replaces a retained state its last run left behind. Its last_seen sightings go once the broker's are known,
+        and only those newer than the broker's (another daemon may have seen the person since)."""
         with self._state_lock:
             states = [present_message(self.config, self.device, camera, sorted(people), time.time())
                       for camera, people in self._present.items()]
             states += [(topic.removesuffix("/attributes"), json.loads(body)["name"], True)
                        for topic, body, _ in self._last.values()] + list(self._last.values())
             people = sorted(self._announced)
-            # last_seen only of people here now: no older sighting of this daemon may replace another one's newer
-            here = {name for present in self._present.values() for name in present}
-            states += [self._seen[name] for name in sorted(here) if name in self._seen]
+            states += self._newer_sightings() if self._synced else []
         found = announcements(self.config, self.device, self.cameras, people, snapshots=self.snapshots,
                               unknown=self.unknown)
         for topic, payload in found:
             client.publish(topic, "" if payload is None else json.dumps(payload), qos=1, retain=True)
         for topic, payload, retain in states:
             client.publish(topic, payload, qos=1, retain=retain)
+        if self.snapshots and placeholders:
+            # The image entities' retained placeholder (no face; arrivals are not retained): what a restarted Home
+            # Assistant serves, where it had no picture and its image proxy failed. Once per connection, not on
+            # HA's birth (it is still there), so a picture HA shows now is replaced only by a reconnection.
+            blank = blank_jpeg()
+            for camera in self.cameras:
+                client.publish(snapshot_topic(self.config, self.device, camera), blank, qos=1, retain=True)
+
+    def _newer_sightings(self) -> list[Message]:
+        """This run's last_seen messages newer than what the broker holds for the person (under _state_lock)."""
+        return [seen for seen in self._seen.values()
+                if json.loads(seen[1])["time"] > self._fleet.get(seen[0], float("-inf"))]
+
+    def _last_person_filter(self) -> str:
+        return f"{status_topic(self.config, self.device).removesuffix('/status')}/+/last_person"
 
     def _on_message(self, client, _userdata, message) -> None:
-        if message.topic == f"{self.config.discovery_prefix}/status" and message.payload == b"online":
+        if mqtt_matches(self._last_person_filter(), message.topic):  # ours: what a forget must clear
+            with self._state_lock:
+                self._shown[message.topic.split("/")[-2]] = message.payload.decode(errors="replace")
+        elif message.topic == f"{self.config.discovery_prefix}/status" and message.payload == b"online":
             log.info("events: Home Assistant started; announcing again")
             self._announce(client)
+        elif message.topic == status_topic(self.config, self.device):
+            if message.payload == ONLINE.encode() and not message.retain:  # our own, live: the retained are in
+                with self._state_lock:
+                    self._synced = True
+                    newer = self._newer_sightings()
+                for topic, payload, retain in newer:
+                    client.publish(topic, payload, qos=1, retain=retain)
+        else:
+            self._on_sighting(client, message.topic, message.payload)
+
+    def _on_sighting(self, client, topic: str, payload: bytes) -> None:
+        """A last_seen on the broker (any daemon's, ours included): if this daemon saw the person later, its own
+        sighting goes again, so the retained one is the newest whatever order the daemons announced in. An empty
+        one is a forget: not answered (the person is gone from that device's gallery)."""
+        when = sighting_time(payload)
+        with self._state_lock:
+            if when is None:
+                self._fleet.pop(topic, None)
+                return
+            self._fleet[topic] = when
+            ours = [seen for seen in self._seen.values() if seen[0] == topic]
+            newer = ours if self._synced and ours and json.loads(ours[0][1])["time"] > when else []
+        for topic_, body, retain in newer:
+            client.publish(topic_, body, qos=1, retain=retain)
 
     def _on_connect_fail(self, _client, _userdata) -> None:
         # paho calls this while handling the connect error: the exception is the one being handled.

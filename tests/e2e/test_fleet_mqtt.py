@@ -115,7 +115,9 @@ class Pictures:
         self.found: list[tuple[str, bytes]] = []
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"fleet-pics-{uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda c, *_: c.subscribe("facedaemon/+/door/snapshot", 1)
-        self.client.on_message = lambda _c, _u, m: self.found.append((m.topic.split("/")[1], bytes(m.payload)))
+        # live ones only: the retained placeholder of each connection is not the forget's
+        self.client.on_message = lambda _c, _u, m: m.retain or self.found.append((m.topic.split("/")[1],
+                                                                                   bytes(m.payload)))
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *_: subscribed.set()
         self.client.connect("127.0.0.1", port)

@@ -118,12 +118,38 @@ def test_an_unknown_visitor_is_an_event_and_an_arrival_but_nobody_s_last_seen():
 def test_forgetting_a_person_clears_their_retained_topics():
     config = mqtt()
     messages = forget_messages(config, "pi1", ["a", "b"], ["Obama"], cleared=["a"], blank=b"jpeg")
+    # the entity and triggers go first: Home Assistant removes the entity before its state topic empties
     assert messages == [
-        ("facedaemon/people/obama/last_seen", "", True),
         ("homeassistant/sensor/facedaemon_people/obama_last_seen/config", "", True),
         ("homeassistant/device_automation/facedaemon_pi1/a_obama/config", "", True),
         ("homeassistant/device_automation/facedaemon_pi1/b_obama/config", "", True),
+        ("facedaemon/people/obama/last_seen", "", True),
         ("facedaemon/pi1/a/last_person", "None", True), ("facedaemon/pi1/a/last_person/attributes", "{}", True),
-        ("facedaemon/pi1/a/snapshot", b"jpeg", False)]
+        ("facedaemon/pi1/a/snapshot", b"jpeg", True)]
     assert all(message[0] != "facedaemon/pi1/a/snapshot" for message in
                forget_messages(config, "pi1", ["a"], ["Obama"], cleared=["a"]))
+
+
+def test_entities_ask_for_their_id_the_old_and_the_new_way():
+    """HA 2026.4 on reads only `default_entity_id` (the full entity id); older HA reads `object_id` and drops the
+    unknown key; both together log no deprecation warning (HA 2025.10 to 2026.3)."""
+    config = mqtt()
+    found = [*discovery(config, "pi1", "door"), snapshot_discovery(config, "pi1", "door"),
+             person_discovery(config, "Obama")]
+    assert [payload["default_entity_id"] for _, payload in found] == [
+        "sensor.facedaemon_pi1_door_last_person", "sensor.facedaemon_pi1_door_present",
+        "image.facedaemon_pi1_door_arrival", "sensor.facedaemon_obama_last_seen"]
+    assert all(payload["default_entity_id"].split(".", 1)[1] == payload["object_id"] for _, payload in found)
+    # what HA makes of a device name that is no entity id ("hall-pi" → hall_pi)
+    hall = discovery(config, "hall-pi", "door")[0][1]
+    assert hall["default_entity_id"] == "sensor.facedaemon_hall_pi_door_last_person"
+
+
+def test_the_person_entity_takes_an_empty_state_without_complaint():
+    """A forget's empty retained last_seen may reach the entity before HA removed it: the templates test for the
+    JSON instead of assuming it (HA renders them; tests/e2e/test_home_assistant.py reads HA's log)."""
+    _, payload = person_discovery(mqtt(), "Obama")
+    assert "value_json is defined" in payload["value_template"]
+    assert payload["json_attributes_template"] == "{{ value if value else '{}' }}"
+    last_person = discovery(mqtt(), "pi1", "door")[0][1]
+    assert last_person["value_template"] == "{{ 'unknown' if value in ('', 'None') else value }}"
