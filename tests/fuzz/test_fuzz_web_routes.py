@@ -2,7 +2,7 @@
 headers, bodies and query strings through Flask's test client, over a real runtime folder with HLS files and a
 real faces folder.
 
-Never a 500 (the live path's and /healthz's 503 aside: no daemon runs here), and never the content of a file
+Never a 500 (the 503 of the routes that need the daemon aside: none runs here), and never the content of a file
 outside the folders the app serves: a sentinel file beside them must not appear in any body. Examples:
 tests/fuzz_profiles.py.
 """
@@ -22,8 +22,9 @@ from facedaemon.web.app import create_app
 from facedaemon.web.context import WebContext
 
 SENTINEL = f"SENTINEL-{uuid.uuid4().hex}"
-# No daemon runs here: the live path and the health check rightly answer 503 (every other 5xx is a failure).
-UNAVAILABLE_HERE = ("/live/", "/healthz")
+# No daemon runs here: the live path, the health check and the metrics (read from the daemon's files) rightly
+# answer 503; every other 5xx is a failure.
+UNAVAILABLE_HERE = ("/live/", "/healthz", "/metrics")
 
 
 @pytest.fixture(scope="module")
