@@ -124,10 +124,7 @@ def assert_boundaries_follow_stamps(joined: Joined, stamped: list[float], tolera
     # the frames in bursts (stamps ~1 ms apart, few 0.5 s segments): say so rather than pass on nothing.
     assert len(joined.starts) >= 2, f"only {len(joined.starts)} segment boundaries to check; {describe(joined)}"
     first = _aligned(joined.times, stamped, tolerance)
-    assert first is not None, (
-        f"the frames from {joined.times[0] * 1000:.1f} ms are not the encoder's packets (within "
-        f"{tolerance * 1000:g} ms each); encoder stamps near there (ms): "
-        f"{[round(t * 1000, 1) for t in stamped if abs(t - joined.times[0]) < 0.5]}; {describe(joined)}")
+    assert first is not None, f"{_mismatch(joined.times, stamped, tolerance)}; {describe(joined)}"
     source = stamped[first:first + len(joined.times)]
     gaps = joined.gaps()
     for start in (start for start in joined.starts if start < len(gaps)):
@@ -136,6 +133,17 @@ def assert_boundaries_follow_stamps(joined: Joined, stamped: list[float], tolera
             assert abs(gaps[index] - want) <= tolerance, (
                 f"frame {index + 1}: {gaps[index] * 1000:.1f} ms after the one before, stamped "
                 f"{want * 1000:.1f} ms; {describe(joined)}")
+
+
+def _mismatch(times: list[float], stamped: list[float], tolerance: float) -> str:
+    """Why no run of packets matches: the counts, and the first frame off at the start nearest the first frame."""
+    start = min(range(len(stamped)), key=lambda i: abs(stamped[i] - times[0]), default=0)
+    pairs = list(zip(times, stamped[start:], strict=False))
+    off = next((i for i, (time, stamp) in enumerate(pairs) if abs(time - stamp) > tolerance), len(pairs))
+    where = (f"frame {off} at {times[off] * 1000:.1f} ms, the packet there {stamped[start + off] * 1000:.1f} ms"
+             if off < len(pairs) else f"every stamp matched but {len(times) - len(pairs)} frames have none")
+    return (f"the {len(times)} frames are not a run of the {len(stamped)} encoder packets within "
+            f"{tolerance * 1000:g} ms: from packet {start}, first off: {where}")
 
 
 def _aligned(times: list[float], stamped: list[float], tolerance: float) -> int | None:

@@ -135,7 +135,7 @@ def test_the_encoders_hls_has_no_stutter_at_boundaries(ffmpeg: str, tmp_path: Pa
         for index in paced(SECONDS):
             assert encoder.write(frame(index))
     finally:
-        encoder.stop()
+        encoder.stop(timeout=30)  # time for a loaded ffmpeg to finish both outputs (the default kills it at 3 s)
     init, segments = listed(tmp_path / "cam1")
     joined = join_segments(ffmpeg, init, segments, tmp_path)
     assert_boundaries_follow_stamps(joined, framecrc_times(stamps.read_text()))
