@@ -9,6 +9,7 @@ tests/fuzz_profiles.py.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 import uuid
 
@@ -87,6 +88,7 @@ def request(client: FlaskClient, method: str, path: str, query: str, headers: di
 
 @example(method="GET", path="/hls/door/..%2F..%2Fsecret.txt", query="", headers={}, body=b"")
 @example(method="GET", path="/hls/door/seg_00002.m4s", query="", headers={}, body=b"")
+@example(method="GET", path="//healthz", query="", headers={}, body=b"")  # found by the long run
 @example(method="GET", path="/static/../../secret.txt", query="", headers={}, body=b"")
 @example(method="POST", path="/api/faces/Ann", query="", headers={"Content-Type": "multipart/form-data"},
          body=b"--x\r\n")
@@ -100,5 +102,6 @@ def request(client: FlaskClient, method: str, path: str, query: str, headers: di
 def test_no_request_gets_a_500_or_a_file_from_outside(client: FlaskClient, method: str, path: str, query: str,
                                                        headers: dict[str, str], body: bytes) -> None:
     status, content = request(client, method, path, query, headers, body)
-    assert status < 500 or (status == 503 and path.startswith(UNAVAILABLE_HERE)), (status, content[:300])
+    routed = re.sub("/+", "/", path)  # Werkzeug merges slashes: '//healthz' is /healthz
+    assert status < 500 or (status == 503 and routed.startswith(UNAVAILABLE_HERE)), (status, content[:300])
     assert SENTINEL.encode() not in content
