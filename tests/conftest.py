@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import service_install
+from tests import fuzz_profiles, service_install
 from tests.realparts import MISSING_PREFIX, STRICT, missing, require_photos
 
 
@@ -21,6 +21,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("needs_photos") is not None:
         require_photos()
 
+
+fuzz_profiles.load()  # before any test module builds its @settings
 
 MISSING_LINE = re.compile(re.escape(MISSING_PREFIX) + r"[^\n]*?(?= \(strict mode|'\)|$)", re.M)
 _reported: set[str] = set()

@@ -50,6 +50,13 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "person"
 
 
+def as_text(name: str) -> str:
+    """A name as a plain-text MQTT payload: UTF-8 always. A folder name that is not UTF-8 on disk reaches Python
+    with lone surrogates, which cannot be encoded (paho would raise while publishing); each becomes '?'. The JSON
+    payloads keep the name exact (escaped)."""
+    return name.encode("utf-8", "replace").decode("utf-8")
+
+
 def device_base(config: MqttConfig, device: str) -> str:
     return f"{config.topic_prefix}/{device}"
 
@@ -132,7 +139,8 @@ def person_discovery(config: MqttConfig, name: str) -> tuple[str, dict]:
 def trigger_discovery(config: MqttConfig, device: str, camera: str, name: str) -> tuple[str, dict]:
     """HA device trigger "<name> recognised at <camera>" on this daemon's device (payload-matched)."""
     payload = {"automation_type": "trigger", "topic": f"{device_base(config, device)}/{camera}/recognised",
-               "payload": name, "type": "recognised", "subtype": f"{name} at {camera}", "device": ha_device(device)}
+               "payload": as_text(name), "type": "recognised", "subtype": f"{name} at {camera}",
+               "device": ha_device(device)}
     return (f"{config.discovery_prefix}/device_automation/facedaemon_{device}/{camera}_{slug(name)}/config",
             payload)
 
@@ -160,7 +168,8 @@ def event_messages(config: MqttConfig, device: str, event: Event) -> list[Messag
     if is_person(event.name):
         messages.append(seen_message(config, device, event))
     if event.kind == RECOGNISED:
-        messages += [(f"{base}/recognised", event.name, False), (f"{base}/last_person", event.name, True),
+        shown = as_text(event.name)
+        messages += [(f"{base}/recognised", shown, False), (f"{base}/last_person", shown, True),
                      (f"{base}/last_person/attributes", body, True)]
     return messages
 

@@ -7,12 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from facedaemon.config import (
-    CameraConfig,
     Config,
     ConfigError,
     EncoderConfig,
@@ -486,129 +482,6 @@ def test_file_name_is_shown_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_utf8_bom_and_bytes_are_accepted() -> None:
     config = load_text(b"\xef\xbb\xbf" + MINIMAL.encode(), source="x", base_dir=BASE)
     assert config.cameras[0].name == "cam"
-
-
-# ------------------------------------------------------------------------------------------------------- fuzz
-
-
-def _check(text: str | bytes) -> None:
-    try:
-        config = load_text(text, source="fuzz.yaml", base_dir=BASE)
-    except ConfigError as exc:
-        assert str(exc)  # every error says something
-        assert all(problem.file == "fuzz.yaml" for problem in exc.problems)
-    else:
-        assert isinstance(config, Config)
-
-
-# No example database: the tests must not leave a .hypothesis folder in the repository.
-FUZZ = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-
-_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**20), max_value=10**20),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20),
-    st.sampled_from(
-        ["pattern", "0", "/dev/video0", "rtsp://u:p@h/x", "a.mp4", "127.0.0.1:80", "hog", "info"]
-    ),
-)
-_keys = st.one_of(
-    st.sampled_from(
-        [
-            *Config.model_fields,
-            *HttpConfig.model_fields,
-            *CameraConfig.model_fields,
-            "source",
-            "kind",
-            "uri",
-            "x",
-        ]
-    ),
-    st.text(max_size=8),
-)
-_yamlish = st.recursive(
-    _scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=5),
-    max_leaves=25,
-)
-
-
-@FUZZ
-@given(st.text(max_size=300))
-def test_fuzz_text(text: str) -> None:
-    _check(text)
-
-
-@FUZZ
-@given(st.binary(max_size=300))
-def test_fuzz_bytes(data: bytes) -> None:
-    _check(data)
-
-
-@FUZZ
-@given(_yamlish)
-def test_fuzz_structures(document: object) -> None:
-    _check(yaml.safe_dump(document))
-
-
-@FUZZ
-@given(
-    st.dictionaries(_keys, _yamlish, max_size=4),
-    st.dictionaries(
-        st.text(min_size=1, max_size=8), st.dictionaries(_keys, _yamlish, max_size=4), max_size=3
-    ),
-)
-def test_fuzz_near_valid_configs(top: dict[str, object], cameras: dict[str, dict[str, object]]) -> None:
-    document: dict[str, object] = {
-        "faces_dir": "f",
-        "runtime_dir": "r",
-        "cameras": {"ok": {"source": "pattern"}},
-    }
-    document.update(top)
-    if isinstance(document.get("cameras"), dict):
-        document["cameras"] = {**document["cameras"], **cameras}
-    _check(yaml.safe_dump(document))
-
-
-@FUZZ
-@given(
-    st.lists(
-        st.sampled_from(
-            [
-                "a:",
-                " ",
-                "\n",
-                "- ",
-                "[",
-                "]",
-                "{",
-                "}",
-                ",",
-                "&x ",
-                "*x",
-                "<<: ",
-                "!!int ",
-                "'",
-                '"',
-                "#",
-                "?",
-                "|",
-                ">",
-                "0",
-                "1e9",
-                ".nan",
-                "~",
-                "cameras:",
-                "source:",
-            ]
-        ),
-        max_size=40,
-    )
-)
-def test_fuzz_yaml_tokens(tokens: list[str]) -> None:
-    _check("".join(tokens))
 
 
 def test_a_pipe_a_device_or_a_huge_file_is_refused_without_waiting(tmp_path):
