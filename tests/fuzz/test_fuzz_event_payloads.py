@@ -58,6 +58,8 @@ def test_any_name_gives_topics_and_payloads_a_broker_and_a_webhook_take(name: st
     assert json.loads(payload)["people"] == [name, "Unknown"]
     for topic, config in announcements(CONFIG, DEVICE, [CAMERA], [(CAMERA, name)], snapshots=True):
         check_topic(topic)
+        if config is None:  # an empty retained config: removes a trigger (the unknown one of a camera not opted in)
+            continue
         check_payload(json.dumps(config))
         if config.get("type") == "recognised":  # Home Assistant's trigger fires on this exact payload
             assert [config["payload"]] == [payload for topic, payload, _ in event_messages(CONFIG, DEVICE, event)
