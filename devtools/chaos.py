@@ -513,7 +513,8 @@ def run_step(rig: Rig, step: Step) -> list[Comeback]:
     result = [Comeback(kind, at, what, times.get(kind)) for kind, (what, _s, _p) in injected.items()]
     for comeback in result:
         took = "NEVER" if comeback.seconds is None else f"{comeback.seconds:.1f} s"
-        print(f"chaos: {comeback.at:7.1f} s  {comeback.kind:<13} {comeback.what}: back in {took}", flush=True)
+        print(f"chaos: {comeback.at:7.1f} s  {comeback.kind:<13} {comeback.what}: back in {took} "
+              f"(load {os.getloadavg()[0]:.1f})", flush=True)
     return result
 
 
@@ -566,14 +567,22 @@ def tracebacks(rig: Rig) -> int:
 
 # -- main ---------------------------------------------------------------------------------------------------------
 
-def run(minutes: float, seed: int, interval: float) -> int:
+def run(minutes: float, seed: int, interval: float, keep: Path | None = None) -> int:
+    """The whole run in a temporary folder; `keep`: copy the daemon's, the broker's and the camera's logs there."""
     broker_binary = require_parts()
     with tempfile.TemporaryDirectory(prefix="facedaemon-chaos-") as tmp:
         folder = Path(tmp)
-        with small_tmpfs(folder / "run") as disk:
-            if not disk:
-                print("chaos: cannot mount a tmpfs (not root?): the disk fault is skipped", flush=True)
-            return _run(folder, broker_binary, disk, minutes, seed, interval)
+        try:
+            with small_tmpfs(folder / "run") as disk:
+                if not disk:
+                    print("chaos: cannot mount a tmpfs (not root?): the disk fault is skipped", flush=True)
+                return _run(folder, broker_binary, disk, minutes, seed, interval)
+        finally:
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                for name in ("daemon.log", "mosquitto.log", "camera.log"):
+                    with contextlib.suppress(OSError):
+                        shutil.copyfile(folder / name, keep / name)
 
 
 def _run(folder: Path, broker_binary: str, disk: bool, minutes: float, seed: int, interval: float) -> int:
@@ -629,7 +638,8 @@ def chaos(rig: Rig, seconds: float, seed: int, interval: float) -> Outcome:
 
 
 def report(outcome: Outcome, watchers: Watchers, minutes: float, seed: int) -> int:
-    print(f"\nchaos soak: {minutes:g} min, seed {seed}, {len(outcome.comebacks)} faults; viewer errors "
+    print(f"\nchaos soak: {minutes:g} min, seed {seed}, {len(outcome.comebacks)} faults, load average "
+          f"{'/'.join(f'{v:.1f}' for v in os.getloadavg())} at the end; viewer errors "
           f"{watchers.viewer_errors or 'none'}, live bytes {watchers.live_bytes}\n")
     print(table(outcome))
     missed = judge(outcome)

@@ -31,7 +31,7 @@ UNTIMED = frozenset({"enrol", "forget"})
 ALONE = frozenset({"disk_full"})
 TOGETHER_SHARE = 0.35  # share of steps that inject two or three faults at the same moment
 PAUSE = (2.0, 8.0)     # s between a step's recovery and the next step
-HOLD = (3.0, 8.0)      # s a full disk or a stopped broker / camera server stays down
+HOLD = (2.0, 16.0)     # s a full disk or a stopped broker / camera server stays down (past a 1+2+4+8 s backoff)
 
 COMEBACK_LIMIT = 10.0  # s: issue 25's worst time for a killed part to come back
 FLAT_LIMIT = 0.03      # RSS, open files, threads after warm-up (long run only)

@@ -102,12 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chaos", action="store_true",
                         help="kill and restart the daemon's parts on a seeded schedule meanwhile (devtools/chaos.py)")
     parser.add_argument("--seed", type=int, default=1, help="the chaos schedule's seed (--chaos)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="copy the daemon's, broker's and camera's logs to this folder at the end (--chaos)")
     args = parser.parse_args(argv)
     if args.chaos:
         from devtools import chaos
 
         try:
-            return chaos.run(args.minutes, args.seed, args.interval)
+            return chaos.run(args.minutes, args.seed, args.interval, args.keep)
         except (chaos.ChaosProblem, AssertionError) as exc:  # a part missing; the daemon died or never got ready
             raise SystemExit(f"soak: {exc}") from None
     with tempfile.TemporaryDirectory(prefix="facedaemon-soak-") as tmp:

@@ -33,7 +33,7 @@ def test_some_faults_come_together_never_the_disk_and_never_one_kind_twice():
 
 def test_holds_and_pauses_stay_in_their_ranges():
     for step in schedule(5, 200):
-        assert 3.0 <= step.hold <= 8.0 and 2.0 <= step.pause <= 8.0 and step.pick >= 0
+        assert 2.0 <= step.hold <= 16.0 and 2.0 <= step.pause <= 8.0 and step.pick >= 0
 
 
 def clean(**changes) -> Outcome:
