@@ -30,7 +30,7 @@ import yaml
 
 from devtools import shared_data
 from devtools.camera_server import CAMERA_SCRIPT, RtspCamera
-from devtools.chaos_plan import Comeback, Outcome, Step, judge, schedule, table
+from devtools.chaos_plan import Comeback, Outcome, Step, judge, log_time, schedule, table
 from devtools.daemon import Daemons, RunningDaemon, bundled_ffmpeg, write_config
 from devtools.mosquitto import Mosquitto
 from devtools.processes import SYSTEM_PYTHON, alive, cmdline, descendants, free_port, system_python_problem
@@ -88,6 +88,16 @@ def newest_listed_segment(runtime: Path, camera: str) -> float:
         return max((folder / name).stat().st_mtime for name in names) if names else 0.0
     except (OSError, ValueError):
         return 0.0
+
+
+def kill_own(daemon: RunningDaemon, pids: list[int]) -> list[int]:
+    """SIGKILL those of `pids` that are the daemon's descendants now (never a stale or reused pid); the ones killed."""
+    own = descendants(daemon.process.pid)
+    killed = [pid for pid in pids if pid in own]
+    for pid in killed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return killed
 
 
 def pids_with(daemon: RunningDaemon, needle: str, exclude: str | None = None) -> list[int]:
@@ -217,6 +227,12 @@ class Rig:
     def log_count(self, text: str) -> int:
         return self.daemon.log().count(text)
 
+    def log_mark(self) -> int:
+        return len(self.daemon.log())
+
+    def logged(self, start: int, *needles: str) -> float | None:
+        return log_time(self.daemon.log(), start, *needles)
+
     def reload(self) -> None:
         """Write the config (atomically: the daemon may read it any time) and send SIGHUP."""
         temporary = self.daemon.config_path.with_suffix(".new")
@@ -270,29 +286,35 @@ class Sampler(threading.Thread):
 
 # -- the faults: each injects and returns (what it hit, when its clock starts, a probe that says "back") -----------
 
-Probe = Callable[[], bool]
-Injected = tuple[str, Callable[[], float], Probe]
+Probe = Callable[[], float | bool | None]  # falsy: not yet; True: back now; a float: back since that unix time
+# None: nothing to hit this time (the process was between lives, nobody to forget): not a fault, not counted.
+Injected = tuple[str, Callable[[], float], Probe] | None
 
 
 def new_segment_since(rig: Rig, camera: str, since: Callable[[], float]) -> Probe:
-    return lambda: newest_listed_segment(rig.runtime, camera) > since()
+    """The new segment's mtime once the playlist lists one written after since()."""
+    def back() -> float | None:
+        newest = newest_listed_segment(rig.runtime, camera)
+        return newest if newest > since() else None
+
+    return back
 
 
 def kill_ffmpeg(rig: Rig, pick: int) -> Injected:
     camera = ("door", "ipcam", "pattern")[pick % 3]
-    pids = pids_with(rig.daemon, f"{camera}/index.m3u8")
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+    pids = kill_own(rig.daemon, pids_with(rig.daemon, f"{camera}/index.m3u8"))
     killed = time.time()
+    if not pids:
+        return None
     return f"{camera} encoder {pids}", lambda: killed, new_segment_since(rig, camera, lambda: killed)
 
 
 def kill_decoder(rig: Rig, pick: int) -> Injected:
-    pids = pids_with(rig.daemon, "entry.mp4", exclude="index.m3u8")
     before = metric_sum(metrics(rig.runtime), "facedaemon_restarts_total", part="capture", camera="door")
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+    pids = kill_own(rig.daemon, pids_with(rig.daemon, "entry.mp4", exclude="index.m3u8"))
     killed = time.time()
+    if not pids:
+        return None
     frames = metric_sum(metrics(rig.runtime), "facedaemon_frames_captured_total", camera="door")
 
     def back() -> bool:
@@ -305,11 +327,14 @@ def kill_decoder(rig: Rig, pick: int) -> Injected:
 
 def kill_worker(rig: Rig, pick: int) -> Injected:
     pids = [int(p) for p in re.findall(r"recognition: worker started \(pid (\d+)\)", rig.daemon.log())]
-    readies = rig.log_count("recognition: ready")
-    if pids and alive(pids[-1]):
-        os.kill(pids[-1], signal.SIGKILL)
+    mark = rig.log_mark()
+    pids = kill_own(rig.daemon, pids[-1:])
     killed = time.time()
-    return f"worker {pids[-1:]}", lambda: killed, lambda: rig.log_count("recognition: ready") > readies
+    if not pids:
+        return None
+    # A new worker, then its ready (a gallery reload also logs "ready": only one after a start counts).
+    return (f"worker {pids}", lambda: killed,
+            lambda: rig.logged(mark, "recognition: worker started", "recognition: ready"))
 
 
 def gunicorn_master(rig: Rig) -> int:
@@ -325,18 +350,19 @@ def web_answers(rig: Rig) -> bool:
 
 
 def kill_web_worker(rig: Rig, pick: int) -> Injected:
-    workers = sorted(descendants(gunicorn_master(rig)))
-    victim = workers[pick % len(workers)] if workers else 0
-    if victim:
-        os.kill(victim, signal.SIGKILL)
+    master = gunicorn_master(rig)
+    workers = sorted(descendants(master)) if master else []
+    victims = kill_own(rig.daemon, [workers[pick % len(workers)]] if workers else [])
     killed = time.time()
-    return f"gunicorn worker {victim}", lambda: killed, lambda: not alive(victim) and web_answers(rig)
+    if not victims:
+        return None
+    return f"gunicorn worker {victims}", lambda: killed, lambda: not any(map(alive, victims)) and web_answers(rig)
 
 
 def kill_web_master(rig: Rig, pick: int) -> Injected:
     master = gunicorn_master(rig)
-    if master:
-        os.kill(master, signal.SIGKILL)
+    if not kill_own(rig.daemon, [master]):
+        return None
     killed = time.time()
     return f"gunicorn master {master}", lambda: killed, lambda: gunicorn_master(rig) != master and web_answers(rig)
 
@@ -353,10 +379,10 @@ def rtsp_serves(rig: Rig) -> bool:
 
 
 def kill_sidecar(rig: Rig, pick: int) -> Injected:
-    pids = pids_with(rig.daemon, str(SIDECAR))
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+    pids = kill_own(rig.daemon, pids_with(rig.daemon, str(SIDECAR)))
     killed = time.time()
+    if not pids:
+        return None
     return f"RTSP server {pids}", lambda: killed, lambda: not any(map(alive, pids)) and rtsp_serves(rig)
 
 
@@ -376,33 +402,30 @@ def restart_camera_server(rig: Rig, step: Step) -> Injected:
 
 
 def restart_broker(rig: Rig, step: Step) -> Injected:
-    connects = rig.log_count("events: MQTT connected")
     rig.broker.stop()
     time.sleep(step.hold)
+    mark = rig.log_mark()
     rig.broker.start()
     back_at = time.time()
-    return f"broker down {step.hold:.1f} s", lambda: back_at, lambda: rig.log_count("events: MQTT connected") > connects
+    return f"broker down {step.hold:.1f} s", lambda: back_at, lambda: rig.logged(mark, "events: MQTT connected")
 
 
 def sighup(rig: Rig, pick: int) -> Injected:
     camera = rig.config["cameras"]["pattern"]
     camera["fps"] = 10 if camera["fps"] == 15 else 15
-    reloads = rig.log_count("reload: ")
+    mark = rig.log_mark()
     rig.reload()
     sent = time.time()
-    seen: list[float] = []
 
-    def since() -> float:
-        if not seen and rig.log_count("reload: ") > reloads:
-            seen.append(time.time())
-        return seen[0] if seen else float("inf")
+    def since() -> float:  # the new config applied: segments from then on are the restarted camera's
+        return rig.logged(mark, "reload: ") or float("inf")
 
     return f"pattern fps {camera['fps']}", lambda: sent, new_segment_since(rig, "pattern", since)
 
 
 def fill_disk(rig: Rig, step: Step) -> Injected:
     if not rig.disk:
-        return "skipped: no tmpfs", time.time, lambda: True
+        return None
     filler = rig.runtime / "chaos-filler"
     stats = os.statvfs(rig.runtime)
     with filler.open("wb") as handle, contextlib.suppress(OSError):
@@ -459,7 +482,7 @@ def enrol(rig: Rig, pick: int) -> Injected:
 
 def forget(rig: Rig, pick: int) -> Injected:
     if not rig.enrolled:
-        return "skipped: nobody enrolled yet", time.time, lambda: True
+        return None
     name = sorted(rig.enrolled)[pick % len(rig.enrolled)]
     started = time.time()
     done: list[bool] = []
@@ -491,24 +514,26 @@ HELD: dict[str, Callable[[Rig, Step], Injected]] = {
 def run_step(rig: Rig, step: Step) -> list[Comeback]:
     """Inject the step's faults (held ones in threads, so they overlap), then time each until its probe says back."""
     at = rig.now()
-    injected: dict[str, Injected] = {}
+    hit: dict[str, Injected] = {}
     threads = []
     for kind in step.kinds:
         if kind in HELD:
-            thread = threading.Thread(target=lambda k=kind: injected.__setitem__(k, HELD[k](rig, step)), daemon=True)
+            thread = threading.Thread(target=lambda k=kind: hit.__setitem__(k, HELD[k](rig, step)), daemon=True)
             thread.start()
             threads.append(thread)
         else:
-            injected[kind] = SIMPLE[kind](rig, step.pick)
+            hit[kind] = SIMPLE[kind](rig, step.pick)
     for thread in threads:
         thread.join()
+    injected = {kind: what for kind, what in hit.items() if what is not None}
     times: dict[str, float | None] = {}
     deadline = time.monotonic() + COMEBACK_WAIT
     while len(times) < len(injected) and time.monotonic() < deadline:
         for kind, (_what, since, probe) in injected.items():
             with contextlib.suppress(OSError, ValueError, KeyError):
-                if kind not in times and probe():
-                    times[kind] = round(time.time() - since(), 2)
+                back = probe() if kind not in times else None
+                if back:
+                    times[kind] = round(max(0.0, (time.time() if back is True else back) - since()), 2)
         time.sleep(0.2)
     result = [Comeback(kind, at, what, times.get(kind)) for kind, (what, _s, _p) in injected.items()]
     for comeback in result:

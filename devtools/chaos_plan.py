@@ -7,6 +7,7 @@ import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 # What the schedule may do. Each kill names the part of facedaemon_restarts_total{part} that must count it (None: the
 # fault restarts nothing the daemon owns, or something whose own supervisor restarts it, like a gunicorn worker).
@@ -71,6 +72,24 @@ def schedule(seed: int, steps: int) -> list[Step]:
         result.append(Step(tuple(kinds), round(rng.uniform(*HOLD), 1), round(rng.uniform(*PAUSE), 1),
                            rng.randrange(1 << 16)))
     return result
+
+
+def log_time(log: str, start: int, *needles: str) -> float | None:
+    """Unix time of the log line holding the last of `needles`, found in order from character `start` on (the
+    daemon's lines begin "2026-12-06 18:54:04,485 "); None until they are all there. A comeback timed from the log
+    is the daemon's own moment, not when a busy runner got round to looking."""
+    position = start
+    found = -1
+    for needle in needles:
+        found = log.find(needle, position)
+        if found < 0:
+            return None
+        position = found + len(needle)
+    line = log[log.rfind("\n", 0, found) + 1:][:23]
+    try:
+        return datetime.strptime(line, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
+import requests
 
 from devtools import REPO, shared_data
 from devtools.camera_server import CAMERA_SCRIPT
 from devtools.chaos_plan import COMEBACK_LIMIT, KINDS
 from devtools.mosquitto import Mosquitto
-from devtools.processes import SYSTEM_PYTHON, free_port, system_python_problem
+from devtools.processes import SYSTEM_PYTHON, alive, descendants, free_port, system_python_problem
 from tests.realparts import missing, require_program
 
 pytestmark = pytest.mark.e2e
@@ -75,3 +78,28 @@ def test_mqtt_is_back_soon_after_a_long_broker_outage(tmp_path, run_daemon):
         assert took <= COMEBACK_LIMIT, f"MQTT reconnected {took:.1f} s after the broker was back"
     finally:
         broker.stop()
+
+
+def test_a_killed_gunicorn_masters_workers_go_with_it(tmp_path, run_daemon):
+    """Found by the chaos soak: gunicorn's master SIGKILLed left its workers running (they hold the listening socket
+    and finish their requests first), so the new gunicorn could not bind ("Address already in use", retried each
+    second, up to ~13 s to come back under load). A live viewer keeps the old worker busy, as in the soak."""
+    daemon = run_daemon(tmp_path, {"cam": {"source": "pattern", "width": 320, "height": 240, "fps": 10,
+                                           "recognize": False}})
+    master = int(re.findall(r"web: gunicorn listening on \S+ \(pid (\d+)\)", daemon.log())[-1])
+    workers = descendants(master)
+    assert workers
+    viewer = requests.get(daemon.base_url + "/live/cam", stream=True, timeout=10)
+    reading = threading.Thread(target=lambda: sum(1 for _ in viewer.iter_content(4096)), daemon=True)
+    reading.start()
+    try:
+        os.kill(master, signal.SIGKILL)
+        daemon.wait_for(lambda: len(re.findall(r"web: gunicorn listening on", daemon.log())) == 2, 30,
+                        "a new gunicorn", interval=0.05)
+        left = [pid for pid in workers if alive(pid)]
+        assert not left, f"the dead master's workers outlived it: {left}"
+        daemon.wait_for(lambda: daemon.get("/api/cameras").status_code == 200, 15, "the web app to answer again")
+        time.sleep(2)  # gunicorn retries a taken port once a second
+        assert "Address already in use" not in daemon.log()
+    finally:
+        viewer.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from devtools.chaos_plan import ALONE, KINDS, Comeback, Outcome, judge, schedule, table
+from datetime import datetime
+
+from devtools.chaos_plan import ALONE, KINDS, Comeback, Outcome, judge, log_time, schedule, table
 
 
 def test_the_same_seed_gives_the_same_schedule_and_another_seed_another():
@@ -82,3 +84,18 @@ def test_the_table_shows_each_kind_each_part_and_each_target():
     assert '| restarts_total{part="encoder"} | +1 | ≥ 3 (the kills) |' in text
     assert '| restarts_total{part="worker"} | +1 | ≥ 0 (the kills) |' in text
     assert "| events lost: mqtt | 0 of 12 | 0 |" in text and "| rss_mib after warm-up | +1.2 % |" in text
+
+
+LOG = ("2026-12-06 18:53:58,075 WARNING x: recognition: worker (pid 5727) exited with code -9; restarting in 0.5 s\n"
+       "2026-12-06 18:53:58,500 INFO x: recognition: ready, 2 people from 2 images (0 skipped)\n"
+       "2026-12-06 18:53:59,424 INFO x: recognition: worker started (pid 7385)\n"
+       "2026-12-06 18:56:00,937 INFO x: recognition: ready, 2 people from 2 images (0 skipped)\n")
+
+
+def test_log_time_finds_the_needles_in_order_from_the_start_and_reads_the_lines_time():
+    ready = datetime(2026, 12, 6, 18, 56, 0, 937000).timestamp()
+    assert log_time(LOG, 0, "worker started", "recognition: ready") == ready  # not the ready before the start
+    assert log_time(LOG, LOG.index("2026-12-06 18:53:58,500"), "recognition: ready") == ready - 122.437
+    assert log_time(LOG, len(LOG), "recognition: ready") is None
+    assert log_time(LOG, 0, "worker started", "worker started") is None
+    assert log_time("no time here: recognition: ready\n", 0, "recognition: ready") is None
