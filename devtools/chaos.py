@@ -30,7 +30,7 @@ import yaml
 
 from devtools import shared_data
 from devtools.camera_server import CAMERA_SCRIPT, RtspCamera
-from devtools.chaos_plan import Comeback, Outcome, Step, judge, log_time, schedule, table
+from devtools.chaos_plan import Comeback, Outcome, Step, judge, log_time, missing_events, schedule, table
 from devtools.daemon import Daemons, RunningDaemon, bundled_ffmpeg, write_config
 from devtools.mosquitto import Mosquitto
 from devtools.processes import SYSTEM_PYTHON, alive, cmdline, descendants, free_port, system_python_problem
@@ -252,7 +252,8 @@ def build_config(folder: Path, camera_url: str, broker_port: int, webhook_url: s
         "ipcam": {"source": camera_url, "recognize": False, "rtsp": True},
         "pattern": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False},
     }
-    return write_config(folder, cameras, faces, runtime_dir=str(runtime), device=DEVICE,
+    # log_level debug: gunicorn's tracebacks are relayed at debug (web_server.relay_line), and each is counted.
+    return write_config(folder, cameras, faces, runtime_dir=str(runtime), device=DEVICE, log_level="debug",
                         encoder={"ffmpeg": bundled_ffmpeg()}, rtsp={"listen": f"127.0.0.1:{rtsp_port}"},
                         events={"mqtt": {"host": "127.0.0.1", "port": broker_port}, "webhook": {"url": webhook_url}})
 
@@ -379,11 +380,20 @@ def rtsp_serves(rig: Rig) -> bool:
 
 
 def kill_sidecar(rig: Rig, pick: int) -> Injected:
+    mark = rig.log_mark()
     pids = kill_own(rig.daemon, pids_with(rig.daemon, str(SIDECAR)))
     killed = time.time()
     if not pids:
         return None
-    return f"RTSP server {pids}", lambda: killed, lambda: not any(map(alive, pids)) and rtsp_serves(rig)
+
+    def back() -> float | bool | None:
+        # Timed from the daemon's "serving" line once a real client gets a frame (the client's own start is not
+        # the daemon's comeback).
+        if any(map(alive, pids)) or not rtsp_serves(rig):
+            return None
+        return rig.logged(mark, "camera ipcam: RTSP serving") or True
+
+    return f"RTSP server {pids}", lambda: killed, back
 
 
 def restart_camera_server(rig: Rig, step: Step) -> Injected:
@@ -573,6 +583,10 @@ def events_lost(rig: Rig, sent: int, wait: float = 60.0) -> dict[str, int]:
         if all(count >= sent for count in got.values()):
             break
         time.sleep(1.0)
+    log = rig.daemon.log()
+    for sink, bodies in (("mqtt", rig.watchers.mqtt_events), ("webhook", rig.watchers.webhook.bodies)):
+        for line in missing_events(log, list(bodies))[:20]:
+            print(f"chaos: {sink} never got the event logged at {line}", flush=True)
     return {sink: max(0, sent - count) for sink, count in got.items()}
 
 

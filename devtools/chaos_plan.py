@@ -4,6 +4,7 @@ targets. No I/O here: devtools/chaos.py runs the faults and feeds what it saw to
 from __future__ import annotations
 
 import random
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,18 @@ def log_time(log: str, start: int, *needles: str) -> float | None:
         return datetime.strptime(line, "%Y-%m-%d %H:%M:%S,%f").timestamp()
     except ValueError:
         return None
+
+
+LOGGED_EVENT = re.compile(
+    r"^(\S+ \S+) INFO facedaemon\.events\.sinks: camera (\S+): .* (recognised|left) \(track (\d+),", re.M)
+
+
+def missing_events(log: str, received: Sequence[dict]) -> list[str]:
+    """The events the daemon's log sink wrote ("camera door: Obama left (track 7, ...") that are not among the
+    bodies a sink received, as "time camera kind track" lines: which ones a loss was, to read the log around them."""
+    got = {(b.get("camera"), b.get("event"), b.get("track")) for b in received}
+    return [f"{when} {camera} {kind} track {track}" for when, camera, kind, track in LOGGED_EVENT.findall(log)
+            if (camera, kind, int(track)) not in got]
 
 
 @dataclass(frozen=True)

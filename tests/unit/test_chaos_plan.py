@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from devtools.chaos_plan import ALONE, KINDS, Comeback, Outcome, judge, log_time, schedule, table
+from devtools.chaos_plan import ALONE, KINDS, Comeback, Outcome, judge, log_time, missing_events, schedule, table
 
 
 def test_the_same_seed_gives_the_same_schedule_and_another_seed_another():
@@ -99,3 +99,13 @@ def test_log_time_finds_the_needles_in_order_from_the_start_and_reads_the_lines_
     assert log_time(LOG, len(LOG), "recognition: ready") is None
     assert log_time(LOG, 0, "worker started", "worker started") is None
     assert log_time("no time here: recognition: ready\n", 0, "recognition: ready") is None
+
+
+def test_missing_events_names_the_logged_events_a_sink_never_got():
+    sink = "INFO facedaemon.events.sinks: camera door: Obama"
+    log = (f"2026-12-06 19:11:23,329 {sink} recognised (track 6, confidence 95%)\n"
+           "2026-12-06 19:11:26,153 INFO facedaemon.daemon.arbiter: reload: restart camera(s) door; restart events\n"
+           f"2026-12-06 19:11:27,298 {sink} left (track 7, confidence 95%)\n")
+    received = [{"camera": "door", "event": "recognised", "track": 6, "time": 1.0}]
+    assert missing_events(log, received) == ["2026-12-06 19:11:27,298 door left track 7"]
+    assert missing_events(log, [*received, {"camera": "door", "event": "left", "track": 7}]) == []
