@@ -216,6 +216,18 @@ class Rig:
     started: float = field(default_factory=time.monotonic)
     enrolled: dict[str, int] = field(default_factory=dict)  # person -> photos the API said it added
     counter: int = 0
+    _log: str = ""
+    _log_bytes: int = 0
+
+    def log(self) -> str:
+        """The daemon's log so far, read on from where the last call stopped (a day's log is large)."""
+        with self.daemon.log_path.open("rb") as handle:
+            handle.seek(self._log_bytes)
+            more = handle.read()
+        complete = more[:more.rfind(b"\n") + 1]  # whole lines only: a line being written comes next time
+        self._log_bytes += len(complete)
+        self._log += complete.decode(errors="replace")
+        return self._log
 
     @property
     def runtime(self) -> Path:
@@ -225,13 +237,13 @@ class Rig:
         return round(time.monotonic() - self.started, 1)
 
     def log_count(self, text: str) -> int:
-        return self.daemon.log().count(text)
+        return self.log().count(text)
 
     def log_mark(self) -> int:
-        return len(self.daemon.log())
+        return len(self.log())
 
     def logged(self, start: int, *needles: str) -> float | None:
-        return log_time(self.daemon.log(), start, *needles)
+        return log_time(self.log(), start, *needles)
 
     def reload(self) -> None:
         """Write the config (atomically: the daemon may read it any time) and send SIGHUP."""
@@ -327,7 +339,7 @@ def kill_decoder(rig: Rig, pick: int) -> Injected:
 
 
 def kill_worker(rig: Rig, pick: int) -> Injected:
-    pids = [int(p) for p in re.findall(r"recognition: worker started \(pid (\d+)\)", rig.daemon.log())]
+    pids = [int(p) for p in re.findall(r"recognition: worker started \(pid (\d+)\)", rig.log())]
     mark = rig.log_mark()
     pids = kill_own(rig.daemon, pids[-1:])
     killed = time.time()
@@ -339,7 +351,7 @@ def kill_worker(rig: Rig, pick: int) -> Injected:
 
 
 def gunicorn_master(rig: Rig) -> int:
-    masters = re.findall(r"web: gunicorn listening on \S+ \(pid (\d+)\)", rig.daemon.log())
+    masters = re.findall(r"web: gunicorn listening on \S+ \(pid (\d+)\)", rig.log())
     return int(masters[-1]) if masters else 0
 
 
@@ -427,8 +439,8 @@ def sighup(rig: Rig, pick: int) -> Injected:
     rig.reload()
     sent = time.time()
 
-    def since() -> float:  # the new config applied: segments from then on are the restarted camera's
-        return rig.logged(mark, "reload: ") or float("inf")
+    def since() -> float:  # the restarted camera's encoder: segments from then on are the new config's
+        return rig.logged(mark, "reload: ", "camera pattern: ffmpeg started") or float("inf")
 
     return f"pattern fps {camera['fps']}", lambda: sent, new_segment_since(rig, "pattern", since)
 
@@ -556,8 +568,9 @@ def run_step(rig: Rig, step: Step) -> list[Comeback]:
 # -- the end: events and enrolments accounted for ---------------------------------------------------------------
 
 def quiet(rig: Rig) -> int:
-    """Stop new events (recognition off on the face camera), wait until the daemon's count stays put; the count."""
-    rig.config["cameras"]["door"]["recognize"] = False
+    """Stop new events (the face camera shows a test pattern: the same cameras recognise, so the events part is not
+    restarted), wait until the daemon's count stays put; the count."""
+    rig.config["cameras"]["door"]["source"] = "pattern"
     rig.reload()
     last, stable_since = -1.0, time.monotonic()
     deadline = time.monotonic() + 60
@@ -583,7 +596,7 @@ def events_lost(rig: Rig, sent: int, wait: float = 60.0) -> dict[str, int]:
         if all(count >= sent for count in got.values()):
             break
         time.sleep(1.0)
-    log = rig.daemon.log()
+    log = rig.log()
     for sink, bodies in (("mqtt", rig.watchers.mqtt_events), ("webhook", rig.watchers.webhook.bodies)):
         for line in missing_events(log, list(bodies))[:20]:
             print(f"chaos: {sink} never got the event logged at {line}", flush=True)
@@ -601,7 +614,7 @@ def enrolments_lost(rig: Rig) -> list[str]:
 
 
 def tracebacks(rig: Rig) -> int:
-    return rig.daemon.log().count("Traceback")
+    return rig.log().count("Traceback")
 
 
 # -- main ---------------------------------------------------------------------------------------------------------

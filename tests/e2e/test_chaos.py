@@ -1,8 +1,10 @@
 """Faults together (issue 25): a short chaos soak on the real daemon, judged on the long run's targets but flatness,
-and what the chaos found, each pinned by its own test."""
+and what the chaos found, each pinned by its own test (each failed before its fix): MQTT back soon after a long
+broker outage, a killed gunicorn master's workers gone with it, no event lost when a reload restarts the sinks."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,12 +14,17 @@ import time
 
 import pytest
 import requests
+import yaml
 
 from devtools import REPO, shared_data
 from devtools.camera_server import CAMERA_SCRIPT
-from devtools.chaos_plan import COMEBACK_LIMIT, KINDS
+from devtools.chaos import metric_sum, metrics, unique_events
+from devtools.chaos_plan import COMEBACK_LIMIT, KINDS, missing_events
 from devtools.mosquitto import Mosquitto
 from devtools.processes import SYSTEM_PYTHON, alive, descendants, free_port, system_python_problem
+from devtools.webhook import Receiver
+from tests.e2e.broker import Subscriber
+from tests.e2e.media import gallery, make_entry_clip
 from tests.realparts import missing, require_program
 
 pytestmark = pytest.mark.e2e
@@ -103,3 +110,53 @@ def test_a_killed_gunicorn_masters_workers_go_with_it(tmp_path, run_daemon):
         assert "Address already in use" not in daemon.log()
     finally:
         viewer.close()
+
+
+def test_no_event_is_lost_when_a_reload_restarts_the_event_sinks(tmp_path, shared_data, run_daemon):
+    """A reload that changes which cameras recognise restarts the event sinks (their Home Assistant discovery lists
+    the cameras). Events around each restart must still reach MQTT and the webhook."""
+    faces = gallery(shared_data, tmp_path / "faces", obama=("obama2.jpg",))
+    clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, fps=15, appear_at=3.0)
+    port = free_port()
+    broker = Mosquitto(require_program("mosquitto", "mosquitto"), tmp_path, f"listener {port} 127.0.0.1\n", (port,))
+    broker.start()
+    receiver, subscriber = Receiver(), None
+    try:
+        subscriber = Subscriber(port)
+        cameras = {"door": {"source": str(clip.path), "loop": True},
+                   "extra": {"source": "pattern", "width": 320, "height": 240, "fps": 5, "recognize": False}}
+        daemon = run_daemon(tmp_path, cameras, faces, device="pi", timeout=180,
+                            events={"mqtt": {"host": "127.0.0.1", "port": port}, "webhook": {"url": receiver.url}})
+        daemon.wait_for(lambda: "door: Obama recognised" in daemon.log(), 120, "a first event")
+        document = yaml.safe_load(daemon.config_path.read_text())
+        for _ in range(8):
+            document["cameras"]["extra"]["recognize"] = not document["cameras"]["extra"]["recognize"]
+            daemon.config_path.write_text(yaml.safe_dump(document))
+            daemon.process.send_signal(signal.SIGHUP)
+            time.sleep(3.5)
+        assert daemon.log().count("restart events") == 8
+        document["cameras"]["door"]["source"] = "pattern"  # no one comes any more
+        daemon.config_path.write_text(yaml.safe_dump(document))
+        daemon.process.send_signal(signal.SIGHUP)
+        counts = []
+        while len(counts) < 8 or counts[-1] != counts[-8]:  # settled: the same count for 4 s
+            counts.append(metric_sum(metrics(daemon.runtime_dir), "facedaemon_events_total"))
+            time.sleep(0.5)
+        sent = int(counts[-1])
+
+        def mqtt_events() -> list[dict]:
+            return [json.loads(p) for t, p, _ in list(subscriber.messages) if t.endswith("/event")]
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (len(unique_events(mqtt_events())) >= sent
+                                                   and len(unique_events(receiver.bodies)) >= sent):
+            time.sleep(0.5)
+        lost = {"mqtt": missing_events(daemon.log(), mqtt_events()),
+                "webhook": missing_events(daemon.log(), receiver.bodies)}
+        assert lost == {"mqtt": [], "webhook": []}, lost
+        assert len(unique_events(mqtt_events())) >= sent and len(unique_events(receiver.bodies)) >= sent
+    finally:
+        receiver.close()
+        if subscriber is not None:
+            subscriber.close()
+        broker.stop()
