@@ -30,7 +30,7 @@ import yaml
 
 from devtools import shared_data
 from devtools.camera_server import CAMERA_SCRIPT, RtspCamera
-from devtools.chaos_plan import Comeback, Outcome, Step, judge, log_time, missing_events, schedule, table
+from devtools.chaos_plan import PAUSE, Comeback, Outcome, Step, judge, log_time, missing_events, schedule, table
 from devtools.daemon import Daemons, RunningDaemon, bundled_ffmpeg, write_config
 from devtools.mosquitto import Mosquitto
 from devtools.processes import SYSTEM_PYTHON, alive, cmdline, descendants, free_port, system_python_problem
@@ -671,7 +671,7 @@ def chaos(rig: Rig, seconds: float, seed: int, interval: float) -> Outcome:
     sampler.start()
     before = restarts_by_part(metrics(rig.runtime))
     comebacks: list[Comeback] = []
-    for step in schedule(seed, 10_000):
+    for step in schedule(seed, int(seconds / PAUSE[0]) + 1):  # more than can fit: each step pauses at least that
         if rig.now() >= seconds:
             break
         comebacks += run_step(rig, step)
