@@ -243,6 +243,8 @@ class Rig:
         return len(self.log())
 
     def logged(self, start: int, *needles: str) -> float | None:
+        """When the daemon logged `needles` (in order) after `start`. Each needle names its logger: a part's exit
+        line quotes its last output ("rtsp: server exited ...; its last output: camera ipcam: RTSP serving")."""
         return log_time(self.log(), start, *needles)
 
     def reload(self) -> None:
@@ -347,7 +349,7 @@ def kill_worker(rig: Rig, pick: int) -> Injected:
         return None
     # A new worker, then its ready (a gallery reload also logs "ready": only one after a start counts).
     return (f"worker {pids}", lambda: killed,
-            lambda: rig.logged(mark, "recognition: worker started", "recognition: ready"))
+            lambda: rig.logged(mark, "worker.client: recognition: worker started", "worker.client: recognition: ready"))
 
 
 def gunicorn_master(rig: Rig) -> int:
@@ -403,7 +405,7 @@ def kill_sidecar(rig: Rig, pick: int) -> Injected:
         # the daemon's comeback).
         if any(map(alive, pids)) or not rtsp_serves(rig):
             return None
-        return rig.logged(mark, "camera ipcam: RTSP serving") or True
+        return rig.logged(mark, "rtsp.server: camera ipcam: RTSP serving") or True
 
     return f"RTSP server {pids}", lambda: killed, back
 
@@ -429,7 +431,8 @@ def restart_broker(rig: Rig, step: Step) -> Injected:
     mark = rig.log_mark()
     rig.broker.start()
     back_at = time.time()
-    return f"broker down {step.hold:.1f} s", lambda: back_at, lambda: rig.logged(mark, "events: MQTT connected")
+    return (f"broker down {step.hold:.1f} s", lambda: back_at,
+            lambda: rig.logged(mark, "events.mqtt: events: MQTT connected"))
 
 
 def sighup(rig: Rig, pick: int) -> Injected:
@@ -440,7 +443,7 @@ def sighup(rig: Rig, pick: int) -> Injected:
     sent = time.time()
 
     def since() -> float:  # the restarted camera's encoder: segments from then on are the new config's
-        return rig.logged(mark, "reload: ", "camera pattern: ffmpeg started") or float("inf")
+        return rig.logged(mark, "arbiter: reload: ", "encoder: camera pattern: ffmpeg started") or float("inf")
 
     return f"pattern fps {camera['fps']}", lambda: sent, new_segment_since(rig, "pattern", since)
 

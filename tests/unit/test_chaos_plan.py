@@ -109,3 +109,13 @@ def test_missing_events_names_the_logged_events_a_sink_never_got():
     received = [{"camera": "door", "event": "recognised", "track": 6, "time": 1.0}]
     assert missing_events(log, received) == ["2026-12-06 19:11:27,298 door left track 7"]
     assert missing_events(log, [*received, {"camera": "door", "event": "left", "track": 7}]) == []
+
+
+def test_a_needle_with_its_logger_skips_an_exit_line_quoting_the_parts_last_output():
+    log = ("2026-12-06 19:34:14,114 ERROR facedaemon.outputs.rtsp.server: rtsp: server exited with -9; restarting in "
+           "1 s; its last output: camera ipcam: RTSP serving rtsp://127.0.0.1:47629/ipcam\n"
+           "2026-12-06 19:34:15,932 INFO facedaemon.outputs.rtsp.server: camera ipcam: RTSP serving rtsp://x/ipcam\n")
+    serving = datetime(2026, 12, 6, 19, 34, 15, 932000).timestamp()
+    exited = datetime(2026, 12, 6, 19, 34, 14, 114000).timestamp()
+    assert log_time(log, 0, "camera ipcam: RTSP serving") == exited  # the exit line: a comeback of 0 s
+    assert log_time(log, 0, "rtsp.server: camera ipcam: RTSP serving") == serving
