@@ -1,6 +1,7 @@
 """Soak: run the real daemon with three cameras and watch its resources; nothing may keep growing.
 
     scripts/soak [--minutes 30] [--interval 10]
+    scripts/soak --chaos [--minutes 30] [--seed 1]   faults all at once (devtools/chaos.py)
 
 Samples the daemon's whole process tree (RSS, open files, threads) and the HLS files on disk. After a warm-up
 (the first quarter), the median of the last quarter is compared with the median of the second quarter; growth
@@ -35,8 +36,9 @@ class Sample:
     open_files: int
     threads: int
     hls_files: int
+    processes: int = 1
 
-    FIELDS = ("rss_mib", "open_files", "threads", "hls_files")
+    FIELDS = ("rss_mib", "open_files", "threads", "hls_files", "processes")
 
 
 def count_entries(path: Path) -> int:
@@ -60,7 +62,8 @@ def sample(root: int, runtime_dir: Path, started: float) -> Sample:
     pids = descendants(root)
     hls = sum(count_entries(folder) for folder in runtime_dir.iterdir() if folder.is_dir())
     return Sample(round(time.monotonic() - started, 1), round(sum(rss_bytes(p) for p in pids) / 2**20, 1),
-                  sum(count_entries(Path(f"/proc/{p}/fd")) for p in pids), sum(threads_of(p) for p in pids), hls)
+                  sum(count_entries(Path(f"/proc/{p}/fd")) for p in pids), sum(threads_of(p) for p in pids), hls,
+                  len(pids))
 
 
 def growth(samples: list[Sample]) -> dict[str, float]:
@@ -96,7 +99,19 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--chaos", action="store_true",
+                        help="kill and restart the daemon's parts on a seeded schedule meanwhile (devtools/chaos.py)")
+    parser.add_argument("--seed", type=int, default=1, help="the chaos schedule's seed (--chaos)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="copy the daemon's, broker's and camera's logs to this folder at the end (--chaos)")
     args = parser.parse_args(argv)
+    if args.chaos:
+        from devtools import chaos
+
+        try:
+            return chaos.run(args.minutes, args.seed, args.interval, args.keep)
+        except (chaos.ChaosProblem, AssertionError) as exc:  # a part missing; the daemon died or never got ready
+            raise SystemExit(f"soak: {exc}") from None
     with tempfile.TemporaryDirectory(prefix="facedaemon-soak-") as tmp:
         folder = Path(tmp)
         daemons = Daemons()
@@ -113,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(process: subprocess.Popen, runtime_dir: Path, seconds: float, interval: float) -> list[Sample]:
     started = time.monotonic()
     samples: list[Sample] = []
-    print("t_s\trss_mib\topen_files\tthreads\thls_files", flush=True)
+    print("t_s\trss_mib\topen_files\tthreads\thls_files\tprocesses", flush=True)
     while time.monotonic() - started < seconds:
         if process.poll() is not None:
             raise SystemExit(f"soak: the daemon exited with {process.returncode}")

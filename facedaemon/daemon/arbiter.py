@@ -261,8 +261,10 @@ class Daemon:
             self.web.stop(timeout=3.0)
         self._stop_cameras(set(self.cameras) if final else plan.stop)
         if plan.restart_events and self.events is not None:
-            self.events.stop(timeout=max(0.2, min(1.5, deadline - 2.0 - time.monotonic())) if final else 2.0)
-            self.events = None
+            # Detached before it stops: an event the cameras' results raised meanwhile went to sinks already
+            # stopping, and the webhook lost it. Results in between reach the new hub, which announces who it sees.
+            events, self.events = self.events, None
+            events.stop(timeout=max(0.2, min(1.5, deadline - 2.0 - time.monotonic())) if final else 2.0)
         if plan.restart_rtsp and self.rtsp is not None:
             self.rtsp.stop(timeout=max(0.2, min(1.0, deadline - 1.0 - time.monotonic())) if final else 1.0)
             self.rtsp = None

@@ -70,6 +70,9 @@ class WebServer:
         if process is not None and process.alive():
             return
         if process is not None:
+            # A master that died (SIGKILL, OOM) leaves its workers running: they hold the listening socket, so the
+            # next gunicorn could not bind until they noticed. They share its process group: end them with it.
+            process.kill()
             delay = self._restarter.failed(f"gunicorn exited with {process.returncode}", now)
             log.error("web: gunicorn exited with %s; restarting in %.0f s; its last output: %s",
                       process.returncode, delay, process.stderr_tail(lines=5).replace("\n", " | ") or "(none)")

@@ -5,11 +5,14 @@ face_recognition and cv2 are imported inside the functions so importing this mod
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import logging
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -64,11 +67,35 @@ def one_cv_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def warm_up() -> None:
-    """Run the detector and the encoder once: dlib sizes its buffers on first use, which made the first face of a
-    fresh worker (often the first face a camera shows) take ~100 ms longer to name."""
+@functools.cache
+def dlib_encoder() -> tuple[Any, Any]:
+    """dlib's 5-point landmark model and face encoder: what face_recognition.face_encodings uses (its default
+    "small" model), loaded alone. Importing face_recognition also loads the 68-point landmark model and the HOG and
+    CNN detectors (~1.4 s of CPU, most of a fresh worker's start) and pkg_resources; BlazeFace needs none of them.
+    The model files are found without importing face_recognition_models (its __init__ imports pkg_resources)."""
+    import dlib
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("face_recognition_models is not installed")
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
+    return (dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat")),
+            dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat")))
+
+
+def load_models(model: str) -> None:
+    """Load what recognition with `model` uses, so a worker reports ready only once it can answer at once."""
+    dlib_encoder()
+    if model != BLAZEFACE:
+        face_recognition_module()
+
+
+def warm_up(model: str = BLAZEFACE) -> None:
+    """Run the detector (HOG and CNN: BlazeFace has no such cost) and the encoder once: dlib sizes its buffers on
+    first use, which made the first face of a fresh worker (often the first face a camera shows) ~100 ms slower."""
     image = np.zeros((200, 200, 3), dtype=np.uint8)
-    detect(image, "hog", 0)
+    if model != BLAZEFACE:
+        detect(image, "hog", 0)
     encode(image, [(25, 175, 175, 25)])
 
 
@@ -106,19 +133,23 @@ def encode(rgb: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
     """One 128-d encoding per box (boxes in `rgb`'s pixels); no detection is repeated."""
     if not boxes:
         return []
-    face_recognition = face_recognition_module()
-    return list(face_recognition.face_encodings(rgb, known_face_locations=list(boxes)))
+    import dlib
+
+    predictor, encoder = dlib_encoder()
+    # As face_recognition.face_encodings does: the box as a dlib rectangle, its 5 landmarks, one jitter.
+    return [np.array(encoder.compute_face_descriptor(rgb, predictor(rgb, dlib.rectangle(left, top, right, bottom)), 1))
+            for top, right, bottom, left in boxes]
 
 
 def landmarks5(rgb: np.ndarray, boxes: list[Box]) -> list[list[tuple[float, float]]]:
-    """dlib's five landmarks for each box (the ones face_encodings places before encoding), as (x, y): the pose
-    of a face found by hog or cnn, which give no key points. ~1 ms a face."""
+    """dlib's five landmarks for each box (the ones encode places before encoding), as (x, y): the pose of a face
+    found by hog or cnn, which give no key points. ~1 ms a face."""
     if not boxes:
         return []
-    face_recognition_module()
-    from face_recognition import api
+    import dlib
 
-    shapes = [api.pose_predictor_5_point(rgb, api._css_to_rect(box)) for box in boxes]
+    predictor, _ = dlib_encoder()
+    shapes = [predictor(rgb, dlib.rectangle(left, top, right, bottom)) for top, right, bottom, left in boxes]
     return [[(float(p.x), float(p.y)) for p in shape.parts()] for shape in shapes]
 
 

@@ -287,8 +287,8 @@ def _log_to_parent(log_queue: Any) -> None:
 
 
 def _load(settings: ChildSettings, max_encode: int | None = None) -> tuple[KnownFaces, Negatives, dict]:
-    engine.face_recognition_module()  # load dlib's models before we report ready
-    engine.warm_up()
+    engine.load_models(settings.recognition.model)  # before we report ready
+    engine.warm_up(settings.recognition.model)
     try:
         known, negatives, summary = load_gallery_with_negatives(settings.gallery, max_encode=max_encode)
     except GalleryError as exc:

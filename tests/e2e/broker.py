@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -15,6 +12,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from devtools.mosquitto import Mosquitto
 from tests.realparts import require_program
 
 
@@ -22,39 +20,12 @@ from tests.realparts import require_program
 def mosquitto(tmp_path: Path, conf: str, *ports: int, persistence: Path | None = None) -> Iterator[Path]:
     """Debian's mosquitto with `conf`, until every port listens; yields its log file. Stopped by its pid (SIGTERM:
     a broker with `persistence` (a folder) saves its retained messages there, as a system Mosquitto does)."""
-    binary = require_program("mosquitto", "mosquitto")
-    conf_path, log_path = tmp_path / "mosquitto.conf", tmp_path / "mosquitto.log"
-    # Started as root, mosquitto drops to its own user before reading the TLS files, which sit in the test's private
-    # tmp folder: this throwaway broker keeps the user it was started as.
-    user = "user root\n" if os.geteuid() == 0 else ""
-    keep = f"persistence true\npersistence_location {persistence}/\n" if persistence else "persistence false\n"
-    conf_path.write_text(conf + user + "allow_anonymous true\n" + keep)
-    log = log_path.open("wb")
-    process = subprocess.Popen([binary, "-c", str(conf_path)], stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL)
+    broker = Mosquitto(require_program("mosquitto", "mosquitto"), tmp_path, conf, ports, persistence)
+    broker.start()
     try:
-        deadline = time.monotonic() + 10
-        while not all(listening(port) for port in ports):
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
-            time.sleep(0.1)
-        yield log_path
+        yield broker.log_path
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+        broker.stop()
 
 
 class Subscriber:

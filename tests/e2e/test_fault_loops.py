@@ -10,15 +10,14 @@ import itertools
 import os
 import random
 import re
-import select
 import signal
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from devtools.camera_server import CAMERA_SCRIPT, RtspCamera
 from devtools.daemon import RunningDaemon, status, write_config
 from devtools.processes import SYSTEM_PYTHON, descendants, free_port, system_python_problem
 from tests.e2e.media import gallery, make_people_clip
@@ -31,7 +30,6 @@ FULL = os.environ.get("FACEDAEMON_FULL_FAULTS") == "1"
 CAMERA_CYCLES = 20 if FULL else 4
 FFMPEG_KILLS = 50 if FULL else 6
 SIGTERM_RUNS = 20 if FULL else 2
-CAMERA_SCRIPT = Path(__file__).with_name("rtsp_camera.py")
 PASSWORD = "hunter2-e2e"
 RECONNECT_P95 = 10.0  # s, server back -> "streaming" again
 HANG_DETECTED = 15.0  # s, server frozen -> state leaves "streaming"
@@ -64,46 +62,6 @@ def metric(daemon: RunningDaemon, name: str, camera: str) -> float:
 
 def camera_state(daemon: RunningDaemon, camera: str) -> str:
     return status(daemon)["cameras"][camera]["state"]
-
-
-# -- a real RTSP camera on loopback ----------------------------------------------------------------------------
-
-class RtspCamera:
-    """tests/e2e/rtsp_camera.py on 127.0.0.1:port; killed, restarted, frozen and thawed by pid."""
-
-    def __init__(self, port: int, log_path: Path) -> None:
-        self.port = port
-        self.url = f"rtsp://127.0.0.1:{port}/cam"
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30.0) -> None:
-        assert self.process is None
-        with self.log_path.open("ab") as err:
-            self.process = subprocess.Popen([SYSTEM_PYTHON, "-I", str(CAMERA_SCRIPT), "--port", str(self.port)],
-                                            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
-        assert self.process.stdout is not None
-        # The first line comes once the server listens (or the process ends: EOF).
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        line = self.process.stdout.readline().decode(errors="replace") if ready else "(nothing in time)"
-        if "serving" not in line:
-            self.kill()
-            raise AssertionError(f"the RTSP camera did not start: {line!r}\n{self.log_path.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGCONT)  # a frozen one too
-            process.kill()
-        process.wait(10)
-        if process.stdout is not None:
-            process.stdout.close()
-
-    def signal(self, sig: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
 
 
 @pytest.fixture(scope="module")

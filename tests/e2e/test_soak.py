@@ -25,13 +25,13 @@ def test_growth_compares_the_last_quarter_with_the_second():
 
 
 def table(stdout: str) -> list[Sample]:
-    """The soak's sample lines (t_s, rss_mib, open_files, threads, hls_files)."""
+    """The soak's sample lines (t_s, rss_mib, open_files, threads, hls_files, processes)."""
     rows = []
     for line in stdout.splitlines():
         fields = line.split("\t")
-        if len(fields) == 5 and fields[0][:1].isdigit():
-            at, rss, files, threads, hls = fields
-            rows.append(Sample(float(at), float(rss), int(files), int(threads), int(hls)))
+        if len(fields) == 6 and fields[0][:1].isdigit():
+            at, rss, files, threads, hls, processes = fields
+            rows.append(Sample(float(at), float(rss), int(files), int(threads), int(hls), int(processes)))
     return rows
 
 
@@ -50,7 +50,7 @@ def warm_problems(samples: list[Sample]) -> list[str]:
     rss_growth = slope([(s.at, s.rss_mib) for s in warm]) * span / mean_rss
     problems = [f"RSS grows {rss_growth * 100:+.1f} % over {span:.0f} s"] if rss_growth > RSS_LIMIT else []
     half = len(warm) // 2
-    for name in ("open_files", "threads", "hls_files"):
+    for name in ("open_files", "threads", "hls_files", "processes"):
         early, late = max(getattr(s, name) for s in warm[:half]), max(getattr(s, name) for s in warm[half:])
         if late > early + COUNT_SLACK:
             problems.append(f"{name} {early} -> {late}")

@@ -68,7 +68,7 @@ def test_an_unreachable_broker_is_one_log_line_and_counted_attempts(caplog):
             sink.stop(1.0)
     lines = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
     assert lines == [f"events: MQTT cannot connect to 127.0.0.1:{port}: Connection refused (attempt 1; retrying "
-                     "with a backoff of up to 30 s)"], lines  # the same reason again is not logged again
+                     "with a backoff of up to 5 s)"], lines  # the same reason again is not logged again
     # The series is removed on stop: a reload to another broker leaves no stale one behind.
     assert metrics.registry.get_sample_value("facedaemon_mqtt_connected", {"broker": f"127.0.0.1:{port}"}) is None
     assert not any(r.exc_info for r in caplog.records)
