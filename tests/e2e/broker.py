@@ -83,6 +83,6 @@ def retained_now(port: int, settle: float = 1.5) -> dict[str, str]:
     client.connect("127.0.0.1", port)
     client.loop_start()
     time.sleep(settle)
+    client.loop_stop()  # before disconnect: paho's thread clears itself on a disconnect, racing loop_stop's join
     client.disconnect()
-    client.loop_stop()
     return dict(found)

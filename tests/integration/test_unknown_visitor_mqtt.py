@@ -85,6 +85,9 @@ def test_a_stranger_is_one_event_and_fires_the_unknown_person_trigger_of_its_cam
             results(hub, "door", now + 4.1, 1.5, FACE, 8)  # then a face nobody could judge: never an event
             hub.on_result(RecognitionResult("door", now + 8.0, (), 0.05, 0))
             assert wait(lambda: len(subscriber.on("facedaemon/pi/door/event")) >= 2, 10)
+            # The departure's retained "present" is published after its event: wait for the broker to hold it.
+            assert wait(lambda: (sent := subscriber.on("facedaemon/pi/door/present")) != []
+                        and json.loads(sent[-1])["people"] == [], 10), "nobody present after the departure"
             kept = retained_now(port)
         finally:
             hub.stop()
