@@ -92,6 +92,7 @@ def write_config(tmp: Path, cameras: dict, faces_dir: Path, **overrides) -> tupl
         "faces_dir": str(faces_dir),
         "runtime_dir": str(tmp / "run"),
         "cache_dir": str(tmp / "cache"),
+        "state_dir": str(tmp / "state"),  # the visit history: never the user's ~/.local/state
         "log_level": "info",
         "cameras": cameras,
         **overrides,

@@ -20,7 +20,7 @@ from facedaemon.config.errors import ConfigError, KeyPath, Problem, reason, show
 from facedaemon.config.models import Config, SourceKind
 
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_PATH_KEYS = ("faces_dir", "runtime_dir", "cache_dir")
+_PATH_KEYS = ("faces_dir", "runtime_dir", "cache_dir", "state_dir")
 
 
 # ---------------------------------------------------------------------------------------------- public API
@@ -131,6 +131,7 @@ class _Builder:
             for key, message in mqtt_tls.problems(config.events.mqtt.tls):
                 self.problem(key, message)
             self.unknown_visitors(config.events.unknown_visitors)
+            self.state_outside_faces(config)
         if self.problems or config is None:
             raise ConfigError(self.problems)
         config._notices = tuple(self.notices)
@@ -169,6 +170,11 @@ class _Builder:
             if name not in cameras:
                 self.problem(("events", "unknown_visitors", str(index)),
                              f"{show(name)} is not a camera of this file (cameras: {', '.join(sorted(cameras))})")
+
+    def state_outside_faces(self, config: Config) -> None:
+        if config.state_dir is not None and config.state_dir.is_relative_to(config.faces_dir):
+            self.problem(("state_dir",), f"must not be inside faces_dir ({config.faces_dir}): a fleet syncs "
+                                         f"faces_dir, and the history is this device's own (got {config.state_dir})")
 
     def path(self, key: KeyPath, value: str) -> Path:
         # Lexical, like the shell: no filesystem access, and a symlinked faces/ keeps the name the user wrote.

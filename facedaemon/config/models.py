@@ -195,6 +195,20 @@ class UnknownsConfig(Section):
     dir: Path | None = Field(None, description="where the crops are kept; default: <faces_dir>/.unknowns")
 
 
+class HistoryConfig(Section):
+    """Visits (who was seen, when, where) kept in SQLite under state_dir: docs/history.md."""
+
+    enabled: bool = Field(True, description="record a visit for each person seen (strangers too, their thumbnails "
+                                            "only while unknowns.save is on)")
+    retention: Duration = Field(30 * 86400.0, gt=0.0, le=10 * 366 * 86400.0,
+                                description="how long a visit is kept: 7d, 30d, 52w (a number alone is seconds)")
+    max_mb: int = Field(200, ge=1, le=100_000, description="size cap of the history database in MB; past it the "
+                                                           "oldest visits are deleted")
+    grace: Duration = Field(60.0, ge=0.0, le=86400.0,
+                            description="a person seen again on the same camera within this long continues the "
+                                        "same visit: 30s, 5m")
+
+
 class SourceConfig(Section):
     kind: SourceKind = Field(description="v4l2, rtsp, file or pattern (with `source: <value>` alone, told from "
                                          "the value)")
@@ -269,6 +283,10 @@ class Config(Section):
     cache_dir: Path | None = Field(
         None, description="face-encoding cache; default: <faces_dir>/.facedaemon-cache"
     )
+    state_dir: Path | None = Field(
+        None, description="persistent state (the visit history); never inside faces_dir, which a fleet syncs. "
+                          "Default: $STATE_DIRECTORY under systemd (/var/lib/facedaemon), else "
+                          "$XDG_STATE_HOME/facedaemon (~/.local/state/facedaemon)")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="the least severe log "
                                                                                        "lines written")
     http: HttpConfig = Field(HttpConfig(), description="the web server: page, HLS, live path, /api, /healthz and "
@@ -289,6 +307,8 @@ class Config(Section):
     privacy: PrivacyConfig = Field(PrivacyConfig(), description="what the output streams show")
     unknowns: UnknownsConfig = Field(UnknownsConfig(), description="crops of faces nobody is known as (opt-in), to "
                                                                    "name or delete on the /faces page")
+    history: HistoryConfig = Field(HistoryConfig(), description="who was seen, when and where: visits kept per "
+                                                                "device (docs/history.md)")
 
     _notices: tuple[str, ...] = PrivateAttr(())  # set by the loader: deprecated keys, each worded for the log
 

@@ -23,6 +23,7 @@ from facedaemon.daemon.web_server import WebServer
 from facedaemon.daemon.wiring import Wiring
 from facedaemon.events.hub import EventHub
 from facedaemon.gallery.layout import GalleryError, scan
+from facedaemon.history.recorder import HistoryRecorder
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.live.hub import LiveHub
 from facedaemon.outputs.rtsp.server import RtspServer
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.25
 METRICS_EVERY = 1.0
+HISTORY_KEYS = ("history", "state_dir", "unknowns", "device")  # a change restarts the history recorder
 STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s docs/operating.md promises
 
 
@@ -62,11 +64,14 @@ class Daemon:
         self._next_watchdog = 0.0
         self._unknowns = UnknownsSweep()  # unknown-face crops past retention
         self._gallery_seen: dict | None = None  # the worker's gallery summary the events were last told
+        self.history: HistoryRecorder | None = None  # the visit history (history.enabled)
+        self._history_seen: dict | None = None  # the gallery summary the history was last told
 
     # -- start -------------------------------------------------------------------------------------------------
     def start(self) -> None:
         self.config.runtime_dir.mkdir(parents=True, exist_ok=True)
         self._start_live()
+        self._start_history()
         for camera in self.config.cameras:
             if not camera.enabled:
                 log.info("camera %s: disabled in the config", camera.name)
@@ -87,7 +92,18 @@ class Daemon:
             return
         self.worker = self._wiring.worker(self.config, on_result=self._on_result,
                                           on_restart=self.metrics.count_restart)
+        self.worker.on_shot = self._on_shot
         self.worker.start()
+
+    def _start_history(self) -> None:
+        self.history = self._wiring.history(self.config, self.metrics)
+        if self.history is not None:
+            self.history.start()
+
+    def _on_shot(self, thumb) -> None:
+        history = self.history
+        if history is not None:
+            history.on_shot(thumb)
 
     def _start_events(self) -> None:
         self.events = self._wiring.events(self.config, self.metrics, grab=self._next_frame)
@@ -113,6 +129,19 @@ class Daemon:
             return
         self.events.set_people(set(gallery.get("people", ())) | on_disk)
 
+    def _gallery_to_history(self) -> None:
+        """Forget in the history whoever left the gallery (the same rule as the events)."""
+        gallery = self.worker.gallery if self.worker is not None else None
+        if self.history is None or gallery is None or gallery is self._history_seen or gallery.get("pending"):
+            return
+        self._history_seen = gallery
+        try:
+            on_disk = {person for person, _ in scan(self.config.faces_dir, self.config.encodings_cache_dir)}
+        except (GalleryError, OSError) as exc:
+            log.warning("history: cannot list %s (%s); forgetting nobody", self.config.faces_dir, exc)
+            return
+        self.history.set_people(set(gallery.get("people", ())) | on_disk)
+
     def _start_rtsp(self) -> None:
         self.rtsp = self._wiring.rtsp(self.config, on_restart=self.metrics.count_restart)
         self.rtsp.start()  # False: GStreamer missing, logged once; cameras then encode for HLS only
@@ -135,6 +164,9 @@ class Daemon:
         events = self.events  # read once: a reload may swap it
         if events is not None:
             events.on_result(result)
+        history = self.history
+        if history is not None:
+            history.on_result(result)
 
     # -- run ---------------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -178,6 +210,9 @@ class Daemon:
             self._gallery_to_events()
             self.events.tick()
         self._unknowns.tick(now, self.config.unknowns_dir, self.config.unknowns.retention)
+        if self.history is not None:
+            self._gallery_to_history()
+            self.history.tick(now)
         self._notify_systemd(now)
 
     def _notify_systemd(self, now: float) -> None:
@@ -237,7 +272,12 @@ class Daemon:
         if plan.refused:
             log.error("reload refused, keeping the running config: %s", plan.refused)
             return False
+        history_changed = [getattr(self.config, k) for k in HISTORY_KEYS] != [getattr(new, k) for k in HISTORY_KEYS]
         self.converge(new, plan)
+        if history_changed:  # the results between the two go unrecorded: a reload is rare
+            if self.history is not None:
+                self.history.stop(timeout=1.0)
+            self._start_history()
         return True
 
     # -- converge: the one path for start, reload and stop ----------------------------------------------------
@@ -319,6 +359,9 @@ class Daemon:
         """Stop everything within STOP_DEADLINE: web first (no new clients), then cameras, then the worker."""
         systemd.notify("STOPPING=1", self._systemd_env)
         self.converge(None, plan_stop(self.config))
+        if self.history is not None:
+            self.history.stop(timeout=1.0)
+            self.history = None
         remove_status(self.config.runtime_dir)
         if self.live is not None:
             self.live.stop()

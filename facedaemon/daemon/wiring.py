@@ -12,6 +12,7 @@ from facedaemon.config.models import CameraConfig, Config
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.events.hub import EventHub
 from facedaemon.faces.types import RecognitionResult
+from facedaemon.history.recorder import HistoryRecorder
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.outputs.encoder import Encoder, H264Sink
 from facedaemon.outputs.live.hub import LiveHub
@@ -35,6 +36,9 @@ class Wiring:
         wanted = events.snapshots.enabled and bool(events.webhook.url or events.mqtt.host)  # the log shows none
         snapshots = SnapshotStore(events.snapshots, config.runtime_dir, grab) if wanted else None
         return EventHub.from_config(config, metrics, snapshots)
+
+    def history(self, config: Config, metrics: DaemonMetrics) -> HistoryRecorder | None:
+        return HistoryRecorder.from_config(config, metrics)
 
     def rtsp(self, config: Config, *, on_restart: OnRestart) -> RtspServer:
         return RtspServer(config, on_restart=on_restart)

@@ -51,6 +51,8 @@ from facedaemon.faces.types import Box, FaceResult, RecognitionResult, is_person
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import describe_changes, snapshot
+from facedaemon.history.shots import ShotReporter
+from facedaemon.history.visits import Thumb
 from facedaemon.runtime.recent import RecentFaces, camera_folder
 from facedaemon.worker.protocol import ChildSettings, Request
 from facedaemon.worker.unknowns import UnknownCollector
@@ -74,6 +76,7 @@ class ChildCamera:
     recent: RecentFaces | None = None
     unknowns: UnknownCollector | None = None
     crop_failed: bool = False  # a crop could not be written (disk full): said once, not every frame
+    shots: ShotReporter | None = None  # thumbnails for the visit history
     tiles: TileMemory = field(default_factory=TileMemory)  # the BlazeFace tiles last seen, reused while unchanged
 
 
@@ -84,6 +87,7 @@ class RecognitionChild:
     negatives: Negatives = field(default_factory=Negatives)
     cameras: dict[str, ChildCamera] = field(default_factory=dict)
     blocks: dict[str, shared_memory.SharedMemory] = field(default_factory=dict)
+    thumbs: list[Thumb] = field(default_factory=list)  # taken by _serve after each result
 
     def frame(self, request: Request) -> np.ndarray:
         """The request's frame in BGR (the parent sends I420 and does not touch that block until we answer)."""
@@ -120,6 +124,8 @@ class RecognitionChild:
             self._guard_crops(camera, state, state.recent.start)
         if self.settings.unknowns_dir is not None:
             state.unknowns = UnknownCollector(self.settings.unknowns_dir, camera, run)
+        if self.settings.history:
+            state.shots = ShotReporter(camera)
 
     def _close_crops(self, camera: str, state: ChildCamera) -> None:
         if state.unknowns is not None:
@@ -203,6 +209,8 @@ class RecognitionChild:
                 if offer_shot(track, shot_of(frame, track.box, looks[track.id], encoding, request.frame_time)):
                     track.last_shot = now
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
+        if state.shots is not None:
+            self.thumbs += state.shots.take(tracks, {t.id for t in tracker.tracks}, now)
         shown = tracks + tracker.coasting(tracks, now, self.settings.coast_seconds)
         faces = tuple(FaceResult(t.label, t.evidence.confidence, t.evidence.distance, t.box, t.id, why_not(t))
                       for t in shown)
@@ -328,6 +336,8 @@ def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | No
             return
         try:
             results.put(("result", child.recognise(request)))
+            while child.thumbs:
+                results.put(("shot", child.thumbs.pop(0)))
         except Exception as exc:  # one bad frame must not take the worker down
             log.exception("camera %s: recognition failed", request.camera)
             results.put(("error", request.camera, f"{type(exc).__name__}: {exc}"))

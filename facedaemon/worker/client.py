@@ -32,6 +32,7 @@ from facedaemon.worker.protocol import ChildSettings, Request
 if TYPE_CHECKING:
     from facedaemon.config.models import Config
     from facedaemon.faces.types import Box, RecognitionResult
+    from facedaemon.history.visits import Thumb
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class RecognitionWorker:
         self._frames = FrameBlocks()  # under _lock
         self._board = ResultBoard()
         self.gallery: dict | None = None  # the child's gallery summary once ready
+        self.on_shot: Callable[[Thumb], None] | None = None  # best-shot thumbnails, for the history
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -276,6 +278,9 @@ class RecognitionWorker:
             )
         elif kind == "result":
             self._deliver(message[1])
+        elif kind == "shot":
+            if self.on_shot is not None:
+                self.on_shot(message[1])
         elif kind == "error":
             camera = message[1]
             self._board.failed(camera)
@@ -315,4 +320,5 @@ def child_settings(config: Config) -> ChildSettings:
         recognition=config.recognition,
         runtime_dir=config.runtime_dir,
         unknowns_dir=config.unknowns_dir if config.unknowns.save else None,
+        history=config.history.enabled,
     )

@@ -3,7 +3,8 @@ imports the other: ChildSettings and Request. The entry point the parent spawns 
 
 Messages (all small; frames travel through shared memory, see frames.py):
   parent → child: Request, or None to stop.
-  child → parent: ("ready", summary dict) | ("result", RecognitionResult) | ("error", camera, text).
+  child → parent: ("ready", summary dict) | ("result", RecognitionResult) | ("error", camera, text)
+                  | ("shot", history.visits.Thumb).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class ChildSettings:
     coast_seconds: float = 0.6  # a named track the detector missed is still reported this long
     runtime_dir: Path | None = None  # recent named faces' crops go to runtime_dir/recent/ (None: none kept)
     unknowns_dir: Path | None = None  # unknown faces' crops (None: unknowns.save is off, nothing kept)
+    history: bool = False  # send ("shot", Thumb): a small picture of each named or Unknown track (history/shots.py)
 
     @property
     def gallery(self) -> GallerySettings:

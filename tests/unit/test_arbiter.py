@@ -140,6 +140,7 @@ class FakeWiring(Wiring):
 
 def write(path: Path, tmp: Path, cameras: dict, **overrides) -> None:
     document = {"faces_dir": str(tmp / "faces"), "runtime_dir": str(tmp / "run"), "cache_dir": str(tmp / "cache"),
+                "state_dir": str(tmp / "state"),
                 "http": {"listen": "127.0.0.1:8099"}, "cameras": cameras, **overrides}
     path.write_text(yaml.safe_dump(document))
 

@@ -21,7 +21,7 @@ FLOORS: dict[str, int] = {
     # face math, frame sources, the metrics registry
     "faces": 2, "sources": 2, "metrics": 2,
     # drawing, the two file-tree contracts (runtime_dir, faces_dir), presence events
-    "annotate": 3, "runtime": 3, "gallery": 3, "events": 3,
+    "annotate": 3, "runtime": 3, "gallery": 3, "events": 3, "history": 3,
     # the three things the daemon runs: encoders/RTSP, the recognition worker, each camera's pipeline
     "outputs": 4, "worker": 4, "pipeline": 4,
     # the processes' tops
@@ -29,7 +29,7 @@ FLOORS: dict[str, int] = {
     "bench": 6, "__main__": 7,
 }
 BOTTOM = {name for name, floor in FLOORS.items() if floor == 0}
-WEB_MAY_IMPORT = {"config", "gallery", "runtime"} | BOTTOM  # never worker/, pipeline/ or outputs/
+WEB_MAY_IMPORT = {"config", "gallery", "history", "runtime"} | BOTTOM  # never worker/, pipeline/ or outputs/
 NOT_FROM_PIPELINE = {"worker"}  # the pipeline reaches recognition through its Recognizer protocol
 DAEMON_IMPORTED_ONLY_BY = {"__main__", "bench"}
 
