@@ -14,8 +14,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from facedaemon.config import load
 from facedaemon.gallery.settings import GallerySettings
+from facedaemon.history import paths as history_paths
 from facedaemon.logs import setup_logging
 from facedaemon.web import api, auth, faces, health, hls, live, not_person, origin, pages, unknowns
+from facedaemon.web import history as history_pages
 from facedaemon.web.context import EXTENSION_KEY, WebContext, get_context
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(faces.blueprint)
     app.register_blueprint(not_person.blueprint)
     app.register_blueprint(unknowns.blueprint)
+    app.register_blueprint(history_pages.blueprint)
     app.before_request(_refuse_large_body)
     origin.install(app, context.allowed_hosts)  # before the login: a foreign site learns nothing either way
     if context.auth is not None:
@@ -68,7 +71,9 @@ def create_app_from_config(config_path: str) -> Flask:
                                  gallery=GallerySettings.from_config(config),
                                  unknowns_dir=Path(config.unknowns_dir), unknowns_save=config.unknowns.save,
                                  unknowns_retention=config.unknowns.retention,
-                                 allowed_hosts=frozenset({config.http.host, *config.http.allowed_hosts})))
+                                 allowed_hosts=frozenset({config.http.host, *config.http.allowed_hosts}),
+                                 history_db=history_paths.database(config) if config.history.enabled else None,
+                                 device=config.device))
 
 
 def _refuse_large_body() -> None:

@@ -29,6 +29,8 @@ class WebContext:
     unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
     unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served
     allowed_hosts: frozenset[str] = frozenset()  # besides IP addresses and localhost (see web/origin.py)
+    history_db: Path | None = None  # the visit history's SQLite file, read-only; None: history off (404)
+    device: str = ""
 
 
 def get_context(app: Flask) -> WebContext:

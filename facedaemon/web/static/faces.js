@@ -91,6 +91,9 @@ function personItem(person) {
     summary += ", consistency " + person.consistency.toFixed(2) + " (mean distance between photos; lower is better)";
   }
   head.appendChild(element("strong", "", summary));
+  const seen = element("span", "last-seen hint");  // filled by lastSeen() from the visit history
+  seen.dataset.person = person.name;
+  head.appendChild(seen);
   const forget = element("button", "forget", "Delete person");
   forget.type = "button";
   forget.addEventListener("click", () => forgetPerson(person.name));
@@ -161,6 +164,7 @@ async function load(url, target, render) {
 async function refresh() {
   const people = await load(api, list, personItem);
   if (people) show(list, JSON.stringify(people.people), people.people, personItem, "nobody yet");
+  await lastSeen();
   const recent = await load(recentApi, recentList, recentItem);
   if (recent) show(recentList, JSON.stringify(recent.faces), recent.faces, recentItem, "nobody recognised lately");
   const unknowns = await load(unknownsApi, unknownsList, unknownItem);
@@ -169,6 +173,18 @@ async function refresh() {
       ? "Faces nobody is known as are kept for " + unknowns.retention_text + ". Assign a name to enrol one."
       : "Not kept (unknowns.save is off in the config); any listed here are left from before and expire.";
     show(unknownsList, JSON.stringify(unknowns.unknowns), unknowns.unknowns, unknownItem, "none");
+  }
+}
+
+async function lastSeen() {
+  // Each person's latest visit (the history's; nothing shown when it is off), in the viewer's time zone.
+  const response = await fetch(document.body.dataset.lastSeen, {cache: "no-store"}).catch(() => null);
+  if (!response || !response.ok) return;
+  const people = (await response.json()).people;
+  for (const span of list.querySelectorAll(".last-seen")) {
+    const seen = people[span.dataset.person];
+    span.textContent = seen
+      ? "last seen " + new Date(seen.last_seen * 1000).toLocaleString() + " on " + seen.camera : "not seen yet";
   }
 }
 
