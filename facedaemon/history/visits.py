@@ -4,8 +4,10 @@ A visit is one person (or one unknown track) on one camera, from the first frame
 A person seen again on the same camera within `grace` (a new track: the face was lost and found, or they stepped out
 and back) continues the same visit. Durations come from the monotonic clock: a visit's last_seen is its first_seen
 (wall, UTC) plus the monotonic time between, so a clock stepped by NTP on a Pi without a battery never makes a
-negative visit. A stranger is one visit per track (faces nobody knows cannot be told apart here), recorded once the
-track has read Unknown for CONFIRM seconds; if the track is named after all, its unknown visit is withdrawn.
+negative visit. Strangers cannot be told apart here: a stranger's visit is a chain of tracks (a new Unknown track
+while the visit's tracks are all gone from the frame, seen less than UNKNOWN_GONE ago, continues it: the worker lost
+the face and found it again), recorded once it has read Unknown for CONFIRM seconds; if its track is named after
+all, the stranger's visit is withdrawn.
 
 The tracker answers with operations for the writer: Upsert(row) while a visit goes on (at most every FLUSH seconds,
 so a crash loses at most that much) and when it ends, Delete(uid) for a withdrawn one.
@@ -21,7 +23,7 @@ from facedaemon.faces.types import UNKNOWN, is_person
 
 CONFIRM = 1.0  # seconds a track reads Unknown before it is a stranger's visit (a first borderline vote is corrected)
 FLUSH = 0.5  # seconds between writes of one ongoing visit
-UNKNOWN_GONE = 2.0  # an unknown track unseen this long has ended (track ids are not reused within a run)
+UNKNOWN_GONE = 2.0  # a stranger's visit unseen this long has ended (as events/visitors.py's grace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +101,17 @@ class VisitTracker:
     device: str
     grace: float = 60.0
     run: str = "0"  # unique per daemon run: visit ids never collide across restarts
-    _open: dict[tuple[str, str], _Open] = field(default_factory=dict)  # (camera, person or "#<track>")
+    _open: dict[tuple[str, str], _Open] = field(default_factory=dict)  # (camera, person or "#<visit uid>")
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def see(self, camera: str, faces: Iterable[Seen], wall: float, mono: float) -> list[Op]:
         """One result of `camera`: its frame's wall time and the monotonic time it arrived."""
         ops: list[Op] = []
+        faces = list(faces)
+        on_frame = {face.track for face in faces}
         for face in faces:
             if face.name == UNKNOWN:
-                key = (camera, f"#{face.track}")
+                key = self._stranger(camera, face.track, on_frame, mono)
                 person = None
             elif is_person(face.name):
                 ops += self._withdraw(camera, face.track)
@@ -116,8 +120,9 @@ class VisitTracker:
                 continue  # the neutral "face": too small to tell, no visit
             visit = self._open.get(key)
             if visit is None:
-                visit = _Open(f"{self.run}-{next(self._ids)}", camera, person, set(), wall, mono, mono,
-                              face.confidence)
+                uid = f"{self.run}-{next(self._ids)}"
+                visit = _Open(uid, camera, person, set(), wall, mono, mono, face.confidence)
+                key = key if person is not None else (camera, f"#{uid}")
                 self._open[key] = visit
             visit.tracks.add(face.track)
             visit.last_mono = max(visit.last_mono, mono)
@@ -154,9 +159,28 @@ class VisitTracker:
         """People with a visit going on."""
         return {v.person for v in self._open.values() if v.person is not None}
 
+    def _stranger(self, camera: str, track: int, on_frame: set[int], mono: float) -> tuple[str, str]:
+        """The open stranger's visit this Unknown track belongs to or continues; a new key if none."""
+        lost = None
+        for key, visit in self._open.items():
+            if visit.camera != camera or visit.person is not None:
+                continue
+            if track in visit.tracks:
+                return key
+            if not visit.tracks & on_frame and mono - visit.last_mono <= UNKNOWN_GONE:
+                lost = key
+        return lost if lost is not None else (camera, "#new")
+
     def _withdraw(self, camera: str, track: int) -> list[Op]:
-        visit = self._open.pop((camera, f"#{track}"), None)
-        return [Delete(visit.uid)] if visit is not None and visit.written is not None else []
+        """A track now named: the stranger's visit it made is withdrawn, if that track was its only one."""
+        for key, visit in list(self._open.items()):
+            if visit.camera == camera and visit.person is None and track in visit.tracks:
+                visit.tracks.discard(track)
+                if visit.tracks:
+                    return []
+                del self._open[key]
+                return [Delete(visit.uid)] if visit.written is not None else []
+        return []
 
     def _flush(self, mono: float) -> list[Op]:
         ops: list[Op] = []

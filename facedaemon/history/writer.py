@@ -132,8 +132,10 @@ class HistoryWriter:
             if not (self._ops or self._jobs):
                 return None
             ops = [self._ops.popleft() for _ in range(min(BATCH, len(self._ops)))]
-            jobs = list(self._jobs)
-            self._jobs.clear()
+            jobs: list[Job] = []
+            if not self._ops:  # a job (a forget) runs after every operation queued before it
+                jobs = list(self._jobs)
+                self._jobs.clear()
             self._busy = True
             return ops, jobs
 

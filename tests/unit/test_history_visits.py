@@ -100,3 +100,19 @@ def test_forget_drops_an_open_visit_without_writing_it():
     tracker.see("door", [Seen("Obama", 1, 0.8)], WALL, 100.0)
     tracker.forget({"Obama"})
     assert tracker.close_all() == []
+
+
+def test_a_stranger_lost_and_found_by_the_tracker_is_one_visit():
+    tracker = VisitTracker("pi")
+    tracker.see("door", [Seen("Unknown", 3, 0.2)], WALL, 100.0)
+    tracker.see("door", [Seen("Unknown", 3, 0.2)], WALL + 0.6, 100.6)
+    tracker.see("door", [], WALL + 0.8, 100.8)
+    written = rows(tracker.see("door", [Seen("Unknown", 4, 0.2)], WALL + 1.2, 101.2))
+    assert len(written) == 1 and written[0].first_seen == WALL and written[0].last_seen == WALL + 1.2
+
+
+def test_two_strangers_on_one_frame_are_two_visits():
+    tracker = VisitTracker("pi")
+    tracker.see("door", [Seen("Unknown", 3, 0.2), Seen("Unknown", 4, 0.2)], WALL, 100.0)
+    written = rows(tracker.see("door", [Seen("Unknown", 3, 0.2), Seen("Unknown", 4, 0.2)], WALL + 1, 101.0))
+    assert len({r.uid for r in written}) == 2
