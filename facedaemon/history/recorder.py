@@ -130,7 +130,7 @@ class HistoryRecorder:
 
     def _keep_writing(self, now: float) -> None:
         """The writer thread died: restart it through the one policy (backoff, counted restarts)."""
-        if self._stopped or self.writer.alive():
+        if self._stopped or self.writer.alive() or self.writer.fatal:
             return
         if self.restarter.retry_at is None:
             delay = self.restarter.failed(self.writer.last_error or "the writer thread ended", now)

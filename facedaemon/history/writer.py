@@ -61,6 +61,7 @@ class HistoryWriter:
         self.settings = settings
         self.counters = counters or Counters()
         self.last_error: str | None = None
+        self.fatal = False  # the file cannot be used by this version (a newer schema): no restart helps
         self._ops: collections.deque[Op] = collections.deque()
         self._jobs: collections.deque[Job] = collections.deque()
         self._size = queue_size
@@ -116,6 +117,7 @@ class HistoryWriter:
         try:
             conn = store.connect_rw(self.path)
         except (store.HistoryError, sqlite3.Error, OSError) as exc:
+            self.fatal = isinstance(exc, store.HistoryError)
             self.last_error = f"cannot open {self.path}: {exc}"
             log.error("history: %s; visits are not recorded until it can", self.last_error)
             return
