@@ -124,6 +124,9 @@ class HistoryWriter:
         try:
             while (work := self._take()) is not None:
                 conn = self._write(conn, *work)
+        except (sqlite3.Error, OSError) as exc:  # the owner restarts the thread (recorder.py)
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("history: the writer failed: %s", self.last_error)
         finally:
             conn.close()
 
@@ -159,7 +162,6 @@ class HistoryWriter:
                 conn = store.connect_rw(self.path)
                 self.counters.drop("corrupt", len(ops))
             else:
-                self.last_error = str(exc)
                 raise
         finally:
             with self._cond:
