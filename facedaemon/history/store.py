@@ -194,6 +194,31 @@ def set_group(conn: sqlite3.Connection, uid: str, group_id: str | None) -> None:
         conn.execute("UPDATE visits SET grp = ? WHERE uid = ? AND person IS NULL", (group_id, uid))
 
 
+def group_stranger_seen(conn: sqlite3.Connection, camera: str, when: float, group_id: str,
+                        slack: float = 2.0) -> int:
+    """Put the stranger's visit on `camera` that was going on at `when` (Unix time, e.g. an unknown crop's
+    first_seen; `slack` s either side) into a group; returns the rows changed (0 or 1)."""
+    with transaction(conn):
+        found = conn.execute("SELECT id FROM visits WHERE camera = ? AND person IS NULL AND first_seen <= ? AND "
+                             "last_seen >= ? ORDER BY abs(first_seen - ?) LIMIT 1",
+                             (camera, when + slack, when - slack, when)).fetchone()
+        if found is None:
+            return 0
+        return conn.execute("UPDATE visits SET grp = ? WHERE id = ?", (group_id, found[0])).rowcount
+
+
+def with_file(path: Path, job):
+    """Run job(conn) on the history file from another process than the daemon (the web app, the CLI): SQLite lets
+    a second writer wait its turn (BUSY_MS), so e.g. with_file(db, lambda c: relabel_group(c, "g7", "Ann"))."""
+    conn = _open_checked(path) if path.is_file() else None
+    if conn is None:
+        return 0
+    try:
+        return job(conn)
+    finally:
+        conn.close()
+
+
 def prune(conn: sqlite3.Connection, *, now: float, retention: float, stranger_retention: float,
           max_bytes: int) -> tuple[int, int]:
     """Visits past retention, strangers' thumbnails past unknowns.retention (the row stays), then the oldest visits

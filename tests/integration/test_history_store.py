@@ -162,3 +162,14 @@ def sidecars(path: Path) -> list[Path]:
 
 def assert_contains(files: list[Path], needle: bytes) -> None:
     assert any(needle in f.read_bytes() for f in files), "the test's name never reached the files"
+
+
+def test_a_strangers_visit_is_grouped_by_camera_and_time_and_named_from_another_connection(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    conn = store.connect_rw(path)
+    store.apply(conn, [row("s1", None, first=1000.0), row("s2", None, first=2000.0)], keep_stranger_thumbs=True,
+                now=time.time())
+    assert store.group_stranger_seen(conn, "door", 2003.0, "g7") == 1
+    assert store.group_stranger_seen(conn, "door", 5000.0, "g7") == 0
+    assert store.with_file(path, lambda other: store.relabel_group(other, "g7", "Ann")) == 1
+    assert conn.execute("SELECT uid, person FROM visits ORDER BY uid").fetchall() == [("s1", None), ("s2", "Ann")]
