@@ -1,7 +1,8 @@
 """The visit history against the real daemon: the people clip shows Obama (known) the whole time and Biden (a
 stranger to this gallery) from 2 s to 4 s of every 6 s loop. Obama's visit appears in /api/history with a thumbnail
 of his best shot and in the CSV; Biden's is a stranger's; forgetting Obama leaves no trace of his name in the
-database, its WAL or its shared-memory file."""
+database, its WAL or its shared-memory file. Headless Chromium shows the history page with the thumbnails loaded
+(a screenshot is saved in the test's tmp dir) and Obama's last seen on the known-faces page."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import io
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
+from devtools.browser import Chromium, wait_until
 from devtools.daemon import write_config
 from tests.e2e.media import make_people_clip, obama_gallery
 
@@ -31,7 +34,30 @@ def database_files(state: Path) -> list[Path]:
     return [p for p in state.glob("history.sqlite3*") if p.is_file()]
 
 
-def test_visits_appear_in_the_api_and_csv_and_forget_leaves_no_trace(tmp_path, shared_data, run_daemon) -> None:
+LOADED_THUMBS = ("[...document.querySelectorAll('.visit img')].filter(i => i.complete && i.naturalWidth > 0)"
+                 ".length")
+
+
+def check_pages_in_chromium(chromium: str, daemon, tmp_path: Path) -> None:
+    import cv2
+
+    with Chromium(chromium) as browser:
+        browser.goto(daemon.base_url + "/history")
+        count = wait_until(lambda: browser.evaluate(LOADED_THUMBS), 20, "thumbnails on the history page", browser)
+        assert "Obama" in browser.evaluate("document.getElementById('groups').textContent")
+        shot = browser.screenshot(browser.rect(".visit img"))
+        (tmp_path / "history-page.png").write_bytes(browser.screenshot())
+        print(f"{count} thumbnails loaded; screenshot {tmp_path / 'history-page.png'}")
+        pixels = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
+        assert pixels.std() > 10, "the thumbnail on screen is blank"
+        browser.goto(daemon.base_url + "/faces")
+        seen = wait_until(lambda: browser.evaluate("document.querySelector('.last-seen')?.textContent"), 20,
+                          "Obama's last seen on the faces page", browser)
+        assert seen.startswith("last seen ") and "on people" in seen, seen
+
+
+def test_visits_appear_in_the_api_and_csv_and_forget_leaves_no_trace(tmp_path, shared_data, run_daemon,
+                                                                      chromium) -> None:
     faces = obama_gallery(shared_data, tmp_path / "faces")
     clip = make_people_clip(shared_data, tmp_path / "people.mp4")
     config_path, port = write_config(tmp_path, {"people": {"source": str(clip), "loop": True}}, faces,
@@ -55,6 +81,8 @@ def test_visits_appear_in_the_api_and_csv_and_forget_leaves_no_trace(tmp_path, s
     assert any(r["person"] == "Obama" and r["camera"] == "people" for r in rows), rows
     day = {"from": time.time() - 3600, "to": time.time() + 60, "camera": "people"}
     assert {v["id"] for v in visits(daemon, **day)} >= {obama["id"], stranger["id"]}
+
+    check_pages_in_chromium(chromium, daemon, tmp_path)
 
     state = tmp_path / "state"
     assert any(b"Obama" in p.read_bytes() for p in database_files(state))
