@@ -92,14 +92,19 @@ def _where(filters: Filters, cursor: tuple[float, int] | None) -> tuple[str, lis
 
 
 COLUMNS = "id, person, grp, camera, device, first_seen, last_seen, quality, confidence, thumb"
+# A thumbnail the page can show: a person's, or a stranger's taken since `?` (unknowns.retention; the daemon's hourly
+# sweep deletes older ones, and until then they are not served).
+THUMB_SHOWN = ("(thumb = 1 AND (person IS NOT NULL OR (SELECT created FROM thumbs WHERE visit = visits.id) >= ?)) "
+               "AS shown")
 
 
 def visits(conn: sqlite3.Connection, filters: Filters, cursor: tuple[float, int] | None = None,
-           limit: int = DEFAULT_LIMIT) -> tuple[list[sqlite3.Row], str | None]:
-    """A page of visits, newest first, and the cursor of the next page (None: this was the last)."""
+           limit: int = DEFAULT_LIMIT, strangers_since: float = 0.0) -> tuple[list[sqlite3.Row], str | None]:
+    """A page of visits, newest first, and the cursor of the next page (None: this was the last). Each row's
+    `shown` says whether its thumbnail is served (a stranger's only if taken since `strangers_since`)."""
     where, args = _where(filters, cursor)
-    rows = conn.execute(f"SELECT {COLUMNS} FROM visits{where} ORDER BY first_seen DESC, id DESC LIMIT ?",
-                        [*args, limit + 1]).fetchall()
+    rows = conn.execute(f"SELECT {COLUMNS}, {THUMB_SHOWN} FROM visits{where} ORDER BY first_seen DESC, id DESC "
+                        "LIMIT ?", [strangers_since, *args, limit + 1]).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (cursor_of(rows[-1]) if more else None)

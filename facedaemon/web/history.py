@@ -69,7 +69,7 @@ def _limit() -> int:
 
 def _visit_json(row: sqlite3.Row) -> dict:
     body = query.to_json(row)
-    body["thumb"] = f"/api/history/{row['id']}.jpg" if row["thumb"] else None
+    body["thumb"] = f"/api/history/{row['id']}.jpg" if row["shown"] else None
     return body
 
 
@@ -88,7 +88,8 @@ def listing() -> Response:
     except query.BadQuery as exc:
         abort(400, description=str(exc))
     with _database(context) as conn:
-        rows, next_cursor = query.visits(conn, filters, cursor, limit) if conn is not None else ([], None)
+        since = time.time() - context.unknowns_retention
+        rows, next_cursor = query.visits(conn, filters, cursor, limit, since) if conn is not None else ([], None)
         visits = [_visit_json(row) for row in rows]
     return jsonify({"visits": visits, "next_cursor": next_cursor, "device": context.device})
 

@@ -99,6 +99,7 @@ def test_thumbnails_and_a_strangers_only_within_retention(client, db, make_clien
     expired = make_client(history_db=db, cameras=("door",), unknowns_retention=0.001)
     time.sleep(0.01)
     assert expired.get(stranger["thumb"]).status_code == 404
+    assert [v["thumb"] for v in get_all(expired, unknown="1")] == [None]  # the page shows no broken picture
     assert expired.get(obama["thumb"]).status_code == 200
     assert client.get("/api/history/99999.jpg").status_code == 404
 
