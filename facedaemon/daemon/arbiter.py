@@ -97,6 +97,7 @@ class Daemon:
 
     def _start_history(self) -> None:
         self.history = self._wiring.history(self.config, self.metrics)
+        self._history_seen = None  # a new recorder hears the gallery again
         if self.history is not None:
             self.history.start()
 
