@@ -11,6 +11,7 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -36,16 +37,22 @@ def settings(config: Config) -> WriterSettings:
                           max_bytes=config.history.max_mb * 1024 * 1024)
 
 
+_COUNTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # registry -> its one counter (reloads reuse it)
+
+
 def drop_counter(metrics: DaemonMetrics | None):
     """facedaemon_history_dropped_total{reason}, at zero for every reason; None without a registry."""
     if metrics is None:
         return None
-    from prometheus_client import Counter
+    counter = _COUNTERS.get(metrics.registry)
+    if counter is None:
+        from prometheus_client import Counter
 
-    counter = Counter("facedaemon_history_dropped", "Visit updates the history could not write, by reason "
-                      "(queue_full, disk_full, corrupt).", ["reason"], registry=metrics.registry)
-    for reason in DROP_REASONS:
-        counter.labels(reason)
+        counter = Counter("facedaemon_history_dropped", "Visit updates the history could not write, by reason "
+                          "(queue_full, disk_full, corrupt).", ["reason"], registry=metrics.registry)
+        for reason in DROP_REASONS:
+            counter.labels(reason)
+        _COUNTERS[metrics.registry] = counter
     return lambda reason: counter.labels(reason).inc()
 
 
