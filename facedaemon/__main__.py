@@ -1,4 +1,4 @@
-"""facedaemon command line: run, check-config, identify, enroll, forget, hash-password, bench."""
+"""facedaemon command line: run, check-config, identify, enroll, forget, unknowns, hash-password, bench."""
 
 from __future__ import annotations
 
@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("--config", "-c", type=Path, default=Path("/etc/facedaemon/facedaemon.yaml"))
     forget.add_argument("name")
     forget.set_defaults(handler=_forget)
+
+    from facedaemon.gallery import group_cli  # argparse only: nothing heavy is imported
+
+    unknown = commands.add_parser("unknowns", help="groups of unknown faces: list, name, ignore")
+    unknown.add_argument("--config", "-c", type=Path, default=Path("/etc/facedaemon/facedaemon.yaml"))
+    group_cli.add_arguments(unknown)
+    unknown.set_defaults(handler=_with_config(group_cli.run))
 
     hashing = commands.add_parser("hash-password", help="print a password hash (or a new bearer token) for auth")
     hashing.add_argument("--token", action="store_true", help="make a random bearer token and print its digest")

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from facedaemon.config import load
 from facedaemon.gallery.settings import GallerySettings
 from facedaemon.logs import setup_logging
-from facedaemon.web import api, auth, faces, health, hls, live, not_person, origin, pages, unknowns
+from facedaemon.web import api, auth, faces, groups, health, hls, live, not_person, origin, pages, unknowns
 from facedaemon.web.context import EXTENSION_KEY, WebContext, get_context
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(faces.blueprint)
     app.register_blueprint(not_person.blueprint)
     app.register_blueprint(unknowns.blueprint)
+    app.register_blueprint(groups.blueprint)
     app.before_request(_refuse_large_body)
     origin.install(app, context.allowed_hosts)  # before the login: a foreign site learns nothing either way
     if context.auth is not None:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from facedaemon.faces import grouping  # noqa: E402
 
 CACHE = Path(os.environ.get("GROUP_CACHE", "/work/cache/group-encodings.npz"))
-DISTANCES = (0.40, 0.45, 0.50, 0.55, 0.60)
+DISTANCES = (0.40, 0.45, 0.48, 0.50, 0.52, 0.55, 0.60)
 
 
 def photos(folder: Path) -> list[tuple[str, Path]]:
