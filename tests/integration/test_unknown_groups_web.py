@@ -1,7 +1,7 @@
 """Unknown-face groups through the web app and the CLI with the real face models: crops of Biden the worker's
 collector wrote (with their encodings) are grouped by the worker's keeper; the group is listed with its best shots,
 merged, named ("This is …": enrolled through the upload checks, its crops deleted), ignored and no longer ignored;
-the CLI does the same. Against the real daemon: tests/e2e/test_unknown_groups.py."""
+the CLI does the same. Against the real daemon: tests/e2e/test_visitor_groups.py."""
 
 from __future__ import annotations
 

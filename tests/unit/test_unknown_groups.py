@@ -1,7 +1,7 @@
 """Unknown faces in groups: the state file's rules (gallery/groups.py: merge, ignore, stop ignoring, listing, bad
 ids) and the worker's keeper (worker/groups.py: assignment as crops arrive, crops gone leave, a regroup keeps ids and
 the user's merges, an ignored group's faces are not kept), on a temporary folder with plain vectors. Against the
-real daemon: tests/e2e/test_unknown_groups.py."""
+real daemon: tests/e2e/test_visitor_groups.py."""
 
 from __future__ import annotations
 
