@@ -73,15 +73,25 @@ def cluster(matrix: np.ndarray, threshold: float = GROUP_DISTANCE, method: str =
 
 
 def whispers(count: int, pairs: np.ndarray) -> list[int]:
-    """Chinese whispers (dlib) on the graph; a row without an edge is its own cluster."""
+    """Chinese whispers (dlib) on the graph, one connected component at a time; a row without an edge is its own
+    cluster. Labels never cross components anyway; per component, each dlib call (which holds the GIL) is as short
+    as one person's looks, so the recognition thread beside a regroup of 10,000 is not held for long (the
+    components themselves are found in Python, which yields the GIL every few ms)."""
     import dlib  # the one boundary: dlib is loaded only where a regroup runs (the recognition worker)
 
+    labels = np.arange(count)
     if len(pairs) == 0:
-        return list(range(count))
-    # dlib labels only the vertices up to the largest index that has an edge: a self-edge on the last row keeps
-    # every row in the answer.
-    listed = [(int(a), int(b)) for a, b in pairs.tolist()] + [(count - 1, count - 1)]
-    return list(dlib.chinese_whispers(listed))[:count]
+        return labels.tolist()
+    component = np.asarray(components(count, pairs))
+    pairs = pairs[np.argsort(component[pairs[:, 0]], kind="stable")]
+    bounds = np.flatnonzero(np.diff(component[pairs[:, 0]])) + 1
+    offset = count  # each component's labels after the last one's: unique across components
+    for chunk in np.split(pairs, bounds):
+        nodes, local = np.unique(chunk, return_inverse=True)
+        found = dlib.chinese_whispers([(int(a), int(b)) for a, b in local.reshape(-1, 2).tolist()])
+        labels[nodes] = np.asarray(found) + offset
+        offset += len(nodes)
+    return labels.tolist()
 
 
 def components(count: int, pairs: np.ndarray) -> list[int]:

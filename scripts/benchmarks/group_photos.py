@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -123,6 +124,25 @@ def timing() -> None:
     for row in matrix[:100]:
         grouping.assign(matrix, [""] * len(matrix), row)
     print(f"assign one arriving face against 10,000: {(time.perf_counter() - started) * 10:.1f} ms")
+    stall(matrix)
+
+
+def stall(matrix: np.ndarray) -> None:
+    """How long another Python thread (the worker's recognition) waits at most while a regroup runs beside it: the
+    regroup runs in a thread, as in worker/groups.py; this thread wakes every 2 ms and notes the gaps."""
+    done = threading.Event()
+    regroup = threading.Thread(target=lambda: (grouping.cluster(matrix), done.set()))
+    gaps, last = [], time.perf_counter()
+    regroup.start()
+    while not done.is_set():
+        time.sleep(0.002)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    regroup.join()
+    gaps.sort()
+    print(f"another thread during that regroup: longest wait {gaps[-1] * 1000:.0f} ms, "
+          f"99th percentile {gaps[int(len(gaps) * 0.99)] * 1000:.0f} ms ({len(gaps)} wake-ups)")
 
 
 def main() -> None:
