@@ -45,12 +45,13 @@ def start(tmp_path, shared_data, run_daemon):
 
 
 def one_group_of(daemon, visits: int) -> dict:
-    """Biden's group once it holds `visits` crops (one a loop, written as his track ends), and no other group."""
-    # Each visit: 1 s to read Unknown and a crop at the track's end, then grouped within 0.5 s; a loaded machine
-    # is allowed 3× that on top of the loops themselves.
+    """Biden's group once it holds `visits` crops (one a loop, written 1 s into his visit), and no other group."""
+    # The first: the worker starts (models, gallery) and Biden reads Unknown, as test_unknowns.py allows.
+    daemon.wait_for(lambda: groups(daemon), 60, "Biden's first visit grouped", interval=0.2)
+    # Then one a loop; a crop is grouped within 0.5 s of being written: 3× a loop's slack on a loaded machine.
     found = daemon.wait_for(lambda: (g := groups(daemon)) and max(x["size"] for x in g) >= visits and g,
-                            visits * LOOP_SECONDS + 3 * (LOOP_SECONDS + 2.0), f"{visits} of Biden's visits grouped",
-                            interval=0.2)
+                            (visits - 1) * LOOP_SECONDS + 3 * (LOOP_SECONDS + 2.0),
+                            f"{visits} of Biden's visits grouped", interval=0.2)
     assert len(found) == 1, f"Biden's visits in one group: {found}"
     return found[0]
 
@@ -58,7 +59,7 @@ def one_group_of(daemon, visits: int) -> dict:
 def test_biden_s_visits_form_one_group_and_naming_it_names_him(tmp_path, shared_data, run_daemon) -> None:
     daemon, faces = start(tmp_path, shared_data, run_daemon)
     group = one_group_of(daemon, 3)
-    assert group["cameras"] == ["people"] and len(group["best"]) == 3 and group["last_seen"] > group["first_seen"]
+    assert group["cameras"] == ["people"] and len(group["best"]) >= 3 and group["last_seen"] > group["first_seen"]
     assert daemon.get(group["best"][0]["url"]).status_code == 200
     named = requests.post(f"{daemon.base_url}/api/unknowns/groups/{group['id']}/name", json={"name": "Joe Biden"},
                           timeout=60)
@@ -99,8 +100,10 @@ def test_an_ignored_group_reads_face_and_keeps_no_crop(tmp_path, shared_data, ru
     daemon, faces = start(tmp_path, shared_data, run_daemon)
     group = one_group_of(daemon, 2)
     ignore_on_the_page(chromium, daemon, group, tmp_path / "groups.png")
-    # The worker hears of it within its 0.5 s look at the groups and its 2 s poll; a visit under way when it does
-    # is decided afresh. Wait for a moment without Biden, then watch two whole loops.
+    # The worker hears of it within its 0.5 s look at the groups (and re-decides a visit under way at its 2 s poll).
+    daemon.wait_for(lambda: "unknowns: 1 ignored group(s)" in daemon.log(), 3 * (0.5 + 1.0),
+                    "the worker to load the ignored group")
+    # Then a moment without Biden, and two whole loops watched.
     daemon.wait_for(lambda: names(daemon) == ["Obama"], 3 * (2.5 + LOOP_SECONDS),
                     "a moment without Biden after the ignore", interval=0.1)
     seen: set[str] = set()

@@ -105,3 +105,10 @@ def test_ignore_and_the_cli(tmp_path: Path, settings: GallerySettings, make_clie
     assert client.delete(f"/api/unknowns/groups/{gid}/ignore").status_code == 200
     assert main(["unknowns", "--config", str(config_path), "ignore", "g-00000000"]) == 1
     assert "no group 'g-00000000'" in capsys.readouterr().err
+
+    collect(folder, keeper, "obama2.jpg", 2)
+    keeper.step(2.0, final=True)
+    (other,) = groups.read_state(folder).groups
+    assert main(["unknowns", "--config", str(config_path), "name", other, "Someone Else"]) == 0
+    assert f"{other} is Someone Else: 1 photo(s) added, 1 crop(s) deleted" in capsys.readouterr().out
+    assert len(list((settings.faces_dir / "Someone Else").iterdir())) == 1 and not list(folder.glob("*.jpg"))
