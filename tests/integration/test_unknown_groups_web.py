@@ -112,3 +112,19 @@ def test_ignore_and_the_cli(tmp_path: Path, settings: GallerySettings, make_clie
     assert main(["unknowns", "--config", str(config_path), "name", other, "Someone Else"]) == 0
     assert f"{other} is Someone Else: 1 photo(s) added, 1 crop(s) deleted" in capsys.readouterr().out
     assert len(list((settings.faces_dir / "Someone Else").iterdir())) == 1 and not list(folder.glob("*.jpg"))
+
+
+def test_groups_need_a_login_and_a_read_token_only_reads(tmp_path: Path, make_client) -> None:
+    from facedaemon.config.auth import AuthConfig
+    from facedaemon.web.auth import hash_token
+
+    folder = tmp_path / "unknowns"
+    groups.write_state(folder, groups.GroupState({"g-0123abcd": groups.Group("g-0123abcd", ignored=True,
+                                                                             kept=[[0.0] * 128])}))
+    client = make_client(unknowns_dir=folder, unknowns_save=True, unknowns_retention=3600.0,
+                         auth=AuthConfig(tokens=(f"read:{hash_token('viewer')}", hash_token("admin"))))
+    assert client.get("/api/unknowns/groups").status_code == 401
+    viewer, admin = {"Authorization": "Bearer viewer"}, {"Authorization": "Bearer admin"}
+    assert [g["id"] for g in client.get("/api/unknowns/groups", headers=viewer).json["groups"]] == ["g-0123abcd"]
+    assert client.delete("/api/unknowns/groups/g-0123abcd/ignore", headers=viewer).status_code == 403
+    assert client.delete("/api/unknowns/groups/g-0123abcd/ignore", headers=admin).status_code == 200
