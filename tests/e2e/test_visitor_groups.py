@@ -4,7 +4,7 @@ stranger) from 2 s to 4 s of every 6 s loop: each loop is a new visit, a new tra
 - Biden's visits form one group after a few loops; "This is …" on the group over HTTP names Biden on the stream
   once the worker reloaded its gallery, on his next look (he is away 4 s of each loop).
 - Ignoring the group from the page (/faces in headless Chromium, which shows the group's best shots): from his
-  next visit on he reads "face", never Unknown, and no crop of him is kept."""
+  next visit on he reads "face", never Unknown: no Unknown event, and no crop of him is kept."""
 
 from __future__ import annotations
 
@@ -34,11 +34,11 @@ def groups(daemon) -> list[dict]:
     return daemon.get("/api/unknowns/groups").json()["groups"]
 
 
-def start(tmp_path, shared_data, run_daemon):
+def start(tmp_path, shared_data, run_daemon, **overrides):
     faces = obama_gallery(shared_data, tmp_path / "faces")
     clip = make_people_clip(shared_data, tmp_path / "people.mp4")
     config_path, port = write_config(tmp_path, {"people": {"source": str(clip), "loop": True}}, faces,
-                                     unknowns={"save": True, "retention": "1h"})
+                                     unknowns={"save": True, "retention": "1h"}, **overrides)
     daemon = run_daemon.start(tmp_path, config_path, port, ready=None)
     daemon.wait_for(lambda: daemon.get("/healthz").status_code == 200, 60, "/healthz to say ok")
     return daemon, faces
@@ -96,9 +96,13 @@ def ignore_on_the_page(chromium: str, daemon, group: dict, shot: Path) -> None:
         assert not [line for line in page.console if "rror" in line], page.console
 
 
+UNKNOWN_EVENT = "camera people: Unknown recognised"  # the log sink's line for an unknown visitor's event
+
+
 def test_an_ignored_group_reads_face_and_keeps_no_crop(tmp_path, shared_data, run_daemon, chromium) -> None:
-    daemon, faces = start(tmp_path, shared_data, run_daemon)
+    daemon, faces = start(tmp_path, shared_data, run_daemon, events={"unknown_visitors": ["people"]})
     group = one_group_of(daemon, 2)
+    assert UNKNOWN_EVENT in daemon.log(), "Biden's visits were events before the ignore"
     ignore_on_the_page(chromium, daemon, group, tmp_path / "groups.png")
     # The worker hears of it within its 0.5 s look at the groups (and re-decides a visit under way at its 2 s poll).
     daemon.wait_for(lambda: "unknowns: 1 ignored group(s)" in daemon.log(), 3 * (0.5 + 1.0),
@@ -107,11 +111,13 @@ def test_an_ignored_group_reads_face_and_keeps_no_crop(tmp_path, shared_data, ru
     daemon.wait_for(lambda: names(daemon) == ["Obama"], 3 * (2.5 + LOOP_SECONDS),
                     "a moment without Biden after the ignore", interval=0.1)
     seen: set[str] = set()
+    events_before = daemon.log().count(UNKNOWN_EVENT)
     until = time.monotonic() + 2 * LOOP_SECONDS
     while time.monotonic() < until:
         seen.update(names(daemon))
         time.sleep(0.1)
     assert "Unknown" not in seen and "face" in seen, f"Biden reads 'face' while ignored: {seen}"
+    assert daemon.log().count(UNKNOWN_EVENT) == events_before, "no Unknown event while his group is ignored"
     assert not list((faces / ".unknowns").glob("*.jpg")), "no crop of an ignored face"
     (shown,) = groups(daemon)
     assert shown["ignored"] and shown["id"] == group["id"] and shown["kept"] >= 2
