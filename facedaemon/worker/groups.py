@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 TICK = 0.5  # seconds between looks at new crops and at the state file
 SYNC_SECONDS = 5.0  # crops gone from disk leave their groups at least this often
 REGROUP_SECONDS = 60.0  # a full regroup at most this often (and only after a change)
+MANY_NEWCOMERS = 200  # more crops than this to group at once: left to the regroup (one pass, not one each)
 STOP_WAIT = 5.0  # seconds close() waits for the thread (a regroup under way finishes first)
 
 
@@ -133,31 +134,42 @@ class GroupKeeper:
             found = self._read_back(uid)
             if found is not None:
                 newcomers[uid] = found
-        for uid, member in sorted(newcomers.items(), key=lambda item: item[1].first_seen):
-            self._join(state, uid, member)
+        self._join(state, sorted(newcomers.items(), key=lambda item: item[1].first_seen))
         state.groups = {gid: g for gid, g in state.groups.items() if g.members or g.ignored}
         present = state.owner()
         state.pins = [kept for pin in state.pins if len(kept := [u for u in pin if u in present]) > 1]
 
-    def _join(self, state: GroupState, uid: str, member: Member) -> None:
-        encoding = self._encodings[uid]
-        kept = [(gid, row) for gid, g in state.groups.items() if g.ignored for row in g.kept]
-        if kept and grouping.covered(grouping.as_matrix([row for _, row in kept]), encoding, self.threshold):
-            with contextlib.suppress(unknowns.UnknownsError, OSError):
-                unknowns.remove(self.folder, uid)
-            log.info("unknowns: crop %s deleted: the face belongs to an ignored group", uid)
+    def _join(self, state: GroupState, newcomers: list[tuple[str, Member]]) -> None:
+        """Each newcomer into the group of its nearest member (the earlier newcomers included), or a new group; a
+        face near an ignored group's kept encodings loses its crop. Many at once (a restart that found the groups
+        file gone): each its own group, and the regroup this step sorts them."""
+        if not newcomers:
             return
-        rows = [(gid, u) for gid, g in state.groups.items() if not g.ignored for u in g.members
-                if u in self._encodings]
-        matrix = grouping.as_matrix([self._encodings[u] for _, u in rows])
-        gid = grouping.assign(matrix, [g for g, _ in rows], encoding, self.threshold)
-        if gid is None:
-            gid = groups.new_group_id()
-            state.groups[gid] = Group(gid)
-        state.groups[gid].members[uid] = member
-        self._dirty = True
-        log.info("unknowns: crop %s %s group %s", uid, "starts" if len(state.groups[gid].members) == 1 else "joins",
-                 gid)
+        kept = grouping.as_matrix([row for g in state.groups.values() if g.ignored for row in g.kept])
+        rows = [(gid, u) for gid, g in state.groups.items() if not g.ignored for u in g.members if u in self._encodings]
+        matrix = np.empty((len(rows) + len(newcomers), grouping.ENCODING_SIZE), dtype=np.float32)
+        matrix[:len(rows)] = grouping.as_matrix([self._encodings[u] for _, u in rows])
+        owners = [gid for gid, _ in rows]
+        alone = len(newcomers) > MANY_NEWCOMERS
+        self._next_regroup = 0.0 if alone else self._next_regroup
+        for uid, member in newcomers:
+            encoding = self._encodings[uid]
+            if len(kept) and grouping.covered(kept, encoding, self.threshold):
+                with contextlib.suppress(unknowns.UnknownsError, OSError):
+                    unknowns.remove(self.folder, uid)
+                log.info("unknowns: crop %s deleted: the face belongs to an ignored group", uid)
+                continue
+            gid = None if alone else grouping.assign(matrix[:len(owners)], owners, encoding, self.threshold)
+            if gid is None:
+                gid = groups.new_group_id()
+                state.groups[gid] = Group(gid)
+            state.groups[gid].members[uid] = member
+            matrix[len(owners)] = encoding
+            owners.append(gid)
+            self._dirty = True
+            if not alone:
+                log.info("unknowns: crop %s %s group %s", uid,
+                         "starts" if len(state.groups[gid].members) == 1 else "joins", gid)
 
     def _read_back(self, uid: str) -> Member | None:
         """A crop saved before this worker started: its encoding and times from its metadata."""

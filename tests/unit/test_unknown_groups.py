@@ -146,3 +146,14 @@ def test_an_ignored_track_reads_face_until_a_person_is_matched() -> None:
     assert track.ignored and track.label == FACE and not track.votes and track.last_encoded == 1.0
     track.vote("Joe", 0.3, 0.9, 2.0)
     assert track.label == "Joe"
+
+
+def test_many_crops_found_at_once_are_sorted_by_one_regroup(tmp_path: Path) -> None:
+    """A restart that finds 250 crops in no group (the groups file lost): one regroup, not 250 assignments."""
+    for seed in range(25):
+        for look in range(10):
+            save_crop(tmp_path, f"hall-{seed}-{look}", face(seed + 10, look))
+    keeper = GroupKeeper(tmp_path)
+    keeper.step(0.0)
+    found = members(tmp_path)
+    assert len(found) == 25 and all(len({uid.split("-")[1] for uid in group}) == 1 for group in found)
