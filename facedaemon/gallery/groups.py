@@ -214,6 +214,7 @@ def _get(state: GroupState, gid: str) -> Group:
 
 def merge(folder: Path, gid: str, other: str) -> Group:
     """`other`'s faces join `gid` for good (a pin keeps them together across regroups)."""
+    check_group_id(gid), check_group_id(other)
     if gid == other:
         raise GroupsError("a group cannot be merged with itself", 400)
     with changing(folder) as state:
@@ -230,6 +231,7 @@ def merge(folder: Path, gid: str, other: str) -> Group:
 
 def ignore(folder: Path, gid: str) -> Group:
     """Keep the group's best encodings, delete its crops: the worker shows such a face as "face" from now on."""
+    check_group_id(gid)
     with changing(folder) as state:
         group = _get(state, gid)
         if group.ignored:
@@ -250,6 +252,7 @@ def ignore(folder: Path, gid: str) -> Group:
 
 def unignore(folder: Path, gid: str) -> None:
     """Stop ignoring: the group and its kept encodings are deleted."""
+    check_group_id(gid)
     with changing(folder) as state:
         group = _get(state, gid)
         if not group.ignored:
@@ -274,7 +277,7 @@ def name_group(gallery: GallerySettings, folder: Path, gid: str, name: str, now:
     group stays."""
     from facedaemon.gallery import edit
 
-    check_name(name)
+    check_group_id(gid), check_name(name)
     fresh = present(folder, now, retention)
     group = _get(read_state(folder), gid)
     if group.ignored:

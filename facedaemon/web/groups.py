@@ -7,6 +7,7 @@ DELETE. Naming enrols through the same checks as an upload, in this web worker, 
 from __future__ import annotations
 
 import time
+from typing import NoReturn
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
@@ -24,6 +25,13 @@ def _json_field(key: str, what: str) -> str:
     if not isinstance(value, str):
         abort(400, description=f'send JSON {{"{key}": "<{what}>"}}')
     return value
+
+
+def _refuse(exc: groups.GroupsError | EnrollError | OSError) -> NoReturn:
+    """A refused change answers with its status; a folder the web app cannot write answers 503, never 500."""
+    if isinstance(exc, OSError):
+        abort(503, description=f"cannot change the groups: {exc.strerror or exc}")
+    abort(exc.status, description=str(exc))
 
 
 def _shown(entry: dict) -> dict:
@@ -51,8 +59,8 @@ def name(gid: str) -> tuple[Response, int]:
     try:
         report = groups.name_group(context.gallery, context.unknowns_dir, gid, person, time.time(),
                                    context.unknowns_retention)
-    except (groups.GroupsError, EnrollError) as exc:
-        abort(exc.status, description=str(exc))
+    except (groups.GroupsError, EnrollError, OSError) as exc:
+        _refuse(exc)
     audit("name-group", f"an unknown group to a person ({len(report.added)} photos)")
     return jsonify({"id": gid, "name": person, "added": report.added, "refused": report.refused,
                     "removed": report.removed}), 201
@@ -64,8 +72,8 @@ def merge(gid: str) -> Response:
     other = _json_field("other", "group id")
     try:
         group = groups.merge(context.unknowns_dir, gid, other)
-    except groups.GroupsError as exc:
-        abort(exc.status, description=str(exc))
+    except (groups.GroupsError, OSError) as exc:
+        _refuse(exc)
     audit("merge-groups", "two unknown groups")
     return jsonify({"id": group.id, "size": len(group.members), "merged": other})
 
@@ -75,8 +83,8 @@ def ignore(gid: str) -> Response:
     context = _context()
     try:
         group = groups.ignore(context.unknowns_dir, gid)
-    except groups.GroupsError as exc:
-        abort(exc.status, description=str(exc))
+    except (groups.GroupsError, OSError) as exc:
+        _refuse(exc)
     audit("ignore-group", "an unknown group")
     return jsonify({"id": group.id, "ignored": True, "kept": len(group.kept)})
 
@@ -86,7 +94,7 @@ def unignore(gid: str) -> Response:
     context = _context()
     try:
         groups.unignore(context.unknowns_dir, gid)
-    except groups.GroupsError as exc:
-        abort(exc.status, description=str(exc))
+    except (groups.GroupsError, OSError) as exc:
+        _refuse(exc)
     audit("unignore-group", "an unknown group")
     return jsonify({"id": gid, "ignored": False, "removed": True})
