@@ -202,6 +202,12 @@ def listing(folder: Path, now: float, retention: float) -> list[dict]:
     return sorted(found, key=lambda g: (not g["ignored"], g["last_seen"] or 0.0), reverse=True)
 
 
+def group_of(folder: Path, uid: str) -> str | None:
+    """The group a saved crop (worker/unknowns.py unknown_id: <camera>-<UTC time>-<run>-<track>) is in now, for a
+    visit's group column; None until the worker has grouped it (within a second of the crop's write)."""
+    return read_state(folder).owner().get(uid)
+
+
 def _get(state: GroupState, gid: str) -> Group:
     group = state.groups.get(check_group_id(gid))
     if group is None:

@@ -51,6 +51,9 @@ def test_crops_join_the_group_of_their_nearest_face_as_they_arrive(tmp_path: Pat
         arrive(keeper, tmp_path, f"hall-b-{look}", face(2, look))
     keeper.step(0.0, final=True)  # no regroup: assignment alone
     assert members(tmp_path) == [{"hall-a-0", "hall-a-1", "hall-a-2"}, {"hall-b-0", "hall-b-1", "hall-b-2"}]
+    assert groups.group_of(tmp_path, "hall-a-0") == groups.group_of(tmp_path, "hall-a-2") is not None
+    assert groups.group_of(tmp_path, "hall-a-0") != groups.group_of(tmp_path, "hall-b-0")
+    assert groups.group_of(tmp_path, "hall-z-0") is None
     (tmp_path / "hall-a-1.jpg").unlink()  # deleted, assigned or expired
     keeper.step(10.0, final=True)
     assert members(tmp_path) == [{"hall-a-0", "hall-a-2"}, {"hall-b-0", "hall-b-1", "hall-b-2"}]
