@@ -98,6 +98,14 @@ class GroupKeeper:
         if not arrivals and now < self._next_sync and self._file_stamp() == self._seen_file:
             return
         self._next_sync = now + SYNC_SECONDS
+        try:
+            self._update(now, final, arrivals)
+        except BaseException:
+            for arrival in arrivals:  # not lost: the next tick tries them again
+                self._arrivals.put(arrival)
+            raise
+
+    def _update(self, now: float, final: bool, arrivals: list[tuple[str, np.ndarray, Member]]) -> None:
         with groups.state_lock(self.folder, wait=1.0):
             state = groups.read_state(self.folder)
             before = state.to_json()

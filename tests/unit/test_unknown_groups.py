@@ -160,3 +160,14 @@ def test_many_crops_found_at_once_are_sorted_by_one_regroup(tmp_path: Path) -> N
     keeper.step(0.0)
     found = members(tmp_path)
     assert len(found) == 25 and all(len({uid.split("-")[1] for uid in group}) == 1 for group in found)
+
+
+def test_a_busy_lock_delays_the_grouping_but_loses_no_crop(tmp_path: Path) -> None:
+    keeper = GroupKeeper(tmp_path)
+    save_crop(tmp_path, "hall-a-0", face(1, 0), score=7.0)
+    keeper.add("hall-a-0", face(1, 0), Member(NOW, NOW + 1, 9.0, "hall"))  # a better shot than the metadata says
+    with groups.state_lock(tmp_path), pytest.raises(GroupsError, match="being changed"):
+        keeper.step(0.0, final=True)  # a web change holds the lock past the keeper's 1 s
+    keeper.step(0.5, final=True)
+    (group,) = groups.read_state(tmp_path).groups.values()
+    assert group.members["hall-a-0"].score == 9.0, "the arrival itself, not only the crop found on disk"
