@@ -161,13 +161,15 @@ class RecognitionChild:
                 self._guard_crops(camera, state, state.recent.keep_people, people)
 
     def follow_ignored(self) -> None:
-        """A group was ignored (or no longer is): Unknown tracks are encoded again at once, to read "face" if theirs."""
+        """A group was ignored (or no longer is): Unknown and ignored tracks are encoded again at once and judged
+        against the new list."""
         if self.groups is None or self.groups.generation == self.ignored_seen:
             return
         self.ignored_seen = self.groups.generation
         for state in self.cameras.values():
             for track in state.tracker.tracks:
-                if track.label == UNKNOWN:
+                if track.label == UNKNOWN or track.ignored:
+                    track.ignored = False
                     track.redecide()
 
     @staticmethod

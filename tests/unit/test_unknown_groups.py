@@ -171,3 +171,25 @@ def test_a_busy_lock_delays_the_grouping_but_loses_no_crop(tmp_path: Path) -> No
     keeper.step(0.5, final=True)
     (group,) = groups.read_state(tmp_path).groups.values()
     assert group.members["hall-a-0"].score == 9.0, "the arrival itself, not only the crop found on disk"
+
+
+def test_the_worker_judges_an_ignored_face_as_face_and_looks_again_when_the_list_changes(tmp_path: Path) -> None:
+    """RecognitionChild.judge and follow_ignored with a real keeper (no models: the match is given)."""
+    from facedaemon.config.models import RecognitionConfig
+    from facedaemon.faces.matcher import Match
+    from facedaemon.faces.tracker import Tracker
+    from facedaemon.worker.child import ChildCamera, RecognitionChild
+    from facedaemon.worker.protocol import ChildSettings
+
+    keeper = GroupKeeper(tmp_path)
+    keeper.ignored = face(4, 0).astype(np.float32).reshape(1, 128)
+    child = RecognitionChild(ChildSettings(tmp_path, None, RecognitionConfig()), groups=keeper)
+    poster, stranger = Track(1, (0, 10, 10, 0), 0.0), Track(2, (0, 10, 10, 0), 0.0, label=UNKNOWN)
+    look = None  # not reached for an ignored face: no ballot is cast
+    child.judge(poster, look, Match(UNKNOWN, 0.8, 0.1), face(4, 1), 1.0)
+    assert poster.ignored and poster.label == FACE
+    child.cameras["hall"] = ChildCamera(Tracker(tracks=[poster, stranger]))
+    keeper.generation += 1  # the list changed (here: the poster no longer ignored)
+    child.follow_ignored()
+    assert not poster.ignored and poster.stale and poster.last_encoded is None
+    assert stranger.stale and stranger.last_encoded is None, "an Unknown face is judged afresh too"
