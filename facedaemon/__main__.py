@@ -1,4 +1,4 @@
-"""facedaemon command line: run, check-config, identify, enroll, forget, hash-password, bench."""
+"""facedaemon command line: run, check-config, identify, enroll, forget, unknowns, hash-password, bench."""
 
 from __future__ import annotations
 
@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("name")
     forget.set_defaults(handler=_forget)
 
+    from facedaemon.gallery import group_cli  # argparse only: nothing heavy is imported
+
+    unknown = commands.add_parser("unknowns", help="groups of unknown faces: list, name, ignore")
+    unknown.add_argument("--config", "-c", type=Path, default=Path("/etc/facedaemon/facedaemon.yaml"))
+    group_cli.add_arguments(unknown)
+    unknown.set_defaults(handler=_with_config(_unknowns))
+
     hashing = commands.add_parser("hash-password", help="print a password hash (or a new bearer token) for auth")
     hashing.add_argument("--token", action="store_true", help="make a random bearer token and print its digest")
     hashing.set_defaults(handler=_hash_password)
@@ -95,6 +102,19 @@ def _with_config(handler: Callable[[argparse.Namespace, Config], int]) -> Callab
         config = _load(args.config)
         return EXIT_CONFIG if config is None else handler(args, config)
     return wrapped
+
+
+def _unknowns(args: argparse.Namespace, config: Config) -> int:
+    """`facedaemon unknowns`: naming a group also relabels its visits in the history, when the history is on."""
+    from facedaemon.gallery import group_cli
+    from facedaemon.history import paths, store
+
+    db = paths.database(config)
+
+    def relabel(gid: str, person: str, sightings: list[tuple[str, float]]) -> None:
+        store.relabel_strangers(db, gid, person, sightings)
+
+    return group_cli.run(args, config, relabel if config.history.enabled else None)
 
 
 @_with_config

@@ -69,6 +69,7 @@ class Track:
     quality: LiveQuality | None = None  # of the newest detection
     best: BestShot | None = None
     last_shot: float | None = None  # monotonic time a better look was last encoded for (BETTER_SHOT_SECONDS)
+    ignored: bool = False  # near an ignored unknown group (gallery/groups.py): "face", never Unknown, no crop
 
     def vote(self, name: str, distance: float | None, confidence: float, now: float, decisive: bool = True) -> None:
         if self.stale:
@@ -87,6 +88,12 @@ class Track:
         self.last_encoded = None
         if people is not None and is_person(self.label) and self.label not in people:
             self.label = FACE
+
+    def ignore(self, now: float) -> None:
+        """The face belongs to an ignored group: the neutral "face" from now on, unless it turns out to be a
+        person (a matching vote names it as usual)."""
+        self.ignored, self.label, self.stale, self.last_encoded = True, FACE, False, now
+        self.votes.clear()
 
     @property
     def name(self) -> str:

@@ -6,7 +6,8 @@ is written once the track has read Unknown for SETTLE_SECONDS, replaced when a c
 every WRITE_INTERVAL seconds) and finally when the track ends. A track that turns out to be a known person loses
 its crop. With `save: false` no collector exists and nothing is written.
 
-On disk: `<dir>/<id>.jpg` plus `<id>.json` (camera, times, size, sharpness), written atomically and durably
+On disk: `<dir>/<id>.jpg` plus `<id>.json` (camera, times, size, sharpness, shot score, and the face encoding the
+groups use: gallery/groups.py, whose groups.json and groups.lock never expire), written atomically and durably
 (dir is persistent: `<faces_dir>/.unknowns` by default, hidden so the gallery never takes it for a person).
 Files older than retention are deleted by the daemon (prune(), every minute and at start, so a restart does
 not keep them longer) and never listed. The web app lists, serves, deletes and assigns them (enrols the crop).
@@ -32,6 +33,7 @@ UNKNOWN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")  # one path compo
 PRUNE_EVERY = 60.0  # seconds between retention sweeps in the daemon
 MAX_META_BYTES = 4096
 TEMP_SECONDS = 3600.0  # temporary files of a write that died are removed after this long
+GROUPS_FILE, GROUPS_LOCK = "groups.json", "groups.lock"  # gallery/groups.py: state, not crops: never expire
 
 
 class UnknownsError(Exception):
@@ -103,6 +105,19 @@ def _meta(folder: Path, uid: str) -> dict:
     return {key: kind(data[key]) if _is(data.get(key), kind) else None for key, kind in keep.items()}
 
 
+def encoding_of(folder: Path, uid: str) -> list[float] | None:
+    """The crop's face encoding (128 numbers) from its metadata, if it has a valid one (gallery/groups.py)."""
+    path = unknown_file(folder, uid, ".json")
+    try:
+        data = json.loads(path.read_bytes()[:MAX_META_BYTES]) if path is not None else None
+    except (OSError, ValueError):
+        return None
+    found = data.get("encoding") if isinstance(data, dict) else None
+    if not isinstance(found, list) or len(found) != 128 or not all(_is(v, float) for v in found):
+        return None
+    return [float(v) for v in found]
+
+
 def _is(value: object, kind: type) -> bool:
     if isinstance(value, bool) or value is None:
         return False
@@ -126,7 +141,8 @@ def prune(folder: Path, now: float, retention: float) -> int:
             follow_symlinks=False)]
     except OSError:
         return 0
-    old = expired(entries, now, retention)
+    old = expired([(name, mtime) for name, mtime in entries if name not in (GROUPS_FILE, GROUPS_LOCK)], now,
+                  retention)
     for name in old:
         with contextlib.suppress(FileNotFoundError):
             (folder / name).unlink()

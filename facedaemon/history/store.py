@@ -207,6 +207,24 @@ def group_stranger_seen(conn: sqlite3.Connection, camera: str, when: float, grou
         return conn.execute("UPDATE visits SET grp = ? WHERE id = ?", (group_id, found[0])).rowcount
 
 
+def relabel_strangers(path: Path, group_id: str, person: str, sightings: list[tuple[str, float]]) -> int:
+    """A named group of unknown faces (gallery/groups.py name_group): the strangers' visits its crops came from
+    (each crop's camera and first_seen) become `person`'s visits. Returns the visits relabelled; the history being
+    off, absent or unwritable leaves them as they were (logged), never the naming undone."""
+    def job(conn: sqlite3.Connection) -> int:
+        for camera, when in sightings:
+            group_stranger_seen(conn, camera, when, group_id)
+        return relabel_group(conn, group_id, person)
+
+    try:
+        changed = with_file(path, job)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("history: the visits of unknown group %s were not relabelled: %s", group_id, exc)
+        return 0
+    log.info("history: %d visit(s) of unknown group %s relabelled", changed, group_id)  # no name: see gallery/groups
+    return changed
+
+
 def with_file(path: Path, job):
     """Run job(conn) on the history file from another process than the daemon (the web app, the CLI): SQLite lets
     a second writer wait its turn (BUSY_MS), so e.g. with_file(db, lambda c: relabel_group(c, "g7", "Ann"))."""

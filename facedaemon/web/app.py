@@ -16,7 +16,7 @@ from facedaemon.config import load
 from facedaemon.gallery.settings import GallerySettings
 from facedaemon.history import paths as history_paths
 from facedaemon.logs import setup_logging
-from facedaemon.web import api, auth, faces, health, hls, live, not_person, origin, pages, unknowns
+from facedaemon.web import api, auth, faces, groups, health, hls, live, not_person, origin, pages, unknowns
 from facedaemon.web import history as history_pages
 from facedaemon.web.context import EXTENSION_KEY, WebContext, get_context
 
@@ -46,6 +46,7 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(not_person.blueprint)
     app.register_blueprint(unknowns.blueprint)
     app.register_blueprint(history_pages.blueprint)
+    app.register_blueprint(groups.blueprint)
     app.before_request(_refuse_large_body)
     origin.install(app, context.allowed_hosts)  # before the login: a foreign site learns nothing either way
     if context.auth is not None:

@@ -47,13 +47,14 @@ from facedaemon.faces.tracker import (
     offer_shot,
     wants_better_shot,
 )
-from facedaemon.faces.types import Box, FaceResult, RecognitionResult, is_person
+from facedaemon.faces.types import UNKNOWN, Box, FaceResult, RecognitionResult, is_person
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import describe_changes, snapshot
 from facedaemon.history.shots import ShotReporter
 from facedaemon.history.visits import Thumb
 from facedaemon.runtime.recent import RecentFaces, camera_folder
+from facedaemon.worker.groups import GroupKeeper
 from facedaemon.worker.protocol import ChildSettings, Request
 from facedaemon.worker.unknowns import UnknownCollector
 
@@ -88,6 +89,8 @@ class RecognitionChild:
     cameras: dict[str, ChildCamera] = field(default_factory=dict)
     blocks: dict[str, shared_memory.SharedMemory] = field(default_factory=dict)
     thumbs: list[Thumb] = field(default_factory=list)  # taken by _serve after each result
+    groups: GroupKeeper | None = None  # unknown faces' groups, while unknowns.save is on
+    ignored_seen: int = 0  # the groups' ignored generation the tracks were last re-decided for
 
     def frame(self, request: Request) -> np.ndarray:
         """The request's frame in BGR (the parent sends I420 and does not touch that block until we answer)."""
@@ -123,7 +126,7 @@ class RecognitionChild:
             state.recent = RecentFaces(camera_folder(self.settings.runtime_dir, camera), run)
             self._guard_crops(camera, state, state.recent.start)
         if self.settings.unknowns_dir is not None:
-            state.unknowns = UnknownCollector(self.settings.unknowns_dir, camera, run)
+            state.unknowns = UnknownCollector(self.settings.unknowns_dir, camera, run, groups=self.groups)
         if self.settings.history:
             state.shots = ShotReporter(camera)
 
@@ -162,6 +165,18 @@ class RecognitionChild:
                 track.redecide(people)
             if state.recent is not None:
                 self._guard_crops(camera, state, state.recent.keep_people, people)
+
+    def follow_ignored(self) -> None:
+        """A group was ignored (or no longer is): Unknown and ignored tracks are encoded again at once and judged
+        against the new list."""
+        if self.groups is None or self.groups.generation == self.ignored_seen:
+            return
+        self.ignored_seen = self.groups.generation
+        for state in self.cameras.values():
+            for track in state.tracker.tracks:
+                if track.label == UNKNOWN or track.ignored:
+                    track.ignored = False
+                    track.redecide()
 
     @staticmethod
     def regions(state: ChildCamera, shape: tuple[int, ...], now: float, *, whole: bool = False,
@@ -237,7 +252,11 @@ class RecognitionChild:
         return looks
 
     def judge(self, track: Track, look: LiveQuality, m: Match, encoding: np.ndarray, now: float) -> None:
-        """One encoded look's vote, if it can be judged (tracker.ballot)."""
+        """One encoded look's vote, if it can be judged (tracker.ballot). A stranger of an ignored group reads
+        "face" (gallery/groups.py)."""
+        if m.name == UNKNOWN and self.groups is not None and (track.ignored or self.groups.ignores(encoding)):
+            track.ignore(now)
+            return
         second = None  # the nearest other person, if near enough to matter (tracker.decisive)
         if is_person(m.name) and m.distance is not None:
             second = runner_up(self.known, encoding, m.name, m.distance + NAME_MARGIN)
@@ -250,6 +269,8 @@ class RecognitionChild:
     def close(self) -> None:
         for camera, state in self.cameras.items():
             self._close_crops(camera, state)
+        if self.groups is not None:
+            self.groups.stop()  # after the crops' last writes, which it groups
         for block in self.blocks.values():
             # BufferError: a view is still alive; the OS unmaps at exit anyway.
             with contextlib.suppress(BufferError):
@@ -278,6 +299,9 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     try:
         seen = _snapshot(settings)
         child.known, child.negatives, summary = _load(settings)
+        if settings.unknowns_dir is not None:
+            child.groups = GroupKeeper(settings.unknowns_dir)
+            child.groups.start()
         results.put(("ready", summary))
         _serve(child, requests, results, seen)
     finally:
@@ -324,6 +348,7 @@ def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | No
     while True:
         if time.monotonic() >= next_poll:
             seen = _reload_if_changed(child, results, seen)
+            child.follow_ignored()
             next_poll = time.monotonic() + GALLERY_POLL_SECONDS
         try:
             request = requests.get(timeout=min(POLL_SECONDS, max(0.05, next_poll - time.monotonic())))

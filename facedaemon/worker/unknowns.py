@@ -20,10 +20,12 @@ from facedaemon.atomic_file import write_atomic
 from facedaemon.faces.crops import to_jpeg
 from facedaemon.faces.quality import MIN_FACE_PX, measure_face
 from facedaemon.faces.types import FACE, UNKNOWN
+from facedaemon.gallery.groups import Member
 from facedaemon.gallery.unknowns import remove
 
 if TYPE_CHECKING:
     from facedaemon.faces.tracker import BestShot, Track
+    from facedaemon.worker.groups import GroupKeeper
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Candidate:
     sharpness: float = 0.0  # measured as for an enrolled photo, for the faces screen
     written_score: float | None = None  # of the crop on disk, None while nothing is written
     written_at: float = float("-inf")  # monotonic
+    encoding: np.ndarray | None = None  # of the best shot: kept in the metadata for the groups (worker/groups.py)
 
 
 def better(candidate: Candidate, score: float) -> bool:
@@ -84,6 +87,7 @@ class UnknownCollector:
     camera: str
     run: str
     candidates: dict[int, Candidate] = field(default_factory=dict)
+    groups: GroupKeeper | None = None
 
     def observe(self, tracks: Iterable[Track], live: set[int], now: float, frame_time: float) -> None:
         for track in tracks:
@@ -93,6 +97,10 @@ class UnknownCollector:
 
     def _see(self, track: Track, now: float, frame_time: float) -> None:
         kept = self.candidates.get(track.id)
+        if track.ignored:  # an ignored group's face: no crop
+            if kept is not None:
+                self._discard(self.candidates.pop(track.id), "it belongs to an ignored group")
+            return
         if track.label != UNKNOWN:
             if kept is not None and track.label != FACE:  # a known person after all: not a stranger's face to keep
                 self._discard(self.candidates.pop(track.id))
@@ -103,11 +111,11 @@ class UnknownCollector:
         if kept is None:
             uid = unknown_id(self.camera, self.run, track.id, frame_time)
             kept = Candidate(uid, shot.score, shot.quality.height, to_jpeg(shot.crop, JPEG_QUALITY), frame_time,
-                             frame_time, enrol_sharpness(shot))
+                             frame_time, enrol_sharpness(shot), encoding=shot.encoding)
             self.candidates[track.id] = kept
         elif better(kept, shot.score):
             kept.score, kept.face_px, kept.sharpness = shot.score, shot.quality.height, enrol_sharpness(shot)
-            kept.jpeg = to_jpeg(shot.crop, JPEG_QUALITY)
+            kept.jpeg, kept.encoding = to_jpeg(shot.crop, JPEG_QUALITY), shot.encoding
         kept.last_seen = frame_time
         if due(kept, now):
             self._write(kept, now)
@@ -125,16 +133,20 @@ class UnknownCollector:
     def _write(self, kept: Candidate, now: float) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         meta = {"id": kept.uid, "camera": self.camera, "first_seen": kept.first_seen, "last_seen": kept.last_seen,
-                "face_px": kept.face_px, "sharpness": round(kept.sharpness, 1)}
+                "face_px": kept.face_px, "sharpness": round(kept.sharpness, 1), "score": round(kept.score, 4)}
+        if kept.encoding is not None:  # only while unknowns.save is on; it expires with the crop
+            meta["encoding"] = [round(float(v), 5) for v in kept.encoding]
         # Metadata first: readers list a crop by its .jpg, so a listed crop always has its metadata beside it.
         write_atomic(self.folder / f"{kept.uid}.json", json.dumps(meta).encode())
         write_atomic(self.folder / f"{kept.uid}.jpg", kept.jpeg)
         first = kept.written_score is None
         kept.written_score, kept.written_at = kept.score, now
+        if self.groups is not None and kept.encoding is not None:
+            self.groups.add(kept.uid, kept.encoding, Member(kept.first_seen, kept.last_seen, kept.score, self.camera))
         log.info("camera %s: unknown face %s crop %s (%d px, sharpness %.0f)", self.camera,
                  "saved" if first else "replaced by a better", kept.uid, kept.face_px, kept.sharpness)
 
-    def _discard(self, kept: Candidate) -> None:
+    def _discard(self, kept: Candidate, why: str = "the face was recognised") -> None:
         if kept.written_score is not None:
             remove(self.folder, kept.uid)
-            log.info("camera %s: unknown face crop %s removed: the face was recognised", self.camera, kept.uid)
+            log.info("camera %s: unknown face crop %s removed: %s", self.camera, kept.uid, why)

@@ -173,3 +173,17 @@ def test_a_strangers_visit_is_grouped_by_camera_and_time_and_named_from_another_
     assert store.group_stranger_seen(conn, "door", 5000.0, "g7") == 0
     assert store.with_file(path, lambda other: store.relabel_group(other, "g7", "Ann")) == 1
     assert conn.execute("SELECT uid, person FROM visits ORDER BY uid").fetchall() == [("s1", None), ("s2", "Ann")]
+
+
+def test_naming_a_group_relabels_the_strangers_visits_its_crops_came_from(tmp_path, caplog):
+    """gallery/groups.py name_group hands each member's (camera, first_seen) to relabel_strangers."""
+    path = tmp_path / "h.sqlite3"
+    conn = store.connect_rw(path)
+    store.apply(conn, [row("s1", None, first=1000.0), row("s2", None, first=2000.0), row("s3", None, first=3000.0)],
+                keep_stranger_thumbs=True, now=time.time())
+    sightings = [("door", 1001.0), ("door", 3002.0), ("garden", 2001.0)]  # the garden has no such visit
+    assert store.relabel_strangers(path, "g-1", "Ann", sightings) == 2
+    assert conn.execute("SELECT uid, person, grp FROM visits ORDER BY uid").fetchall() == [
+        ("s1", "Ann", None), ("s2", None, None), ("s3", "Ann", None)]
+    with caplog.at_level(logging.WARNING):
+        assert store.relabel_strangers(tmp_path / "none.sqlite3", "g-1", "Ann", sightings) == 0  # history off
