@@ -12,6 +12,7 @@ import multiprocessing
 import queue
 import secrets
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import describe_changes, snapshot
 from facedaemon.runtime.recent import RecentFaces, camera_folder
+from facedaemon.worker import identify_faces, identify_server
 from facedaemon.worker.protocol import ChildSettings, Request
 from facedaemon.worker.unknowns import UnknownCollector
 
@@ -84,6 +86,11 @@ class RecognitionChild:
     negatives: Negatives = field(default_factory=Negatives)
     cameras: dict[str, ChildCamera] = field(default_factory=dict)
     blocks: dict[str, shared_memory.SharedMemory] = field(default_factory=dict)
+    busy: threading.Lock = field(default_factory=threading.Lock)  # a frame or an identify photo (identify_server)
+
+    def identify(self, data: bytes) -> dict:
+        """A still photo's faces against the live gallery (POST /api/identify; the caller holds `busy`)."""
+        return identify_faces.identify(data, self.known, self.negatives, self.settings.recognition)
 
     def frame(self, request: Request) -> np.ndarray:
         """The request's frame in BGR (the parent sends I420 and does not touch that block until we answer)."""
@@ -267,12 +274,16 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     _log_to_parent(log_queue)
     engine.one_cv_thread()
     child = RecognitionChild(settings)
+    identify = None
     try:
         seen = _snapshot(settings)
         child.known, child.negatives, summary = _load(settings)
+        identify = identify_server.serve_child(settings.runtime_dir, child.identify, child.busy)
         results.put(("ready", summary))
         _serve(child, requests, results, seen)
     finally:
+        if identify is not None:
+            identify.stop()
         child.close()
 
 
@@ -315,7 +326,8 @@ def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | No
     next_poll = time.monotonic() + GALLERY_POLL_SECONDS
     while True:
         if time.monotonic() >= next_poll:
-            seen = _reload_if_changed(child, results, seen)
+            with child.busy:
+                seen = _reload_if_changed(child, results, seen)
             next_poll = time.monotonic() + GALLERY_POLL_SECONDS
         try:
             request = requests.get(timeout=min(POLL_SECONDS, max(0.05, next_poll - time.monotonic())))
@@ -327,7 +339,9 @@ def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | No
         if request is None:
             return
         try:
-            results.put(("result", child.recognise(request)))
+            with child.busy:
+                result = child.recognise(request)
+            results.put(("result", result))
         except Exception as exc:  # one bad frame must not take the worker down
             log.exception("camera %s: recognition failed", request.camera)
             results.put(("error", request.camera, f"{type(exc).__name__}: {exc}"))
