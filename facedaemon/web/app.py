@@ -69,7 +69,8 @@ def create_app_from_config(config_path: str) -> Flask:
                                  gallery=GallerySettings.from_config(config),
                                  unknowns_dir=Path(config.unknowns_dir), unknowns_save=config.unknowns.save,
                                  unknowns_retention=config.unknowns.retention,
-                                 allowed_hosts=frozenset({config.http.host, *config.http.allowed_hosts})))
+                                 allowed_hosts=frozenset({config.http.host, *config.http.allowed_hosts}),
+                                 identify_per_minute=config.http.identify_per_minute))
 
 
 def _refuse_large_body() -> None:

@@ -29,6 +29,7 @@ class WebContext:
     unknowns_save: bool = False  # whether the daemon is saving new ones (the page says so)
     unknowns_retention: float = 86400.0  # seconds; older crops are never listed or served
     allowed_hosts: frozenset[str] = frozenset()  # besides IP addresses and localhost (see web/origin.py)
+    identify_per_minute: int = 60  # POST /api/identify per client (http.identify_per_minute)
 
 
 def get_context(app: Flask) -> WebContext:

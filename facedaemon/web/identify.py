@@ -5,7 +5,7 @@ the enrolment's 20 MiB (web/app.py), and is checked and decoded as an enrolment 
 The faces are named by the recognition child over runtime_dir/identify.sock (runtime/identify.py says why
 there): this gevent worker only relays bytes and waits cooperatively, so viewers' streams on it never stall.
 It is the one POST a `read` token may make (web/auth.py), and limited per client across all workers
-(web/limiter.py RequestLimiter).
+(http.identify_per_minute, web/limiter.py RequestLimiter).
 """
 
 from __future__ import annotations
@@ -21,19 +21,17 @@ from facedaemon.web.limiter import RequestLimiter
 blueprint = Blueprint("identify", __name__)
 
 PATH = "/api/identify"
-PER_CLIENT = 60  # photos a client may send per WINDOW (the worker names about one a second on a Pi-class CPU)
-WINDOW = 60.0
+WINDOW = 60.0  # http.identify_per_minute photos per client in this many seconds
 LIMITS_FILE = "identify-limits.json"
 
 
 @blueprint.post(PATH)
 def identify() -> tuple[Response, int]:
     context = get_context(current_app)
-    limiter = RequestLimiter(context.runtime_dir / LIMITS_FILE, PER_CLIENT, WINDOW)
-    wait = limiter.take(_client(), time.time())
+    limit = context.identify_per_minute
+    wait = RequestLimiter(context.runtime_dir / LIMITS_FILE, limit, WINDOW).take(_client(), time.time())
     if wait > 0:
-        return _refused(429, f"more than {PER_CLIENT} photos in {WINDOW:.0f} s from this client; try again later",
-                        wait)
+        return _refused(429, f"more than {limit} photos in {WINDOW:.0f} s from this client; try again later", wait)
     answer = contract.ask(context.runtime_dir, _photo())
     if answer.status == 200:
         return jsonify(answer.body), 200
