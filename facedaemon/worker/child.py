@@ -12,7 +12,6 @@ import multiprocessing
 import queue
 import secrets
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,11 +85,13 @@ class RecognitionChild:
     negatives: Negatives = field(default_factory=Negatives)
     cameras: dict[str, ChildCamera] = field(default_factory=dict)
     blocks: dict[str, shared_memory.SharedMemory] = field(default_factory=dict)
-    busy: threading.Lock = field(default_factory=threading.Lock)  # a frame or an identify photo (identify_server)
+    # a frame, a gallery reload or one step of an identify photo at a time, in turn (identify_server)
+    busy: identify_server.FairLock = field(default_factory=identify_server.FairLock)
 
     def identify(self, data: bytes) -> dict:
-        """A still photo's faces against the live gallery (POST /api/identify; the caller holds `busy`)."""
-        return identify_faces.identify(data, self.known, self.negatives, self.settings.recognition)
+        """A still photo's faces against the live gallery (POST /api/identify), step by step between frames."""
+        return identify_faces.identify(data, self.known, self.negatives, self.settings.recognition,
+                                       lambda: self.busy)
 
     def frame(self, request: Request) -> np.ndarray:
         """The request's frame in BGR (the parent sends I420 and does not touch that block until we answer)."""
@@ -278,7 +279,7 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     try:
         seen = _snapshot(settings)
         child.known, child.negatives, summary = _load(settings)
-        identify = identify_server.serve_child(settings.runtime_dir, child.identify, child.busy)
+        identify = identify_server.serve_child(settings.runtime_dir, child.identify)
         results.put(("ready", summary))
         _serve(child, requests, results, seen)
     finally:

@@ -10,6 +10,9 @@ The live labels' rules applied to a single look (there is no track to add a seco
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +33,7 @@ from facedaemon.faces.tracker import NAME_MARGIN, ballot
 from facedaemon.faces.types import UNKNOWN, Box, is_person
 from facedaemon.gallery.images import decode_rgb
 
+Turn = Callable[[], AbstractContextManager]
 # Photos are decoded at most this big (the enrolment's checks, images.decode_rgb; JPEG decodes reduced): a 1080p
 # photo keeps every pixel, a 12-megapixel one is searched at 2560 px and its boxes scaled back.
 MAX_SIDE = 2560
@@ -65,27 +69,35 @@ def upright_size(data: bytes, shape: tuple[int, ...]) -> tuple[int, int]:
     return width, height
 
 
-def find_faces(rgb: np.ndarray, known: KnownFaces, negatives: Negatives, rec: RecognitionConfig) -> list[StillFace]:
-    """Detect, measure and match every face (the live worker's steps, on the whole picture at once)."""
-    if rec.model == engine.BLAZEFACE:
-        found = engine.blazeface_found(rgb, None, bgr=False)
-        poses = [pose_from_keypoints(f.keypoints) if f.keypoints else None for f in found]
-    else:
-        scale = rec.scale
-        found = [engine.Found(box) for box in engine.detect_full(rgb, scale, rec.model, rec.upsample)]
-        poses = [pose_from_landmarks5(points) for points in engine.landmarks5(rgb, [f.box for f in found])]
-    looks = [live_quality(rgb, f.box, pose, f.score) for f, pose in zip(found, poses, strict=True)]
-    due = [i for i, look in enumerate(looks) if look.height >= ENCODE_MIN_PX]
-    encodings = engine.encode(rgb, [found[i].box for i in due])
-    matches = match_many(known, encodings, rec.tolerance)
-    matches = apply_negatives(known, negatives, np.asarray(encodings), matches, rec.tolerance)
-    faces = [StillFace(f.box, None, look) for f, look in zip(found, looks, strict=True)]
-    for i, m, encoding in zip(due, matches, encodings, strict=True):
+def find_faces(rgb: np.ndarray, known: KnownFaces, negatives: Negatives, rec: RecognitionConfig,
+               turn: Turn = contextlib.nullcontext) -> list[StillFace]:
+    """Detect, measure and match every face (the live worker's steps, on the whole picture at once).
+
+    Each step (the detection, then each face) runs inside its own `turn()`: in the recognition child, a turn of the
+    lock the camera frames take too, so a frame waits for one step, never for the whole photo."""
+    with turn():
+        if rec.model == engine.BLAZEFACE:
+            found = engine.blazeface_found(rgb, None, bgr=False)
+            poses = [pose_from_keypoints(f.keypoints) if f.keypoints else None for f in found]
+        else:
+            found = [engine.Found(box) for box in engine.detect_full(rgb, rec.scale, rec.model, rec.upsample)]
+            poses = [pose_from_landmarks5(points) for points in engine.landmarks5(rgb, [f.box for f in found])]
+    return [_one_face(rgb, f, pose, known, negatives, rec, turn) for f, pose in zip(found, poses, strict=True)]
+
+
+def _one_face(rgb: np.ndarray, found: engine.Found, pose: tuple[float, float] | None, known: KnownFaces,
+              negatives: Negatives, rec: RecognitionConfig, turn: Turn) -> StillFace:
+    with turn():
+        look = live_quality(rgb, found.box, pose, found.score)
+        if look.height < ENCODE_MIN_PX:
+            return StillFace(found.box, None, look)
+        encodings = engine.encode(rgb, [found.box])
+        (m,) = apply_negatives(known, negatives, np.asarray(encodings), match_many(known, encodings, rec.tolerance),
+                               rec.tolerance)
         second = None  # the nearest other person, if near enough to matter (tracker.decisive)
         if is_person(m.name) and m.distance is not None:
-            second = runner_up(known, encoding, m.name, m.distance + NAME_MARGIN)
-        faces[i] = StillFace(found[i].box, m, looks[i], second)
-    return faces
+            second = runner_up(known, encodings[0], m.name, m.distance + NAME_MARGIN)
+        return StillFace(found.box, m, look, second)
 
 
 def label(face: StillFace, tolerance: float) -> tuple[str, str | None]:
@@ -126,11 +138,12 @@ def face_json(face: StillFace, tolerance: float, factor: float = 1.0) -> dict:
     }
 
 
-def identify(data: bytes, known: KnownFaces, negatives: Negatives, rec: RecognitionConfig) -> dict:
+def identify(data: bytes, known: KnownFaces, negatives: Negatives, rec: RecognitionConfig,
+             turn: Turn = contextlib.nullcontext) -> dict:
     """The whole answer for one photo's bytes: its size and its faces, left to right. Raises ImageError."""
     rgb, (width, height) = decode(data)
     factor = width / rgb.shape[1]
-    faces = find_faces(rgb, known, negatives, rec)
+    faces = find_faces(rgb, known, negatives, rec, turn)
     answer = [face_json(face, rec.tolerance, factor) for face in faces]
     answer.sort(key=lambda f: (f["box"]["x"], f["box"]["y"]))
     return {"width": width, "height": height, "faces": answer}

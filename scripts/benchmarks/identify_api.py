@@ -18,6 +18,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -33,7 +34,6 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from devtools.daemon import start_daemon, write_config  # noqa: E402
-from devtools.processes import cmdline, descendants  # noqa: E402
 from facedaemon.outputs.live.boxes import FragmentSplitter  # noqa: E402
 
 SHARED = Path(os.environ.get("FACEDAEMON_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -43,17 +43,6 @@ FACES = ["images/obama.jpg", "images/biden.jpg", "known_faces/ChengHaoXie.jpg", 
 # (0.47 apart, docs/performance.md), so either in the gallery names the other.
 GALLERY = {"Obama": ["images/obama2.jpg", "images/obama3.jpg"], "Taylor": ["known_faces/Taylor.jpg"]}
 CELL = (480, 540)
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def recognition_cpu(root: int) -> float:
-    """CPU seconds so far of the daemon's recognition child (the process multiprocessing spawned)."""
-    total = 0
-    for pid in descendants(root):
-        if "spawn_main" in cmdline(pid):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / TICKS
 
 
 def compose(out: Path) -> Path:
@@ -199,17 +188,13 @@ def main() -> int:
             base = daemon.base_url
             post(base, photo)  # warm: the first photo pays for dlib's buffers at this size
             times, answer = [], None
-            idle_before, idle_started = recognition_cpu(daemon.process.pid), time.monotonic()
-            time.sleep(5.0)  # the camera's own recognition, to subtract
-            idle_rate = (recognition_cpu(daemon.process.pid) - idle_before) / (time.monotonic() - idle_started)
-            cpu_before, posts_started = recognition_cpu(daemon.process.pid), time.monotonic()
             for _ in range(args.posts):
                 took, response = post(base, photo)
                 assert response.status_code == 200, response.text
                 times.append(took)
                 answer = response.json()
-            spent = recognition_cpu(daemon.process.pid) - cpu_before
-            cpu = (spent - idle_rate * (time.monotonic() - posts_started)) / args.posts
+            # The worker logs each photo's own CPU time (its steps, without the camera frames in between).
+            cpu = [float(m) for m in re.findall(r"identify: \d+ face\(s\) .* \((\S+) s of CPU\)", daemon.log())]
             cli = subprocess.run([sys.executable, "-m", "facedaemon", "identify", "--config", str(config_path),
                                   str(work / "eight.jpg")], capture_output=True, text=True, check=True, cwd=REPO)
             line = json.loads(cli.stdout)
@@ -223,8 +208,8 @@ def main() -> int:
     print(f"identify, a 1920x1080 JPEG of {len(FACES)} faces ({len(photo) // 1024} KB), {args.posts} posts after one "
           f"warm-up; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  POST /api/identify: median {statistics.median(times):.2f} s, p95 {percentile(times, 0.95):.2f} s, "
-          f"max {max(times):.2f} s; recognition process CPU {cpu:.2f} s per photo (the camera's "
-          f"{idle_rate * 100:.0f} % of a core subtracted); "
+          f"max {max(times):.2f} s; CPU per photo in the worker median {statistics.median(cpu[1:]):.2f} s "
+          f"(max {max(cpu[1:]):.2f}); "
           f"{len(answer['faces'])} faces: {', '.join(names)}")
     print(f"  the CLI's faces {'equal' if same else 'DIFFER FROM'} the API's")
     for label, run in (("without identify", quiet), ("identify back to back", busy)):

@@ -4,7 +4,6 @@ the photo as a multipart field or a raw body, errors as JSON naming the problem,
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ def served(tmp_path: Path):
         seen.append(data)
         return {"width": 4, "height": 3, "faces": []}
 
-    server = IdentifyServer(tmp_path / "identify.sock", answer, threading.Lock())
+    server = IdentifyServer(tmp_path / "identify.sock", answer)
     server.start()
     try:
         yield seen

@@ -16,7 +16,7 @@ from facedaemon.faces.types import UNKNOWN
 from facedaemon.runtime import identify as contract
 from facedaemon.web.limiter import RequestLimiter
 from facedaemon.worker.identify_faces import StillFace, face_json, label
-from facedaemon.worker.identify_server import MAX_WAITING, IdentifyServer
+from facedaemon.worker.identify_server import MAX_WAITING, FairLock, IdentifyServer
 
 TOLERANCE = 0.6
 GOOD = LiveQuality(height=120, sharpness=900.0, yaw=5.0, pitch=-3.0, score=0.9)
@@ -92,8 +92,7 @@ def test_server_runs_one_photo_at_a_time_and_refuses_beyond_its_queue(tmp_path: 
         release.wait(10)
         return {"width": 1, "height": 1, "faces": []}
 
-    busy = threading.Lock()
-    server = IdentifyServer(tmp_path / "identify.sock", slow, busy)
+    server = IdentifyServer(tmp_path / "identify.sock", slow)
     server.start()
     answers: list[contract.Answer] = []
     jpeg = b"\xff\xd8\xff" + bytes(100)
@@ -124,3 +123,23 @@ def test_server_runs_one_photo_at_a_time_and_refuses_beyond_its_queue(tmp_path: 
 def test_no_answer_is_unavailable(tmp_path: Path) -> None:
     answer = contract.ask(tmp_path / "nowhere", np.zeros(3, np.uint8).tobytes())
     assert answer.status == 503 and answer.retry_after == 5
+
+
+def test_fair_lock_hands_over_in_arrival_order() -> None:
+    lock, order = FairLock(), []
+    lock.__enter__()  # the photo's step holds it
+
+    def frame() -> None:
+        with lock:
+            order.append("frame")
+
+    waiting = threading.Thread(target=frame)
+    waiting.start()
+    deadline = time.monotonic() + 10
+    while lock._next < 2 and time.monotonic() < deadline:  # until the frame took its ticket and waits
+        time.sleep(0.01)
+    lock.__exit__(None, None, None)
+    with lock:  # the photo's next step: after the frame, though this thread released it just now
+        order.append("next step")
+    waiting.join(5)
+    assert order == ["frame", "next step"]
