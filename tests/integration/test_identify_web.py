@@ -39,9 +39,10 @@ def test_multipart_and_raw_bodies_reach_the_worker(tmp_path: Path, served: list[
     web = client(tmp_path)
     multipart = web.post("/api/identify", data={"image": (io.BytesIO(JPEG), "a.jpg")})
     raw = web.post("/api/identify", data=JPEG, content_type="image/jpeg")
-    assert (multipart.status_code, raw.status_code) == (200, 200)
+    curl = web.post("/api/identify", data=JPEG, content_type="application/x-www-form-urlencoded")  # --data-binary
+    assert (multipart.status_code, raw.status_code, curl.status_code) == (200, 200, 200)
     assert multipart.get_json() == {"width": 4, "height": 3, "faces": []}
-    assert served == [JPEG, JPEG]
+    assert served == [JPEG, JPEG, JPEG]
 
 
 def test_errors_name_the_problem(tmp_path: Path, served: list[bytes]) -> None:
