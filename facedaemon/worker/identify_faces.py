@@ -31,7 +31,7 @@ from facedaemon.faces.quality import (
 )
 from facedaemon.faces.tracker import NAME_MARGIN, ballot
 from facedaemon.faces.types import UNKNOWN, Box, is_person
-from facedaemon.gallery.images import decode_rgb
+from facedaemon.gallery.images import ALLOWED_FORMATS, decode_rgb
 
 Turn = Callable[[], AbstractContextManager]
 # Photos are decoded at most this big (the enrolment's checks, images.decode_rgb; JPEG decodes reduced): a 1080p
@@ -59,7 +59,7 @@ def upright_size(data: bytes, shape: tuple[int, ...]) -> tuple[int, int]:
 
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
+    with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
         width, height = image.size
         orientation = image.getexif().get(0x0112, 1) if image.format in ("JPEG", "WEBP", "PNG") else 1
     if orientation in (5, 6, 7, 8):

@@ -81,7 +81,8 @@ class IdentifyServer:
             thread.start()
         log.info("recognition: identify socket ready (%s)", self.path.name)
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
+        """Within ~timeout: a photo being named is abandoned (its daemon thread ends with the process)."""
         self._stop.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:

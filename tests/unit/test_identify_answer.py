@@ -3,6 +3,7 @@ contract's lines, the per-client request limit, and the identify server's queue 
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from facedaemon.faces.quality import LiveQuality
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.runtime import identify as contract
 from facedaemon.web.limiter import RequestLimiter
-from facedaemon.worker.identify_faces import StillFace, face_json, label
+from facedaemon.worker.identify_faces import MAX_SIDE, StillFace, decode, face_json, label
 from facedaemon.worker.identify_server import MAX_WAITING, FairLock, IdentifyServer
 
 TOLERANCE = 0.6
@@ -143,3 +144,24 @@ def test_fair_lock_hands_over_in_arrival_order() -> None:
         order.append("next step")
     waiting.join(5)
     assert order == ["frame", "next step"]
+
+
+@pytest.mark.parametrize(("orientation", "size"), [(1, (400, 200)), (6, (200, 400)), (8, (200, 400))])
+def test_the_photos_own_size_follows_its_exif_rotation(orientation: int, size: tuple[int, int]) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 200), (10, 20, 30)).save(buffer, "JPEG", exif=exif)
+    rgb, own = decode(buffer.getvalue())
+    assert own == size and (rgb.shape[1], rgb.shape[0]) == size
+
+
+def test_a_photo_over_the_side_limit_keeps_its_own_size() -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (MAX_SIDE * 2, MAX_SIDE), (10, 20, 30)).save(buffer, "PNG")
+    rgb, own = decode(buffer.getvalue())
+    assert own == (MAX_SIDE * 2, MAX_SIDE) and max(rgb.shape[:2]) == MAX_SIDE  # boxes scale back by 2
