@@ -70,3 +70,10 @@ def test_unreadable_image_is_an_error_line_and_exit_1(faces: GallerySettings, tm
 def test_missing_faces_dir_exits_2(faces: GallerySettings, tmp_path: Path) -> None:
     code, lines = identify(replace(faces, faces_dir=tmp_path / "nope"), [IMAGES / "obama.jpg"])
     assert (code, lines) == (2, [])
+
+
+def test_without_faces_or_config_exits_2(capsys) -> None:
+    from facedaemon.__main__ import main
+
+    assert main(["identify", str(IMAGES / "obama.jpg")]) == 2
+    assert "give --faces DIR or --config FILE" in capsys.readouterr().err
