@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check_config)
 
     identify = commands.add_parser("identify", help="name the faces in images (JSON line per image)")
-    identify.add_argument("--faces", required=True, type=Path, help="known faces folder")
+    identify.add_argument("--config", "-c", type=Path, default=None,
+                          help="judge as this config's daemon does (its faces_dir, cache and recognition)")
+    identify.add_argument("--faces", type=Path, help="known faces folder (without --config)")
     # The config's defaults, so the command judges photos as the daemon does unless told otherwise
     defaults = RecognitionConfig()
     identify.add_argument("--model", choices=DETECTORS, default=defaults.model)
@@ -156,6 +158,15 @@ def _identify(args: argparse.Namespace) -> int:
     from facedaemon.logs import setup_logging
 
     setup_logging("warning")
+    if args.config is not None:
+        config = _load(args.config)
+        if config is None:
+            return EXIT_CONFIG
+        return run_identify(GallerySettings.from_config(config), args.images, scale=config.recognition.scale,
+                            recognition=config.recognition)
+    if args.faces is None:
+        print("identify: give --faces DIR or --config FILE", file=sys.stderr)
+        return EXIT_CONFIG
     gallery = GallerySettings(args.faces, args.cache_dir, model=args.model, tolerance=args.tolerance)
     return run_identify(gallery, args.images, scale=args.scale)
 

@@ -59,6 +59,8 @@ class HttpConfig(Listener):
     listen: str = Field("127.0.0.1:8080", description="host:port gunicorn binds the web page, HLS and API to")
     workers: int = Field(1, ge=1, le=16, description="gunicorn worker processes")
     threads: int = Field(8, ge=1, le=64, description="ignored since the gevent worker (kept so old files load)")
+    identify_per_minute: int = Field(60, ge=1, le=3600, description="photos one client may send to POST "
+                                     "/api/identify per minute (all web workers together); more get 429")
     allowed_hosts: tuple[str, ...] = Field(
         (), description="host names the page may be reached by, besides IP addresses, localhost and the listen "
                         "host (DNS rebinding defence), e.g. [cams.example.lan]")

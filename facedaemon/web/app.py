@@ -16,7 +16,7 @@ from facedaemon.config import load
 from facedaemon.gallery.settings import GallerySettings
 from facedaemon.history import paths as history_paths
 from facedaemon.logs import setup_logging
-from facedaemon.web import api, auth, faces, groups, health, hls, live, not_person, origin, pages, unknowns
+from facedaemon.web import api, auth, faces, groups, health, hls, identify, live, not_person, origin, pages, unknowns
 from facedaemon.web import history as history_pages
 from facedaemon.web.context import EXTENSION_KEY, WebContext, get_context
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Only photo uploads take a real body; the limit stops someone streaming a large upload at a worker.
 MAX_CONTENT_LENGTH = 1024 * 1024
 UPLOAD_MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # POST /api/faces/<name>: a few phone photos
-UPLOAD_ENDPOINTS = frozenset({"faces.enroll", "not_person.mark_not"})
+UPLOAD_ENDPOINTS = frozenset({"faces.enroll", "not_person.mark_not", "identify.identify"})
 # MSE plays from blob: URLs; everything else comes from this origin. No inline script or style on the page.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; object-src 'none'; "
@@ -47,10 +47,11 @@ def create_app(context: WebContext) -> Flask:
     app.register_blueprint(unknowns.blueprint)
     app.register_blueprint(history_pages.blueprint)
     app.register_blueprint(groups.blueprint)
+    app.register_blueprint(identify.blueprint)
     app.before_request(_refuse_large_body)
     origin.install(app, context.allowed_hosts)  # before the login: a foreign site learns nothing either way
     if context.auth is not None:
-        auth.install(app, context.auth, context.runtime_dir)
+        app.extensions["facedaemon.auth"] = auth.install(app, context.auth, context.runtime_dir)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -74,7 +75,8 @@ def create_app_from_config(config_path: str) -> Flask:
                                  unknowns_retention=config.unknowns.retention,
                                  allowed_hosts=frozenset({config.http.host, *config.http.allowed_hosts}),
                                  history_db=history_paths.database(config) if config.history.enabled else None,
-                                 device=config.device))
+                                 device=config.device,
+                                 identify_per_minute=config.http.identify_per_minute))
 
 
 def _refuse_large_body() -> None:
@@ -83,7 +85,7 @@ def _refuse_large_body() -> None:
     request.max_content_length = limit
     length = request.content_length
     if length is not None and length > limit:
-        abort(413)
+        abort(413, description=f"request body too large: {length:,} bytes (limit {limit // 2**20} MiB)")
 
 
 def _security_headers(response: Response) -> Response:

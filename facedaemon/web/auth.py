@@ -130,13 +130,19 @@ class Authenticator:
 
 
 def _out_of_scope(scope: str) -> Response | None:
-    """A `metrics` token reads /metrics only; a `read` token changes nothing; `admin` (and users) do anything."""
+    """A `metrics` token reads /metrics only; a `read` token changes nothing (and may identify a photo); `admin`
+    (and users) do anything."""
     if scope == "admin" or (scope == "metrics" and request.path == "/metrics") or (
-            scope == "read" and request.method in ("GET", "HEAD")):
+            scope == "read" and (request.method in ("GET", "HEAD") or _reads_only())):
         return None
     log.warning("web: refused %s %r from %s: token scope %s", request.method, request.path, request.remote_addr,
                 scope)
     return _plain(f"this token's scope ({scope}) does not allow this request", 403, {})
+
+
+def _reads_only() -> bool:
+    """POST /api/identify changes nothing (a photo in, names out): the one POST a `read` token may make."""
+    return request.method == "POST" and request.path == "/api/identify"
 
 
 def _claimed_user() -> str:

@@ -31,6 +31,7 @@ class WebContext:
     allowed_hosts: frozenset[str] = frozenset()  # besides IP addresses and localhost (see web/origin.py)
     history_db: Path | None = None  # the visit history's SQLite file, read-only; None: history off (404)
     device: str = ""
+    identify_per_minute: int = 60  # POST /api/identify per client (http.identify_per_minute)
 
 
 def get_context(app: Flask) -> WebContext:

@@ -89,3 +89,38 @@ class SharedLimiter:
         recent_checks = [t for t in (checks if isinstance(checks, list) else ()) if isinstance(t, int | float)
                          and now - t < 1.0]
         return raw, {"failures": kept, "checks": recent_checks}
+
+
+class RequestLimiter:
+    """At most `limit` requests per client in `window` seconds across all workers (POST /api/identify): its own
+    file, locked like SharedLimiter's; at most MAX_CLIENTS addresses are kept (the oldest go first)."""
+
+    def __init__(self, path: Path, limit: int, window: float = 60.0) -> None:
+        self.path, self.limit, self.window = path, limit, window
+
+    def take(self, client: str, now: float) -> float:
+        """0 when the request may go ahead (it is counted); else the seconds until it may."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            raw = b""
+            while chunk := os.read(fd, 65536):
+                raw += chunk
+            try:
+                state = json.loads(raw) if raw else {}
+            except ValueError:
+                state = {}
+            clients = {str(k): [t for t in v if isinstance(t, int | float) and now - t < self.window]
+                       for k, v in (state.items() if isinstance(state, dict) else ()) if isinstance(v, list)}
+            times = clients.setdefault(client, [])
+            wait = times[0] + self.window - now if len(times) >= self.limit else 0.0
+            if wait <= 0:
+                times.append(now)
+            kept = sorted((k for k, v in clients.items() if v), key=lambda k: clients[k][-1])[-MAX_CLIENTS:]
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps({k: clients[k] for k in kept}, separators=(",", ":")).encode())
+            return max(0.0, wait)
+        finally:
+            os.close(fd)  # releases the lock

@@ -54,6 +54,7 @@ from facedaemon.gallery.watch import describe_changes, snapshot
 from facedaemon.history.shots import ShotReporter
 from facedaemon.history.visits import Thumb
 from facedaemon.runtime.recent import RecentFaces, camera_folder
+from facedaemon.worker import identify_faces, identify_server
 from facedaemon.worker.groups import GroupKeeper
 from facedaemon.worker.protocol import ChildSettings, Request
 from facedaemon.worker.unknowns import UnknownCollector
@@ -91,6 +92,13 @@ class RecognitionChild:
     thumbs: list[Thumb] = field(default_factory=list)  # taken by _serve after each result
     groups: GroupKeeper | None = None  # unknown faces' groups, while unknowns.save is on
     ignored_seen: int = 0  # the groups' ignored generation the tracks were last re-decided for
+    # a frame, a gallery reload or one step of an identify photo at a time, in turn (identify_server)
+    busy: identify_server.FairLock = field(default_factory=identify_server.FairLock)
+
+    def identify(self, data: bytes) -> dict:
+        """A still photo's faces against the live gallery (POST /api/identify), step by step between frames."""
+        return identify_faces.identify(data, self.known, self.negatives, self.settings.recognition,
+                                       lambda: self.busy)
 
     def frame(self, request: Request) -> np.ndarray:
         """The request's frame in BGR (the parent sends I420 and does not touch that block until we answer)."""
@@ -296,15 +304,19 @@ def child_main(settings: ChildSettings, requests: Any, results: Any, log_queue: 
     _log_to_parent(log_queue)
     engine.one_cv_thread()
     child = RecognitionChild(settings)
+    identify = None
     try:
         seen = _snapshot(settings)
         child.known, child.negatives, summary = _load(settings)
         if settings.unknowns_dir is not None:
             child.groups = GroupKeeper(settings.unknowns_dir)
             child.groups.start()
+        identify = identify_server.serve_child(settings.runtime_dir, child.identify)
         results.put(("ready", summary))
         _serve(child, requests, results, seen)
     finally:
+        if identify is not None:
+            identify.stop()
         child.close()
 
 
@@ -347,7 +359,8 @@ def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | No
     next_poll = time.monotonic() + GALLERY_POLL_SECONDS
     while True:
         if time.monotonic() >= next_poll:
-            seen = _reload_if_changed(child, results, seen)
+            with child.busy:
+                seen = _reload_if_changed(child, results, seen)
             child.follow_ignored()
             next_poll = time.monotonic() + GALLERY_POLL_SECONDS
         try:
@@ -360,7 +373,9 @@ def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | No
         if request is None:
             return
         try:
-            results.put(("result", child.recognise(request)))
+            with child.busy:
+                result = child.recognise(request)
+            results.put(("result", result))
             while child.thumbs:
                 results.put(("shot", child.thumbs.pop(0)))
         except Exception as exc:  # one bad frame must not take the worker down

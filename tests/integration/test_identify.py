@@ -39,10 +39,12 @@ def test_names_obama_and_biden(faces: GallerySettings) -> None:
     (biden,) = lines[1]["faces"]
     assert obama["name"] == "Obama"
     assert biden["name"] == "Biden"
-    assert set(obama) == {"name", "confidence", "distance", "box"}
+    assert set(obama) == {"name", "confidence", "distance", "box", "nearest", "quality"}
     assert obama["confidence"] > 0.5 and obama["distance"] < 0.6
-    top, right, bottom, left = obama["box"]
-    assert 0 <= top < bottom <= 1137 and 0 <= left < right <= 910
+    assert (lines[0]["width"], lines[0]["height"]) == (910, 1137)
+    box = obama["box"]
+    assert 0 <= box["y"] < box["y"] + box["h"] <= 1137 and 0 <= box["x"] < box["x"] + box["w"] <= 910
+    assert obama["quality"]["judgeable"] and obama["quality"]["face_px"] >= 80
 
 
 def test_obama_is_unknown_to_the_seed_gallery(tmp_path: Path, faces: GallerySettings) -> None:
@@ -68,3 +70,10 @@ def test_unreadable_image_is_an_error_line_and_exit_1(faces: GallerySettings, tm
 def test_missing_faces_dir_exits_2(faces: GallerySettings, tmp_path: Path) -> None:
     code, lines = identify(replace(faces, faces_dir=tmp_path / "nope"), [IMAGES / "obama.jpg"])
     assert (code, lines) == (2, [])
+
+
+def test_without_faces_or_config_exits_2(capsys) -> None:
+    from facedaemon.__main__ import main
+
+    assert main(["identify", str(IMAGES / "obama.jpg")]) == 2
+    assert "give --faces DIR or --config FILE" in capsys.readouterr().err
