@@ -52,7 +52,6 @@ class Series:
 # The series docs/events.md says are tested: the oldest the docs claim (the last for Python 3.11) and the current
 # release (Python >= 3.14.2: Debian unstable's).
 SERIES = (Series("2024.1.6", "python3.11"), Series("2026.11.0", "python3.14", debian="sid"))
-HA_VERSION = SERIES[0].version
 
 
 class Unavailable(Exception):
