@@ -133,7 +133,7 @@ def scenario(ha: HomeAssistant, port: int, tmp_path, shared_data, run_daemon) ->
     stranger = add_trigger_automation(ha, "hall-pi", "unknown")
     for device in DEVICES:
         wait(lambda d=device: fired(ha, automations[d]), 60, f"the {device} trigger's automation fired", fleet)
-    wait(lambda: fired(ha, stranger), 60, "the hall's unknown-person trigger's automation fired", fleet)
+    wait(lambda: fired(ha, stranger), 90, "the hall's unknown-person trigger's automation fired", fleet)
     retained = retained_now(port)
     assert retained.get("homeassistant/device_automation/facedaemon_garage-pi/door_unknown/config", "") == ""
     picture = ha.get(f"/api/image_proxy/{entities('hall-pi')['arrival']}")
