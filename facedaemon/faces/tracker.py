@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # How a track's label is decided (docs/faces.md, "Three labels"). Only looks that can be judged
 # (quality.judgeable) vote. The "very far" distance (tolerance 0.6 + 0.15) and NAME_MARGIN are what the pose
 # measurement recommends (faces/pose.py RECOMMENDED_*, docs/performance.md "Face pose and distance").
+LOOK_GAP_MAX = 10.0  # s between two looks at a camera beyond which its tracks are not carried over (expire())
 UNKNOWN_AFTER_MISSES = 2  # judgeable misses in a row that make a track Unknown …
 FAR_BEYOND_TOLERANCE = 0.15  # … or one this far beyond the tolerance (strangers: 0.69+, docs/performance.md)
 NAME_MARGIN = 0.05  # a match names a track only when the nearest other person is at least this much farther
@@ -235,6 +236,7 @@ class Tracker:
     votes_kept: int = 5
     tracks: list[Track] = field(default_factory=list)
     _next_id: int = 1
+    _last_look: float | None = None  # when update() last ran: the newest frame the worker looked at
 
     def update(self, boxes: list[Box], now: float) -> list[Track]:
         """Associate this frame's detections with tracks; return the track for each box, in box order."""
@@ -250,10 +252,17 @@ class Tracker:
             track.box = box
             track.last_seen = now
             result.append(track)
+        self._last_look = now
         return result
 
     def expire(self, now: float) -> None:
-        self.tracks = [t for t in self.tracks if now - t.last_seen <= self.expire_seconds]
+        """Forget tracks unseen for expire_seconds, but never one seen on the last frame looked at: unseen means
+        looked for and missed. A slow worker (a loaded or small machine, over a second per frame) or frames skipped
+        while nothing moves must not turn every face into a new track, encoded and decided again."""
+        last = self._last_look
+        unlooked = last is not None and now - last <= LOOK_GAP_MAX  # longer: a camera that was down, a new scene
+        self.tracks = [t for t in self.tracks
+                       if now - t.last_seen <= self.expire_seconds or (unlooked and t.last_seen >= last)]
 
     def coasting(self, detected: list[Track], now: float, within: float) -> list[Track]:
         """Labelled tracks (a name or Unknown) the detector missed this frame but saw less than `within` seconds ago.

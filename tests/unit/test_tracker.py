@@ -2,6 +2,7 @@ import pytest
 
 from facedaemon.faces.boxes import iou, merge_overlapping, offset_boxes, search_regions
 from facedaemon.faces.tracker import (
+    LOOK_GAP_MAX,
     Track,
     Tracker,
     Vote,
@@ -50,11 +51,30 @@ def test_two_faces_keep_their_ids_when_detection_order_swaps() -> None:
 
 
 @pytest.mark.parametrize(("gap", "same"), [(0.5, True), (1.0, True), (1.01, False), (5.0, False)])
-def test_tracks_expire_after_not_being_seen(gap: float, same: bool) -> None:
+def test_tracks_expire_after_being_looked_for_and_missed(gap: float, same: bool) -> None:
     tracker = Tracker(expire_seconds=1.0)
     (first,) = tracker.update([A], now=10.0)
+    tracker.update([], now=10.0 + gap / 2)  # a frame without the face
     (again,) = tracker.update([A], now=10.0 + gap)
     assert (again.id == first.id) is same
+
+
+@pytest.mark.parametrize("gap", [1.5, 5.0])
+def test_a_track_seen_on_the_last_frame_looked_at_is_kept_however_long_ago(gap: float) -> None:
+    """A slow worker (over a second per frame) or frames skipped while nothing moves: not unseen, just not looked."""
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([A], now=10.0)
+    tracker.expire(now=10.0 + gap)
+    (again,) = tracker.update([A], now=10.0 + gap)
+    assert again.id == first.id
+
+
+def test_after_a_long_gap_between_looks_tracks_start_afresh() -> None:
+    """A camera that was down for a minute: whoever stands there now is judged anew."""
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([A], now=10.0)
+    (again,) = tracker.update([A], now=10.0 + LOOK_GAP_MAX + 1)
+    assert again.id != first.id
 
 
 def test_expire_drops_unseen_tracks() -> None:
