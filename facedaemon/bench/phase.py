@@ -23,7 +23,7 @@ WARMUP = 1.0  # seconds after the cameras start before counting (ffmpeg start, f
 
 @dataclass(frozen=True)
 class PhaseSpec:
-    design: str  # "naive" | "pipeline"
+    design: str  # "naive" | "pipeline" | "floor"
     clip: str
     fps: int
     frames: int
@@ -44,6 +44,8 @@ def run_phase(spec: PhaseSpec) -> dict[str, float]:
         return _run_naive(spec, clip)
     if spec.design == "pipeline":
         return _run_pipeline(spec, clip)
+    if spec.design == "floor":
+        return _run_floor(spec, clip)
     raise ValueError(f"unknown design {spec.design!r}")
 
 
@@ -103,6 +105,14 @@ def _run_pipeline(spec: PhaseSpec, clip: EntryClip) -> dict[str, float]:
     stats = run.worker.stats()
     result["worker_results_per_s"] = stats.results / max(1e-9, spec.seconds + WARMUP)
     return result
+
+
+def _run_floor(spec: PhaseSpec, clip: EntryClip) -> dict[str, float]:
+    from facedaemon.bench.floor import run_floor
+
+    with tempfile.TemporaryDirectory(prefix="facedaemon-bench-") as runtime:
+        config = bench_config(clip.path, Path(spec.faces_dir), Path(spec.cache_dir), Path(runtime), 1)
+        return run_floor(config, WARMUP, spec.seconds)
 
 
 def main(argv: list[str]) -> int:
