@@ -45,6 +45,8 @@ def _floor_rows(cameras: int) -> list[Row]:
     """The floor (ffmpeg decoding the clip and encoding it again, nothing else: bench/floor.py) and every per-camera
     CPU figure as a multiple of it."""
     multi = [
+        # A camera that falls behind also costs less: its CPU only counts beside its fps.
+        Row(f"output fps of the slowest of {cameras} cameras (info)", "multi_fps_min", None, True, "", 1),
         Row(f"CPU per camera with {cameras} cameras (info)", "multi_cpu_pct_per_camera", None, False, " %", 0),
         Row(f"CPU per camera with {cameras} cameras ÷ floor", "multi_cpu_pct_per_camera_floor_ratio", 1.3, False,
             "", 2),

@@ -42,4 +42,4 @@ def test_the_table_has_the_floor_and_the_ratio_targets() -> None:
     assert {"floor_cpu_pct", "floor_decode_pct", "floor_encode_pct"} <= set(keys)
     assert keys["cpu_pct_per_camera_floor_ratio"].target == 1.3
     assert keys["multi_cpu_pct_per_camera_floor_ratio"].target == 1.3
-    assert "multi_cpu_pct_per_camera_floor_ratio" not in {row.key for row in rows(20.0, 1)}
+    assert "multi_fps_min" in keys and "multi_cpu_pct_per_camera_floor_ratio" not in {row.key for row in rows(20.0, 1)}
