@@ -206,8 +206,11 @@ class Decoder:
             raise SourceResized(self.description, self.info.size, self.resized)
         width, height = self.info.size
         image = self._buffers.take((height * 3 // 2, width))  # reused once nobody holds it (buffers.py)
+        view, got = memoryview(image).cast("B"), 0
         try:
-            got = self._socket.recv_into(memoryview(image).cast("B"), image.nbytes, socket.MSG_WAITALL)
+            # A signal landing on this thread cuts MSG_WAITALL short with part of the frame read: read on.
+            while 0 <= got < image.nbytes and (part := self._socket.recv_into(view[got:], 0, socket.MSG_WAITALL)):
+                got += part
         except (BlockingIOError, TimeoutError):
             got = -1
         except OSError as exc:
