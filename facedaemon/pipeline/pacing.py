@@ -100,8 +100,12 @@ class SubmitPacer:
         if self.forced or latest is None or latest.faces or self.reference is None \
                 or now - self.last_sent >= STILL_RECHECK:
             return False
+        # Moved since: it goes as a frame sent for the change would, with where it changed (the worker looks there
+        # first: someone walking into a still scene is named as fast as before).
         self._thumb = thumbnail(image)
-        return change_region(self._thumb, self.reference) is None
+        self.hint = change_region(self._thumb, self.reference)
+        self._early = self.hint is not None
+        return not self._early
 
     def sent(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> None:
         """The frame `wants` just approved was taken by the recognizer."""

@@ -166,3 +166,13 @@ def test_forcing_sends_the_next_still_frame_at_once() -> None:
     assert pacer.wants(0.51, nobody, frame) and pacer.wants(0.51, result("Obama"), frame)
     pacer.sent(0.51, nobody, frame)
     assert not pacer.wants(0.6, nobody, frame), "once"
+
+
+def test_the_first_change_after_a_still_spell_carries_its_hint_even_when_a_paced_frame_is_due() -> None:
+    """Someone walks into a still, empty scene: the frame goes as an early one would, with where it changed, so the
+    worker looks there first (the paced frame it replaces would have made it scan the whole picture)."""
+    pacer, empty, nobody = SubmitPacer(), patch_frame(False), result()
+    pacer.sent(0.0, nobody, empty)
+    assert not pacer.wants(1.0, nobody, empty)  # still: skipped, so the paced frame is overdue from 0.25 s on
+    assert pacer.wants(1.5, nobody, patch_frame(True))
+    assert pacer.hint is not None and pacer.hint[0] <= 200 and pacer.hint[3] <= 300
