@@ -50,11 +50,16 @@ class EntryClip:
 
 
 def make_entry_clip(shared: Path, out: Path, seconds: float = 8.0, fps: int = 30,
-                    appear_at: float = 2.0) -> EntryClip:
-    """720p: an empty scene, then Obama (face ~150 px tall) appears at `appear_at` and walks right at 60 px/s."""
+                    appear_at: float = 2.0, *, mover: bool = False) -> EntryClip:
+    """720p: an empty scene, then Obama (face ~150 px tall) appears at `appear_at` and walks right at 60 px/s.
+    mover: a box also crosses the bottom of the picture the whole time (a passing car), so something moves on
+    every frame (the encoder never sees a still picture; the benchmark's floor needs that)."""
+    car = (f"color=c=0x303840:s=200x90:r={fps}[car];[0:v][car]overlay=x='mod(t*240,1480)-200':y=560:shortest=1"
+           if mover else "[0:v]null")
     graph = (
         "[1:v]crop=iw:ih*0.55:0:0,scale=-2:340,format=rgb24[a];"
-        f"[0:v][a]overlay=x='100+(t-{appear_at})*60':y=150:enable='gte(t,{appear_at})':shortest=1,"
+        f"{car}[bg];"
+        f"[bg][a]overlay=x='100+(t-{appear_at})*60':y=150:enable='gte(t,{appear_at})':shortest=1,"
         "format=yuv420p[v]"
     )
     _render(shared / "images", out, seconds, fps, graph, ["obama.jpg"])

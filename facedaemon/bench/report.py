@@ -33,10 +33,34 @@ def rows(seconds: float, cameras: int) -> list[Row]:
             " %", 0),
         Row("CPU: recognition worker process (info)", "cpu_pct_worker_per_camera", None, False, " %", 0),
         Row("CPU: ffmpeg x264 + HLS (info)", "cpu_pct_ffmpeg_per_camera", None, False, " %", 0),
+        *_floor_rows(cameras),
         Row("match one face against 100,000 encodings (median)", "match_100k_ms", 5.0, False, " ms", 2),
         Row(f"memory growth over the {run}", "rss_growth_pct", 5.0, False, " %", 1),
         Row("daemon metric: latency p95 (histogram, info)", "daemon_latency_p95_ms", None, False, " ms", 0),
         Row("daemon metric: frames output / captured (info)", "daemon_output_per_captured", None, True, "", 3),
+    ]
+
+
+def _floor_rows(cameras: int) -> list[Row]:
+    """The floor (ffmpeg decoding the clip and encoding it again, nothing else: bench/floor.py) and every per-camera
+    CPU figure as a multiple of it."""
+    multi = [
+        # A camera that falls behind also costs less: its CPU only counts beside its fps.
+        Row(f"output fps of the slowest of {cameras} cameras (info)", "multi_fps_min", None, True, "", 1),
+        Row(f"CPU per camera with {cameras} cameras (info)", "multi_cpu_pct_per_camera", None, False, " %", 0),
+        Row(f"CPU per camera with {cameras} cameras ÷ floor", "multi_cpu_pct_per_camera_floor_ratio", 1.3, False,
+            "", 2),
+    ] if cameras > 1 else []
+    return [
+        Row("floor: ffmpeg decode + encode alone, 1 camera (info)", "floor_cpu_pct", None, False, " %", 1),
+        Row("floor: ffmpeg decode (info)", "floor_decode_pct", None, False, " %", 1),
+        Row("floor: ffmpeg encode (info)", "floor_encode_pct", None, False, " %", 1),
+        Row("floor: frames per second through it (info)", "floor_fps", None, True, "", 1),
+        Row("CPU per 720p30 camera ÷ floor", "cpu_pct_per_camera_floor_ratio", 1.3, False, "", 2),
+        Row("CPU: main process ÷ floor (info)", "cpu_pct_main_per_camera_floor_ratio", None, False, "", 2),
+        Row("CPU: recognition worker ÷ floor (info)", "cpu_pct_worker_per_camera_floor_ratio", None, False, "", 2),
+        Row("CPU: ffmpeg x264 + HLS ÷ floor (info)", "cpu_pct_ffmpeg_per_camera_floor_ratio", None, False, "", 2),
+        *multi,
     ]
 
 

@@ -107,6 +107,7 @@ class CameraPipeline:
         self._named_tracks: dict[int, str] = {}
         self._motions: dict[int, Motion] = {}  # replaced whole by the result thread, read by the output thread
         self._pacer = SubmitPacer()
+        self._gallery: object = None  # the recognizer's gallery when a frame last went to it (output thread)
         self._refused: Refusal | None = None  # the camera refuses our credentials (capture thread only)
         self._resized_at = 0.0  # wall time the camera's picture last changed size
         self._frame_wanted: list[Callable[[np.ndarray], None]] = []  # snapshots: the next annotated frame
@@ -292,11 +293,17 @@ class CameraPipeline:
         recognizer = self._recognizer
         if recognizer is None:
             return
+        # A new gallery (photos added, a name forgotten, "not this person") makes the worker re-decide every track
+        # at its next look: that look must not wait for the picture to move.
+        gallery = getattr(recognizer, "gallery", None)
+        if gallery is not self._gallery:
+            self._pacer.force()
         if not self._pacer.wants(frame.captured_mono, latest, frame.image):
             return
         # submit() copies the clean frame before we draw on it; False = still busy with our last one.
         if recognizer.submit(self.name, frame.image, frame.captured, self._pacer.hint):
             self._pacer.sent(frame.captured_mono, latest, frame.image)
+            self._gallery = gallery
 
     def _scaled(self, image: np.ndarray, faces: tuple, seen: tuple) -> tuple[np.ndarray, tuple, tuple]:
         """The output frame (camera.output: scaled down to fit, else the captured frame itself) and the boxes moved

@@ -1,5 +1,6 @@
 """When a camera offers a frame to recognition: a few a second while searching, one early when the picture
-changes, fewer while every face on screen is named. Pure (time and frames passed in); the output thread calls it.
+changes, fewer while every face on screen is named, one every STILL_RECHECK s while nobody is on screen and nothing
+moves. Pure (time and frames passed in); the output thread calls it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ CHANGE_STRIDE = 16  # the change test samples every 16th pixel each way (45×80 
 CHANGE_LEVEL = 30  # |difference| in brightness (Y) that makes a sample "changed": far above sensor noise
 CHANGE_SHARE = 0.002  # share of changed samples that makes the picture "changed" (a 150 px face in 720p: ~2 %)
 FOLLOW_RATE = 3.0  # frames/s while every face on screen is tracked and named (boxes are extrapolated between)
+# Nobody on screen and the picture as it was when last sent: the worker would find nobody again, so a paced frame
+# goes only this often (a safety net), not SEARCH_RATE times a second. Any change goes at once, as before.
+STILL_RECHECK = 2.0
 
 
 def all_named(latest: RecognitionResult | None) -> bool:
@@ -71,10 +75,16 @@ class SubmitPacer:
     _early: bool = False
     _thumb: np.ndarray | None = None
 
+    forced: bool = False  # the next frame goes whatever the picture (force())
+
+    def force(self) -> None:
+        """Send the next frame, still or not: the worker wants a look (its gallery changed: tracks re-decide)."""
+        self.forced, self.next_paced = True, 0.0
+
     def wants(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> bool:
         self._early, self._thumb, self.hint = False, None, None
         if now >= self.next_paced:
-            return True
+            return not self._still(now, latest, image)
         if (latest is not None and latest.faces) or now - self.last_early < 1.0 / CHANGE_RATE \
                 or now - self.last_sent < self.early_gap:
             return False
@@ -83,8 +93,23 @@ class SubmitPacer:
         self._early = self.hint is not None
         return self._early
 
+    def _still(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> bool:
+        """A paced frame that can be skipped: the last result showed nobody, and the picture has not changed since
+        the last frame sent (within STILL_RECHECK s). With any face on screen frames always go: its track is
+        followed, rechecked, re-decided."""
+        if self.forced or latest is None or latest.faces or self.reference is None \
+                or now - self.last_sent >= STILL_RECHECK:
+            return False
+        # Moved since: it goes as a frame sent for the change would, with where it changed (the worker looks there
+        # first: someone walking into a still scene is named as fast as before).
+        self._thumb = thumbnail(image)
+        self.hint = change_region(self._thumb, self.reference)
+        self._early = self.hint is not None
+        return not self._early
+
     def sent(self, now: float, latest: RecognitionResult | None, image: np.ndarray) -> None:
         """The frame `wants` just approved was taken by the recognizer."""
+        self.forced = False
         self.next_paced = now + submit_interval(latest)
         thumb = self._thumb if self._thumb is not None else thumbnail(image)
         self.last_sent = now

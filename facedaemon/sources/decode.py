@@ -24,6 +24,7 @@ import numpy as np
 
 from facedaemon.children.process import ManagedProcess
 from facedaemon.sources.base import SourceError, SourceResized
+from facedaemon.sources.buffers import FrameBuffers
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ def rtsp_input(list_fd: int) -> list[str]:
 
 
 class Decoder:
-    """One ffmpeg run: open() waits for the stream's description, next() returns each frame as a new I420 array."""
+    """One ffmpeg run: open() waits for the stream's description, next() returns each frame as a pooled I420 array."""
 
     def __init__(self, ffmpeg: str, source: list[str], *, description: str, threads: int | None = None,
                  pass_fds: tuple[int, ...] = (), read_timeout: float = READ_TIMEOUT) -> None:
@@ -171,6 +172,7 @@ class Decoder:
         self._described = threading.Event()
         self._proc: ManagedProcess | None = None
         self._socket: socket.socket | None = None
+        self._buffers = FrameBuffers()
 
     def open(self, timeout: float = OPEN_TIMEOUT) -> StreamInfo:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -203,9 +205,12 @@ class Decoder:
         if self.resized is not None:
             raise SourceResized(self.description, self.info.size, self.resized)
         width, height = self.info.size
-        image = np.empty((height * 3 // 2, width), np.uint8)
+        image = self._buffers.take((height * 3 // 2, width))  # reused once nobody holds it (buffers.py)
+        view, got = memoryview(image).cast("B"), 0
         try:
-            got = self._socket.recv_into(memoryview(image).cast("B"), image.nbytes, socket.MSG_WAITALL)
+            # A signal landing on this thread cuts MSG_WAITALL short with part of the frame read: read on.
+            while 0 <= got < image.nbytes and (part := self._socket.recv_into(view[got:], 0, socket.MSG_WAITALL)):
+                got += part
         except (BlockingIOError, TimeoutError):
             got = -1
         except OSError as exc:

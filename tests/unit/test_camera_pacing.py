@@ -129,3 +129,50 @@ def test_an_early_frame_carries_its_change_as_a_hint() -> None:
     face = patch_frame(True)
     assert pacer.wants(0.05, None, face)
     assert pacer.hint is not None and pacer.hint[0] <= 200 and pacer.hint[3] <= 300
+
+
+def test_nobody_on_screen_and_nothing_moving_sends_a_frame_every_still_recheck_not_the_paced_rate() -> None:
+    from facedaemon.pipeline.pacing import STILL_RECHECK
+
+    pacer, still, nobody = SubmitPacer(), scene(noise=12, seed=1), result()
+    sent = []
+    for i in range(int(30 * (STILL_RECHECK + 1))):
+        now, frame = i / 30, scene(noise=12, seed=i)  # sensor noise only: nothing moves
+        if pacer.wants(now, nobody, frame):
+            pacer.sent(now, nobody, frame)
+            sent.append(now)
+    assert sent == [0.0, pytest.approx(STILL_RECHECK)], "one look, then the safety net only"
+    now = sent[-1] + 0.1
+    assert pacer.wants(now, nobody, scene(face=True)), "something moved: at once"
+    assert pacer.hint is not None
+    assert pacer.wants(10.0, None, still), "no result yet: paced frames go"
+
+
+def test_a_still_picture_with_a_face_keeps_the_paced_rate() -> None:
+    """A face on screen is followed and rechecked (an Unknown one until named): stillness saves nothing there."""
+    for latest, rate in ((result("Obama"), FOLLOW_RATE), (result(UNKNOWN), SEARCH_RATE)):
+        pacer, frame = SubmitPacer(), scene(face=True)
+        pacer.sent(0.0, latest, frame)
+        assert pacer.wants(1 / rate, latest, frame)
+
+
+def test_forcing_sends_the_next_still_frame_at_once() -> None:
+    """The gallery changed (a name forgotten, "not this person"): the worker re-decides at its next look, which
+    must not wait for the picture to move or for the next paced frame."""
+    pacer, frame, nobody = SubmitPacer(), scene(), result()
+    pacer.sent(0.0, nobody, frame)
+    assert not pacer.wants(0.5, nobody, frame)
+    pacer.force()
+    assert pacer.wants(0.51, nobody, frame) and pacer.wants(0.51, result("Obama"), frame)
+    pacer.sent(0.51, nobody, frame)
+    assert not pacer.wants(0.6, nobody, frame), "once"
+
+
+def test_the_first_change_after_a_still_spell_carries_its_hint_even_when_a_paced_frame_is_due() -> None:
+    """Someone walks into a still, empty scene: the frame goes as an early one would, with where it changed, so the
+    worker looks there first (the paced frame it replaces would have made it scan the whole picture)."""
+    pacer, empty, nobody = SubmitPacer(), patch_frame(False), result()
+    pacer.sent(0.0, nobody, empty)
+    assert not pacer.wants(1.0, nobody, empty)  # still: skipped, so the paced frame is overdue from 0.25 s on
+    assert pacer.wants(1.5, nobody, patch_frame(True))
+    assert pacer.hint is not None and pacer.hint[0] <= 200 and pacer.hint[3] <= 300

@@ -239,3 +239,35 @@ def test_fps_in_is_the_cameras_average_over_10_s_not_the_moment() -> None:
             status.fps_in.tick(now)
     # The last 10 s hold 6 slow seconds and 4 fast ones (18 fps); a 2 s window said 10.
     assert status.fps_in.rate(now) == pytest.approx(18.0, rel=0.05)
+
+
+def test_a_new_gallery_sends_the_next_frame_of_a_still_empty_scene_to_the_worker() -> None:
+    """Nothing moves and nobody is on screen: frames are not sent (pipeline/pacing.py, STILL_RECHECK), until the
+    recognizer's gallery changes: the worker re-decides its tracks at the next look, so one goes at once."""
+    from facedaemon.annotate.draw import draw_faces_i420
+
+    class Empty(Board):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gallery = {"people": 1}
+
+        def latest(self, camera: str) -> RecognitionResult:
+            return RecognitionResult(camera=camera, frame_time=time.time(), faces=(), inference_seconds=0.05,
+                                     encoded=0)
+
+    board = Empty()
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=Sink(),
+                              metrics=DaemonMetrics.create(process=False), recognizer=board)
+    image, start = np.zeros((90, 80), np.uint8), time.monotonic()
+
+    def frames(first: int, count: int) -> None:
+        for index in range(first, first + count):
+            pipeline._emit(Frame(image, time.time(), start + index / 30), draw_faces_i420)
+
+    frames(0, 30)
+    assert board.submits == 1, "a still, empty picture: one look"
+    board.gallery = {"people": 2}  # the worker reloaded its gallery
+    frames(30, 1)
+    assert board.submits == 2
+    frames(31, 20)
+    assert board.submits == 2

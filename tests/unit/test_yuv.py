@@ -110,3 +110,24 @@ def test_unknown_faces_are_blurred_on_i420_planes_and_known_ones_kept() -> None:
     assert detail(y[20:140, 20:140]) < detail(y0[20:140, 20:140]) / 50
     assert detail(u[10:70, 10:70]) < detail(u0[10:70, 10:70]) / 20, "colour detail goes too"
     np.testing.assert_array_equal(y[40:120, 220:300], y0[40:120, 220:300])
+
+
+def test_labels_are_drawn_on_the_planes_without_converting_any_pixel_to_bgr(monkeypatch) -> None:
+    """Drawing was a BGR round trip of each label's area (~140 µs a face); now straight on Y, U and V."""
+    import facedaemon.annotate.draw as draw
+
+    face = FaceResult("Obama", 0.9, 0.4, (300, 700, 420, 600), 1)
+    frame = yuv.from_bgr(np.full((720, 1280, 3), 90, np.uint8))
+    draw.i420_colour(KNOWN_COLOUR), draw.i420_colour((255, 255, 255))  # the colours, worked out once
+
+    def converted(*_args, **_kwargs):
+        raise AssertionError("a BGR conversion while drawing a frame")
+
+    monkeypatch.setattr(yuv, "to_bgr", converted)
+    monkeypatch.setattr(yuv, "from_bgr", converted)
+    monkeypatch.setattr(yuv, "bgr_patch", converted)
+    before = frame.copy()
+    draw_faces_i420(frame, ())
+    assert np.array_equal(frame, before), "no face: nothing drawn"
+    draw_faces_i420(frame, [face])
+    assert not np.array_equal(frame, before)
