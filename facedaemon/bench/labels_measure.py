@@ -45,6 +45,9 @@ class LabelsRecorder:
     missed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROLES, 0))
     unknown_tracks: dict[str, set[int]] = field(default_factory=lambda: {r: set() for r in ROLES})
     unknown_events: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROLES, 0))
+    # The samples from the one on which the face was first labelled as it should be: the labels once a looping clip
+    # has settled, apart from how long the first label took.
+    settled: dict[str, dict[str, int]] = field(default_factory=lambda: {r: dict.fromkeys(KINDS, 0) for r in ROLES})
     looks: list[dict] = field(default_factory=list)  # the known person's first samples drawn Unknown or "face"
     reasons: dict[str, int] = field(default_factory=dict)  # "<label>: <why not judged>" -> his samples drawn so
     frames_out: int = 0
@@ -95,6 +98,8 @@ class LabelsRecorder:
                         and placement.appearance not in self._done:
                     self._done.add(placement.appearance)
                     self.first_ms[role].append(1000.0 * (written - appeared))
+                if placement.appearance in self._done:
+                    self.settled[role][got] += 1
 
     def _odd_look(self, index: int, here: list[FaceResult], since: float) -> None:
         for f in here:
@@ -120,7 +125,7 @@ class LabelsRecorder:
         events; the known person's first samples drawn Unknown or "face" and why."""
         return {role: {"counts": dict(self.counts[role]), "first_ms": [round(v) for v in self.first_ms[role]],
                        "missed": self.missed[role], "unknown_tracks": len(self.unknown_tracks[role]),
-                       "unknown_events": self.unknown_events[role]}
+                       "unknown_events": self.unknown_events[role], "settled": dict(self.settled[role])}
                 for role in ROLES} | {"frames_out": self.frames_out, "looks": self.looks,
                                 "reasons": self.reasons}
 

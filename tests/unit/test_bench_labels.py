@@ -129,6 +129,10 @@ def test_known_person_samples_first_name_and_would_be_events() -> None:
     assert figures.figures()["reasons"]["unknown: judged"] == 3
     row = run_row(figures.figures(), "known")
     assert row is not None and row["unknown_pct"] == pytest.approx(100 * 3 / labelled)
+    # From his first name on (frame 39) only the neutral "face" every 20th frame is not his name.
+    settled = known["settled"]
+    assert settled["unknown"] == 0 and settled["none"] == 0 and settled["right"] + settled["face"] == clip.frames - 39
+    assert row["settled_pct"] == pytest.approx(100 * settled["right"] / (clip.frames - 39))
     assert row["none_pct"] == pytest.approx(100 * 6 / (clip.frames - 30))  # of every frame showing him
     assert run_row(figures.figures(), "stranger") is None  # no stranger on this clip
 
@@ -167,7 +171,7 @@ def test_a_box_elsewhere_is_no_box_for_the_face() -> None:
 
 def row(**kw) -> dict[str, float]:
     base = dict.fromkeys(("samples", "right_pct", "unknown_pct", "face_pct", "wrong", "none_pct", "first_ms",
-                          "missed", "unknown_tracks", "unknown_events"), 0.0)
+                          "missed", "unknown_tracks", "unknown_events", "settled_pct"), 0.0)
     return base | kw
 
 
@@ -240,6 +244,7 @@ def test_a_known_person_drawn_unknown_for_seconds_is_an_unknown_event_about_him(
     assert figures["reasons"] == {"unknown: turned away": 50}
     row = run_row(figures, "known")
     assert row is not None and row["unknown_events"] == 1 and row["unknown_pct"] == pytest.approx(100 * 50 / 250)
+    assert row["settled_pct"] == pytest.approx(100 * 200 / 250)  # named on the first frame: every sample counts
     assert "REAL footage" in table({"footage": {"blazeface": [figures]}})
 
 
