@@ -65,6 +65,9 @@ def run(args: argparse.Namespace, shared: Path) -> int:
     durations = QUICK if quick else Durations()
     designs = QUICK_DETECTORS if quick or alone else DETECTORS
     footage = footage_file(args.footage)
+    kinds = _kinds(args.clips)
+    if FOOTAGE not in kinds:
+        footage = None
     if alone and footage is None:
         raise LabelsError(not_run_note(args.footage))
     seconds = 60.0 * args.minutes if alone else (QUICK_SECONDS if quick else SECONDS)
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace, shared: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="facedaemon-labels-") as tmp_name:
         tmp = Path(tmp_name)
         faces = make_gallery(shared, tmp / "faces")
-        for kind in () if alone else KINDS:
+        for kind in () if alone else [k for k in KINDS if k in kinds]:
             _say(f"making the {kind} clip …")
             clip = make_labels_clip(shared, tmp / f"{kind}.mp4", kind, durations)
             results[kind] = {}
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace, shared: Path) -> int:
     print(f"Median of {repeat} run(s) per line; samples are output frames (every frame the stream shows), "
           "percentages of the labelled ones.\n")
     print(table(results))
-    if footage is None:
+    if footage is None and FOOTAGE in kinds:
         print(f"\n{not_run_note(args.footage)}")
     else:
         print(f"\nreal footage: {footage}, scaled/padded to 720p, looped {seconds:g} s per run")
@@ -103,14 +106,28 @@ def run(args: argparse.Namespace, shared: Path) -> int:
     return 0
 
 
+def _kinds(clips: str | None) -> tuple[str, ...]:
+    """The clips to run (--clips a,b: a subset, to re-measure a few rows); every clip by default."""
+    every = (*KINDS, FOOTAGE)
+    if clips is None:
+        return every
+    chosen = tuple(c.strip() for c in clips.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in every]
+    if unknown or not chosen:
+        raise LabelsError(f"--clips: {', '.join(unknown) or 'none given'} (choose from {', '.join(every)})")
+    return chosen
+
+
 def _print_looks(by_design: dict[str, list[dict]]) -> None:
     """Why the known person was drawn Unknown or "face" on the real clip: each run's reasons, its first samples."""
     for design, runs in by_design.items():
         for number, figures in enumerate(runs, 1):
-            print(f"{design} run {number}: samples of him not named, by label and reason: {figures['reasons']}")
+            print(f"{design} run {number}: {figures['known'].get('tracks_drawn')} tracks drawn on him; samples of him "
+                  f"not named, by label and reason: {figures['reasons']}")
             for look in figures["looks"]:
-                print(f"  {look['label']} at {look['ms']} ms (file frame {look['frame']}), track {look['track']}, "
-                      f"distance {look['distance']}, not judged: {look['not_judged']}")
+                after = ", after his first name" if look.get("named_before") else ""
+                print(f"  {look['label']} at {look['ms']} ms (file frame {look['frame']}{after}), track "
+                      f"{look['track']}, distance {look['distance']}, not judged: {look['not_judged']}")
 
 
 def _run(spec: LabelsSpec) -> dict:

@@ -48,6 +48,7 @@ class LabelsRecorder:
     # The samples from the one on which the face was first labelled as it should be: the labels once a looping clip
     # has settled, apart from how long the first label took.
     settled: dict[str, dict[str, int]] = field(default_factory=lambda: {r: dict.fromkeys(KINDS, 0) for r in ROLES})
+    tracks: dict[str, set[int]] = field(default_factory=lambda: {r: set() for r in ROLES})  # drawn on each role
     looks: list[dict] = field(default_factory=list)  # the known person's first samples drawn Unknown or "face"
     reasons: dict[str, int] = field(default_factory=dict)  # "<label>: <why not judged>" -> his samples drawn so
     frames_out: int = 0
@@ -91,8 +92,10 @@ class LabelsRecorder:
                 self.unknown_tracks[role].update(f.track for f in here if f.name == UNKNOWN)
                 self.unknown_events[role] += len(announced & {f.track for f in here})
                 announced -= {f.track for f in here}
+                self.tracks[role].update(f.track for f in here)
                 if role == "known" and got in ("unknown", "face"):
-                    self._odd_look(index, here, written - self._appeared.get(placement.appearance, written))
+                    self._odd_look(index, here, written - self._appeared.get(placement.appearance, written),
+                                   placement.appearance in self._done)
                 appeared = self._appeared.get(placement.appearance)
                 if got == wanted(placement.person) and appeared is not None \
                         and placement.appearance not in self._done:
@@ -101,14 +104,17 @@ class LabelsRecorder:
                 if placement.appearance in self._done:
                     self.settled[role][got] += 1
 
-    def _odd_look(self, index: int, here: list[FaceResult], since: float) -> None:
+    def _odd_look(self, index: int, here: list[FaceResult], since: float, named_before: bool) -> None:
         for f in here:
             label = "unknown" if f.name == UNKNOWN else "face"
             why = (f.not_judged or "judged").split(" (")[0]
             self.reasons[f"{label}: {why}"] = self.reasons.get(f"{label}: {why}", 0) + 1
-            if sum(1 for look in self.looks if look["label"] == label) < KEEP_LOOKS:
+            # The first few of each label before his first name, and again after it (a name lost).
+            if sum(1 for look in self.looks if look["label"] == label and look["named_before"] == named_before) \
+                    < KEEP_LOOKS:
                 self.looks.append({"label": label, "frame": self.clip.file_frame(index), "ms": round(1000 * since),
-                                   "track": f.track, "distance": f.distance, "not_judged": f.not_judged})
+                                   "track": f.track, "distance": f.distance, "not_judged": f.not_judged,
+                                   "named_before": named_before})
 
     def finish(self) -> None:
         """Appearances that were shown but never labelled as they should be count as missed."""
@@ -125,7 +131,8 @@ class LabelsRecorder:
         events; the known person's first samples drawn Unknown or "face" and why."""
         return {role: {"counts": dict(self.counts[role]), "first_ms": [round(v) for v in self.first_ms[role]],
                        "missed": self.missed[role], "unknown_tracks": len(self.unknown_tracks[role]),
-                       "unknown_events": self.unknown_events[role], "settled": dict(self.settled[role])}
+                       "unknown_events": self.unknown_events[role], "settled": dict(self.settled[role]),
+                       "tracks_drawn": len(self.tracks[role])}
                 for role in ROLES} | {"frames_out": self.frames_out, "looks": self.looks,
                                 "reasons": self.reasons}
 

@@ -239,7 +239,9 @@ def test_a_known_person_drawn_unknown_for_seconds_is_an_unknown_event_about_him(
     figures = play(clip, label).figures()
     assert figures["known"]["unknown_events"] == 1 and figures["known"]["unknown_tracks"] == 1
     assert figures["looks"][0] == {"label": "unknown", "frame": 100 % 55, "ms": round(1000 * (100 / 25 + 0.05)),
-                                   "track": 2, "distance": 0.4, "not_judged": "turned away (yaw 48°, at most 30)"}
+                                   "track": 2, "distance": 0.4, "not_judged": "turned away (yaw 48°, at most 30)",
+                                   "named_before": True}
+    assert figures["known"]["tracks_drawn"] == 2
     assert len(figures["looks"]) == 20  # the first few only
     assert figures["reasons"] == {"unknown: turned away": 50}
     row = run_row(figures, "known")
@@ -264,3 +266,12 @@ def test_runs_from_before_events_were_counted_show_a_dash() -> None:
     del figures["known"]["unknown_events"]
     row = run_row(figures, "known")
     assert row is not None and math.isnan(row["unknown_events"])
+
+
+def test_clips_choose_rows_and_a_wrong_name_is_a_clear_error() -> None:
+    from facedaemon.bench.labels import LabelsError, _kinds
+
+    assert _kinds(None) == ("turn", "walk", "strangers", "both", "footage")
+    assert _kinds("strangers, footage") == ("strangers", "footage")
+    with pytest.raises(LabelsError, match="--clips: turning"):
+        _kinds("turning")
