@@ -69,6 +69,7 @@ class Track:
     quality: LiveQuality | None = None  # of the newest detection
     best: BestShot | None = None
     last_shot: float | None = None  # monotonic time a better look was last encoded for (BETTER_SHOT_SECONDS)
+    missed: bool = False  # a detection round since it was last seen did not find it
 
     def vote(self, name: str, distance: float | None, confidence: float, now: float, decisive: bool = True) -> None:
         if self.stale:
@@ -242,11 +243,18 @@ class Tracker:
                 self.tracks.append(track)
             track.box = box
             track.last_seen = now
+            track.missed = False
             result.append(track)
+        found = {track.id for track in result}
+        for track in self.tracks:
+            track.missed = track.missed or track.id not in found
         return result
 
     def expire(self, now: float) -> None:
-        self.tracks = [t for t in self.tracks if now - t.last_seen <= self.expire_seconds]
+        """Forget tracks unseen for expire_seconds that a detection round has missed since. A track no round looked
+        for (the worker was busy with other work: a loaded machine leaves seconds between one camera's rounds) is
+        still the same face when the next round finds it there, name and all."""
+        self.tracks = [t for t in self.tracks if not t.missed or now - t.last_seen <= self.expire_seconds]
 
     def coasting(self, detected: list[Track], now: float, within: float) -> list[Track]:
         """Labelled tracks (a name or Unknown) the detector missed this frame but saw less than `within` seconds ago.
