@@ -68,6 +68,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", action="store_true",
                         help="are labels right: a known person turning and walking up, strangers, both, per "
                              "detector, through the real daemon path (see docs/performance.md)")
+    parser.add_argument("--footage", type=Path, default=None,
+                        help="with --labels: a folder holding obama.mp4 (cleardusk/3DDFA at 3545f355): adds the "
+                             "real clip of a known person turning his head; never downloaded at run time")
+    parser.add_argument("--clips", default=None,
+                        help="with --labels: only these clips, comma-separated (turn, walk, strangers, both, footage)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="with --labels --footage: only the real clip, looped this many minutes (the unknown "
+                             "events about a known person; 10 for the issue's figure)")
 
 
 def run(args: argparse.Namespace) -> int:

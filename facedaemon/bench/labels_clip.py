@@ -27,6 +27,7 @@ import numpy as np
 from facedaemon.faces.types import Box
 
 KINDS = ("turn", "walk", "strangers", "both")
+FOOTAGE = "footage"  # real footage of the known person, alone in the frame (bench/labels_footage.py)
 KNOWN_PERSON = "Obama"
 KNOWN_PHOTO = "images/obama.jpg"  # the gallery holds obama2.jpg and obama3.jpg: other photos of him
 SECOND_PERSON, SECOND_PHOTO = "Taylor", "known_faces/Taylor.jpg"  # the gallery's other person
@@ -84,6 +85,11 @@ class LabelsClip:
     fps: int = FPS
     width: int = WIDTH
     height: int = HEIGHT
+    file_frames: int = 0  # frames in the file when the source loops it to make `frames` (0: played once)
+
+    def file_frame(self, index: int) -> int:
+        """Which frame of the file the clip's frame `index` shows."""
+        return index % self.file_frames if self.file_frames else index
 
     def placements(self, index: int) -> list[Placement]:
         return placements(self.kind, index / self.fps, self.durations, self.width, self.height)
@@ -140,6 +146,9 @@ def walk_face_px(t: float, walk_s: float) -> float:
 
 def placements(kind: str, t: float, d: Durations, width: int = WIDTH, height: int = HEIGHT) -> list[Placement]:
     """Every face on screen `t` seconds into a clip of `kind`."""
+    if kind == FOOTAGE:
+        # He is alone in the frame from the first frame on: the whole frame is his face's box.
+        return [Placement("", KNOWN_PERSON, 0, width * 0.5, height * 0.5, float(height))]
     if t < LEAD_S or t >= clip_seconds(kind, d):
         return []
     t -= LEAD_S

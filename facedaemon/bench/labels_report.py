@@ -16,11 +16,14 @@ ROLE_TEXT = {"known": "known person", "stranger": "strangers"}
 CLIP_TEXT = {"turn": "turning left/right/down: synthetic turn (perspective warp)",
              "walk": "walking far → near (face 24 → 220 px)",
              "strangers": "strangers only (frontal)",
-             "both": "both together"}
+             "both": "both together",
+             "footage": "REAL footage: known person turning his head (3DDFA obama.mp4, looped)"}
 FIGURES = ("samples", "right_pct", "unknown_pct", "face_pct", "wrong", "none_pct", "first_ms", "missed",
-           "unknown_tracks")
+           "unknown_tracks", "unknown_events", "settled_pct")
 HEADER = ("| clip (720p) | detector | who | labelled samples | right name | Unknown | neutral \"face\" | wrongly named "
-          "| no box | first appearance → name / Unknown (ms, worst) | tracks drawn Unknown (would-be unknown events) |")
+          "| no box | first appearance → name / Unknown (ms, worst) | after that: still name / Unknown "
+          "| tracks drawn Unknown | unknown visitor events |")
+COLUMNS = 13
 
 
 def run_row(figures: dict, role: str) -> dict[str, float] | None:
@@ -47,7 +50,18 @@ def run_row(figures: dict, role: str) -> dict[str, float] | None:
         "first_ms": math.inf if part["missed"] else (float(max(first)) if first else math.nan),
         "missed": float(part["missed"]),
         "unknown_tracks": float(part["unknown_tracks"]) if figures.get("tracks", True) else math.nan,
+        # The daemon's own event rule over what was drawn (runs from before it was counted have none).
+        "unknown_events": float(part["unknown_events"]) if "unknown_events" in part else math.nan,
+        "settled_pct": _settled_pct(part.get("settled"), "right" if role == "known" else "unknown"),
     }
+
+
+def _settled_pct(counts: dict[str, int] | None, wanted: str) -> float:
+    """Of the labelled samples from the first one labelled as wanted on, the share labelled as wanted."""
+    if not counts:
+        return math.nan
+    labelled = sum(v for k, v in counts.items() if k != "none")
+    return 100.0 * counts[wanted] / labelled if labelled else math.nan
 
 
 def median_row(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -70,14 +84,16 @@ def _num(value: float, digits: int = 1, unit: str = "") -> str:
 def cells(row: dict[str, float]) -> list[str]:
     return [_num(row["samples"], 0), _num(row["right_pct"], 1, " %"), _num(row["unknown_pct"], 1, " %"),
             _num(row["face_pct"], 1, " %"), _num(row["wrong"], 0), _num(row["none_pct"], 1, " %"),
-            _num(row["first_ms"], 0), _num(row["unknown_tracks"], 0)]
+            _num(row["first_ms"], 0), _num(row["settled_pct"], 1, " %"), _num(row["unknown_tracks"], 0),
+            _num(row["unknown_events"], 0)]
 
 
 def table(results: dict[str, dict[str, list[dict]]]) -> str:
     """results[clip kind][detector] = every run's figures. One line per clip, detector and role: the medians; then
     one line per run."""
-    medians = [HEADER, _rule(11)]
-    singles = [HEADER.replace("| detector |", "| detector, run |") + " load average before → after |", _rule(12)]
+    medians = [HEADER, _rule(COLUMNS)]
+    singles = [HEADER.replace("| detector |", "| detector, run |") + " load average before → after |",
+               _rule(COLUMNS + 1)]
     for clip, by_detector in results.items():
         for detector, runs in by_detector.items():
             for role in ("known", "stranger"):

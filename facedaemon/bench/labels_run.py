@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,9 @@ from pathlib import Path
 from facedaemon.bench.child import child_main
 from facedaemon.bench.labels_clip import LabelsClip
 from facedaemon.bench.labels_measure import LabelsRecorder
+from facedaemon.bench.playback import pipeline_playing, play_through, seed_playing
 
 WARMUP = 0.5
-TAIL = 1.0  # seconds after the clip's last frame was captured (its results reach the output)
 
 
 @dataclass(frozen=True)
@@ -46,40 +45,21 @@ def run(spec: LabelsSpec) -> dict:
 
 
 def _pipeline(clip: LabelsClip, recorder: LabelsRecorder, spec: LabelsSpec) -> None:
-    from facedaemon.bench.pipeline import PipelineRun, bench_config
-
     model = None if spec.design == "blazeface" else spec.design
-    with tempfile.TemporaryDirectory(prefix="facedaemon-labels-") as runtime:
-        config = bench_config(Path(clip.path), Path(spec.faces_dir), Path(spec.cache_dir), Path(runtime), 1, model)
-        run = PipelineRun(config, {config.cameras[0].name: recorder})  # type: ignore[dict-item]
-        try:
-            run.start_worker()
-            run.start_cameras()
-            _play_through(clip, recorder)
-        finally:
-            run.stop()
+    with pipeline_playing(Path(clip.path), recorder, Path(spec.faces_dir), Path(spec.cache_dir), model):
+        _play(clip, recorder)
 
 
 def _seed(clip: LabelsClip, recorder: LabelsRecorder, faces_dir: Path) -> None:
-    from facedaemon.bench.naive import NaiveCamera, load_known
-
-    known, names = load_known(faces_dir)
-    camera = NaiveCamera(Path(clip.path), recorder, known, names)  # type: ignore[arg-type]
-    camera.start()
-    try:
-        _play_through(clip, recorder)
-    finally:
-        camera.stop()
+    with seed_playing(Path(clip.path), recorder, faces_dir):
+        _play(clip, recorder)
 
 
-def _play_through(clip: LabelsClip, recorder: LabelsRecorder) -> None:
-    """Until the clip has been captured to its last frame (the source loops; only the first pass counts), then
-    TAIL more; a stalled source ends the run after three times the clip's length."""
+def _play(clip: LabelsClip, recorder: LabelsRecorder) -> None:
+    """Until the clip has been captured to its last frame (the source loops; frames past `clip.frames` do not
+    count), then a second more."""
     time.sleep(WARMUP)
-    deadline = time.monotonic() + 3 * clip.frames / clip.fps + 60
-    while time.monotonic() < deadline and recorder.last_index < clip.frames - 1:
-        time.sleep(0.1)
-    time.sleep(TAIL)
+    play_through(recorder, clip.frames, clip.fps)
 
 
 def main(argv: list[str]) -> int:

@@ -10,7 +10,6 @@ Run by `facedaemon bench --range` as `python -m facedaemon.bench.range_run '<jso
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +18,13 @@ import numpy as np
 
 from facedaemon.bench.child import child_main
 from facedaemon.bench.clip import KNOWN_NAME
+from facedaemon.bench.playback import pipeline_playing, play_through, seed_playing
 from facedaemon.bench.probe import TreeSampler
 from facedaemon.bench.range_clip import RangeClip
 from facedaemon.bench.range_measure import RangeRecorder
 from facedaemon.faces.types import FaceResult
 
 WARMUP = 1.0
-TAIL = 1.0  # seconds measured after the clip's last frame was captured (its results reach the output)
 RAW_SAMPLES = 4  # frames per segment the raw design looks at (each takes seconds at 1080p)
 
 
@@ -58,47 +57,22 @@ def run(spec: RangeSpec) -> dict:
 
 def _pipeline(clip: RangeClip, recorder: RangeRecorder, spec: RangeSpec, seconds: float,
               sampler: TreeSampler) -> None:
-    from facedaemon.bench.pipeline import PipelineRun, bench_config
-
     model = "hog" if spec.design == "hog" else None
-    with tempfile.TemporaryDirectory(prefix="facedaemon-range-") as runtime:
-        config = bench_config(Path(clip.path), Path(spec.faces_dir), Path(spec.cache_dir), Path(runtime), 1, model)
-        run = PipelineRun(config, {config.cameras[0].name: recorder})  # type: ignore[dict-item]
-        try:
-            run.start_worker()
-            run.start_cameras()
-            time.sleep(WARMUP)
-            sampler.start()
-            _play_through(clip, recorder, seconds)
-            sampler.stop()
-        finally:
-            run.stop()
+    with pipeline_playing(Path(clip.path), recorder, Path(spec.faces_dir), Path(spec.cache_dir), model):
+        _sampled(clip, recorder, seconds, sampler)
 
 
 def _seed(clip: RangeClip, recorder: RangeRecorder, faces_dir: Path, seconds: float, sampler: TreeSampler) -> None:
-    from facedaemon.bench.naive import NaiveCamera, load_known
-
-    known, names = load_known(faces_dir)
-    camera = NaiveCamera(Path(clip.path), recorder, known, names)  # type: ignore[arg-type]
-    camera.start()
-    try:
-        time.sleep(WARMUP)
-        sampler.start()
-        _play_through(clip, recorder, seconds)
-        sampler.stop()
-    finally:
-        camera.stop()
+    with seed_playing(Path(clip.path), recorder, faces_dir):
+        _sampled(clip, recorder, seconds, sampler)
 
 
-def _play_through(clip: RangeClip, recorder: RangeRecorder, seconds: float) -> None:
-    """Until the clip has been captured to its last frame (a slow start must not cut the last heights off), or for
-    `seconds` when longer (the face-free clip loops), then TAIL more."""
-    started = time.monotonic()
-    deadline = started + 3 * seconds + 60  # a stalled source ends the run; its missing frames show in the table
-    while time.monotonic() < deadline and (recorder.last_index < clip.frames - 1
-                                           or time.monotonic() - started < seconds - WARMUP):
-        time.sleep(0.1)
-    time.sleep(TAIL)
+def _sampled(clip: RangeClip, recorder: RangeRecorder, seconds: float, sampler: TreeSampler) -> None:
+    """The CPU sampled from after the warm-up until the clip has played (the face-free clip loops for `seconds`)."""
+    time.sleep(WARMUP)
+    sampler.start()
+    play_through(recorder, clip.frames, clip.fps, seconds, already=WARMUP)
+    sampler.stop()
 
 
 def _raw(clip: RangeClip, faces_dir: Path) -> dict:

@@ -56,6 +56,7 @@ def test_quick_labels_bench_rows_and_no_stranger_named(shared_data, tmp_path) ->
     most labelled samples, the frontal known person is named on most."""
     import json
 
+    from facedaemon.bench.labels_clip import KINDS
     from facedaemon.bench.labels_report import CLIP_TEXT, ROLE_TEXT
 
     done = subprocess.run([sys.executable, "-m", "facedaemon", "bench", "--labels", "--quick",
@@ -70,7 +71,7 @@ def test_quick_labels_bench_rows_and_no_stranger_named(shared_data, tmp_path) ->
                  ("both", "stranger"))]
     assert [key for key in rows_ if key[1] == "blazeface"] == expected, done.stdout
     for key in expected:
-        samples, right, unknown, _face, wrong, _none, first, _tracks = rows_[key]
+        samples, right, unknown, _face, wrong, _none, first, *_rest = rows_[key]
         assert wrong == "0", (key, done.stdout)
         if key[2] == ROLE_TEXT["stranger"]:
             # A heavily loaded machine may find a 2 s stranger only after he left: then there is no label to judge.
@@ -81,4 +82,6 @@ def test_quick_labels_bench_rows_and_no_stranger_named(shared_data, tmp_path) ->
                 assert float(right.rstrip(" %")) >= 50.0 and first != "never", (key, done.stdout)
     assert any(rows_[key][0] != "0" for key in expected if key[2] == ROLE_TEXT["stranger"]), done.stdout
     report = json.loads((tmp_path / "labels.json").read_text())
-    assert report["repeat"] == 1 and set(report["results"]) == set(CLIP_TEXT) and "load average" in done.stdout
+    assert report["repeat"] == 1 and set(report["results"]) == set(KINDS) and "load average" in done.stdout
+    # No --footage: the real clip's row is not run, and says how to get the footage (never fetched at run time).
+    assert "real footage (known person turning his head): not run" in done.stdout and "3DDFA" in done.stdout

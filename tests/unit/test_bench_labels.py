@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 
@@ -89,8 +90,8 @@ def test_appearances_are_new_tracks_each_time() -> None:
     assert LabelsClip.from_json(strangers.to_json()) == strangers
 
 
-def face(name: str, box, track: int = 1) -> FaceResult:
-    return FaceResult(name, 0.9, 0.4, box, track)
+def face(name: str, box, track: int = 1, not_judged: str | None = None) -> FaceResult:
+    return FaceResult(name, 0.9, 0.4, box, track, not_judged)
 
 
 def play(clip: LabelsClip, label) -> LabelsRecorder:
@@ -122,8 +123,16 @@ def test_known_person_samples_first_name_and_would_be_events() -> None:
     assert known["counts"]["right"] + known["counts"]["face"] == labelled - 3
     assert known["first_ms"] == [round(1000 * 9 / 30 + 50)]
     assert known["unknown_tracks"] == 1 and known["missed"] == 0
+    assert known["unknown_events"] == 0  # Unknown for 100 ms then named: the event rule waits a second
+    looks = figures.figures()["looks"]
+    assert [look["frame"] for look in looks if look["label"] == "unknown"] == [36, 37, 38]
+    assert figures.figures()["reasons"]["unknown: judged"] == 3
     row = run_row(figures.figures(), "known")
     assert row is not None and row["unknown_pct"] == pytest.approx(100 * 3 / labelled)
+    # From his first name on (frame 39) only the neutral "face" every 20th frame is not his name.
+    settled = known["settled"]
+    assert settled["unknown"] == 0 and settled["none"] == 0 and settled["right"] + settled["face"] == clip.frames - 39
+    assert row["settled_pct"] == pytest.approx(100 * settled["right"] / (clip.frames - 39))
     assert row["none_pct"] == pytest.approx(100 * 6 / (clip.frames - 30))  # of every frame showing him
     assert run_row(figures.figures(), "stranger") is None  # no stranger on this clip
 
@@ -144,6 +153,10 @@ def test_strangers_named_count_as_wrong_and_a_stranger_never_unknown_is_missed()
     assert stranger["counts"]["wrong"] == round(QUICK.stranger_s * 30)
     assert stranger["missed"] == 2  # the named one and the neutral one
     assert stranger["unknown_tracks"] == len(STRANGER_PHOTOS) - 2
+    # The daemon's rule: a new Unknown track less than `grace` (2 s) after an announced one left continues that
+    # visitor (a face lost and found again); the clip's strangers follow each other 0.7 s apart.
+    assert stranger["unknown_events"] == 1
+    assert figures["known"]["unknown_events"] == 0 and figures["looks"] == []
     row = run_row(figures, "stranger")
     assert row is not None and math.isinf(row["first_ms"]) and math.isnan(row["right_pct"])
     assert row["wrong"] == 60
@@ -158,7 +171,7 @@ def test_a_box_elsewhere_is_no_box_for_the_face() -> None:
 
 def row(**kw) -> dict[str, float]:
     base = dict.fromkeys(("samples", "right_pct", "unknown_pct", "face_pct", "wrong", "none_pct", "first_ms",
-                          "missed", "unknown_tracks"), 0.0)
+                          "missed", "unknown_tracks", "unknown_events", "settled_pct"), 0.0)
     return base | kw
 
 
@@ -196,3 +209,69 @@ def test_a_newcomer_never_stands_where_the_previous_stranger_left() -> None:
             new = next(box for p, box in clip.truth(first) if p.appearance == appearance)
             assert not inside(gone, new), (kind, appearance)
             assert before < first
+
+
+def test_real_footage_is_the_known_person_alone_on_every_frame_of_every_loop() -> None:
+    from facedaemon.bench.labels_footage import footage_clip
+    from facedaemon.bench.range_measure import inside
+
+    clip = footage_clip(Path("obama.mp4"), fps=25, file_frames=55, seconds=600)
+    assert clip.frames == 15000 and clip.file_frame(55) == 0 and clip.file_frame(14999) == 14999 % 55
+    assert clip.appearances() == {0: 0}  # one appearance from the first frame: the loop's seam is a jump cut
+    for index in (0, 54, 55, 14999):
+        [(placement, box)] = clip.truth(index)
+        assert placement.person == KNOWN_PERSON
+        # Any box drawn on the frame is his: its centre lies inside the truth box grown by half.
+        assert inside((0, 40, 40, 0), box) and inside((680, 1280, 720, 1240), box)
+    assert LabelsClip.from_json(clip.to_json()) == clip
+
+
+def test_a_known_person_drawn_unknown_for_seconds_is_an_unknown_event_about_him() -> None:
+    from facedaemon.bench.labels_footage import footage_clip
+
+    clip = footage_clip(Path("obama.mp4"), fps=25, file_frames=55, seconds=10)
+
+    def label(index, placement, box):
+        if 100 <= index < 150:  # 2 s on a new track drawn Unknown: the event rule (1 s) announces it once
+            return face(UNKNOWN, box, track=2, not_judged="turned away (yaw 48°, at most 30)")
+        return face(KNOWN_PERSON, box, track=1)
+
+    figures = play(clip, label).figures()
+    assert figures["known"]["unknown_events"] == 1 and figures["known"]["unknown_tracks"] == 1
+    assert figures["looks"][0] == {"label": "unknown", "frame": 100 % 55, "ms": round(1000 * (100 / 25 + 0.05)),
+                                   "track": 2, "distance": 0.4, "not_judged": "turned away (yaw 48°, at most 30)",
+                                   "named_before": True}
+    assert figures["known"]["tracks_drawn"] == 2
+    assert len(figures["looks"]) == 20  # the first few only
+    assert figures["reasons"] == {"unknown: turned away": 50}
+    row = run_row(figures, "known")
+    assert row is not None and row["unknown_events"] == 1 and row["unknown_pct"] == pytest.approx(100 * 50 / 250)
+    assert row["settled_pct"] == pytest.approx(100 * 200 / 250)  # named on the first frame: every sample counts
+    assert "REAL footage" in table({"footage": {"blazeface": [figures]}})
+
+
+def test_without_the_footage_the_row_says_not_run_and_how_to_get_it(tmp_path: Path) -> None:
+    from facedaemon.bench.labels_footage import FOOTAGE_COMMIT, footage_file, not_run_note
+
+    assert footage_file(None) is None and footage_file(tmp_path) is None
+    note = not_run_note(tmp_path)
+    assert "not run" in note and str(tmp_path) in note and FOOTAGE_COMMIT in note and "--footage" in note
+    (tmp_path / "obama.mp4").write_bytes(b"x")
+    assert footage_file(tmp_path) == tmp_path / "obama.mp4"
+
+
+def test_runs_from_before_events_were_counted_show_a_dash() -> None:
+    clip = LabelsClip("x.mp4", "turn", frame_count("turn", QUICK), QUICK)
+    figures = play(clip, lambda i, p, box: face(KNOWN_PERSON, box)).figures()
+    del figures["known"]["unknown_events"]
+    row = run_row(figures, "known")
+    assert row is not None and math.isnan(row["unknown_events"])
+
+
+def test_clips_choose_rows_and_a_wrong_name_is_a_clear_error() -> None:
+    from facedaemon.bench.labels import LabelsError, _kinds
+
+    assert _kinds(None) == ("turn", "walk", "strangers", "both", "footage")
+    assert _kinds("strangers, footage") == ("strangers", "footage")
+    with pytest.raises(LabelsError, match="--clips: turning"):
+        _kinds("turning")

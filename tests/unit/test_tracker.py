@@ -54,7 +54,7 @@ def test_two_faces_keep_their_ids_when_detection_order_swaps() -> None:
 def test_tracks_expire_after_being_looked_for_and_missed(gap: float, same: bool) -> None:
     tracker = Tracker(expire_seconds=1.0)
     (first,) = tracker.update([A], now=10.0)
-    tracker.update([], now=10.0 + gap / 2)  # a frame without the face
+    assert tracker.update([], now=10.0 + gap / 2) == []  # a round that did not find it
     (again,) = tracker.update([A], now=10.0 + gap)
     assert (again.id == first.id) is same
 
@@ -75,6 +75,22 @@ def test_after_a_long_gap_between_looks_tracks_start_afresh() -> None:
     (first,) = tracker.update([A], now=10.0)
     (again,) = tracker.update([A], now=10.0 + LOOK_GAP_MAX + 1)
     assert again.id != first.id
+
+
+def test_a_track_no_round_looked_for_keeps_its_name_however_long_the_worker_was_away() -> None:
+    """Measured: on a loaded machine (load average 20 on 2 cores) the worker's rounds for a camera came more than a
+    second apart, so the real clip's known person, found where his named track was, got a new track each time:
+    unnamed, and with his head turned unjudgeable, the neutral "face" on up to 57 % of samples after his first
+    name (docs/performance.md, "Labels", real footage)."""
+    tracker = Tracker(expire_seconds=1.0)
+    (named,) = tracker.update([A], now=10.0)
+    named.vote("Obama", 0.4, 0.9, now=10.0)
+    tracker.expire(now=11.6)  # the worker's own expiry at the start of its next round for this camera
+    (again,) = tracker.update([A_MOVED], now=11.6)
+    assert again.id == named.id and again.name == "Obama"
+    tracker.update([], now=11.7)  # this round missed him: from now on he is forgotten after a second unseen
+    tracker.expire(now=12.7)
+    assert tracker.tracks == []
 
 
 def test_expire_drops_unseen_tracks() -> None:
