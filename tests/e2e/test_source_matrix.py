@@ -244,9 +244,15 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
         # The camera paces itself: over 12 s the capture rate is the clip's average, VFR and faults included (a
         # lost or broken frame is still a frame: ffmpeg conceals it). 12 s hold 3 of the VFR clips' 3.93 s cycles
         # (the phase moves the count by under 1 %), the metrics file is rewritten about once a second.
-        assert measured.fps_in == pytest.approx(served.clip.rate, rel=0.05), measured
+        if case.fault == "loss":
+            # A lost slice the decoder cannot conceal is a frame that never comes: H.265 drops the frames that
+            # refer to a lost one up to the next keyframe (21.3 of 25 fps seen, varying with which NALs are lost).
+            assert 0.75 * served.clip.rate <= measured.fps_in <= 1.05 * served.clip.rate, measured
+        else:
+            assert measured.fps_in == pytest.approx(served.clip.rate, rel=0.05), measured
         # status.json's fps_in averages 10 s, 2.5 VFR cycles: the phase alone moves it by up to 9 %.
-        assert measured.status_in == pytest.approx(served.clip.rate, rel=0.15), measured
+        assert measured.status_in == pytest.approx(measured.fps_in if case.fault == "loss" else served.clip.rate,
+                                                   rel=0.15), measured
         # The output follows the input: every frame is encoded unless the machine cannot keep up (shared cores).
         assert 0.75 * measured.fps_in <= measured.fps_out <= 1.05 * measured.fps_in, measured
         assert 0 < measured.latency < 1.0, measured
