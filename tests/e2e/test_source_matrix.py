@@ -243,13 +243,14 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
               f"latency {measured.latency * 1000:.0f} ms")
         # The camera paces itself: over 12 s the capture rate is the clip's average, VFR and faults included (a
         # lost or broken frame is still a frame: ffmpeg conceals it). 12 s hold 3 of the VFR clips' 3.93 s cycles
-        # (the phase moves the count by under 1 %), the metrics file is rewritten about once a second.
+        # (the phase moves the count by under 1 %); the metrics file is rewritten about once a second and the
+        # decoder may be a few frames behind at either end: H.265 VFR read 19.45-21.05 for 20.34 at load 3-19.
         if case.fault == "loss":
             # A lost slice the decoder cannot conceal is a frame that never comes: H.265 drops the frames that
             # refer to a lost one up to the next keyframe (21.3 of 25 fps seen, varying with which NALs are lost).
             assert 0.75 * served.clip.rate <= measured.fps_in <= 1.05 * served.clip.rate, measured
         else:
-            assert measured.fps_in == pytest.approx(served.clip.rate, rel=0.05), measured
+            assert measured.fps_in == pytest.approx(served.clip.rate, rel=0.07), measured
         # status.json's fps_in averages 10 s, 2.5 VFR cycles: the phase alone moves it by up to 9 %.
         assert measured.status_in == pytest.approx(measured.fps_in if case.fault == "loss" else served.clip.rate,
                                                    rel=0.15), measured
