@@ -229,18 +229,6 @@ def test_a_damaged_stream_is_one_line_a_minute_not_one_per_broken_frame(caplog, 
     assert "since the last line" in lines[1]
 
 
-def test_fps_in_is_the_cameras_average_over_10_s_not_the_moment() -> None:
-    status = PipelineStatus()
-    now = 1000.0
-    for second in range(12):  # 2 s at 30 fps, 2 s at 10 fps, ...: a camera in the dark; 20 fps on average
-        rate = 30 if second % 4 < 2 else 10
-        for _frame in range(rate):
-            now += 1.0 / rate
-            status.fps_in.tick(now)
-    # The last 10 s hold 6 slow seconds and 4 fast ones (18 fps); a 2 s window said 10.
-    assert status.fps_in.rate(now) == pytest.approx(18.0, rel=0.05)
-
-
 def test_fps_in_does_not_read_the_decoders_opening_burst_as_the_cameras_rate() -> None:
     """A 20 fps camera: ffmpeg spends 0.9 s analysing the stream, then hands over the 18 frames it buffered at once
     (measured: 19-25 frames within 30 ms of the open), then 20 fps. Counted from the first of them, the burst read as
@@ -297,3 +285,15 @@ def test_the_pipeline_counts_fps_in_from_the_connection_not_from_the_burst() -> 
     finally:
         pipeline.stop(2.0)
     assert 8.0 <= rates[0] <= 21.5, f"{rates[0]} fps for a 20 fps camera"
+
+
+def test_fps_in_is_the_cameras_average_over_10_s_not_the_moment() -> None:
+    status = PipelineStatus()
+    now = 1000.0
+    for second in range(12):  # 2 s at 30 fps, 2 s at 10 fps, ...: a camera in the dark; 20 fps on average
+        rate = 30 if second % 4 < 2 else 10
+        for _frame in range(rate):
+            now += 1.0 / rate
+            status.fps_in.tick(now)
+    # The last 10 s hold 6 slow seconds and 4 fast ones (18 fps); a 2 s window said 10.
+    assert status.fps_in.rate(now) == pytest.approx(18.0, rel=0.05)
