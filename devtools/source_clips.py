@@ -13,9 +13,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-# No -tune zerolatency: its several slices per frame come out of GStreamer's H.264 payloader broken (ffmpeg conceals
-# errors in every keyframe), which would hide the faults the matrix makes on purpose.
-ENCODERS = {"h264": ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"],
+# No -tune zerolatency: its sliced threads give two slices per frame, and GStreamer's H.264 payloader (config-interval
+# -1) repeats SPS and PPS before each slice of a keyframe, which ffmpeg's parser takes for a new picture: every
+# keyframe decoded as two frames (fps_in 4 % high on the VFR clip) and errors concealed in the first of them.
+ENCODERS = {"h264": ["-c:v", "libx264", "-preset", "ultrafast"],
             "h265": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]}
 TS_PACKET = 188
 

@@ -160,7 +160,9 @@ class CameraPipeline:
         it changed size (to be reopened now)."""
         source = self._source_factory(self.camera)
         try:
+            began = time.monotonic()
             source.open()
+            self.status.fps_in.restart(began)  # the rate counts from the connection, not from its buffered burst
             restarter.started()
             self._refused = None
             details = getattr(source, "details", None)  # what a decoded stream turned out to be

@@ -156,6 +156,23 @@ def rtsp_input(list_fd: int) -> list[str]:
     return ["-f", "concat", "-safe", "0", "-protocol_whitelist", RTSP_PROTOCOLS, "-i", f"/dev/fd/{list_fd}"]
 
 
+class Decoded:
+    """What a source read through a Decoder (self._decoder, None while closed) tells its owner about the stream."""
+
+    _decoder: Decoder | None
+
+    @property
+    def details(self) -> str | None:
+        """What the stream is, once open: 'hevc 3840x2160, 15 fps'."""
+        info = self._decoder.info if self._decoder is not None else None
+        return info.text() if info is not None else None
+
+    @property
+    def damage(self) -> Damage | None:
+        """What ffmpeg reported broken in the stream since it was opened."""
+        return self._decoder.damage if self._decoder is not None else None
+
+
 class Decoder:
     """One ffmpeg run: open() waits for the stream's description, next() returns each frame as a pooled I420 array."""
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
 from facedaemon.sources.base import Frame, SourceEnded, SourceError
-from facedaemon.sources.decode import Damage, Decoder, file_input
+from facedaemon.sources.decode import Decoded, Decoder, file_input
 from facedaemon.sources.frame_clock import Pacer
 
 DEFAULT_FPS = 25.0
 
 
-class FileSource:
+class FileSource(Decoded):
     def __init__(self, path: Path, *, loop: bool = False, fps: float | None = None,
                  ffmpeg: str | None = None) -> None:
         self.path = path
@@ -40,17 +40,6 @@ class FileSource:
         if not rate or not 0 < rate <= 240:
             rate = DEFAULT_FPS
         self._decoder, self._rate, self._pacer = decoder, rate, None
-
-    @property
-    def details(self) -> str | None:
-        """What the stream is, once open: 'hevc 3840x2160, 15 fps'."""
-        info = self._decoder.info if self._decoder is not None else None
-        return info.text() if info is not None else None
-
-    @property
-    def damage(self) -> Damage | None:
-        """What ffmpeg reported broken in the stream since it was opened."""
-        return self._decoder.damage if self._decoder is not None else None
 
     def read(self) -> Frame:
         if self._decoder is None:

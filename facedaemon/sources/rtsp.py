@@ -9,7 +9,7 @@ import time
 from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
 from facedaemon.redact import mask_credentials
 from facedaemon.sources.base import Frame, SourceError, SourceRefused
-from facedaemon.sources.decode import Damage, Decoder, concat_list, memory_file, rtsp_input
+from facedaemon.sources.decode import Decoded, Decoder, concat_list, memory_file, rtsp_input
 
 # ffmpeg's words for an RTSP 401 or 403 answer ("Server returned 401 Unauthorized (authorization failed)").
 _REFUSED = re.compile(r"\b(401 Unauthorized|403 Forbidden)\b")
@@ -20,7 +20,7 @@ def refused(reason: str) -> bool:
     return _REFUSED.search(reason) is not None
 
 
-class RtspSource:
+class RtspSource(Decoded):
     """The camera paces itself; read() blocks until its next frame, SourceError after READ_TIMEOUT without one."""
 
     def __init__(self, uri: str, *, ffmpeg: str | None = None, transport: str = "tcp") -> None:
@@ -50,17 +50,6 @@ class RtspSource:
         finally:
             os.close(listing)
         self._decoder = decoder
-
-    @property
-    def details(self) -> str | None:
-        """What the stream is, once open: 'hevc 3840x2160, 15 fps'."""
-        info = self._decoder.info if self._decoder is not None else None
-        return info.text() if info is not None else None
-
-    @property
-    def damage(self) -> Damage | None:
-        """What ffmpeg reported broken in the stream since it was opened."""
-        return self._decoder.damage if self._decoder is not None else None
 
     def read(self) -> Frame:
         if self._decoder is None:

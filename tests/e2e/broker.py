@@ -1,5 +1,6 @@
-"""A real Mosquitto for the end-to-end tests, and clients that read what the daemon publishes: every message
-(Subscriber), or what a newly connected client gets retained (retained, retained_now)."""
+"""A real Mosquitto for the end-to-end tests (mosquitto; local_broker: a plain one on a free port), and clients
+that read what the daemon publishes: every message (Subscriber; Ordered: in arrival order, as bytes too), or what
+a newly connected client gets retained (retained, retained_now)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from devtools.mosquitto import Mosquitto
+from devtools.processes import free_port
+from facedaemon.events.mqtt import blank_jpeg
 from tests.realparts import require_program
 
 
@@ -26,6 +29,14 @@ def mosquitto(tmp_path: Path, conf: str, *ports: int, persistence: Path | None =
         yield broker.log_path
     finally:
         broker.stop()
+
+
+@contextlib.contextmanager
+def local_broker(tmp_path: Path) -> Iterator[int]:
+    """A plain Mosquitto (anonymous, no persistence) on a free port of 127.0.0.1: yields the port."""
+    port = free_port()
+    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+        yield port
 
 
 class Subscriber:
@@ -50,6 +61,32 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class Ordered(Subscriber):
+    """Every message in arrival order as well, its payload as bytes (the arrival pictures are JPEGs)."""
+
+    def __init__(self, port: int) -> None:
+        self.raw: list[tuple[str, bytes]] = []
+        self.raw_lock = threading.Lock()
+        super().__init__(port)
+
+    def _message(self, client, userdata, message) -> None:
+        with self.raw_lock:
+            self.raw.append((message.topic, bytes(message.payload)))
+        super()._message(client, userdata, message)
+
+    def topics(self) -> list[str]:
+        with self.raw_lock:
+            return [topic for topic, _ in self.raw]
+
+    def pictures(self, topic: str) -> list[tuple[int, bytes]]:
+        """(place in arrival order, JPEG) of each picture on `topic` but the grey placeholder (no face) that each
+        connection of the daemon retains there for a restarted Home Assistant."""
+        blank = blank_jpeg()
+        with self.raw_lock:
+            return [(index, payload) for index, (sent, payload) in enumerate(self.raw)
+                    if sent == topic and payload != blank]
 
 
 def retained(port: int, topic: str, timeout: float = 5.0) -> str | None:

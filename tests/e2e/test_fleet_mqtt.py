@@ -17,8 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from devtools import REPO
-from devtools.processes import free_port
-from tests.e2e.broker import mosquitto, retained_now
+from tests.e2e.broker import local_broker, retained_now
 from tests.e2e.fleet import DEVICES, FLEET_FPS, make_fleet, require, stop_fleet
 from tests.e2e.media import make_entry_clip, obama_gallery
 
@@ -61,8 +60,7 @@ def obama_on_every_door(tmp_path, shared_data, run_daemon) -> Iterator[tuple[int
     """Mosquitto and three daemons whose `door` cameras all see Obama: yields (broker port, fleet, retained
     state); stops the fleet afterwards and checks that nothing of it is left."""
     require("mosquitto", "mosquitto")
-    port = free_port()
-    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+    with local_broker(tmp_path) as port:
         clip = make_entry_clip(shared_data, tmp_path / "entry.mp4", seconds=6.0, fps=FLEET_FPS, appear_at=1.0)
         fleet = make_fleet(tmp_path, {"door": {"source": str(clip.path), "loop": True}},
                            lambda where: obama_gallery(shared_data, where / "faces"),

@@ -13,7 +13,7 @@ import pytest
 
 from devtools.daemon import status, write_config
 from devtools.processes import descendants, free_port
-from tests.e2e.broker import Subscriber, mosquitto, retained, retained_now
+from tests.e2e.broker import Subscriber, local_broker, mosquitto, retained, retained_now
 from tests.e2e.media import gallery, make_entry_clip, obama_gallery
 from tests.e2e.pki import Pki, make_pki
 from tests.polling import wait
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def broker(tmp_path):
-    port = free_port()
-    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+    with local_broker(tmp_path) as port:
         yield port
 
 

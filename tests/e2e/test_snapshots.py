@@ -6,7 +6,6 @@ webhook body names the device and carries the same link."""
 from __future__ import annotations
 
 import json
-import threading
 
 import cv2
 import numpy as np
@@ -14,11 +13,10 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from devtools.daemon import write_config
-from devtools.processes import free_port
 from devtools.webhook import Receiver
 from facedaemon.events.mqtt import blank_jpeg
 from tests.e2e.blur_measure import BLURRED, KEPT, detail, drawn_mask
-from tests.e2e.broker import Subscriber, mosquitto, retained
+from tests.e2e.broker import Ordered, local_broker, retained
 from tests.e2e.media import decode_video, make_stranger_clip, obama_gallery
 
 pytestmark = pytest.mark.e2e
@@ -28,28 +26,12 @@ PASSWORD = "snapshot-test-password"
 BASE = "https://pi.example.lan:8443"  # events.snapshots.base_url: the links other machines follow
 
 
-class Ordered(Subscriber):
-    """Every message in arrival order, payloads as bytes (the JPEG is binary)."""
-
-    def __init__(self, port: int) -> None:
-        self.raw: list[tuple[str, bytes]] = []
-        self.raw_lock = threading.Lock()
-        super().__init__(port)
-
-    def _message(self, client, userdata, message) -> None:
-        with self.raw_lock:
-            self.raw.append((message.topic, bytes(message.payload)))
-        if not message.topic.endswith("/snapshot"):
-            super()._message(client, userdata, message)
-
-
 def test_an_arrival_has_a_blurred_snapshot_over_mqtt_and_behind_the_login(tmp_path, shared_data, run_daemon):
     faces = obama_gallery(shared_data, tmp_path / "faces")
     clip = make_stranger_clip(shared_data, tmp_path / "stranger.mp4")
     source = decode_video(clip.path)
     receiver = Receiver()
-    port = free_port()
-    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+    with local_broker(tmp_path) as port:
         subscriber = Ordered(port)
         events = {"mqtt": {"host": "127.0.0.1", "port": port}, "webhook": {"url": receiver.url},
                   "snapshots": {"width": 1280, "base_url": BASE}}
@@ -69,20 +51,18 @@ def test_an_arrival_has_a_blurred_snapshot_over_mqtt_and_behind_the_login(tmp_pa
             arrived = daemon.wait_for(lambda: [json.loads(p) for p in subscriber.on(f"facedaemon/pi/{CAMERA}/event")
                                                if json.loads(p)["event"] == "recognised"], 180, "Obama's arrival")[0]
             daemon.wait_for(lambda: receiver.bodies, 30, "the webhook's POST")
-            daemon.wait_for(lambda: any(t.endswith("/snapshot") for t, _ in list(subscriber.raw)), 30, "the JPEG")
+            daemon.wait_for(lambda: subscriber.pictures(f"facedaemon/pi/{CAMERA}/snapshot"), 30, "the JPEG")
         finally:
             subscriber.close()
         # The picture went first: a notification fired by the event finds it.
         # Each connection also retains a grey placeholder (no face) on the snapshot topic, for a restarted Home
         # Assistant: the arrival's picture is the other one.
         blank = blank_jpeg()
-        with subscriber.raw_lock:
-            topics = [topic for topic, _ in subscriber.raw]
-            arrival = [index for index, (topic, payload) in enumerate(subscriber.raw)
-                       if topic == f"facedaemon/pi/{CAMERA}/snapshot" and payload != blank]
-            pictures = [subscriber.raw[index][1] for index in arrival]
+        topics = subscriber.topics()
+        arrival = subscriber.pictures(f"facedaemon/pi/{CAMERA}/snapshot")
+        pictures = [picture for _, picture in arrival]
         assert arrived["name"] == "Obama" and arrived["device"] == "pi"
-        assert arrival and arrival[0] < topics.index(f"facedaemon/pi/{CAMERA}/event"), "the picture goes first"
+        assert arrival and arrival[0][0] < topics.index(f"facedaemon/pi/{CAMERA}/event"), "the picture goes first"
         kept = retained(port, f"facedaemon/pi/{CAMERA}/snapshot", 1.0)
         assert kept in (None, blank.decode(errors="replace")), "the broker must keep no face, only the placeholder"
 

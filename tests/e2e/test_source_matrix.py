@@ -16,6 +16,7 @@ decoder sees exactly what lost RTP packets leave, slices gone.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import signal
@@ -41,6 +42,9 @@ NAME = "Obama"  # the face in every clip, known from obama2.jpg and obama3.jpg
 RATE_WINDOW = 12.0  # s over which fps_in is measured from the capture counter: 3 whole cycles of the VFR clips
 RESIZE_AT = 15.0  # s into the stream when the camera's resolution changes
 RENAMED_WITHIN = 5.0  # s after the size-change line until the face is named at the new size (issue 25's target)
+# The rates are measured from this long after the camera opened: ffmpeg hands over the ~1 s it buffered while it
+# analysed the stream at once (19-25 frames within 30 ms), which a window holding the open counted as the camera's.
+SETTLE = 3.0
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,7 @@ CASES = [
     Case("h265-1920x1080-15fps-udp", codec="h265", size=(1920, 1080), fps=15, transport="udp"),
     Case("h264-3840x2160-15fps", size=(3840, 2160), fps=15),
     Case("h265-3840x2160-15fps-aac", codec="h265", size=(3840, 2160), fps=15, audio="aac"),
-    # Over UDP this case's capture counts ~4-12 % more frames than the clip holds while the output is right (seen
-    # 22.8 for 20.3 fps on a quiet CI run): an open bug (issue 25), so it runs in the whole matrix only.
-    Case("h264-640x360-vfr-pcmu-udp", size=(640, 360), fps=30, vfr=True, audio="pcmu", transport="udp"),
+    Case("h264-640x360-vfr-pcmu-udp", size=(640, 360), fps=30, vfr=True, audio="pcmu", transport="udp", default=True),
     Case("h265-1280x720-vfr", codec="h265", fps=30, vfr=True, default=True),
     Case("h264-timestamp-reset", fault="reset"),
     Case("h264-resolution-change", size=(640, 360), fault="resize", default=True),
@@ -234,16 +236,24 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
         assert re.search(opened, daemon.log()), daemon.log()[-3000:]
         if case.fault == "resize":
             check_the_resize(daemon, served)
-            time.sleep(3.0)  # the reopened decoder hands over its first second at once: not the camera's rate
+        settle(daemon)
         measured = rates(daemon, RATE_WINDOW)
         print(f"\n{case.id}: clip {served.clip.size[0]}x{served.clip.size[1]} {served.clip.rate:.2f} fps; "
               f"fps_in {measured.fps_in:.2f} (status {measured.status_in:.2f}), fps_out {measured.fps_out:.2f}, "
               f"latency {measured.latency * 1000:.0f} ms")
         # The camera paces itself: over 12 s the capture rate is the clip's average, VFR and faults included (a
-        # lost or broken frame is still a frame: ffmpeg conceals it).
-        assert measured.fps_in == pytest.approx(served.clip.rate, rel=0.12), measured
-        # status.json's fps_in averages 10 s: within a fifth of the clip's average, VFR included.
-        assert measured.status_in == pytest.approx(served.clip.rate, rel=0.2), measured
+        # lost or broken frame is still a frame: ffmpeg conceals it). 12 s hold 3 of the VFR clips' 3.93 s cycles
+        # (the phase moves the count by under 1 %); the metrics file is rewritten about once a second and the
+        # decoder may be a few frames behind at either end: H.265 VFR read 19.45-21.05 for 20.34 at load 3-19.
+        if case.fault == "loss":
+            # A lost slice the decoder cannot conceal is a frame that never comes: H.265 drops the frames that
+            # refer to a lost one up to the next keyframe (21.3 of 25 fps seen, varying with which NALs are lost).
+            assert 0.75 * served.clip.rate <= measured.fps_in <= 1.05 * served.clip.rate, measured
+        else:
+            assert measured.fps_in == pytest.approx(served.clip.rate, rel=0.07), measured
+        # status.json's fps_in averages 10 s, 2.5 VFR cycles: the phase alone moves it by up to 9 %.
+        assert measured.status_in == pytest.approx(measured.fps_in if case.fault == "loss" else served.clip.rate,
+                                                   rel=0.15), measured
         # The output follows the input: every frame is encoded unless the machine cannot keep up (shared cores).
         assert 0.75 * measured.fps_in <= measured.fps_out <= 1.05 * measured.fps_in, measured
         assert 0 < measured.latency < 1.0, measured
@@ -256,6 +266,13 @@ def test_the_camera_plays_is_named_and_measured_right(case, camera_server, share
         assert "Traceback" not in daemon.log(), daemon.log()[-3000:]
     finally:
         camera.stop()
+
+
+def settle(daemon: RunningDaemon) -> None:
+    """Wait until SETTLE s after the camera last opened (its log line's time): the decoder's opening burst spent."""
+    line = [line for line in daemon.log().splitlines() if "camera cam: opened" in line][-1]
+    opened = datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    time.sleep(max(0.0, opened + SETTLE - time.time()))
 
 
 def check_the_resize(daemon: RunningDaemon, served: Served) -> None:

@@ -19,7 +19,7 @@ from devtools.processes import free_port
 from facedaemon.config import load_text
 from facedaemon.events.mqtt import MqttSink
 from facedaemon.events.presence import RECOGNISED, Event
-from tests.e2e.broker import mosquitto, retained_now
+from tests.e2e.broker import local_broker, mosquitto, retained_now
 from tests.polling import wait
 
 BASE = "faces_dir: faces\nruntime_dir: run\ncameras:\n  door: {source: pattern}\n"
@@ -29,8 +29,7 @@ HALL_SAW, GARAGE_SAW = 1_700_000_449.0, 1_700_000_415.0  # hall-pi saw Obama las
 
 @pytest.fixture
 def broker(tmp_path) -> Iterator[int]:
-    port = free_port()
-    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+    with local_broker(tmp_path) as port:
         yield port
 
 

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from devtools.processes import free_port
 from facedaemon.config import load_text
 from facedaemon.events.hub import EventHub
 from facedaemon.events.mqtt import blank_jpeg
 from facedaemon.faces.types import FACE, UNKNOWN, FaceResult, RecognitionResult
 from facedaemon.runtime.snapshots import SnapshotStore
-from tests.e2e.broker import Subscriber, mosquitto, retained_now
+from tests.e2e.broker import Ordered, local_broker, retained_now
 from tests.polling import wait
 
 CONFIG = """
@@ -36,24 +35,6 @@ events:
 """
 
 
-class Ordered(Subscriber):
-    """Every message in arrival order, with its payload as bytes (the picture is a JPEG)."""
-
-    def __init__(self, port: int) -> None:
-        self.raw: list[tuple[str, bytes]] = []
-        self.raw_lock = threading.Lock()
-        super().__init__(port)
-
-    def _message(self, client, userdata, message) -> None:
-        with self.raw_lock:
-            self.raw.append((message.topic, bytes(message.payload)))
-        super()._message(client, userdata, message)
-
-    def topics(self) -> list[str]:
-        with self.raw_lock:
-            return [topic for topic, _ in self.raw]
-
-
 def grab(camera: str, callback) -> bool:
     """The camera's next output frame, from another thread, as the daemon's pipelines answer."""
     threading.Thread(target=callback, args=(np.full((72, 128, 3), 90, np.uint8),), daemon=True).start()
@@ -67,9 +48,8 @@ def results(hub: EventHub, camera: str, start: float, seconds: float, name: str,
 
 
 def test_a_stranger_is_one_event_and_fires_the_unknown_person_trigger_of_its_camera(tmp_path: Path) -> None:
-    port = free_port()
-    config = load_text(CONFIG.replace("PORT", str(port)), source="c.yaml", base_dir=tmp_path)
-    with mosquitto(tmp_path, f"listener {port} 127.0.0.1\n", port):
+    with local_broker(tmp_path) as port:
+        config = load_text(CONFIG.replace("PORT", str(port)), source="c.yaml", base_dir=tmp_path)
         subscriber = Ordered(port)
         store = SnapshotStore(config.events.snapshots, tmp_path, grab)
         hub = EventHub.from_config(config, snapshots=store)
@@ -111,7 +91,7 @@ def test_a_stranger_is_one_event_and_fires_the_unknown_person_trigger_of_its_cam
     topics = subscriber.topics()
     assert topics.index("facedaemon/pi/door/snapshot") < topics.index("facedaemon/pi/door/event"), "picture first"
     blank = blank_jpeg().decode(errors="replace")
-    pictures = [body for body in subscriber.on("facedaemon/pi/door/snapshot") if body != blank]
+    pictures = subscriber.pictures("facedaemon/pi/door/snapshot")
     assert len(pictures) == 1, "one arrival picture (besides the placeholder each connection retains)"
     assert not [topic for topic in kept if "/people/" in topic or "facedaemon_people" in topic], "Unknown is nobody"
     assert kept.get("facedaemon/pi/door/snapshot", blank) == blank, "the broker keeps no face, only the placeholder"

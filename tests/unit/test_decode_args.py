@@ -1,10 +1,14 @@
-"""The decoding ffmpeg's command line, its stream report, and the concat list that carries a camera's URL."""
+"""The decoding ffmpeg's command line, its stream report, the concat list that carries a camera's URL, and what a
+decoded source says about its stream."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from facedaemon.sources.decode import (
+    Decoder,
     StreamInfo,
     concat_list,
     cropped_size,
@@ -14,6 +18,8 @@ from facedaemon.sources.decode import (
     parse_stream_info,
     rtsp_input,
 )
+from facedaemon.sources.file import FileSource
+from facedaemon.sources.rtsp import RtspSource
 
 # ffmpeg 5.1 (Debian 12) and 9.0 (imageio-ffmpeg) print these lines alike.
 FILE_LOG = [
@@ -126,3 +132,14 @@ def test_damage_is_counted_from_ffmpegs_reports() -> None:
         damage.note(line)
     assert (damage.broken, damage.jumped) == (3, 1)
     assert damage.last.startswith("[rawvideo @ 0x5] Application provided invalid")
+
+
+@pytest.mark.parametrize("make", [lambda: FileSource(Path("clip.mp4")), lambda: RtspSource("rtsp://cam/1")],
+                         ids=["file", "rtsp"])
+def test_decoded_sources_say_what_their_decoder_found_and_nothing_while_closed(make) -> None:
+    source = make()
+    assert source.details is None and source.damage is None
+    decoder = Decoder("ffmpeg", ["-i", "x"], description="cam")
+    decoder.info = StreamInfo(15.0, (3840, 2160), "hevc")
+    source._decoder = decoder
+    assert source.details == "hevc 3840x2160, 15 fps" and source.damage is decoder.damage

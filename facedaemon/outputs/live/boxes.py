@@ -88,6 +88,8 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]
         size, kind = _HEADER.unpack_from(data, start)
         header = 8
         if size == 1:
+            if start + 16 > end:  # a damaged box: no room for the 64-bit size it claims
+                break
             size, header = _LARGE.unpack_from(data, start + 8)[0], 16
         elif size == 0:
             size = end - start
