@@ -221,6 +221,7 @@ class RecognitionWorker:
         )
         gen.logs.start()
         try:
+            _await_cv2_import()
             gen.process.start()
         except BaseException:
             self._close_generation(gen)
@@ -322,3 +323,11 @@ def child_settings(config: Config) -> ChildSettings:
         unknowns_dir=config.unknowns_dir if config.unknowns.save else None,
         history=config.history.enabled,
     )
+
+
+def _await_cv2_import() -> None:
+    """OpenCV's loader puts its own folder first on sys.path while `import cv2` runs (opencv issue 18502), and a
+    spawned child starts from the parent's sys.path as it is at start(): a worker spawned while a camera thread ran
+    its first `import cv2` found cv2/typing for `typing` and died at start (two tracebacks in a chaos soak). This
+    import waits for one in progress in another thread to finish (the module's import lock), path put back."""
+    import cv2  # noqa: F401
