@@ -43,11 +43,19 @@ class Subscriber:
     def __init__(self, port: int) -> None:
         self.messages: list[tuple[str, str, bool]] = []
         self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="facedaemon-test")
+        self.subscribed = threading.Event()
+        # A client id of its own: the broker drops a connection when another takes its id, and a subscriber
+        # knocked off for a moment by a `retained` probe missed an arrival (stop 30's CI).
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"facedaemon-test-{uuid.uuid4().hex[:8]}")
         self.client.on_connect = lambda c, *_: c.subscribe([("facedaemon/#", 1), ("homeassistant/#", 1)])
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._message
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
+        # What the daemon publishes from now on is seen: wait for the broker's SUBACK.
+        if not self.subscribed.wait(10):
+            self.close()
+            raise AssertionError(f"the test's MQTT client was not subscribed at 127.0.0.1:{port} within 10 s")
 
     def _message(self, _client, _userdata, message) -> None:
         with self.lock:
