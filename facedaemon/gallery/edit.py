@@ -11,19 +11,18 @@ need numpy, are imported only inside the functions that use them.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import fsync_dir, write_atomic
+from facedaemon.gallery import locks
 from facedaemon.gallery.layout import (
     NEGATIVE_FILE,
     NEGATIVES_DIR,
@@ -57,26 +56,14 @@ class ForgetReport:
 @contextlib.contextmanager
 def person_lock(faces_dir: Path, name: str, wait: float = LOCK_WAIT) -> Iterator[None]:
     """Serialise changes of one person across processes (gunicorn workers, the CLI): an enrol and a forget
-    racing each other left photos behind and answered 500. Polls (no blocking flock) so a gevent worker keeps
-    serving others while it waits."""
+    racing each other left photos behind and answered 500."""
     folder = faces_dir / LOCKS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     path = folder / (hashlib.sha256(name.encode()).hexdigest()[:24] + ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    _give_to_faces_owner(faces_dir, [folder, path])  # root's lock would lock the service out of this person
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise EnrollError(f"{name!r} is being changed by another request; try again", 409) from None
-                time.sleep(0.05)
+    busy = EnrollError(f"{name!r} is being changed by another request; try again", 409)
+    with locks.held(path, wait, busy):
+        _give_to_faces_owner(faces_dir, [folder, path])  # root's lock would lock the service out of this person
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 # --- writing ----------------------------------------------------------------------------------------------------

@@ -24,20 +24,17 @@ No numpy here: the web app imports this module (tests/integration/test_import_co
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
-import os
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facedaemon.atomic_file import write_atomic
-from facedaemon.gallery import unknowns
+from facedaemon.gallery import locks, unknowns
 from facedaemon.gallery.layout import EnrollError, check_name
 
 if TYPE_CHECKING:
@@ -149,23 +146,11 @@ def write_state(folder: Path, state: GroupState) -> None:
 
 @contextlib.contextmanager
 def state_lock(folder: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Serialise read-change-write of the state across processes. Polls (no blocking flock) so a gevent web worker
-    keeps serving others while the worker regroups."""
+    """Serialise read-change-write of the state across processes (gallery/locks.py: a web worker keeps serving
+    others while the worker regroups)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(folder / unknowns.GROUPS_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise GroupsError("the groups are being changed; try again", 409) from None
-                time.sleep(0.05)
+    with locks.held(folder / unknowns.GROUPS_LOCK, wait, GroupsError("the groups are being changed; try again", 409)):
         yield
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
