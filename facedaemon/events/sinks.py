@@ -12,13 +12,13 @@ import collections
 import json
 import logging
 import os
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Protocol
 
+from facedaemon.children.threads import CondThread
 from facedaemon.config.events import WebhookConfig
 from facedaemon.config.secrets import SecretError, expand_secrets
 from facedaemon.events.presence import Event
@@ -114,13 +114,15 @@ def describe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}"
 
 
-class WebhookSink(NoSnapshots):
+class WebhookSink(NoSnapshots, CondThread):
     name = "webhook"
+    thread_name = "events-webhook"
 
     def __init__(self, config: WebhookConfig, *, device: str, queue_size: int = QUEUE_SIZE,
                  attempts: int = ATTEMPTS, retry_first: float = RETRY_FIRST, retry_cap: float = RETRY_CAP,
                  metrics: DaemonMetrics | None = None) -> None:
         assert config.url is not None
+        super().__init__()
         self.config = config
         self.device = device  # in every body, as in MQTT payloads: one receiver may serve a fleet
         self.counters = SinkCounters(metrics, self.name, ("queue_full", "failed", "error"))
@@ -130,14 +132,7 @@ class WebhookSink(NoSnapshots):
         self.sent = 0
         self._queue: collections.deque[Event] = collections.deque()
         self._size = queue_size
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
         self._where = describe_url(config.url)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="events-webhook", daemon=True)
-        self._thread.start()
 
     def publish(self, event: Event) -> None:
         with self._cond:
@@ -146,13 +141,6 @@ class WebhookSink(NoSnapshots):
                 self._drop("queue_full", f"queue full ({self._size} events)")
             self._queue.append(event)
             self._cond.notify()
-
-    def stop(self, timeout: float) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _drop(self, reason: str, why: str) -> None:
         self.dropped += 1

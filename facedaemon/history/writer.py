@@ -11,12 +11,12 @@ from __future__ import annotations
 import collections
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from facedaemon.children.threads import CondThread
 from facedaemon.history import store
 from facedaemon.history.visits import Op
 
@@ -54,9 +54,12 @@ class Counters:
             log.warning("history: dropped %d visit update(s): %s (%d dropped so far)", count, reason, total)
 
 
-class HistoryWriter:
+class HistoryWriter(CondThread):
+    thread_name = "history-writer"
+
     def __init__(self, path: Path, settings: WriterSettings, counters: Counters | None = None,
                  queue_size: int = QUEUE_SIZE) -> None:
+        super().__init__()
         self.path = path
         self.settings = settings
         self.counters = counters or Counters()
@@ -65,21 +68,9 @@ class HistoryWriter:
         self._ops: collections.deque[Op] = collections.deque()
         self._jobs: collections.deque[Job] = collections.deque()
         self._size = queue_size
-        self._cond = threading.Condition()
-        self._stopping = False
         self._busy = False
-        self._thread: threading.Thread | None = None
 
     # -- the owner's side ------------------------------------------------------------------------------------
-    def start(self) -> None:
-        with self._cond:
-            self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="history-writer", daemon=True)
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def put(self, ops: list[Op]) -> None:
         if not ops:
             return
@@ -103,13 +94,9 @@ class HistoryWriter:
 
     def stop(self, timeout: float) -> None:
         """Write what is queued, then end; at most `timeout` seconds."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("history: the writer did not finish within %.1f s; %d update(s) not written", timeout,
+        super().stop(timeout)
+        if self.alive():
+            log.warning("history: the writer did not finish within %.1f s; %d update(s) not written", timeout,
                             len(self._ops))
 
     # -- the thread ------------------------------------------------------------------------------------------
