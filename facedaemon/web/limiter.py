@@ -57,28 +57,11 @@ class SharedLimiter:
 
     @contextlib.contextmanager
     def _state(self, now: float) -> Iterator[dict]:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            raw, state = self._read(fd, now)
-            yield state
-            data = json.dumps(state, separators=(",", ":")).encode()
-            if data != raw:  # most requests only read: no write for them
-                os.lseek(fd, 0, os.SEEK_SET)
-                os.ftruncate(fd, 0)
-                os.write(fd, data)
-        finally:
-            os.close(fd)  # releases the lock
+        with locked_json(self.path) as file:
+            file.data = self._expired_out(file.data, now)
+            yield file.data
 
-    def _read(self, fd: int, now: float) -> tuple[bytes, dict]:
-        raw = b""
-        while chunk := os.read(fd, 65536):
-            raw += chunk
-        try:
-            state = json.loads(raw) if raw else {}
-        except ValueError:
-            state = {}  # a torn or edited file: start afresh rather than lock everyone out
+    def _expired_out(self, state: object, now: float) -> dict:
         failures = state.get("failures") if isinstance(state, dict) else None
         checks = state.get("checks") if isinstance(state, dict) else None
         kept = {}
@@ -88,7 +71,7 @@ class SharedLimiter:
                 kept[str(client)] = recent
         recent_checks = [t for t in (checks if isinstance(checks, list) else ()) if isinstance(t, int | float)
                          and now - t < 1.0]
-        return raw, {"failures": kept, "checks": recent_checks}
+        return {"failures": kept, "checks": recent_checks}
 
 
 class RequestLimiter:
@@ -100,17 +83,8 @@ class RequestLimiter:
 
     def take(self, client: str, now: float) -> float:
         """0 when the request may go ahead (it is counted); else the seconds until it may."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            raw = b""
-            while chunk := os.read(fd, 65536):
-                raw += chunk
-            try:
-                state = json.loads(raw) if raw else {}
-            except ValueError:
-                state = {}
+        with locked_json(self.path) as file:
+            state = file.data
             clients = {str(k): [t for t in v if isinstance(t, int | float) and now - t < self.window]
                        for k, v in (state.items() if isinstance(state, dict) else ()) if isinstance(v, list)}
             times = clients.setdefault(client, [])
@@ -118,9 +92,38 @@ class RequestLimiter:
             if wait <= 0:
                 times.append(now)
             kept = sorted((k for k, v in clients.items() if v), key=lambda k: clients[k][-1])[-MAX_CLIENTS:]
+            file.data = {k: clients[k] for k in kept}
+            return max(0.0, wait)
+
+
+class LockedJson:
+    """What locked_json() read; the block leaves in `data` what is to be written back."""
+
+    def __init__(self, data: object) -> None:
+        self.data = data
+
+
+@contextlib.contextmanager
+def locked_json(path: Path) -> Iterator[LockedJson]:
+    """The JSON in `path` under an exclusive flock (None when the file is new, torn or edited: start afresh rather
+    than lock everyone out); `data` is written back when the block ends without an exception and it changed (most
+    requests only read)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        raw = b""
+        while chunk := os.read(fd, 65536):
+            raw += chunk
+        try:
+            file = LockedJson(json.loads(raw) if raw else None)
+        except ValueError:
+            file = LockedJson(None)
+        yield file
+        data = json.dumps(file.data, separators=(",", ":")).encode()
+        if data != raw:
             os.lseek(fd, 0, os.SEEK_SET)
             os.ftruncate(fd, 0)
-            os.write(fd, json.dumps({k: clients[k] for k in kept}, separators=(",", ":")).encode())
-            return max(0.0, wait)
-        finally:
-            os.close(fd)  # releases the lock
+            os.write(fd, data)
+    finally:
+        os.close(fd)  # releases the lock

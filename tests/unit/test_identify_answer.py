@@ -4,6 +4,7 @@ contract's lines, the per-client request limit, and the identify server's queue 
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from facedaemon.faces.matcher import Match
 from facedaemon.faces.quality import LiveQuality
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.runtime import identify as contract
-from facedaemon.web.limiter import RequestLimiter
+from facedaemon.web.limiter import STATE_FILE, RequestLimiter, SharedLimiter
 from facedaemon.worker.identify_faces import MAX_SIDE, StillFace, decode, face_json, label
 from facedaemon.worker.identify_server import MAX_WAITING, FairLock, IdentifyServer
 
@@ -82,6 +83,18 @@ def test_request_limiter_counts_per_client_across_instances(tmp_path: Path) -> N
     assert first.take("a", 102.0) == pytest.approx(58.0)
     assert second.take("b", 102.0) == 0  # another client is not held back
     assert first.take("a", 160.5) == 0  # the first request left the window
+
+
+@pytest.mark.parametrize("limiter", ["request", "login"])
+def test_a_torn_limits_file_starts_afresh_for_both_limiters(tmp_path: Path, limiter: str) -> None:
+    path = tmp_path / STATE_FILE
+    path.write_bytes(b'{"a": [100.0, 10')  # a worker killed mid-write, or an edit
+    if limiter == "request":
+        assert RequestLimiter(path, 1, 60.0).take("a", 101.0) == 0
+        assert json.loads(path.read_bytes()) == {"a": [101.0]}
+    else:
+        SharedLimiter(tmp_path, 1, 60.0).failed("a", 101.0)
+        assert json.loads(path.read_bytes()) == {"failures": {"a": [101.0]}, "checks": []}
 
 
 def test_server_runs_one_photo_at_a_time_and_refuses_beyond_its_queue(tmp_path: Path) -> None:
