@@ -67,24 +67,11 @@ def parse_cursor(value: str | None) -> tuple[float, int] | None:
 
 
 def _where(filters: Filters, cursor: tuple[float, int] | None) -> tuple[str, list]:
-    clauses, args = [], []
-    if filters.person is not None:
-        clauses.append("person = ?")
-        args.append(filters.person)
-    if filters.unknown:
-        clauses.append("person IS NULL")
-    if filters.group is not None:
-        clauses.append("grp = ?")
-        args.append(filters.group)
-    if filters.camera is not None:
-        clauses.append("camera = ?")
-        args.append(filters.camera)
-    if filters.start is not None:
-        clauses.append("first_seen >= ?")
-        args.append(filters.start)
-    if filters.end is not None:
-        clauses.append("first_seen < ?")
-        args.append(filters.end)
+    conditions = (("person = ?", filters.person), ("grp = ?", filters.group), ("camera = ?", filters.camera),
+                  ("first_seen >= ?", filters.start), ("first_seen < ?", filters.end))
+    given = [(clause, value) for clause, value in conditions if value is not None]
+    clauses = [clause for clause, _ in given] + (["person IS NULL"] if filters.unknown else [])
+    args = [value for _, value in given]
     if cursor is not None:
         clauses.append("(first_seen, id) < (?, ?)")
         args += list(cursor)
