@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -221,6 +222,8 @@ def test_faces_page_has_no_inline_script(client) -> None:
     page = client.get("/faces")
     assert page.status_code == 200
     assert '<script src="/static/faces.js"' in page.text and "<script>" not in page.text
+    scripts = re.findall(r'<script src="/static/([^"?]+)', page.text)
+    assert scripts == ["ui.js", "faces.js", "groups.js"], "the shared helpers first: the page scripts use them"
     assert "form-action 'none'" in page.headers["Content-Security-Policy"]
     assert client.get("/static/faces.js").status_code == 200
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 
 import pytest
@@ -112,6 +113,7 @@ def test_last_seen_per_person(client):
 def test_the_page_and_no_database_yet_and_history_off(client, tmp_path, make_client):
     page = client.get("/history")
     assert page.status_code == 200 and b"history.js" in page.data
+    assert re.findall(r'<script src="/static/([^"?]+)', page.text) == ["ui.js", "history.js"]
     empty = make_client(history_db=tmp_path / "none" / "history.sqlite3")
     assert empty.get("/api/history").json == {"visits": [], "next_cursor": None, "device": ""}
     assert empty.get("/api/history.csv").get_data(as_text=True).startswith("id,first_seen")

@@ -536,6 +536,12 @@ def test_page_modules_syntax() -> None:
         subprocess.run([_node(), "--check", str(STATIC / name)], check=True, timeout=60)
 
 
+def test_faces_and_history_scripts_syntax() -> None:
+    # Plain scripts (ui.js's helpers are their globals); node reads them as modules here, which they also parse as.
+    for name in ("ui.js", "faces.js", "groups.js", "history.js"):
+        subprocess.run([_node(), "--check", str(STATIC / name)], check=True, timeout=60)
+
+
 def test_page_modules_listed_here_are_all_it_imports() -> None:
     imported = set()
     for name in PAGE_MODULES:

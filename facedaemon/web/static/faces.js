@@ -1,5 +1,6 @@
 // The known-faces screen: list people from /api/faces, add photos (multipart POST), forget a person (DELETE),
 // mark a recent recognition as "not this person", name or delete unknown faces, delete negative examples.
+// ui.js (loaded first) gives element, image, button, nameInput, errorText and say.
 "use strict";
 
 const api = document.body.dataset.api;
@@ -9,44 +10,7 @@ const list = document.getElementById("people");
 const recentList = document.getElementById("recent");
 const unknownsList = document.getElementById("unknowns");
 const unknownsState = document.getElementById("unknowns-state");
-const message = document.getElementById("message");
 const shown = new Map();  // list element → JSON it shows: unchanged lists are not rebuilt (no image reloads)
-
-function say(text, failed) {
-  message.textContent = text;
-  message.className = failed ? "error" : "";
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-async function errorText(response) {
-  try {
-    const body = await response.json();
-    return body.detail || body.error || response.statusText;
-  } catch (e) {
-    return response.status + " " + response.statusText;
-  }
-}
-
-function button(text, onClick) {
-  const node = element("button", "", text);
-  node.type = "button";
-  node.addEventListener("click", onClick);
-  return node;
-}
-
-function image(url, alt) {
-  const node = element("img");
-  node.src = url;
-  node.alt = alt;
-  node.loading = "lazy";
-  return node;
-}
 
 function clock(seconds) {
   return new Date(seconds * 1000).toLocaleString();
@@ -130,9 +94,7 @@ function unknownItem(face) {
   item.appendChild(image(face.url, "unknown face"));
   const size = face.face_px ? ", " + face.face_px + " px, sharpness " + Math.round(face.sharpness) : "";
   item.appendChild(element("span", "", (face.camera || "?") + ", " + clock(face.time) + size));
-  const name = element("input");
-  name.placeholder = "name";
-  name.maxLength = 64;
+  const name = nameInput();
   item.appendChild(name);
   item.appendChild(button("Assign", () => act(send(url + "/assign", "POST", {name: name.value.trim()}),
                                                "Added to " + name.value.trim() + ".")));

@@ -1,6 +1,6 @@
 // Unknown visitors, grouped (/api/unknowns/groups): each group's best shots, "This is …" (enrol the group as a
-// person), merge with another group, ignore (a poster, a TV) or stop ignoring. Uses faces.js's helpers (loaded
-// first: element, button, image, clock, send, show, load, say, refresh).
+// person), merge with another group, ignore (a poster, a TV) or stop ignoring. Uses ui.js's and faces.js's
+// helpers (both loaded first: element, button, image, nameInput, say; clock, send, show, load, act).
 "use strict";
 
 const groupsApi = document.body.dataset.groups;
@@ -21,9 +21,7 @@ function groupItem(group) {
   const visits = group.size + " visit" + (group.size === 1 ? "" : "s");
   item.appendChild(element("span", "", group.id + ": " + visits + ", " + group.cameras.join(", ") + ", " +
                                        clock(group.first_seen) + " – " + clock(group.last_seen)));
-  const name = element("input");
-  name.placeholder = "name";
-  name.maxLength = 64;
+  const name = nameInput();
   item.appendChild(name);
   item.appendChild(button("This is …", () => groupAct(send(url + "/name", "POST", {name: name.value.trim()}),
                                                       "Named " + name.value.trim() + ".")));
@@ -40,15 +38,8 @@ function groupItem(group) {
   return item;
 }
 
-async function groupAct(request, done) {
-  try {
-    await request;
-    say(done, false);
-  } catch (error) {
-    say(error.message, true);
-  }
-  refresh();
-  refreshGroups();
+function groupAct(request, done) {
+  return act(request, done).then(refreshGroups);  // act refreshes faces.js's lists
 }
 
 async function refreshGroups() {

@@ -1,5 +1,6 @@
 // The history page: visits of one day (the viewer's own day, in the viewer's time zone) from /api/history,
 // grouped by camera or by person, with thumbnails; "older visits" follows the API's cursor.
+// ui.js (loaded first) gives element, image, errorText and say.
 "use strict";
 
 const api = document.body.dataset.api;
@@ -7,16 +8,8 @@ const csvBase = document.body.dataset.csv;
 const form = document.getElementById("filters");
 const groupsBox = document.getElementById("groups");
 const more = document.getElementById("more");
-const message = document.getElementById("message");
 let shown = [];
 let nextCursor = null;
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function today() {
   const now = new Date();
@@ -48,15 +41,7 @@ function length(seconds) {
 
 function visitItem(visit) {
   const item = element("li", "visit");
-  if (visit.thumb) {
-    const img = element("img");
-    img.src = visit.thumb;
-    img.alt = visit.person || "stranger";
-    img.loading = "lazy";
-    item.append(img);
-  } else {
-    item.append(element("span", "no-thumb"));
-  }
+  item.append(visit.thumb ? image(visit.thumb, visit.person || "stranger") : element("span", "no-thumb"));
   const who = element("span", visit.person ? "who" : "who stranger", visit.person || "stranger");
   const when = element("span", "when", `${clock(visit.first_seen_ts)} – ${clock(visit.last_seen_ts)}`);
   const where = element("span", "where", `${visit.camera} · ${length(visit.duration)}`);
@@ -93,17 +78,15 @@ async function load(reset) {
   document.getElementById("csv").href = `${csvBase}?${query()}`;
   try {
     const response = await fetch(`${api}?${params}`, {cache: "no-store"});
+    if (!response.ok) throw new Error(await errorText(response));
     const body = await response.json();
-    if (!response.ok) throw new Error(body.detail || response.statusText);
     shown = reset ? body.visits : shown.concat(body.visits);
     nextCursor = body.next_cursor;
     more.hidden = !nextCursor;
-    message.textContent = "";
-    message.className = "";
+    say("", false);
     render();
   } catch (error) {
-    message.textContent = `cannot load the history: ${error.message}`;
-    message.className = "error";
+    say(`cannot load the history: ${error.message}`, true);
   }
 }
 
