@@ -206,7 +206,10 @@ class Decoder:
         self._socket = ours
         deadline = time.monotonic() + timeout
         while not self._described.wait(0.05):
-            if not self._proc.alive() or time.monotonic() > deadline:
+            # Ended only once its report is read to the end: a short file is decoded whole and ffmpeg gone before
+            # a starved reader thread reaches the lines that describe it.
+            ended = not self._proc.alive() and self._proc.drained(0.0)
+            if ended or time.monotonic() > deadline:
                 why = self._why() if not self._proc.alive() else f"no stream after {timeout:.0f} s"
                 self.close()
                 raise SourceError(f"cannot open {self.description}: {why}")
@@ -242,6 +245,10 @@ class Decoder:
         if code is None:  # still running: nothing (or half a frame) within the read timeout
             raise SourceError(f"no frame from {self.description} for {self.read_timeout:.0f} s (camera hung?)")
         if code == 0 and got == 0:
+            # It ended; a size change it reported last may still be unread when its frames have all been read.
+            self._proc.drained(1.0)
+            if self.resized is not None:
+                raise SourceResized(self.description, self.info.size, self.resized)
             return None
         raise SourceError(f"{self.description}: ffmpeg stopped decoding ({self._why()})")
 
