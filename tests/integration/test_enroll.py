@@ -81,6 +81,18 @@ def test_enroll_writes_checked_photos_and_lists_them(settings) -> None:
     assert people["Biden"]["images"] == 1 and people["Biden"]["consistency"] is None
 
 
+def test_enroll_leaves_its_encodings_in_the_cache_for_the_daemons_reload(settings, tmp_path: Path) -> None:
+    """The checks encoded the photos already: the daemon's reload takes them from the cache ("This is …" names a
+    stranger that much sooner), and they are what it would have encoded itself."""
+    load_gallery(settings)
+    enroll(settings, "Barack Obama", [("obama2.jpg", photo("obama2.jpg")), ("obama3.jpg", photo("obama3.jpg"))])
+    known, summary = load_gallery(settings)
+    assert (summary.encoded, summary.cached, summary.images) == (0, 3, 3)
+    fresh, again = load_gallery(replace(settings, cache_dir=tmp_path / "fresh-cache"))
+    assert again.encoded == 3 and fresh.names == known.names
+    assert np.allclose(np.asarray(fresh.encodings), np.asarray(known.encodings), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
