@@ -201,4 +201,5 @@ def test_the_history_walkthrough_from_a_strangers_visits_to_his_name(tmp_path, s
     shutil.copy(shared_data / "images" / "biden.jpg", tmp_path / "biden.jpg")
     identified = run_doc_curl(doc_curl("/api/identify"), daemon.base_url, tmp_path)
     assert [face["name"] for face in identified["faces"]] == [NAME], identified
+    assert (identified["width"], identified["height"]) == (970, 2204), "the size docs/history.md shows"
     assert identified["faces"][0]["box"]["h"] > 100
