@@ -222,16 +222,20 @@ def remember(cache_dir: Path | None, params: str, photos: list[tuple[Path, bytes
     if cache_dir is None or not photos:
         return
     cache_file = cache_dir / CACHE_FILE
-    with cache_lock(cache_dir):
-        if cache_file.exists() and _stored_params(cache_file) != params:
-            return
-        entries, stamps = read_cache(cache_file, params)
-        for path, data, encoding, detail in photos:
-            try:
-                info = path.stat()
-            except OSError:
-                continue  # removed meanwhile
-            digest = hashlib.sha256(data).hexdigest()
-            entries[digest] = CacheEntry("ok", np.asarray(encoding, dtype=np.float64).reshape(ENCODING_SIZE), detail)
-            stamps[str(path)] = FileStamp(digest, info.st_size, info.st_mtime_ns)
-        write_cache(cache_file, params, entries, stamps)
+    try:
+        with cache_lock(cache_dir):
+            if cache_file.exists() and _stored_params(cache_file) != params:
+                return
+            entries, stamps = read_cache(cache_file, params)
+            for path, data, encoding, detail in photos:
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue  # removed meanwhile
+                digest = hashlib.sha256(data).hexdigest()
+                entries[digest] = CacheEntry("ok", np.asarray(encoding, dtype=np.float64).reshape(ENCODING_SIZE),
+                                             detail)
+                stamps[str(path)] = FileStamp(digest, info.st_size, info.st_mtime_ns)
+            write_cache(cache_file, params, entries, stamps)
+    except OSError as exc:  # the photos are in; the daemon encodes them itself
+        log.warning("gallery cache in %s cannot take the new photos' encodings (%s)", cache_dir, exc)

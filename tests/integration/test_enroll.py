@@ -309,3 +309,12 @@ def test_enroll_as_root_leaves_photos_the_service_user_can_read(tmp_path: Path) 
         assert f"belong to uid {service.pw_uid}" in result.stdout, "the CLI says what it did: " + result.stdout
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_enroll_with_a_cache_folder_it_cannot_write_still_enrols(settings, tmp_path: Path) -> None:
+    """The cached encodings only save the daemon work: a cache_dir that cannot be made costs that, not the photos."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    written, _ = enroll(replace(settings, cache_dir=blocker / "cache"), "Barack Obama",
+                        [("obama2.jpg", photo("obama2.jpg"))])
+    assert (settings.faces_dir / written[0]).is_file()
