@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 TICK = 0.25
 METRICS_EVERY = 1.0
-HISTORY_KEYS = ("history", "state_dir", "unknowns", "device")  # a change restarts the history recorder
 STOP_DEADLINE = 8.0  # below systemd's TimeoutStopSec=10 and the 10 s docs/operating.md promises
 
 
@@ -273,9 +272,8 @@ class Daemon:
         if plan.refused:
             log.error("reload refused, keeping the running config: %s", plan.refused)
             return False
-        history_changed = [getattr(self.config, k) for k in HISTORY_KEYS] != [getattr(new, k) for k in HISTORY_KEYS]
         self.converge(new, plan)
-        if history_changed:  # the results between the two go unrecorded: a reload is rare
+        if plan.restart_history:  # the results between the two go unrecorded: a reload is rare
             if self.history is not None:
                 self.history.stop(timeout=1.0)
             self._start_history()

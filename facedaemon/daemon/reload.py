@@ -18,6 +18,11 @@ RTSP = frozenset({"rtsp"})
 EVENTS = frozenset({"events", "device"})  # the event sinks (log, webhook, MQTT): restarted on their own
 UNKNOWNS = frozenset({"unknowns"})  # the worker saves the crops, the web app lists them: both restart
 REFUSED = frozenset({"runtime_dir"})  # the web app and HLS players hold paths under it: restart the service
+HISTORY_KEYS = ("history", "state_dir", "unknowns", "device")  # a change restarts the history's writer (the arbiter)
+# history.retention, max_mb and grace are read by the history's writer alone: restarting it applies them.
+# history.enabled also decides the worker's thumbnails and the web's routes: it restarts everything, as a key the
+# plan does not classify.
+HISTORY_WRITER_ONLY = frozenset({"retention", "max_mb", "grace"})
 
 
 @dataclass
@@ -29,12 +34,13 @@ class ReloadPlan:
     restart_web: bool = False
     restart_rtsp: bool = False
     restart_events: bool = False
+    restart_history: bool = False  # the visit history's writer (HISTORY_KEYS)
     live: set[str] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
         return not (self.refused or self.stop or self.start or self.restart_worker or self.restart_web
-                    or self.restart_rtsp or self.restart_events or self.live)
+                    or self.restart_rtsp or self.restart_events or self.restart_history or self.live)
 
     def describe(self) -> str:
         if self.refused:
@@ -50,7 +56,8 @@ class ReloadPlan:
         parts += [what for what, flag in (("restart recognition", self.restart_worker),
                                           ("restart web", self.restart_web),
                                           ("restart RTSP", self.restart_rtsp),
-                                          ("restart events", self.restart_events)) if flag]
+                                          ("restart events", self.restart_events),
+                                          ("restart the history's writer", self.restart_history)) if flag]
         if self.live:
             parts.append(f"apply {', '.join(sorted(self.live))} live")
         return "; ".join(parts)
@@ -62,6 +69,9 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
     if changed & REFUSED:
         plan.refused = f"changing {', '.join(sorted(changed & REFUSED))} needs a restart of the service"
         return plan
+    plan.restart_history = bool(changed & set(HISTORY_KEYS))
+    if "history" in changed and _history_writer_only(old, new):
+        changed.discard("history")
     old_cameras, new_cameras = _enabled(old), _enabled(new)
     everything = changed - LIVE - WEB - WORKER - ENCODING - RTSP - EVENTS - UNKNOWNS - {"cameras"}
     restart_all = bool(everything or changed & ENCODING)
@@ -82,6 +92,11 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
             plan.stop.add(name)
             plan.start.add(name)
     return plan
+
+
+def _history_writer_only(old: Config, new: Config) -> bool:
+    before, after = old.history.model_dump(), new.history.model_dump()
+    return {key for key in before if before[key] != after[key]} <= HISTORY_WRITER_ONLY
 
 
 def plan_start(config: Config) -> ReloadPlan:

@@ -210,3 +210,32 @@ def cached_encodings(faces_dir: Path, cache_dir: Path | None, person: str) -> li
     return found
 
 
+
+
+def remember(cache_dir: Path | None, params: str, photos: list[tuple[Path, bytes, np.ndarray, str]]) -> None:
+    """Encodings the enrolment checks just computed for photos written into the gallery, each (path, bytes, encoding,
+    quality detail), as the loader's analyse_image makes them with the same `params`: the daemon's next reload finds
+    them cached instead of encoding the photos again ("This is …" names a stranger on the stream that much sooner).
+    A cache built with other settings is left alone; failing to write only costs that speed."""
+    import hashlib
+
+    if cache_dir is None or not photos:
+        return
+    cache_file = cache_dir / CACHE_FILE
+    try:
+        with cache_lock(cache_dir):
+            if cache_file.exists() and _stored_params(cache_file) != params:
+                return
+            entries, stamps = read_cache(cache_file, params)
+            for path, data, encoding, detail in photos:
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue  # removed meanwhile
+                digest = hashlib.sha256(data).hexdigest()
+                entries[digest] = CacheEntry("ok", np.asarray(encoding, dtype=np.float64).reshape(ENCODING_SIZE),
+                                             detail)
+                stamps[str(path)] = FileStamp(digest, info.st_size, info.st_mtime_ns)
+            write_cache(cache_file, params, entries, stamps)
+    except OSError as exc:  # the photos are in; the daemon encodes them itself
+        log.warning("gallery cache in %s cannot take the new photos' encodings (%s)", cache_dir, exc)

@@ -103,8 +103,23 @@ def enroll(
             atomic_write(target, data)
             written.append(str(target.relative_to(faces_dir)))
         _give_to_faces_owner(faces_dir, [person_dir, *(faces_dir / path for path in written)])
+    _remember_encodings(gallery, written, checks, photos)
     log.info("gallery: enrolled %d photo(s) of a person", len(written))  # no name: the journal outlives an erasure
     return written, checks
+
+
+def _remember_encodings(gallery: GallerySettings, written: list[str], checks: list[PhotoCheck],
+                        photos: list[tuple[str, bytes]]) -> None:
+    """The checks' encodings into the cache (cache.remember), so the daemon does not encode these photos again. Not
+    as root for another owner: a cache root wrote would be unreadable to the daemon."""
+    from facedaemon.gallery.cache import cache_params, remember
+
+    if faces_owner(gallery.faces_dir) is not None:
+        return
+    remember(gallery.cache_dir, cache_params(gallery.model, gallery.upsample),
+             [(gallery.faces_dir.resolve() / path, data, check.encoding, check.quality.to_detail())
+              for path, check, (_, data) in zip(written, checks, photos, strict=True)
+              if check.encoding is not None and check.quality is not None])
 
 
 def faces_owner(faces_dir: Path) -> tuple[int, int] | None:

@@ -174,6 +174,14 @@ class RecognitionChild:
             if state.recent is not None:
                 self._guard_crops(camera, state, state.recent.keep_people, people)
 
+    def gallery_hinted(self) -> bool:
+        """A user changed the unknowns' groups (worker/groups.py outside_change): a group named with "This is …"
+        has its photos in the gallery already, so look now rather than at the next GALLERY_POLL_SECONDS."""
+        if self.groups is None or not self.groups.outside_change.is_set():
+            return False
+        self.groups.outside_change.clear()
+        return True
+
     def follow_ignored(self) -> None:
         """A group was ignored (or no longer is): Unknown and ignored tracks are encoded again at once and judged
         against the new list."""
@@ -358,7 +366,7 @@ def _serve(child: RecognitionChild, requests: Any, results: Any, seen: dict | No
     parent = multiprocessing.parent_process()
     next_poll = time.monotonic() + GALLERY_POLL_SECONDS
     while True:
-        if time.monotonic() >= next_poll:
+        if time.monotonic() >= next_poll or child.gallery_hinted():
             with child.busy:
                 seen = _reload_if_changed(child, results, seen)
             child.follow_ignored()

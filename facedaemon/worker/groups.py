@@ -11,7 +11,10 @@ load, stopped in close() within STOP_WAIT). Its thread:
 - regroups every member afresh at most every REGROUP_SECONDS when something changed (10,000 faces take ~2 s on
   one loaded core, docs/performance.md, mostly in numpy, which lets the recognition thread run meanwhile);
 - publishes the ignored groups' encodings (`ignored`, swapped whole, and `generation`, bumped on each change) for
-  the recognition thread (child.py), which shows such faces as the neutral "face".
+  the recognition thread (child.py), which shows such faces as the neutral "face";
+- sets `outside_change` when another process changed the state file: "This is …" (gallery/groups.py name_group)
+  writes the group's photos into the gallery first and then drops the group from that file, so the recognition
+  thread reloads the gallery at once instead of at its next poll (the name on the stream within a second or two).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class GroupKeeper:
         self._dirty = True  # members changed since the last regroup
         self._ignored_key: tuple = ()
         self._unreadable: set[str] = set()  # crops without an encoding in their metadata: not grouped
+        self.outside_change = threading.Event()  # the state file changed under us (named, merged, ignored by a user)
 
     # --- owner's side (the recognition child) ----------------------------------------------------------------------
 
@@ -95,7 +99,10 @@ class GroupKeeper:
 
     def step(self, now: float, final: bool = False) -> None:
         arrivals = _drain(self._arrivals)
-        if not arrivals and now < self._next_sync and self._file_stamp() == self._seen_file:
+        stamp = self._file_stamp()
+        if stamp != self._seen_file and self._seen_file is not None:
+            self.outside_change.set()
+        if not arrivals and now < self._next_sync and stamp == self._seen_file:
             return
         self._next_sync = now + SYNC_SECONDS
         try:

@@ -12,7 +12,7 @@ from facedaemon.bench.clip import make_entry_clip, make_people_clip
 from tests import ffmpegs
 
 __all__ = ["StrangerClip", "colour_pixels", "decode_video", "make_entry_clip", "make_people_clip",
-           "make_stranger_clip", "make_visit_clip"]
+           "make_stranger_clip", "make_visit_clip", "make_visits_then_stay"]
 
 
 def decode_video(path: Path) -> list[np.ndarray]:
@@ -179,4 +179,41 @@ def make_visit_clip(shared: Path, out: Path, seconds: float = 30.0, fps: int = 1
            "-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),
            "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), str(out)]
     subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+    return out
+
+
+VISITS_THEN_STAY = ((1.0, 3.5), (5.5, 8.0), (10.0, 23.5))  # Biden's times on screen in each loop
+VISITS_LOOP_SECONDS = 24.0
+
+
+def make_visits_then_stay(shared: Path, out: Path, fps: int = 15) -> Path:
+    """make_people_clip's picture (720p; Obama walking, faces 140-170 px) in a 24 s loop where Biden (a stranger)
+    comes twice for 2.5 s, then stays 13.5 s (VISITS_THEN_STAY): each of his appearances is a new track and a new
+    crop (a track ends 1 s after its face is lost), and the stay shows a name given to his group without his
+    absence in the way. The head-and-shoulders cut-outs are made once with Pillow, so ffmpeg only overlays them
+    (rendering stays well inside its timeout on a loaded machine)."""
+    from PIL import Image
+
+    from facedaemon.children.ffmpeg import find_ffmpeg
+
+    cutouts = []
+    for photo, share, height in (("obama.jpg", 0.55, 340), ("biden.jpg", 0.38, 420)):
+        image = Image.open(shared / "images" / photo).convert("RGB")
+        image = image.crop((0, 0, image.width, int(image.height * share)))
+        width = round(image.width * height / image.height / 2) * 2
+        cutout = out.with_name(f"{out.stem}-{Path(photo).stem}.png")
+        image.resize((width, height), Image.Resampling.LANCZOS).save(cutout)
+        cutouts.append(cutout)
+    shown = "+".join(f"between(t,{start},{end})" for start, end in VISITS_THEN_STAY)
+    graph = (
+        "[0:v][1:v]overlay=x='20+t*10':y=150:shortest=1[v1];"
+        f"[v1][2:v]overlay=x=780:y=120:enable='{shown}',format=yuv420p[v]"
+    )
+    cmd = [find_ffmpeg(None), "-y", "-loglevel", "error",
+           "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={VISITS_LOOP_SECONDS}"]
+    for cutout in cutouts:
+        cmd += ["-loop", "1", "-framerate", str(fps), "-i", str(cutout)]
+    cmd += ["-filter_complex", graph, "-map", "[v]", "-t", str(VISITS_LOOP_SECONDS), "-r", str(fps),
+            "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), str(out)]
+    subprocess.run(cmd, check=True, timeout=300, capture_output=True)
     return out

@@ -1,8 +1,9 @@
 """Unknown visitors grouped, against the real daemon. The people clip shows Obama (known) the whole time and Biden (a
 stranger) from 2 s to 4 s of every 6 s loop: each loop is a new visit, a new track, a new crop.
 
-- Biden's visits form one group after a few loops; "This is …" on the group over HTTP names Biden on the stream
-  once the worker reloaded its gallery, on his next look (he is away 4 s of each loop).
+Naming a group from the page ("This is …", his name on the stream, his visits relabelled) is a step of
+docs/history.md's walkthrough: tests/e2e/test_walkthrough.py.
+
 - Ignoring the group from the page (/faces in headless Chromium, which shows the group's best shots): from his
   next visit on he reads "face", never Unknown: no Unknown event, and no crop of him is kept."""
 
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 from PIL import Image
 
 from devtools.browser import Chromium, save_png, wait_until
@@ -54,27 +54,6 @@ def one_group_of(daemon, visits: int) -> dict:
                             f"{visits} of Biden's visits grouped", interval=0.2)
     assert len(found) == 1, f"Biden's visits in one group: {found}"
     return found[0]
-
-
-def test_biden_s_visits_form_one_group_and_naming_it_names_him(tmp_path, shared_data, run_daemon) -> None:
-    daemon, faces = start(tmp_path, shared_data, run_daemon)
-    group = one_group_of(daemon, 3)
-    assert group["cameras"] == ["people"] and len(group["best"]) >= 3 and group["last_seen"] > group["first_seen"]
-    assert daemon.get(group["best"][0]["url"]).status_code == 200
-    named = requests.post(f"{daemon.base_url}/api/unknowns/groups/{group['id']}/name", json={"name": "Joe Biden"},
-                          timeout=60)
-    assert named.status_code == 201, named.text
-    assert named.json()["added"] and named.json()["removed"] >= 3
-    sent = time.monotonic()
-    # As test_unknowns.py: the worker notices the new photos (one 2 s poll) and reloads, then Biden is named on his
-    # next look, which may be after his absence of up to 4 s.
-    daemon.wait_for(lambda: "ready, 2 people" in daemon.log(), 3 * 4.0, "the worker's gallery reloaded with Biden")
-    ready = time.monotonic()
-    daemon.wait_for(lambda: "Joe Biden" in names(daemon), LOOP_SECONDS + 3 * 1.0,
-                    "Biden named on his next look after the reload", interval=0.1)
-    print(f"gallery reloaded {ready - sent:.1f} s after naming the group; Biden named {time.monotonic() - ready:.1f} s "
-          f"later (he is away up to {LOOP_SECONDS - 2:.0f} s of each loop)")
-    assert (faces / "Joe Biden").is_dir() and not any(g["id"] == group["id"] for g in groups(daemon))
 
 
 def ignore_on_the_page(chromium: str, daemon, group: dict, shot: Path) -> None:

@@ -82,6 +82,18 @@ def test_enroll_writes_checked_photos_and_lists_them(settings) -> None:
     assert people["Biden"]["images"] == 1 and people["Biden"]["consistency"] is None
 
 
+def test_enroll_leaves_its_encodings_in_the_cache_for_the_daemons_reload(settings, tmp_path: Path) -> None:
+    """The checks encoded the photos already: the daemon's reload takes them from the cache ("This is …" names a
+    stranger that much sooner), and they are what it would have encoded itself."""
+    load_gallery(settings)
+    enroll(settings, "Barack Obama", [("obama2.jpg", photo("obama2.jpg")), ("obama3.jpg", photo("obama3.jpg"))])
+    known, summary = load_gallery(settings)
+    assert (summary.encoded, summary.cached, summary.images) == (0, 3, 3)
+    fresh, again = load_gallery(replace(settings, cache_dir=tmp_path / "fresh-cache"))
+    assert again.encoded == 3 and fresh.names == known.names
+    assert np.allclose(np.asarray(fresh.encodings), np.asarray(known.encodings), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
@@ -300,3 +312,12 @@ def test_enroll_as_root_leaves_photos_the_service_user_can_read(tmp_path: Path) 
         assert f"belong to uid {service.pw_uid}" in result.stdout, "the CLI says what it did: " + result.stdout
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_enroll_with_a_cache_folder_it_cannot_write_still_enrols(settings, tmp_path: Path) -> None:
+    """The cached encodings only save the daemon work: a cache_dir that cannot be made costs that, not the photos."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    written, _ = enroll(replace(settings, cache_dir=blocker / "cache"), "Barack Obama",
+                        [("obama2.jpg", photo("obama2.jpg"))])
+    assert (settings.faces_dir / written[0]).is_file()

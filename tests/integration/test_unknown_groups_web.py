@@ -77,7 +77,11 @@ def test_a_group_is_listed_merged_named_and_its_crops_go(tmp_path: Path, setting
 
     named = client.post(f"/api/unknowns/groups/{biden['id']}/name", json={"name": "Joe Biden"})
     assert named.status_code == 201, named.json
-    assert len(named.json["added"]) == 2 and named.json["removed"] == 2
+    # One by one through the upload checks, best shot first: the crop enrolled first is in the gallery cache at once
+    # (the checks' own encoding), so the other face, merged in by mistake, is refused as another person's; both go.
+    assert len(named.json["added"]) == 1 and named.json["removed"] == 2, named.json
+    (refused,) = named.json["refused"]
+    assert refused.split(":")[0] in (first, second) and "likely a different person" in refused, refused
     assert sorted(p.name for p in (settings.faces_dir / "Joe Biden").iterdir()) == sorted(
         Path(p).name for p in named.json["added"])
     assert not list(folder.glob("*.jpg")) and client.get("/api/unknowns/groups").json["groups"] == []

@@ -69,3 +69,23 @@ def test_rtsp_turned_on_for_a_camera_restarts_the_server_and_that_camera():
     new = config(BASE.replace("  a: {source: pattern}", "  a: {source: pattern, rtsp: true}"))
     plan = plan_reload(config(), new)
     assert plan.restart_rtsp and plan.start == {"a"}
+
+
+@pytest.mark.parametrize("value", ["{retention: 7d}", "{max_mb: 50}", "{grace: 30s}", "{retention: 7d, grace: 5m}"])
+def test_history_retention_size_and_grace_restart_only_the_historys_writer(value):
+    plan = plan_reload(config(), config(history=value))
+    assert plan.restart_history and not plan.empty
+    assert not (plan.start or plan.stop or plan.restart_worker or plan.restart_web or plan.restart_events
+                or plan.restart_rtsp)
+    assert plan.describe() == "restart the history's writer"
+
+
+@pytest.mark.parametrize(("section", "value"), [("history", "{enabled: false}"), ("state_dir", "/tmp/elsewhere")])
+def test_history_on_or_off_or_moved_restarts_everything_that_reads_it(section, value):
+    plan = plan_reload(config(), config(**{section: value}))
+    assert plan.restart_history and plan.restart_worker and plan.restart_web and plan.start == {"a", "b"}
+
+
+def test_a_new_device_name_restarts_the_historys_writer_and_the_events():
+    plan = plan_reload(config(), config(device="porch"))
+    assert plan.restart_history and plan.restart_events and not plan.start

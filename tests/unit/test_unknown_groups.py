@@ -193,3 +193,26 @@ def test_the_worker_judges_an_ignored_face_as_face_and_looks_again_when_the_list
     child.follow_ignored()
     assert not poster.ignored and poster.stale and poster.last_encoded is None
     assert stranger.stale and stranger.last_encoded is None, "an Unknown face is judged afresh too"
+
+
+def test_a_group_named_by_another_process_wakes_the_workers_gallery_reload(tmp_path: Path) -> None:
+    """"This is …" writes the photos, then drops the group from the state file (gallery/groups.py name_group): the
+    keeper's next look sees the file changed by someone else and the worker reloads at once (child.gallery_hinted),
+    not at its next gallery poll. The keeper's own writes wake nothing."""
+    from facedaemon.config.models import RecognitionConfig
+    from facedaemon.worker.child import RecognitionChild
+    from facedaemon.worker.protocol import ChildSettings
+
+    keeper = GroupKeeper(tmp_path)
+    child = RecognitionChild(ChildSettings(tmp_path, None, RecognitionConfig()), groups=keeper)
+    for look in range(2):
+        arrive(keeper, tmp_path, f"hall-a-{look}", face(1, look))
+    keeper.step(0.0, final=True)
+    arrive(keeper, tmp_path, "hall-a-2", face(1, 2))
+    keeper.step(0.5, final=True)
+    assert not child.gallery_hinted(), "the keeper's own writes are no reason to reload"
+    (gid,) = groups.read_state(tmp_path).groups
+    with groups.changing(tmp_path) as state:  # as name_group does once the photos are enrolled
+        state.groups.pop(gid)
+    keeper.step(1.0, final=True)
+    assert child.gallery_hinted() and not child.gallery_hinted(), "one reload for one change"
