@@ -1,9 +1,11 @@
 """Turn successive recognition results into 'recognised' / 'left' events: pure, no I/O, no clock of its own.
 
 A known person is present on a camera while any track carries their name; a new track for someone already present
-(the worker lost and found the face again) is not a new arrival, and a gap shorter than the grace period is not a
-departure. Unknown visitors, on the cameras that opted in, follow their own rule (events/visitors.py); the neutral
-"face" never makes an event.
+(the worker lost and found the face again) is not a new arrival, and a departure needs two results in a row without
+the person, the first of them already more than the grace period after they were last seen: on a loaded or small
+machine a camera's results can come seconds apart, and one missed detection there is not someone leaving.
+Unknown visitors, on the cameras that opted in, follow their own rule (events/visitors.py); the neutral "face"
+never makes an event.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class PresenceTracker:
         self.grace = grace
         self.unknowns = UnknownVisitors(unknown_cameras, grace=grace, confirm=unknown_after)
         self._cameras: dict[str, dict[str, _Presence]] = {}
+        self._previous: dict[str, float] = {}  # camera -> time of its result before the latest
 
     def update(self, result: RecognitionResult) -> list[Event]:
         """Events caused by one result (results of one camera arrive in frame order)."""
@@ -50,7 +53,9 @@ class PresenceTracker:
             else:
                 seen.track, seen.confidence, seen.last_seen = face.track, face.confidence, max(seen.last_seen, now)
         events += self.unknowns.update(result.camera, now, result.faces)
-        events += self._expire(result.camera, now, self.grace)
+        previous, self._previous[result.camera] = self._previous.get(result.camera), now
+        if previous is not None:  # judged at the previous result: gone on it and on this one
+            events += self._expire(result.camera, previous, self.grace)
         return events
 
     def expire(self, now: float) -> list[Event]:

@@ -13,8 +13,9 @@ judge shows the neutral "face"). This module only decides which of those label c
   "Unknown" or "face" while an announced visitor's track is missing from the frame, and that visitor was seen less
   than `grace` ago, continues that visitor (the worker lost the face and found it again). Two tracks of one visitor
   on one frame are two faces: the newer is released and may become a visitor of its own;
-- a visitor unseen for more than `grace` has left ("left", without a picture); the same stranger back later is a
-  new visitor with a new event.
+- a visitor unseen for more than `grace` on two results in a row has left ("left", without a picture); the same
+  stranger back later is a new visitor with a new event. Results can come seconds apart on a loaded machine: one
+  missed detection is not a departure, and the same track back must not be a second visitor.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class _Camera:
     visitors: dict[int, _Visitor] = field(default_factory=dict)  # a number of this camera's -> visitor
     owner: dict[int, int] = field(default_factory=dict)  # any track of a visitor -> its key in `visitors`
     done: dict[int, float] = field(default_factory=dict)  # tracks that were part of a visitor -> last seen
+    previous: float | None = None  # the time of the result before the latest: departures are judged there
 
 
 class UnknownVisitors:
@@ -80,7 +82,8 @@ class UnknownVisitors:
                 state.pending[face.track] = (first, now)
                 if face.name == UNKNOWN and now - first >= self.confirm:  # "face" never confirms
                     events.append(self._announce(camera, state, face, now))
-        return events + self._expire(camera, now, self.grace)
+        previous, state.previous = state.previous, now
+        return events if previous is None else events + self._expire(camera, previous, self.grace)
 
     def expire(self, now: float, margin: float = 0.0) -> list[Event]:
         """'left' for visitors of cameras whose results stopped coming (`margin`: allow for a slow worker)."""

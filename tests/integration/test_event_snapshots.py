@@ -75,7 +75,8 @@ def test_the_picture_goes_first_and_the_event_links_it(tmp_path):
         assert kind == "picture" and jpeg[:2] == b"\xff\xd8"
         assert event.snapshot.startswith("https://pi.lan/api/snapshots/door/")
         assert (tmp_path / SNAPSHOTS_DIR / "door" / event.snapshot.rsplit("/", 1)[1]).read_bytes() == jpeg
-        hub.on_result(result(now + 5))  # Obama left: after his arrival, never before
+        hub.on_result(result(now + 5))  # Obama left (missed on two results in a row): after his arrival, never before
+        hub.on_result(result(now + 5.2))
         assert [c[1].kind for c in sink.calls if c[0] == "event"] == ["recognised", "left"]
     finally:
         hub.stop()

@@ -58,7 +58,8 @@ def test_events_are_counted_per_camera_and_kind_from_zero():
     assert value(metrics, "facedaemon_event_sink_errors_total", sink="log") == 0
     hub.on_result(result(100.0, "Obama"))
     hub.on_result(result(100.5, "Obama"))  # still there: no new event
-    hub.on_result(result(103.0))  # gone for longer than the 2 s grace
+    hub.on_result(result(103.0))  # gone for longer than the 2 s grace …
+    hub.on_result(result(103.2))  # … on two results in a row
     assert value(metrics, "facedaemon_events_total", camera="door", kind="recognised") == 1
     assert value(metrics, "facedaemon_events_total", camera="door", kind="left") == 1
     metrics.remove_camera("door")
