@@ -109,7 +109,7 @@ def label(face: StillFace, tolerance: float) -> tuple[str, str | None]:
     vote = ballot(face.quality, m.name, m.distance, m.confidence, face.runner_up, tolerance)
     why = not_judgeable(face.quality, match=is_person(m.name))
     if vote is not None and is_person(vote.name) and vote.decisive:
-        return vote.name, None
+        return vote.name, why  # None, unless named though turned (quality.turned_but_nameable)
     return UNKNOWN, why
 
 
