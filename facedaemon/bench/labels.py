@@ -93,11 +93,8 @@ def run(args: argparse.Namespace, shared: Path) -> int:
     print(f"Median of {repeat} run(s) per line; samples are output frames (every frame the stream shows), "
           "percentages of the labelled ones.\n")
     print(table(results))
-    if footage is None and FOOTAGE in kinds:
-        print(f"\n{not_run_note(args.footage)}")
-    else:
-        print(f"\nreal footage: {footage}, scaled/padded to 720p, looped {seconds:g} s per run")
-        _print_looks(results[FOOTAGE])
+    for line in footage_report(kinds, footage, results, seconds, args.footage):
+        print(line)
     print(f"\nmachine: {os.cpu_count()} cores; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
           "(other work on the machine skews every figure)")
     if args.json is not None:
@@ -118,16 +115,30 @@ def _kinds(clips: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def _print_looks(by_design: dict[str, list[dict]]) -> None:
+def footage_report(kinds: tuple[str, ...], footage: Path | None, results: dict[str, dict[str, list[dict]]],
+                   seconds: float, asked: Path | None) -> list[str]:
+    """The lines about the real clip: "not run" with how to get it, or each run's reasons; none when --clips left
+    it out."""
+    if FOOTAGE not in kinds:
+        return []
+    if footage is None or FOOTAGE not in results:
+        return ["", not_run_note(asked)]
+    return ["", f"real footage: {footage}, scaled/padded to 720p, looped {seconds:g} s per run",
+            *_looks_lines(results[FOOTAGE])]
+
+
+def _looks_lines(by_design: dict[str, list[dict]]) -> list[str]:
     """Why the known person was drawn Unknown or "face" on the real clip: each run's reasons, its first samples."""
+    lines = []
     for design, runs in by_design.items():
         for number, figures in enumerate(runs, 1):
-            print(f"{design} run {number}: {figures['known'].get('tracks_drawn')} tracks drawn on him; samples of him "
-                  f"not named, by label and reason: {figures['reasons']}")
+            lines.append(f"{design} run {number}: {figures['known'].get('tracks_drawn')} tracks drawn on him; "
+                         f"samples of him not named, by label and reason: {figures['reasons']}")
             for look in figures["looks"]:
                 after = ", after his first name" if look.get("named_before") else ""
-                print(f"  {look['label']} at {look['ms']} ms (file frame {look['frame']}{after}), track "
-                      f"{look['track']}, distance {look['distance']}, not judged: {look['not_judged']}")
+                lines.append(f"  {look['label']} at {look['ms']} ms (file frame {look['frame']}{after}), track "
+                             f"{look['track']}, distance {look['distance']}, not judged: {look['not_judged']}")
+    return lines
 
 
 def _run(spec: LabelsSpec) -> dict:

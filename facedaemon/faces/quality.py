@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -176,6 +176,39 @@ def not_judgeable(quality: LiveQuality, *, match: bool = False) -> str | None:
 
 def judgeable(quality: LiveQuality, *, match: bool = False) -> bool:
     return not_judgeable(quality, match=match) is None
+
+
+# A face turned past MAX_YAW_DEG, up to TURNED_MAX_YAW_DEG, and judgeable in every other way may still NAME a person
+# on a close, clear match; it never makes a face Unknown (a miss turned away says nothing). Measured with
+# scripts/benchmarks/face_pose_distance.py --bands (docs/performance.md, "Turned faces: a stricter rule for a name"):
+# at 30-40 degrees (76 looks: the two clips and LFW, each against 32 people's photos) no stranger came nearer than
+# 0.52 to anyone, while the right person's own distance ran up to 0.68, often past a stranger's (hence no name from
+# the tolerance there). Within 0.40, with the next person 0.10 farther: 0 wrong names, 66 % of obama.mp4's turned
+# looks named; 0.40 also stays under the look-alike pair (ChengHaoXie/KaiYuChen, 0.46 frontal).
+TURNED_MAX_YAW_DEG = 40.0
+TURNED_NAME_DISTANCE = 0.40
+TURNED_NAME_MARGIN = 0.10
+
+
+def turned_but_nameable(quality: LiveQuality) -> bool:
+    """Only its yaw, within TURNED_MAX_YAW_DEG, keeps this face from being judged: a close, clear match may still
+    name it (names_when_turned); a miss counts for nothing."""
+    if quality.yaw is None or not MAX_YAW_DEG < abs(quality.yaw) <= TURNED_MAX_YAW_DEG:
+        return False
+    return judgeable(replace(quality, yaw=0.0), match=True)
+
+
+def names_when_turned(distance: float | None, runner_up: float | None) -> bool:
+    """Whether a match on a turned_but_nameable look is close and clear enough to name (`runner_up`: the nearest
+    other person's distance, None when nobody else is within TURNED_NAME_MARGIN)."""
+    return (distance is not None and distance <= TURNED_NAME_DISTANCE
+            and (runner_up is None or runner_up - distance >= TURNED_NAME_MARGIN))
+
+
+def may_name(quality: LiveQuality) -> bool:
+    """Whether a match on this look could name anyone: it is judgeable, or turned but nameable. Only such looks are
+    encoded."""
+    return judgeable(quality, match=True) or turned_but_nameable(quality)
 
 
 # The best look at a face (best shot): bigger up to SHOT_FULL_PX (beyond, a face walking closer does not replace a

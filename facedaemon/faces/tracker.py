@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from facedaemon.faces.boxes import iou
-from facedaemon.faces.quality import judgeable
+from facedaemon.faces.quality import (
+    TURNED_NAME_MARGIN,
+    judgeable,
+    may_name,
+    names_when_turned,
+    turned_but_nameable,
+)
 from facedaemon.faces.types import FACE, UNKNOWN, Box, is_person
 
 if TYPE_CHECKING:
@@ -21,8 +27,9 @@ if TYPE_CHECKING:
     from facedaemon.faces.quality import LiveQuality
 
 # How a track's label is decided (docs/faces.md, "Three labels"). Only looks that can be judged
-# (quality.judgeable) vote. The "very far" distance (tolerance 0.6 + 0.15) and NAME_MARGIN are what the pose
-# measurement recommends (faces/pose.py RECOMMENDED_*, docs/performance.md "Face pose and distance").
+# (quality.judgeable) vote, and, for a name only, a close clear match on a face turned a little past the limit
+# (quality.turned_but_nameable, ballot). The "very far" distance (tolerance 0.6 + 0.15) and NAME_MARGIN are what
+# the pose measurement recommends (faces/pose.py RECOMMENDED_*, docs/performance.md "Face pose and distance").
 LOOK_GAP_MAX = 10.0  # s between two looks at a camera beyond which its tracks are not carried over (expire())
 UNKNOWN_AFTER_MISSES = 2  # judgeable misses in a row that make a track Unknown …
 FAR_BEYOND_TOLERANCE = 0.15  # … or one this far beyond the tolerance (strangers: 0.69+, docs/performance.md)
@@ -30,6 +37,9 @@ NAME_MARGIN = 0.05  # a match names a track only when the nearest other person i
 UNDECIDED_RECHECK_SECONDS = 0.5  # a track with a vote but no label yet is encoded again this soon
 BETTER_SHOT = 1.3  # a look this much better (quality.shot_score) than the best shot is encoded at once …
 BETTER_SHOT_SECONDS = 1.0  # … at most once this often per track
+TURNED_RETRY_SECONDS = 0.5  # an unnamed track's turned look that named nobody is tried again this soon
+# How far past a match to look for the next person (matcher.runner_up): enough for either rule's margin.
+RUNNER_UP_REACH = max(NAME_MARGIN, TURNED_NAME_MARGIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,7 @@ class Track:
     best: BestShot | None = None
     last_shot: float | None = None  # monotonic time a better look was last encoded for (BETTER_SHOT_SECONDS)
     ignored: bool = False  # near an ignored unknown group (gallery/groups.py): "face", never Unknown, no crop
+    turned_tried: float | None = None  # when a turned look (quality.turned_but_nameable) last named nobody
 
     def vote(self, name: str, distance: float | None, confidence: float, now: float, decisive: bool = True) -> None:
         if self.stale:
@@ -152,12 +163,33 @@ def decisive(name: str, distance: float | None, runner_up: float | None, toleran
 
 
 def ballot(look: LiveQuality, name: str, distance: float | None, confidence: float, runner_up: float | None,
-           tolerance: float) -> Vote | None:
+           tolerance: float, label: str = FACE) -> Vote | None:
     """The vote one encoded look casts, or None when it cannot be judged (quality.judgeable: a miss needs the
-    stricter rule). `runner_up`: for a match, the distance to the nearest other person (see decisive)."""
-    if not judgeable(look, match=is_person(name)):
-        return None
-    return Vote(name, distance, confidence, decisive(name, distance, runner_up, tolerance))
+    stricter rule). `runner_up`: for a match, the distance to the nearest other person (see decisive).
+
+    A look turned past the judging limit but nameable (quality.turned_but_nameable) votes only for a close, clear
+    match (quality.names_when_turned), and only to name a track that has no label yet (`label`, the track's) or to
+    confirm its own name: a turned look never makes a track Unknown and never takes a name or an Unknown away."""
+    if judgeable(look, match=is_person(name)):
+        return Vote(name, distance, confidence, decisive(name, distance, runner_up, tolerance))
+    if (is_person(name) and label in (FACE, name) and turned_but_nameable(look)
+            and names_when_turned(distance, runner_up)):
+        return Vote(name, distance, confidence, True)
+    return None
+
+
+def wants_encoding(track: Track, look: LiveQuality, score: float, now: float, recheck_seconds: float,
+                   recheck_max_seconds: float | None = None) -> bool:
+    """Whether to encode this look: one that could name someone (quality.may_name) when the track's recheck is due
+    (needs_encoding) or the look is clearly better than its best shot (wants_better_shot, `score`). A turned look
+    that named nobody does not put the recheck off (a judgeable look is still encoded at once), and the next turned
+    look waits TURNED_RETRY_SECONDS."""
+    if not may_name(look):
+        return False
+    if (not judgeable(look, match=True) and track.turned_tried is not None
+            and now - track.turned_tried < TURNED_RETRY_SECONDS):
+        return False
+    return needs_encoding(track, now, recheck_seconds, recheck_max_seconds) or wants_better_shot(track, score, now)
 
 
 def wants_better_shot(track: Track, score: float, now: float) -> bool:

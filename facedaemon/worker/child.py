@@ -38,16 +38,15 @@ from facedaemon.faces.quality import (
     shot_score,
 )
 from facedaemon.faces.tracker import (
-    NAME_MARGIN,
+    RUNNER_UP_REACH,
     Track,
     Tracker,
     all_tracks_looked_at,
     ballot,
-    needs_encoding,
     offer_shot,
-    wants_better_shot,
+    wants_encoding,
 )
-from facedaemon.faces.types import UNKNOWN, Box, FaceResult, RecognitionResult, is_person
+from facedaemon.faces.types import FACE, UNKNOWN, Box, FaceResult, RecognitionResult, is_person
 from facedaemon.gallery.layout import GalleryError
 from facedaemon.gallery.load import load_gallery_with_negatives
 from facedaemon.gallery.watch import describe_changes, snapshot
@@ -227,9 +226,8 @@ class RecognitionChild:
         tracks = tracker.update([f.box for f in found], now)
         rgb = engine.to_rgb(frame) if rec.model != engine.BLAZEFACE else None  # dlib's landmarks want RGB
         looks = self.measure(request.camera, frame, rgb, tracks, found)
-        due = [t for t in tracks if t.id in looks and judgeable(looks[t.id], match=True)
-               and (needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)
-                    or wants_better_shot(t, shot_score(looks[t.id]), now))]
+        due = [t for t in tracks if t.id in looks and wants_encoding(
+            t, looks[t.id], shot_score(looks[t.id]), now, rec.recheck_seconds, rec.recheck_max_seconds)]
         if due:
             rgb = engine.to_rgb(frame) if rgb is None else rgb
             encodings = engine.encode(rgb, [t.box for t in due])
@@ -275,10 +273,15 @@ class RecognitionChild:
             return
         second = None  # the nearest other person, if near enough to matter (tracker.decisive)
         if is_person(m.name) and m.distance is not None:
-            second = runner_up(self.known, encoding, m.name, m.distance + NAME_MARGIN)
-        vote = ballot(look, m.name, m.distance, m.confidence, second, self.settings.recognition.tolerance)
+            second = runner_up(self.known, encoding, m.name, m.distance + RUNNER_UP_REACH)
+        vote = ballot(look, m.name, m.distance, m.confidence, second, self.settings.recognition.tolerance,
+                      track.label)
         if vote is None:
-            track.last_encoded = now  # no vote (the label shown stays); look again at the next recheck
+            if track.label == FACE and not judgeable(look, match=True):
+                # A turned look named nobody: the next judgeable look is still encoded at once (wants_encoding).
+                track.turned_tried = now
+            else:
+                track.last_encoded = now  # no vote (the label shown stays); look again at the next recheck
             return
         track.vote(vote.name, vote.distance, vote.confidence, now, vote.decisive)
 

@@ -3,7 +3,8 @@ recognition child, worker/identify_server.py) and of `facedaemon identify` (face
 
 The live labels' rules applied to a single look (there is no track to add a second one):
 - a face is named only when its look can be judged for a match (quality.judgeable: big, sharp, frontal enough)
-  and the match is decisive: the nearest other person is at least tracker.NAME_MARGIN farther;
+  and the match is decisive: the nearest other person is at least tracker.NAME_MARGIN farther; a face turned a
+  little past the limit is named only on a close, clear match (quality.turned_but_nameable, names_when_turned);
 - anything else is "Unknown"; `judgeable` says whether that Unknown is evidence of a stranger (a face too small,
   blurred or turned away that matched nobody may still be someone known: the live stream shows it as "face").
 """
@@ -29,7 +30,7 @@ from facedaemon.faces.quality import (
     pose_from_keypoints,
     pose_from_landmarks5,
 )
-from facedaemon.faces.tracker import NAME_MARGIN, ballot
+from facedaemon.faces.tracker import RUNNER_UP_REACH, ballot
 from facedaemon.faces.types import UNKNOWN, Box, is_person
 from facedaemon.gallery.images import ALLOWED_FORMATS, decode_rgb
 
@@ -96,7 +97,7 @@ def _one_face(rgb: np.ndarray, found: engine.Found, pose: tuple[float, float] | 
                                rec.tolerance)
         second = None  # the nearest other person, if near enough to matter (tracker.decisive)
         if is_person(m.name) and m.distance is not None:
-            second = runner_up(known, encodings[0], m.name, m.distance + NAME_MARGIN)
+            second = runner_up(known, encodings[0], m.name, m.distance + RUNNER_UP_REACH)
         return StillFace(found.box, m, look, second)
 
 
@@ -108,7 +109,7 @@ def label(face: StillFace, tolerance: float) -> tuple[str, str | None]:
     vote = ballot(face.quality, m.name, m.distance, m.confidence, face.runner_up, tolerance)
     why = not_judgeable(face.quality, match=is_person(m.name))
     if vote is not None and is_person(vote.name) and vote.decisive:
-        return vote.name, None
+        return vote.name, why  # None, unless named though turned (quality.turned_but_nameable)
     return UNKNOWN, why
 
 

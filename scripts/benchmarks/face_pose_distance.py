@@ -23,10 +23,18 @@ people (biden, known_faces/*) are there as further strangers' galleries, so each
 The frames are measured as filmed, Gaussian-blurred (sigma 1, 2, 4 px per 360 lines) and shrunk (1/2, 1/4).
 A perspective warp of the shared obama.jpg is a synthetic stand-in for yaw, reported in its own table only.
 
+--bands LFW_DIR: may a face turned past the judging limit (30 to 40 degrees) name a person under a stricter rule
+(faces/quality.py TURNED_*)? The right person's and the nearest stranger's distance by |yaw| band, over LFW photos
+(a folder per person: /work/cache/groups-lfw holds 25 people's from umass-vis-lfw/umass-vis-lfw.github.io at
+2a620cd8, 8 each), the shared photos (every photo a gallery entry too, never compared with itself; obama.jpg a
+probe only) and both clips' frames (probes against all of them), and what stricter rules would have named.
+
 --calibrate 3DDFA_CHECKOUT: the pose estimators' error against AFLW2000-3D's head angles (test.configs/ and
 c++/weights/u_base.txt of the 3DDFA checkout above), and the value a fit would give each faces/pose.py constant.
 
 Usage: .venv/bin/python scripts/benchmarks/face_pose_distance.py [--dump FACES.jsonl] MEDIA_DIR [PHOTOS_DIR]
+       .venv/bin/python scripts/benchmarks/face_pose_distance.py --bands LFW_DIR MEDIA_DIR [PHOTOS_DIR] [--dump LOOKS]
+       .venv/bin/python scripts/benchmarks/face_pose_distance.py --bands-again LOOKS
        .venv/bin/python scripts/benchmarks/face_pose_distance.py --limits FACES.jsonl
        .venv/bin/python scripts/benchmarks/face_pose_distance.py --calibrate 3DDFA_CHECKOUT
 (PHOTOS_DIR: default devtools.shared_data())
@@ -104,6 +112,17 @@ def main() -> None:
     if args[:1] == ["--calibrate"] and len(args) == 2:
         calibrate(Path(args[1]))
         return
+    if args[:1] == ["--bands-again"] and len(args) == 2:  # the tables again, from a --bands --dump
+        band_report([Look(**json.loads(line)) for line in Path(args[1]).read_text().splitlines()])
+        return
+    if args[:1] == ["--bands"]:
+        dump = None
+        if "--dump" in args[:-1]:
+            at = args.index("--dump")
+            dump, args = Path(args[at + 1]), args[:at] + args[at + 2:]
+        if len(args) in (3, 4):
+            bands(Path(args[1]), Path(args[2]), Path(args[3]) if len(args) > 3 else shared_data(), dump)
+            return
     if args[:1] == ["--limits"] and len(args) == 2:  # the summary again, from a --dump of an earlier run
         limits([Face(**json.loads(line)) for line in Path(args[1]).read_text().splitlines()])
         return
@@ -417,6 +436,212 @@ def landmarks5_stand_in(p: np.ndarray) -> dict[str, list[tuple[float, float]]]:
     names them (its "left_eye" is on the image's left)."""
     return {"left_eye": [tuple(p[36]), tuple(p[39])], "right_eye": [tuple(p[42]), tuple(p[45])],
             "nose_tip": [tuple(p[33])]}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# --bands: may a face turned past the judging limit (quality.MAX_YAW_DEG) name a person under a stricter rule?
+# Every look is measured as the worker measures it (engine.blazeface_found, quality.live_quality); a look counts when
+# it passes every other part of the rule (height, sharpness, pitch, score), so yaw is the one thing that varies.
+BAND_EDGES = (0.0, 20.0, 25.0, 30.0, 35.0, 40.0, 90.0)
+TURNED = (30.0, 40.0)  # the band a stricter rule might let name
+TURNED_RULES = tuple((t, m) for t in (0.35, 0.40, 0.42, 0.45, 0.50) for m in (0.05, 0.10, 0.15))
+LOOKALIKES = ("ChengHaoXie", "KaiYuChen")
+
+
+@dataclass
+class Look:
+    source: str  # "LFW", "shared", "obama.mp4", "short_hamilton_clip.mp4"
+    person: str  # STRANGER: someone in no gallery
+    name: str  # file name or frame number
+    yaw: float
+    pitch: float
+    height: int
+    sharpness: float
+    score: float
+    encoding: list[float]
+    in_gallery: bool = False  # a photo that is also a gallery entry (never compared with itself)
+
+
+def bands(lfw: Path, media: Path, shared: Path, dump: Path | None) -> None:
+    looks = photo_looks(lfw, media, shared) + clip_looks(media)
+    if dump:
+        dump.write_text("".join(json.dumps(asdict(look)) + "\n" for look in looks))
+    band_report(looks)
+
+
+def measured_looks(bgr: np.ndarray, source: str, name: str) -> list[tuple[Look, tuple]]:
+    """Each face BlazeFace finds, measured as the worker measures it, with its box (person left blank)."""
+    from facedaemon.faces.quality import live_quality, pose_from_keypoints
+
+    found = [f for f in engine.blazeface_found(bgr, None, bgr=True) if f.keypoints]
+    if not found:
+        return []
+    rgb = engine.to_rgb(bgr)
+    looks = []
+    for f, encoding in zip(found, engine.encode(rgb, [f.box for f in found]), strict=True):
+        q = live_quality(rgb, f.box, pose_from_keypoints(f.keypoints), f.score)
+        looks.append((Look(source, "", name, float(q.yaw), float(q.pitch), q.height, q.sharpness, float(q.score),
+                           [float(v) for v in encoding]), f.box))
+    return looks
+
+
+def photo_looks(lfw: Path, media: Path, shared: Path) -> list[Look]:
+    """LFW (the face nearest the middle: LFW centres its person) and the shared photos, each also a gallery entry.
+    The shared obama.jpg is a probe only: the labels bench's gallery for Obama is obama2/3.jpg."""
+    import cv2
+
+    photos = [(p, "LFW", p.parent.name) for p in sorted(lfw.glob("*/*.jpg"))]
+    photos += [(shared / "images" / f"{n}.jpg", "shared", OBAMA) for n in ("obama", "obama2", "obama3")]
+    photos.append((shared / "images" / "biden.jpg", "shared", "biden"))
+    photos += [(p, "shared", p.stem) for p in sorted((shared / "known_faces").glob("*.jpg"))]
+    photos.append((media / "lin-manuel-miranda.png", "media", LIN))
+    looks = []
+    for path, source, person in photos:
+        bgr = cv2.imread(str(path))
+        found = measured_looks(bgr, source, path.name)
+        if not found:
+            print(f"{path}: no face found", file=sys.stderr)
+            continue
+        middle = (bgr.shape[0] / 2, bgr.shape[1] / 2)
+        look, _ = min(found, key=lambda lb: math.dist(middle, ((lb[1][0] + lb[1][2]) / 2, (lb[1][1] + lb[1][3]) / 2)))
+        look.person = person
+        look.in_gallery = path.name != "obama.jpg"
+        looks.append(look)
+    return looks
+
+
+def clip_looks(media: Path) -> list[Look]:
+    """Every face BlazeFace finds in both clips as filmed, labelled as above; faces not identified are left out."""
+    looks = []
+    for clip, labeler in CLIPS:
+        for index, bgr in enumerate(frames(media / clip)):
+            for look, box in measured_looks(bgr, clip, str(index)):
+                who = labeler(index, box)
+                if who is not None:
+                    look.person = who
+                    looks.append(look)
+    return looks
+
+
+@dataclass
+class Judged:
+    look: Look
+    own: float | None  # distance to the person's own gallery (None: a stranger, or no other photo of them)
+    first: float  # nearest person other than the look's own: the nearest stranger
+    first_name: str
+    second: float  # the next person after `first` (other than the look's own)
+    strangers: int  # gallery people other than the look's own it was compared with
+
+
+def judge_looks(looks: list[Look]) -> list[Judged]:
+    """Each look's distance to every gallery person but itself: its own person, and the two nearest others."""
+    gallery = [look for look in looks if look.in_gallery]
+    rows = np.array([look.encoding for look in gallery])
+    names = [look.person for look in gallery]
+    judged = []
+    for look in looks:
+        distances = np.linalg.norm(rows - np.array(look.encoding), axis=1)
+        best: dict[str, float] = {}
+        for entry, name, d in zip(gallery, names, distances.tolist(), strict=True):
+            if entry is not look:
+                best[name] = min(d, best.get(name, math.inf))
+        own = best.pop(look.person, None)
+        others = sorted(best.items(), key=lambda item: item[1])
+        judged.append(Judged(look, own, others[0][1], others[0][0], others[1][1], len(others)))
+    return judged
+
+
+def otherwise_judgeable(look: Look) -> bool:
+    """Passes every part of "can this face be judged?" but yaw (quality.judgeable for a match)."""
+    from facedaemon.faces.quality import LiveQuality, judgeable
+
+    return judgeable(LiveQuality(look.height, look.sharpness, 0.0, look.pitch, look.score), match=True)
+
+
+def names_wrongly(j: Judged, threshold: float, margin: float) -> bool:
+    """Would the rule "nearest person within `threshold`, the next `margin` farther" name someone else? With the
+    right person in the gallery (own), the next is the nearer of own and the second stranger."""
+    nxt = j.second if j.own is None else min(j.second, j.own)
+    return j.first <= threshold and nxt - j.first >= margin
+
+
+def names_rightly(j: Judged, threshold: float, margin: float) -> bool:
+    return j.own is not None and j.own <= threshold and j.first - j.own >= margin
+
+
+def names_wrongly_as_stranger(j: Judged, threshold: float, margin: float) -> bool:
+    """The same look with its own person out of the gallery (a stranger to the household)."""
+    return j.first <= threshold and j.second - j.first >= margin
+
+
+def band_report(looks: list[Look]) -> None:
+    judged = [j for j in judge_looks(looks) if otherwise_judgeable(j.look)]
+    sources = sorted({j.look.source for j in judged})
+    print(f"### Right person and nearest stranger by |yaw| ({len(judged)} looks within every other limit)\n")
+    print("| |yaw| | looks (" + ", ".join(sources) + ") | with a gallery of their own | own distance: median / "
+          "p90 / max | nearest stranger: min / p1 / p10 / median | stranger < 0.5 / < 0.45 / < 0.4 | "
+          "nearest stranger − own: min / p10 |")
+    print("|---|---|---|---|---|---|---|")
+    for low, high in pairwise(BAND_EDGES):
+        inside = [j for j in judged if low <= abs(j.look.yaw) < high]
+        if not inside:
+            continue
+        counts = " / ".join(str(sum(j.look.source == s for j in inside)) for s in sources)
+        known = [j for j in inside if j.own is not None]
+        own = np.array([j.own for j in known])
+        first = np.array([j.first for j in inside])
+        gap = np.array([j.first - j.own for j in known])
+        near = " / ".join(str(int(np.sum(first < t))) for t in (0.5, 0.45, 0.4))
+        print(f"| {low:g}–{high:g} | {len(inside)} ({counts}) | {len(known)} | {stats(own, 50, 90, 100)} | "
+              f"{stats(first, 0, 1, 10, 50)} | {near} | {stats(gap, 0, 10)} |")
+    turned_rules(judged)
+    nearest_turned(judged)
+    lookalike_pair(judged)
+
+
+def turned_rules(judged: list[Judged]) -> None:
+    low, high = TURNED
+    turned = [j for j in judged if low < abs(j.look.yaw) <= high]
+    known = [j for j in turned if j.own is not None]
+    clip = [j for j in known if j.look.source == "obama.mp4"]
+    people = len({j.look.person for j in turned if j.look.person != STRANGER})
+    pairs = sum(j.strangers for j in turned)
+    print(f"\n### Stricter rules for a name at {low:g}–{high:g}° ({len(turned)} looks of {people} known people and "
+          f"{sum(j.look.person == STRANGER for j in turned)} strangers' faces; {pairs} look-to-stranger pairs; "
+          f"{len(known)} with their own gallery, {len(clip)} of them obama.mp4)\n")
+    print("| name if nearest ≤ | and next person farther by | right names (all / obama.mp4) | wrong names, own "
+          "person in the gallery | wrong names, own person out (every look a stranger) | same at 20–30° "
+          "(wrong, as strangers) |")
+    print("|---|---|---|---|---|---|")
+    level = [j for j in judged if 20 <= abs(j.look.yaw) <= 30]
+    for threshold, margin in TURNED_RULES:
+        right = sum(names_rightly(j, threshold, margin) for j in known)
+        right_clip = sum(names_rightly(j, threshold, margin) for j in clip)
+        wrong = sum(names_wrongly(j, threshold, margin) for j in turned)
+        as_strangers = sum(names_wrongly_as_stranger(j, threshold, margin) for j in turned)
+        level_wrong = sum(names_wrongly_as_stranger(j, threshold, margin) for j in level)
+        print(f"| {threshold:.2f} | {margin:.2f} | {pct(right, known)} / {pct(right_clip, clip)} | {wrong} | "
+              f"{as_strangers} of {len(turned)} | {level_wrong} of {len(level)} |")
+
+
+def pct(count: int, of: list) -> str:
+    return f"{count * 100 / len(of):.0f} %" if of else "-"
+
+
+def nearest_turned(judged: list[Judged]) -> None:
+    """The stranger pairs nearest each other among turned looks: how far the threshold is from a wrong name."""
+    low, high = TURNED
+    turned = sorted((j for j in judged if low < abs(j.look.yaw) <= high), key=lambda j: j.first)[:5]
+    print(f"\nNearest strangers at {low:g}–{high:g}°: " + "; ".join(
+        f"{j.look.source} {j.look.person} {j.look.name} (yaw {j.look.yaw:+.0f}) to {j.first_name} {j.first:.2f}, "
+        f"next {j.second:.2f}" for j in turned))
+
+
+def lookalike_pair(judged: list[Judged]) -> None:
+    pair = {j.look.person: j for j in judged if j.look.person in LOOKALIKES}
+    cells = [f"{name} (yaw {j.look.yaw:+.0f}): nearest other {j.first_name} {j.first:.2f}, next {j.second:.2f}"
+             for name, j in sorted(pair.items())]
+    print("\nLook-alike pair: " + "; ".join(cells))
 
 
 if __name__ == "__main__":

@@ -275,3 +275,15 @@ def test_clips_choose_rows_and_a_wrong_name_is_a_clear_error() -> None:
     assert _kinds("strangers, footage") == ("strangers", "footage")
     with pytest.raises(LabelsError, match="--clips: turning"):
         _kinds("turning")
+
+
+def test_clips_without_the_footage_report_nothing_about_it(tmp_path: Path) -> None:
+    """`--clips turn,walk,both` ended in a KeyError after its tables (the JSON never written): the real clip's
+    report assumed the clip had been asked for."""
+    from facedaemon.bench.labels import _kinds, footage_report
+
+    assert footage_report(_kinds("turn,walk,both"), None, {}, 20.0, None) == []
+    assert "not run" in "\n".join(footage_report(_kinds("strangers,footage"), None, {}, 20.0, tmp_path))
+    run = {"known": {"tracks_drawn": 1}, "reasons": {}, "looks": []}
+    lines = footage_report(_kinds("footage"), tmp_path / "obama.mp4", {"footage": {"hog": [run]}}, 20.0, tmp_path)
+    assert "looped 20 s per run" in lines[1] and lines[2].startswith("hog run 1: 1 tracks drawn on him")

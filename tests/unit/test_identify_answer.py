@@ -45,6 +45,14 @@ def test_a_match_on_a_look_that_cannot_be_judged_is_not_named() -> None:
     assert name == UNKNOWN and why is not None and "turned away" in why
 
 
+def test_a_face_turned_33_degrees_is_named_only_on_a_close_clear_match_and_says_it_was_turned() -> None:
+    turned = LiveQuality(120, 900.0, 33.0, 0.0, 0.9)
+    name, why = label(face("Obama", 0.35, turned, runner_up=0.5), TOLERANCE)
+    assert name == "Obama" and why is not None and "turned away" in why
+    assert label(face("Obama", 0.5, turned), TOLERANCE)[0] == UNKNOWN
+    assert label(face("Obama", 0.35, turned, runner_up=0.42), TOLERANCE)[0] == UNKNOWN, "the next person is near"
+
+
 def test_a_miss_is_unknown_and_says_whether_it_could_be_judged() -> None:
     assert label(face(UNKNOWN, 0.8), TOLERANCE) == (UNKNOWN, None)
     small = LiveQuality(30, 900.0, 0.0, 0.0, 0.9)  # a match counts from 20 px, a miss only from 40

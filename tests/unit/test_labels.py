@@ -17,17 +17,23 @@ from facedaemon.faces.quality import (
     MAX_YAW_DEG,
     MIN_JUDGE_SCORE,
     MIN_LIVE_SHARPNESS,
+    TURNED_MAX_YAW_DEG,
+    TURNED_NAME_DISTANCE,
+    TURNED_NAME_MARGIN,
     UNKNOWN_MIN_PX,
     LiveQuality,
     judgeable,
+    may_name,
     not_judgeable,
     pose_from_keypoints,
     pose_from_landmarks5,
     shot_score,
+    turned_but_nameable,
 )
 from facedaemon.faces.tracker import (
     FAR_BEYOND_TOLERANCE,
     NAME_MARGIN,
+    TURNED_RETRY_SECONDS,
     UNDECIDED_RECHECK_SECONDS,
     UNKNOWN_AFTER_MISSES,
     BestShot,
@@ -39,6 +45,7 @@ from facedaemon.faces.tracker import (
     needs_encoding,
     offer_shot,
     wants_better_shot,
+    wants_encoding,
 )
 from facedaemon.faces.types import FACE, UNKNOWN, is_person
 
@@ -246,14 +253,19 @@ outcomes = st.tuples(st.sampled_from(["Ann", "Bo", UNKNOWN]), st.floats(0.0, 1.2
 
 @given(st.lists(st.tuples(looks, outcomes), max_size=15))
 def test_property_looks_that_cannot_be_judged_never_count(seen: list) -> None:
-    """Whatever the looks that could not be judged said, the label is what the judgeable ones alone decide."""
+    """Whatever the looks that could not be judged said, the label is what the judgeable ones alone decide, and the
+    close, clear matches of faces turned a little past the limit (the only unjudged looks that vote: names only)."""
     every, judged_only = Track(1, (0, 100, 100, 0), 0.0), Track(2, (0, 100, 100, 0), 0.0)
     for now, (look, (name, distance, second)) in enumerate(seen):
-        vote = ballot(look, name, distance, 0.5, second, TOLERANCE)  # what the worker does with every look
+        vote = ballot(look, name, distance, 0.5, second, TOLERANCE, every.label)  # what the worker does
         if vote is not None:
             every.vote(vote.name, vote.distance, vote.confidence, float(now), vote.decisive)
         if judgeable(look, match=is_person(name)):  # the judgeable looks alone, voted directly
             judged_only.vote(name, distance, 0.5, float(now), decisive(name, distance, second, TOLERANCE))
+        elif vote is not None:
+            assert turned_but_nameable(look) and is_person(name) and distance <= TURNED_NAME_DISTANCE
+            assert second is None or second - distance >= TURNED_NAME_MARGIN
+            judged_only.vote(name, distance, 0.5, float(now), True)
     assert every.label == judged_only.label
 
 
@@ -264,10 +276,71 @@ def test_property_a_named_track_never_becomes_unknown_from_looks_that_cannot_be_
     face.vote(name, 0.3, 0.9, 0.0)
     refused = [(look, outcome) for look, outcome in seen if not judgeable(look, match=is_person(outcome[0]))]
     for now, (look, (said, distance, second)) in enumerate(refused, start=1):
-        vote = ballot(look, said, distance, 0.5, second, TOLERANCE)  # what the worker does with each look
+        vote = ballot(look, said, distance, 0.5, second, TOLERANCE, face.label)  # what the worker does
         if vote is not None:
             face.vote(vote.name, vote.distance, vote.confidence, float(now), vote.decisive)
     assert face.label == name
+
+
+# --- a face turned a little past the limit: a name on a close, clear match, never Unknown -------------------------
+
+TURNED = quality(yaw=33.0)
+
+
+def test_a_face_turned_33_degrees_cannot_be_judged_but_may_name() -> None:
+    assert not judgeable(TURNED, match=True) and "turned away" in (not_judgeable(TURNED, match=True) or "")
+    assert turned_but_nameable(TURNED) and turned_but_nameable(quality(yaw=-33.0)) and may_name(TURNED)
+    assert not turned_but_nameable(CLEAR), "a judgeable face is judged by the ordinary rule"
+    assert not turned_but_nameable(quality(yaw=TURNED_MAX_YAW_DEG + 1)) and not may_name(quality(yaw=50.0))
+    assert not turned_but_nameable(quality(yaw=33.0, sharpness=MIN_LIVE_SHARPNESS - 1)), "yaw the only flaw"
+    assert not turned_but_nameable(quality(yaw=33.0, score=None, pitch=None, height=ENCODE_MIN_PX - 1))
+
+
+def test_a_face_turned_33_degrees_at_a_close_distance_with_a_clear_margin_names() -> None:
+    face = Track(1, (0, 100, 100, 0), 0.0)
+    vote = ballot(TURNED, "Ann", 0.35, 0.8, 0.35 + TURNED_NAME_MARGIN + 0.01, TOLERANCE, face.label)
+    assert vote is not None and vote.decisive
+    face.vote(vote.name, vote.distance, vote.confidence, 1.0, vote.decisive)
+    assert face.label == "Ann"
+    assert ballot(TURNED, "Ann", 0.35, 0.8, None, TOLERANCE) is not None, "nobody else near"
+
+
+def test_a_face_turned_33_degrees_at_an_ordinary_distance_stays_face() -> None:
+    assert ballot(TURNED, "Ann", 0.5, 0.7, None, TOLERANCE) is None, "0.5 names a frontal face, not a turned one"
+    assert ballot(TURNED, "Ann", TURNED_NAME_DISTANCE + 0.01, 0.7, None, TOLERANCE) is None
+    assert ballot(TURNED, "Ann", 0.35, 0.8, 0.35 + TURNED_NAME_MARGIN - 0.01, TOLERANCE) is None, "look-alike near"
+    assert ballot(quality(yaw=45.0), "Ann", 0.2, 0.9, None, TOLERANCE) is None, "past the turned limit"
+    assert ballot(CLEAR, "Ann", 0.5, 0.7, None, TOLERANCE) is not None, "the same match, frontal"
+
+
+@pytest.mark.parametrize("distance", [0.61, 0.7, 0.9, 1.1])
+def test_a_face_turned_33_degrees_that_matches_nobody_never_makes_unknown(distance: float) -> None:
+    for label in (FACE, "Ann", UNKNOWN):
+        assert ballot(TURNED, UNKNOWN, distance, 0.2, None, TOLERANCE, label) is None
+    face = Track(1, (0, 100, 100, 0), 0.0)
+    for now in range(6):  # what the worker does with each encoded look: no vote, no label
+        vote = ballot(TURNED, UNKNOWN, distance, 0.2, None, TOLERANCE, face.label)
+        if vote is not None:
+            face.vote(vote.name, vote.distance, vote.confidence, float(now), vote.decisive)
+    assert face.label == FACE
+
+
+def test_a_turned_match_neither_renames_a_track_nor_unmakes_an_unknown() -> None:
+    """Only judgeable evidence changes a label that is decided: a turned look names an unnamed track or confirms."""
+    assert ballot(TURNED, "Bo", 0.3, 0.9, None, TOLERANCE, "Ann") is None
+    assert ballot(TURNED, "Bo", 0.3, 0.9, None, TOLERANCE, UNKNOWN) is None
+    assert ballot(TURNED, "Ann", 0.3, 0.9, None, TOLERANCE, "Ann") is not None
+
+
+def test_a_turned_look_that_named_nobody_does_not_put_off_the_next_judgeable_look() -> None:
+    face = Track(1, (0, 100, 100, 0), 0.0)
+    face.quality = TURNED
+    assert wants_encoding(face, TURNED, shot_score(TURNED), 10.0, recheck_seconds=2.0), "a new face: encode"
+    face.turned_tried = 10.0  # what the worker sets when that look named nobody
+    assert not wants_encoding(face, TURNED, shot_score(TURNED), 10.0 + TURNED_RETRY_SECONDS - 0.01, 2.0)
+    assert wants_encoding(face, TURNED, shot_score(TURNED), 10.0 + TURNED_RETRY_SECONDS, 2.0)
+    assert wants_encoding(face, CLEAR, shot_score(CLEAR), 10.04, 2.0), "the first judgeable look: at once"
+    assert not wants_encoding(face, quality(yaw=60.0), 0.1, 20.0, 2.0), "too far turned: never encoded"
 
 
 # --- best shot ------------------------------------------------------------------------------------------------------
@@ -303,3 +376,31 @@ def test_a_clearly_better_look_is_encoded_at_most_once_a_second() -> None:
     assert not wants_better_shot(face, better, 0.5), "bounded per second"
     assert wants_better_shot(face, better, 1.0)
     assert not wants_better_shot(face, shot_score(quality(height=55)), 2.0), "not clearly better"
+
+
+def test_the_worker_names_a_turned_face_only_on_a_close_clear_match(tmp_path) -> None:
+    """RecognitionChild.judge with a real gallery (no models: the encodings are given): the runner-up is looked for
+    far enough for the turned rule's margin, and a turned look that named nobody leaves the face unencoded-as-judged
+    (the next judgeable look is encoded at once)."""
+    from facedaemon.config.models import RecognitionConfig
+    from facedaemon.faces.matcher import KnownFaces, match_many
+    from facedaemon.worker.child import RecognitionChild
+    from facedaemon.worker.protocol import ChildSettings
+
+    ann, along, across = np.zeros(128), np.eye(128)[0], np.eye(128)[1]
+    query = ann + 0.35 * along  # 0.35 from Ann
+    child = RecognitionChild(ChildSettings(tmp_path, None, RecognitionConfig()))
+
+    def judged(bo: np.ndarray, near: np.ndarray = ann) -> Track:
+        child.known = KnownFaces(("Ann", "Bo"), np.array([near, bo]))
+        track = Track(1, (0, 100, 100, 0), 0.0)
+        (m,) = match_many(child.known, [query], TOLERANCE)
+        child.judge(track, TURNED, m, query, 5.0)
+        return track
+
+    clear = judged(query + 0.5 * across)  # Bo 0.5 away: 0.15 farther than Ann
+    assert clear.label == "Ann"
+    close = judged(query + 0.40 * across)  # Bo 0.40 away: within the turned margin, outside the ordinary one
+    assert close.label == FACE and close.turned_tried == 5.0 and close.last_encoded is None
+    missed = judged(query + 0.8 * across, near=query - 0.7 * across)  # nobody within the tolerance
+    assert missed.label == FACE and not missed.votes, "a turned miss casts no vote"
