@@ -43,7 +43,6 @@ from facedaemon.faces.tracker import (
     Tracker,
     all_tracks_looked_at,
     ballot,
-    needs_encoding,
     offer_shot,
     wants_better_shot,
 )
@@ -57,6 +56,7 @@ from facedaemon.runtime.recent import RecentFaces, camera_folder
 from facedaemon.worker import identify_faces, identify_server
 from facedaemon.worker.groups import GroupKeeper
 from facedaemon.worker.protocol import ChildSettings, Request
+from facedaemon.worker.schedule import EncodedLook, encode_due, full_scan_seconds
 from facedaemon.worker.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still there
 GALLERY_POLL_SECONDS = 2.0  # faces_dir is stat-walked this often; a change reloads (only new photos are encoded)
 RELOAD_MAX_ENCODE = 16  # new photos encoded per reload (~0.5 s each), well inside the parent's stall limit
-FULL_SCAN_SECONDS = 0.9  # while every face is followed, the whole frame is scanned this often (newcomers)
-# … and in between only around each tracked face (grown by REGION_MARGIN × its size on each side).
+# While every face is followed, the whole frame is scanned every schedule.full_scan_seconds (newcomers), and in
+# between only around each tracked face (grown by REGION_MARGIN × its size on each side).
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
 
@@ -80,6 +80,7 @@ class ChildCamera:
     crop_failed: bool = False  # a crop could not be written (disk full): said once, not every frame
     shots: ShotReporter | None = None  # thumbnails for the visit history
     tiles: TileMemory = field(default_factory=TileMemory)  # the BlazeFace tiles last seen, reused while unchanged
+    encoded: dict[int, EncodedLook] = field(default_factory=dict)  # each live track's look at its last encoding
 
 
 @dataclass
@@ -193,7 +194,8 @@ class RecognitionChild:
         nobody tracked and a frame sent because the picture changed, around that change."""
         if hint is not None and not whole and not state.tracker.tracks:
             return [focus_region(hint, HINT_MARGIN, HINT_MIN_SHARE, shape)]
-        recent = state.last_full_scan is not None and now - state.last_full_scan < FULL_SCAN_SECONDS
+        recent = state.last_full_scan is not None \
+            and now - state.last_full_scan < full_scan_seconds(state.tracker.tracks)
         if recent and not whole and all_tracks_looked_at(state.tracker.tracks, ENCODE_MIN_PX):
             return search_regions([t.box for t in state.tracker.tracks], REGION_MARGIN, shape)
         state.last_full_scan = now
@@ -219,9 +221,7 @@ class RecognitionChild:
         tracks = tracker.update([f.box for f in found], now)
         rgb = engine.to_rgb(frame) if rec.model != engine.BLAZEFACE else None  # dlib's landmarks want RGB
         looks = self.measure(request.camera, frame, rgb, tracks, found)
-        due = [t for t in tracks if t.id in looks and judgeable(looks[t.id], match=True)
-               and (needs_encoding(t, now, rec.recheck_seconds, rec.recheck_max_seconds)
-                    or wants_better_shot(t, shot_score(looks[t.id]), now))]
+        due = self.due(state, tracks, looks, now)
         if due:
             rgb = engine.to_rgb(frame) if rgb is None else rgb
             encodings = engine.encode(rgb, [t.box for t in due])
@@ -229,6 +229,7 @@ class RecognitionChild:
             matches = apply_negatives(self.known, self.negatives, np.asarray(encodings), matches, rec.tolerance)
             for track, m, encoding in zip(due, matches, encodings, strict=True):
                 self.judge(track, looks[track.id], m, encoding, now)
+                state.encoded[track.id] = EncodedLook.of(looks[track.id])
                 if offer_shot(track, shot_of(frame, track.box, looks[track.id], encoding, request.frame_time)):
                     track.last_shot = now
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
@@ -239,6 +240,18 @@ class RecognitionChild:
                       for t in shown)
         elapsed = time.perf_counter() - started
         return RecognitionResult(request.camera, request.frame_time, faces, elapsed, len(due))
+
+    def due(self, state: ChildCamera, tracks: list[Track], looks: dict[int, LiveQuality], now: float) -> list[Track]:
+        """The tracks this look encodes (schedule.encode_due, or a clearly better shot); forgets the encoded looks
+        of tracks that ended."""
+        rec = self.settings.recognition
+        live = {t.id for t in state.tracker.tracks}
+        for gone in [key for key in state.encoded if key not in live]:
+            del state.encoded[gone]
+        return [t for t in tracks if t.id in looks and judgeable(looks[t.id], match=True)
+                and (encode_due(t, looks[t.id], state.encoded.get(t.id), now, rec.recheck_seconds,
+                                rec.recheck_max_seconds)
+                     or wants_better_shot(t, shot_score(looks[t.id]), now))]
 
     @staticmethod
     def measure(camera: str, frame: np.ndarray, rgb: np.ndarray | None, tracks: list[Track],
