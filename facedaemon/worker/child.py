@@ -56,7 +56,7 @@ from facedaemon.runtime.recent import RecentFaces, camera_folder
 from facedaemon.worker import identify_faces, identify_server
 from facedaemon.worker.groups import GroupKeeper
 from facedaemon.worker.protocol import ChildSettings, Request
-from facedaemon.worker.schedule import EncodedLook, encode_due, full_scan_seconds
+from facedaemon.worker.schedule import FULL_SCAN_SECONDS, EncodedLook, encode_due
 from facedaemon.worker.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still there
 GALLERY_POLL_SECONDS = 2.0  # faces_dir is stat-walked this often; a change reloads (only new photos are encoded)
 RELOAD_MAX_ENCODE = 16  # new photos encoded per reload (~0.5 s each), well inside the parent's stall limit
-# While every face is followed, the whole frame is scanned every schedule.full_scan_seconds (newcomers), and in
+# While every face is followed, the whole frame is scanned every schedule.FULL_SCAN_SECONDS (newcomers), and in
 # between only around each tracked face (grown by REGION_MARGIN × its size on each side).
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
@@ -194,8 +194,7 @@ class RecognitionChild:
         nobody tracked and a frame sent because the picture changed, around that change."""
         if hint is not None and not whole and not state.tracker.tracks:
             return [focus_region(hint, HINT_MARGIN, HINT_MIN_SHARE, shape)]
-        recent = state.last_full_scan is not None \
-            and now - state.last_full_scan < full_scan_seconds(state.tracker.tracks)
+        recent = state.last_full_scan is not None and now - state.last_full_scan < FULL_SCAN_SECONDS
         if recent and not whole and all_tracks_looked_at(state.tracker.tracks, ENCODE_MIN_PX):
             return search_regions([t.box for t in state.tracker.tracks], REGION_MARGIN, shape)
         state.last_full_scan = now

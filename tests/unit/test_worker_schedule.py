@@ -1,5 +1,5 @@
-"""When the recognition child encodes a track and scans the whole frame (worker/schedule.py): a settled, unchanged
-face costs less, and a gallery change still re-decides every track at its next look."""
+"""When the recognition child encodes a track (worker/schedule.py): a settled, unchanged face costs less, and a
+gallery change still re-decides every track at its next look."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from facedaemon.worker.child import ChildCamera, RecognitionChild
 from facedaemon.worker.protocol import ChildSettings
 from facedaemon.worker.schedule import (
     FULL_SCAN_SECONDS,
-    SETTLED_FULL_SCAN_SECONDS,
     EncodedLook,
     encode_due,
-    full_scan_seconds,
     settled,
     unchanged,
 )
@@ -98,21 +96,15 @@ def test_the_encoded_looks_of_ended_tracks_are_forgotten(tmp_path: Path) -> None
     assert state.encoded == {}
 
 
-def test_whole_frame_scans_are_sparser_only_while_every_tracked_face_is_settled() -> None:
-    ann, bob = named(), Track(2, (100, 700, 260, 540), 0.0)
-    assert full_scan_seconds([]) == FULL_SCAN_SECONDS
-    assert full_scan_seconds([ann]) == SETTLED_FULL_SCAN_SECONDS > FULL_SCAN_SECONDS
-    assert full_scan_seconds([ann, bob]) == FULL_SCAN_SECONDS, "a face not named yet: newcomers as before"
-    ann.redecide()
-    assert full_scan_seconds([ann]) == FULL_SCAN_SECONDS, "a stale track: as before"
 
-
-def test_the_child_scans_the_whole_frame_at_the_settled_interval() -> None:
+def test_the_child_scans_the_whole_frame_as_often_with_every_face_settled() -> None:
+    """Newcomers beside a named face are looked for at the usual rate (a stranger may stay only a moment)."""
     shape = (720, 1280, 3)
     whole = [(0, 1280, 720, 0)]
     state = ChildCamera(Tracker())
     assert RecognitionChild.regions(state, shape, 0.0) == whole
     (track,) = state.tracker.update([BOX], 0.0)
     track.vote("Ann", 0.35, 0.9, 0.0)
-    assert RecognitionChild.regions(state, shape, FULL_SCAN_SECONDS + 0.1) != whole
-    assert RecognitionChild.regions(state, shape, SETTLED_FULL_SCAN_SECONDS) == whole
+    assert settled(track)
+    assert RecognitionChild.regions(state, shape, 0.1) != whole
+    assert RecognitionChild.regions(state, shape, FULL_SCAN_SECONDS) == whole
