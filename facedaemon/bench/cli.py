@@ -35,6 +35,8 @@ MIN_FPS = 29.0
 # Per-camera CPU figures also shown as a ratio to the floor (bench/floor.py).
 FLOOR_RATIO_KEYS = ("cpu_pct_per_camera", "multi_cpu_pct_per_camera", "cpu_pct_main_per_camera",
                     "cpu_pct_worker_per_camera", "cpu_pct_ffmpeg_per_camera")
+# The built clip per --resolution: frame size and the face's height in it.
+PICTURES = {"720p": ((1280, 720), 150), "1080p": ((1920, 1080), 48)}
 SPREAD_KEYS = ("cpu_pct_per_camera", "first_name_ms", "fps_ratio", "latency_p95_ms", "floor_cpu_pct",
                "cpu_pct_per_camera_floor_ratio")
 
@@ -61,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run facedaemon's phases this many times and report each figure's median (default 1; "
                              "3 with --labels)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this JSON file")
+    parser.add_argument("--resolution", choices=sorted(PICTURES), default="720p",
+                        help="the built clip's picture: 720p with a 150 px face (default), or 1080p with one 48 px "
+                             "face (issue 26's 1080p row: its CPU ÷ its own floor)")
     parser.add_argument("--range", action="store_true",
                         help="how far away faces are named: face heights 24-200 px in 720p and 1080p, against raw "
                              "face_recognition and the seed (see docs/faces.md and docs/performance.md)")
@@ -129,7 +134,8 @@ def _run(args: argparse.Namespace) -> int:
         naive.update(floor_ratios(naive, ours["floor_cpu_pct"]))
     naive["match_100k_ms"], ours["match_100k_ms"] = match_figures()
     load_after = os.getloadavg()
-    print(table(naive, ours, rows(seconds, cameras)))
+    picture = f"{args.resolution}{clip.fps}" if args.clip is None else f"{clip.fps} fps"
+    print(table(naive, ours, rows(seconds, cameras, picture)))
     print()
     if "repeat" in ours:
         print(_spread(ours))
@@ -152,9 +158,10 @@ def _shared(args: argparse.Namespace) -> Path:
 
 def _clip(args: argparse.Namespace, tmp: Path) -> EntryClip:
     if args.clip is None:
-        _say("making the clip …")
+        size, face_px = PICTURES[args.resolution]
+        _say(f"making the {args.resolution} clip (a {face_px} px face) …")
         # Something moves on every frame: a still scene costs the encoder (and the floor) next to nothing.
-        return make_entry_clip(_shared(args), tmp / "entry.mp4", mover=True)
+        return make_entry_clip(_shared(args), tmp / "entry.mp4", mover=True, size=size, face_px=face_px)
     if not args.clip.is_file():
         raise BenchError(f"clip {args.clip} does not exist")
     import cv2

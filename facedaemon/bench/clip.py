@@ -50,19 +50,24 @@ class EntryClip:
 
 
 def make_entry_clip(shared: Path, out: Path, seconds: float = 8.0, fps: int = 30,
-                    appear_at: float = 2.0, *, mover: bool = False) -> EntryClip:
-    """720p: an empty scene, then Obama (face ~150 px tall) appears at `appear_at` and walks right at 60 px/s.
+                    appear_at: float = 2.0, *, mover: bool = False, size: tuple[int, int] = (1280, 720),
+                    face_px: int = 150) -> EntryClip:
+    """720p (or `size`): an empty scene, then Obama (face ~`face_px` tall) appears at `appear_at` and walks right
+    at 60 px/s.
     mover: a box also crosses the bottom of the picture the whole time (a passing car), so something moves on
     every frame (the encoder never sees a still picture; the benchmark's floor needs that)."""
-    car = (f"color=c=0x303840:s=200x90:r={fps}[car];[0:v][car]overlay=x='mod(t*240,1480)-200':y=560:shortest=1"
-           if mover else "[0:v]null")
+    width, height = size
+    car_y = round(height * 560 / 720)
+    car = (f"color=c=0x303840:s=200x90:r={fps}[car];[0:v][car]overlay=x='mod(t*240,{width + 200})-200':y={car_y}:"
+           "shortest=1" if mover else "[0:v]null")
+    head = 2 * round(340 * face_px / 150 / 2)  # the head-and-shoulders crop whose face is ~150 px at 340 px
     graph = (
-        "[1:v]crop=iw:ih*0.55:0:0,scale=-2:340,format=rgb24[a];"
+        f"[1:v]crop=iw:ih*0.55:0:0,scale=-2:{head},format=rgb24[a];"
         f"{car}[bg];"
-        f"[bg][a]overlay=x='100+(t-{appear_at})*60':y=150:enable='gte(t,{appear_at})':shortest=1,"
-        "format=yuv420p[v]"
+        f"[bg][a]overlay=x='100+(t-{appear_at})*60':y={round(height * 150 / 720)}:enable='gte(t,{appear_at})':"
+        "shortest=1,format=yuv420p[v]"
     )
-    _render(shared / "images", out, seconds, fps, graph, ["obama.jpg"])
+    _render(shared / "images", out, seconds, fps, graph, ["obama.jpg"], size)
     return EntryClip(out, fps, count_frames(out), appear_at)
 
 
@@ -80,9 +85,10 @@ def count_frames(path: Path) -> int:
     return count
 
 
-def _render(images: Path, out: Path, seconds: float, fps: int, graph: str, photos: list[str]) -> None:
+def _render(images: Path, out: Path, seconds: float, fps: int, graph: str, photos: list[str],
+            size: tuple[int, int] = (1280, 720)) -> None:
     cmd = [find_ffmpeg(None), "-y", "-loglevel", "error",
-           "-f", "lavfi", "-i", f"color=c=0x505050:s=1280x720:r={fps}:d={seconds}"]
+           "-f", "lavfi", "-i", f"color=c=0x505050:s={size[0]}x{size[1]}:r={fps}:d={seconds}"]
     for photo in photos:
         cmd += ["-loop", "1", "-i", str(images / photo)]
     cmd += ["-filter_complex", graph, "-map", "[v]", "-t", str(seconds), "-r", str(fps),

@@ -16,7 +16,8 @@ class Row:
     digits: int = 1
 
 
-def rows(seconds: float, cameras: int) -> list[Row]:
+def rows(seconds: float, cameras: int, picture: str = "720p30") -> list[Row]:
+    """The table's rows; `picture` names the clip's resolution and rate (bench --resolution)."""
     run = f"{seconds:.0f} s run" if seconds < 600 else f"{seconds / 60:.0f}-minute run"
     return [
         Row("output fps / source fps, 1 camera", "fps_ratio", 0.99, True, "", 3),
@@ -28,12 +29,12 @@ def rows(seconds: float, cameras: int) -> list[Row]:
         Row("on-screen frames carrying a label (info)", "label_coverage_pct", None, True, " %", 1),
         Row(f"cameras at ≥ 29 fps out each, of {cameras}, with recognition", "cameras_ok", float(cameras),
             True, "", 0),
-        Row("CPU per 720p30 camera, one face (% of one core)", "cpu_pct_per_camera", 50.0, False, " %", 0),
+        Row(f"CPU per {picture} camera, one face (% of one core)", "cpu_pct_per_camera", 50.0, False, " %", 0),
         Row("CPU: capture + drawing + output, main process (info)", "cpu_pct_main_per_camera", None, False,
             " %", 0),
         Row("CPU: recognition worker process (info)", "cpu_pct_worker_per_camera", None, False, " %", 0),
         Row("CPU: ffmpeg x264 + HLS (info)", "cpu_pct_ffmpeg_per_camera", None, False, " %", 0),
-        *_floor_rows(cameras),
+        *_floor_rows(cameras, picture),
         Row("match one face against 100,000 encodings (median)", "match_100k_ms", 5.0, False, " ms", 2),
         Row(f"memory growth over the {run}", "rss_growth_pct", 5.0, False, " %", 1),
         Row("daemon metric: latency p95 (histogram, info)", "daemon_latency_p95_ms", None, False, " ms", 0),
@@ -41,7 +42,7 @@ def rows(seconds: float, cameras: int) -> list[Row]:
     ]
 
 
-def _floor_rows(cameras: int) -> list[Row]:
+def _floor_rows(cameras: int, picture: str) -> list[Row]:
     """The floor (ffmpeg decoding the clip and encoding it again, nothing else: bench/floor.py) and every per-camera
     CPU figure as a multiple of it."""
     multi = [
@@ -56,7 +57,7 @@ def _floor_rows(cameras: int) -> list[Row]:
         Row("floor: ffmpeg decode (info)", "floor_decode_pct", None, False, " %", 1),
         Row("floor: ffmpeg encode (info)", "floor_encode_pct", None, False, " %", 1),
         Row("floor: frames per second through it (info)", "floor_fps", None, True, "", 1),
-        Row("CPU per 720p30 camera ÷ floor", "cpu_pct_per_camera_floor_ratio", 1.3, False, "", 2),
+        Row(f"CPU per {picture} camera ÷ floor", "cpu_pct_per_camera_floor_ratio", 1.3, False, "", 2),
         Row("CPU: main process ÷ floor (info)", "cpu_pct_main_per_camera_floor_ratio", None, False, "", 2),
         Row("CPU: recognition worker ÷ floor (info)", "cpu_pct_worker_per_camera_floor_ratio", None, False, "", 2),
         Row("CPU: ffmpeg x264 + HLS ÷ floor (info)", "cpu_pct_ffmpeg_per_camera_floor_ratio", None, False, "", 2),

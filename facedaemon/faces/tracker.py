@@ -179,17 +179,19 @@ def ballot(look: LiveQuality, name: str, distance: float | None, confidence: flo
 
 
 def wants_encoding(track: Track, look: LiveQuality, score: float, now: float, recheck_seconds: float,
-                   recheck_max_seconds: float | None = None) -> bool:
+                   recheck_max_seconds: float | None = None, due: bool | None = None) -> bool:
     """Whether to encode this look: one that could name someone (quality.may_name) when the track's recheck is due
-    (needs_encoding) or the look is clearly better than its best shot (wants_better_shot, `score`). A turned look
-    that named nobody does not put the recheck off (a judgeable look is still encoded at once), and the next turned
-    look waits TURNED_RETRY_SECONDS."""
+    (`due` from the worker's schedule, else needs_encoding) or the look is clearly better than its best shot
+    (wants_better_shot, `score`). A turned look that named nobody does not put the recheck off (a judgeable look is
+    still encoded at once), and the next turned look waits TURNED_RETRY_SECONDS."""
     if not may_name(look):
         return False
     if (not judgeable(look, match=True) and track.turned_tried is not None
             and now - track.turned_tried < TURNED_RETRY_SECONDS):
         return False
-    return needs_encoding(track, now, recheck_seconds, recheck_max_seconds) or wants_better_shot(track, score, now)
+    if due is None:
+        due = needs_encoding(track, now, recheck_seconds, recheck_max_seconds)
+    return due or wants_better_shot(track, score, now)
 
 
 def wants_better_shot(track: Track, score: float, now: float) -> bool:

@@ -7,6 +7,7 @@ import fcntl
 import logging
 import os
 import select
+import socket
 import subprocess
 import threading
 import time
@@ -30,6 +31,11 @@ log = logging.getLogger(__name__)
 STALL_SECONDS = 2.0  # longest a write may wait for ffmpeg before it counts as hung
 TAIL_IN_LOG = 5  # stderr lines quoted when ffmpeg dies
 H264_PIPE_SIZE = 1 << 20  # room for a large keyframe, so ffmpeg's write to the H.264 pipe rarely waits
+# Raw frames go to ffmpeg over a socket, not a pipe: a pipe holds at most 1 MiB unprivileged (fs.pipe-max-size), less
+# than one 720p frame (1.4 MB), so every frame took two writes with a wait for ffmpeg between them (a 1080p frame,
+# four). A socket's buffer may be net.core.wmem_max (4 MiB here; 208 KiB on a stock Pi, where ffmpeg is woken
+# mid-frame as before): room for two frames, so a frame is one write and the camera's thread never waits.
+INPUT_FRAMES_BUFFERED = 2
 # Restarting ffmpeg is cheap and HLS viewers stall while it is down: a short cap keeps every gap a few seconds,
 # even when ffmpeg is killed again soon after each restart (the default 10 s cap reached 8-11 s gaps by the 5th).
 RESTART_CAP = 2.0
@@ -75,6 +81,7 @@ class Encoder:
         self._live_sink = live_sink  # a third: fragmented MP4 per frame for the live path (outputs/live)
         self._lock = threading.Lock()
         self._proc: ManagedProcess | None = None
+        self._input: socket.socket | None = None  # our end of ffmpeg's stdin (a socket, see INPUT_FRAMES_BUFFERED)
         self._size: tuple[int, int] | None = None
         self._closed = False
         self._warned_durations = False
@@ -130,6 +137,7 @@ class Encoder:
         width, height = size
         h264_read, h264_write = os.pipe() if self._h264_sink is not None else (None, None)
         live_read, live_write = os.pipe() if self._live_sink is not None else (None, None)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             start_number = prepare_hls_dir(self._out_dir)
             argv = build_hls_args(self._ffmpeg, width=width, height=height, out_dir=self._out_dir,
@@ -140,23 +148,25 @@ class Encoder:
             for fd in (h264_write, live_write):
                 if fd is not None:
                     _grow_pipe(fd, H264_PIPE_SIZE)
-            proc = ManagedProcess(argv, name=f"ffmpeg[{self.camera}]", stdin=subprocess.PIPE,
+            # The kernel doubles what is asked (bookkeeping), and 64 KiB pieces need little of it: ask half.
+            _grow_socket(ours, theirs, INPUT_FRAMES_BUFFERED * width * height * 3 // 2 // 2)
+            proc = ManagedProcess(argv, name=f"ffmpeg[{self.camera}]", stdin=theirs.fileno(),
                                   stdout=subprocess.DEVNULL if h264_write is None else h264_write,
                                   pass_fds=() if live_write is None else (live_write,))
         except (OSError, ValueError) as exc:
             _close(h264_read, h264_write, live_read, live_write)
+            ours.close()
             self._failed(f"cannot start ffmpeg: {exc}")
             return False
+        finally:
+            theirs.close()  # ffmpeg's now; ours open would keep its stdin open after our end closes
         # ffmpeg holds the write ends now; ours would hide its exit from the readers
         for sink, read, write in ((self._h264_sink, h264_read, h264_write), (self._live_sink, live_read, live_write)):
             if sink is not None and read is not None:
                 _close(write)
                 sink.attach(read)
-        self._proc, self._size = proc, size
-        assert proc.stdin is not None
-        fd = proc.stdin.fileno()
-        os.set_blocking(fd, False)
-        _grow_pipe(fd, width * height * 3 // 2)
+        self._proc, self._size, self._input = proc, size, ours
+        ours.setblocking(False)
         self._restarter.started()
         log.info("camera %s: ffmpeg started (pid %d, %dx%d, %s, first segment %d)",
                  self.camera, proc.pid, width, height, self._encoder.codec, start_number)
@@ -181,10 +191,12 @@ class Encoder:
     def _end_process(self, *, graceful: bool, timeout: float = 3.0) -> str:
         """Stop and reap the current ffmpeg, if any; return its last stderr lines on one line."""
         proc, self._proc = self._proc, None
+        ours, self._input = self._input, None
         if proc is None:
             return ""
+        if ours is not None:
+            ours.close()  # EOF (or, after a kill, nothing): ffmpeg writes out the last segment and the playlist
         if graceful:
-            proc.close_stdin()  # EOF: ffmpeg writes out the last segment and the playlist
             proc.wait(timeout / 2)
             proc.stop(timeout / 2)
         else:
@@ -194,31 +206,36 @@ class Encoder:
     # -- writing -----------------------------------------------------------------------------------------------
 
     def _send(self, frame: np.ndarray) -> bool:
-        assert self._proc is not None and self._proc.stdin is not None
-        fd = self._proc.stdin.fileno()
+        assert self._proc is not None and self._input is not None
+        fd = self._input.fileno()
         data = memoryview(frame).cast("B")
-        deadline = time.monotonic() + self._stall_seconds
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
+        deadline: float | None = None
+        poller: select.poll | None = None
         while data:
+            # Write first: the buffer usually has room for the whole frame, and then nothing waits or polls.
+            try:
+                written = os.write(fd, data)
+            except BlockingIOError:
+                written = 0
+            except OSError as exc:
+                if exc.errno in (errno.EPIPE, errno.ECONNRESET):
+                    return self._broken()
+                raise
+            data = data[written:]
+            if not data:
+                break
+            if poller is None:
+                deadline = time.monotonic() + self._stall_seconds
+                poller = select.poll()
+                poller.register(fd, select.POLLOUT)
+            assert deadline is not None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._failed(f"ffmpeg took no input for {self._stall_seconds:.1f} s (hung), killed it")
                 return False
             events = poller.poll(remaining * 1000)
-            if not events:
-                continue
             if any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events):
                 return self._broken()
-            try:
-                written = os.write(fd, data)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                if exc.errno == errno.EPIPE:
-                    return self._broken()
-                raise
-            data = data[written:]
         self._restarter.last_error = None  # a frame went through: the last failure is over
         return True
 
@@ -238,6 +255,16 @@ def _grow_pipe(fd: int, frame_bytes: int) -> None:
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(size, wanted))
             return
+        except OSError:
+            continue
+
+
+def _grow_socket(ours: socket.socket, theirs: socket.socket, size: int) -> None:
+    """Room for `size` bytes in flight on the socket to ffmpeg, or as much as the kernel allows (it caps the
+    request at net.core.wmem_max and rmem_max silently). Failure only costs efficiency."""
+    for sock, option in ((ours, socket.SO_SNDBUF), (theirs, socket.SO_RCVBUF)):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, size)
         except OSError:
             continue
 

@@ -56,6 +56,7 @@ from facedaemon.runtime.recent import RecentFaces, camera_folder
 from facedaemon.worker import identify_faces, identify_server
 from facedaemon.worker.groups import GroupKeeper
 from facedaemon.worker.protocol import ChildSettings, Request
+from facedaemon.worker.schedule import FULL_SCAN_SECONDS, EncodedLook, encode_due
 from facedaemon.worker.unknowns import UnknownCollector
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # how often an idle child checks that its parent is still there
 GALLERY_POLL_SECONDS = 2.0  # faces_dir is stat-walked this often; a change reloads (only new photos are encoded)
 RELOAD_MAX_ENCODE = 16  # new photos encoded per reload (~0.5 s each), well inside the parent's stall limit
-FULL_SCAN_SECONDS = 0.9  # while every face is followed, the whole frame is scanned this often (newcomers)
-# … and in between only around each tracked face (grown by REGION_MARGIN × its size on each side).
+# While every face is followed, the whole frame is scanned every schedule.FULL_SCAN_SECONDS (newcomers), and in
+# between only around each tracked face (grown by REGION_MARGIN × its size on each side).
 HINT_MARGIN = 0.5  # a frame sent because the picture changed: detect around the change, grown by this …
 HINT_MIN_SHARE = 1 / 3  # … and to at least this share of the frame's width and height
 
@@ -79,6 +80,7 @@ class ChildCamera:
     crop_failed: bool = False  # a crop could not be written (disk full): said once, not every frame
     shots: ShotReporter | None = None  # thumbnails for the visit history
     tiles: TileMemory = field(default_factory=TileMemory)  # the BlazeFace tiles last seen, reused while unchanged
+    encoded: dict[int, EncodedLook] = field(default_factory=dict)  # each live track's look at its last encoding
 
 
 @dataclass
@@ -226,8 +228,7 @@ class RecognitionChild:
         tracks = tracker.update([f.box for f in found], now)
         rgb = engine.to_rgb(frame) if rec.model != engine.BLAZEFACE else None  # dlib's landmarks want RGB
         looks = self.measure(request.camera, frame, rgb, tracks, found)
-        due = [t for t in tracks if t.id in looks and wants_encoding(
-            t, looks[t.id], shot_score(looks[t.id]), now, rec.recheck_seconds, rec.recheck_max_seconds)]
+        due = self.due(state, tracks, looks, now)
         if due:
             rgb = engine.to_rgb(frame) if rgb is None else rgb
             encodings = engine.encode(rgb, [t.box for t in due])
@@ -235,6 +236,7 @@ class RecognitionChild:
             matches = apply_negatives(self.known, self.negatives, np.asarray(encodings), matches, rec.tolerance)
             for track, m, encoding in zip(due, matches, encodings, strict=True):
                 self.judge(track, looks[track.id], m, encoding, now)
+                state.encoded[track.id] = EncodedLook.of(looks[track.id])
                 if offer_shot(track, shot_of(frame, track.box, looks[track.id], encoding, request.frame_time)):
                     track.last_shot = now
         self.keep_crops(request.camera, state, tracks, frame, request.frame_time, now)
@@ -245,6 +247,20 @@ class RecognitionChild:
                       for t in shown)
         elapsed = time.perf_counter() - started
         return RecognitionResult(request.camera, request.frame_time, faces, elapsed, len(due))
+
+    def due(self, state: ChildCamera, tracks: list[Track], looks: dict[int, LiveQuality], now: float) -> list[Track]:
+        """The tracks this look encodes (tracker.wants_encoding on schedule.encode_due: a look that may name
+        someone, due or clearly better); forgets the encoded looks of tracks that ended, and of tracks missed on
+        this look: a face lost for a moment may be someone else's found in its place, so it is no longer the
+        unchanged face the longer recheck is for."""
+        rec = self.settings.recognition
+        seen = {t.id for t in tracks}
+        for gone in [key for key in state.encoded if key not in seen]:
+            del state.encoded[gone]
+        return [t for t in tracks if t.id in looks and wants_encoding(
+            t, looks[t.id], shot_score(looks[t.id]), now, rec.recheck_seconds, rec.recheck_max_seconds,
+            due=encode_due(t, looks[t.id], state.encoded.get(t.id), now, rec.recheck_seconds,
+                           rec.recheck_max_seconds))]
 
     @staticmethod
     def measure(camera: str, frame: np.ndarray, rgb: np.ndarray | None, tracks: list[Track],

@@ -14,7 +14,7 @@ import pytest
 from facedaemon import yuv
 from facedaemon.children.backoff import Backoff
 from facedaemon.config.models import EncoderConfig, HlsConfig
-from facedaemon.outputs.encoder import Encoder
+from facedaemon.outputs.encoder import INPUT_FRAMES_BUFFERED, Encoder
 from facedaemon.runtime.hls import prepare_hls_dir
 from tests import ffmpegs
 
@@ -198,6 +198,28 @@ def test_odd_picture_size_is_encoded_one_row_and_column_smaller(make_encoder, tm
     assert frames and {image.shape for image in frames} == {(240, 320, 3)}
 
 
+def test_a_whole_720p_frame_is_taken_at_once_while_ffmpeg_is_busy(make_encoder) -> None:
+    """ffmpeg's input holds a whole frame and more (a socket, not a 1 MiB pipe): a camera's thread hands one over in
+    one write, without waiting for ffmpeg to read its first part (encoder.py, INPUT_FRAMES_BUFFERED)."""
+    needed = 1280 * 720 * 3 // 2 * INPUT_FRAMES_BUFFERED
+    if int(Path("/proc/sys/net/core/wmem_max").read_text()) < needed:
+        pytest.skip(f"net.core.wmem_max is under {needed} bytes: the socket cannot hold two 720p frames here")
+    encoder = make_encoder(stall_seconds=2.0)
+    assert all(feed(encoder, 0.5, 1280, 720))
+    busy = encoder.pid
+    assert busy is not None
+    time.sleep(0.5)  # ffmpeg reads what it was given …
+    os.kill(busy, signal.SIGSTOP)  # … then takes nothing more
+    try:
+        began = time.monotonic()
+        assert encoder.write(frame(100, 1280, 720)), "the frame waited for ffmpeg"
+        took = time.monotonic() - began
+        assert took < 1.0, f"{took:.2f} s: the write waited for ffmpeg (a pipe held less than the frame)"
+        assert encoder.pid == busy
+    finally:
+        os.kill(busy, signal.SIGCONT)
+
+
 def test_hung_ffmpeg_is_killed_and_replaced(make_encoder, tmp_path: Path) -> None:
     encoder = make_encoder(HlsConfig(segment_seconds=0.5), stall_seconds=2.0)
     assert all(feed(encoder, 1.0))
@@ -250,9 +272,9 @@ def test_broken_ffmpeg_is_retried_with_backoff_and_logged(make_encoder, tmp_path
     with caplog.at_level(logging.WARNING):
         results = feed(encoder, 2.0)
     assert encoder.restarts >= 2
-    # Each new ffmpeg takes a frame or two into its pipe before it dies (more on a loaded machine); the frames
-    # fed during backoff (most of the ~60) are dropped.
-    assert results.count(True) <= 2 * (encoder.restarts + 1) < len(results)
+    # Each new ffmpeg takes what its input socket holds (INPUT_FRAMES_BUFFERED frames) and a frame it reads before
+    # it dies (more on a loaded machine); the frames fed during backoff (most of the ~60) are dropped.
+    assert results.count(True) <= (INPUT_FRAMES_BUFFERED + 1) * (encoder.restarts + 1) < len(results)
     warnings = [record.message for record in caplog.records if record.levelno == logging.WARNING]
     assert warnings and all(message.startswith("camera cam1: ") for message in warnings)
     assert any("no_such_encoder" in message for message in warnings)  # ffmpeg's own words, from its stderr

@@ -43,3 +43,20 @@ def test_the_table_has_the_floor_and_the_ratio_targets() -> None:
     assert keys["cpu_pct_per_camera_floor_ratio"].target == 1.3
     assert keys["multi_cpu_pct_per_camera_floor_ratio"].target == 1.3
     assert "multi_fps_min" in keys and "multi_cpu_pct_per_camera_floor_ratio" not in {row.key for row in rows(20.0, 1)}
+
+
+def test_the_1080p_bench_names_its_picture_in_the_ratio_row() -> None:
+    import argparse
+
+    from facedaemon.bench.cli import PICTURES, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).resolution == "720p"
+    assert parser.parse_args(["--resolution", "1080p"]).resolution == "1080p"
+    assert PICTURES["1080p"] == ((1920, 1080), 48), "issue 26's 1080p row: one 48 px face"
+    figures = {row.key: row.figure for row in rows(20.0, 1, "1080p30")}
+    assert figures["cpu_pct_per_camera_floor_ratio"] == "CPU per 1080p30 camera ÷ floor"
+    assert figures["cpu_pct_per_camera"].startswith("CPU per 1080p30 camera")
+    assert {row.key: row.figure for row in rows(20.0, 1)}["cpu_pct_per_camera_floor_ratio"] == \
+        "CPU per 720p30 camera ÷ floor"

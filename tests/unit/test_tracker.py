@@ -13,7 +13,8 @@ from facedaemon.faces.tracker import (
 )
 from facedaemon.faces.types import UNKNOWN
 from facedaemon.pipeline.motion import Motion, follow, predict
-from facedaemon.worker.child import FULL_SCAN_SECONDS, ChildCamera, RecognitionChild
+from facedaemon.worker.child import ChildCamera, RecognitionChild
+from facedaemon.worker.schedule import FULL_SCAN_SECONDS
 
 A = (100, 200, 200, 100)  # top, right, bottom, left
 A_MOVED = (110, 210, 210, 110)
@@ -221,7 +222,8 @@ def test_child_scans_the_whole_frame_until_every_face_was_encoded_then_now_and_t
     assert RecognitionChild.regions(state, shape, 0.1) == whole, "a face not encoded yet: keep scanning everything"
     track.vote("Obama", 0.4, 0.9, 0.1)
     assert RecognitionChild.regions(state, shape, 0.2) == search_regions([A], 1.0, shape)
-    assert RecognitionChild.regions(state, shape, 0.1 + FULL_SCAN_SECONDS) == whole, "newcomers are still looked for"
+    assert RecognitionChild.regions(state, shape, 0.1 + FULL_SCAN_SECONDS) == whole, \
+        "newcomers are still looked for"
     assert RecognitionChild.regions(state, shape, 0.2 + FULL_SCAN_SECONDS) != whole
 
 
