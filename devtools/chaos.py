@@ -35,6 +35,7 @@ from devtools.chaos_plan import (
     Comeback,
     Outcome,
     Step,
+    api_answer,
     encoder_cameras,
     judge,
     log_time,
@@ -509,9 +510,10 @@ def enrol(rig: Rig, pick: int) -> Injected:
     def back() -> bool:
         if not done:  # the web server may be down (another fault): try again, as a user would
             response = api(rig, "POST", f"/api/faces/{name}", files={"images": (photo, data, "image/jpeg")})
-            if response is None or response.status_code >= 500:
+            answer = api_answer(None if response is None else response.status_code, 201, False)
+            if answer == "retry":
                 return False
-            if response.status_code != 201:
+            if answer == "problem":
                 raise ChaosProblem(f"enrolling {name}: {response.status_code} {response.text[:300]}")
             rig.enrolled[name] = len(response.json()["added"])
             done.append(True)
@@ -527,13 +529,17 @@ def forget(rig: Rig, pick: int) -> Injected:
     name = sorted(rig.enrolled)[pick % len(rig.enrolled)]
     started = time.time()
     done: list[bool] = []
+    unanswered: list[bool] = []  # a DELETE the web server may have served before a fault cut its answer
 
     def back() -> bool:
         if not done:
             response = api(rig, "DELETE", f"/api/faces/{name}")
+            answer = api_answer(None if response is None else response.status_code, 200, bool(unanswered))
             if response is None or response.status_code >= 500:
+                unanswered.append(True)
+            if answer == "retry":
                 return False
-            if response.status_code != 200:
+            if answer == "problem":
                 raise ChaosProblem(f"forgetting {name}: {response.status_code} {response.text[:300]}")
             del rig.enrolled[name]
             done.append(True)

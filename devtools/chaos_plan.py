@@ -92,6 +92,18 @@ def encoder_cameras(kinds: Sequence[str]) -> tuple[str, ...]:
                  and not (camera == "ipcam" and "camera_server" in kinds))
 
 
+def api_answer(status: int | None, wanted: int, unanswered_before: bool) -> str:
+    """What the runner does with the web API's answer to an enrolment (wanted 201) or a forget (wanted 200):
+    "retry" when the web server was down or busy (no answer, a 5xx, 409: another request is changing the person),
+    "done", or "problem". A forget's 404 after an earlier request went unanswered is "done": that request was served
+    and its answer lost when a fault killed gunicorn (the one-hour run of 2026-12-07 died on that at 21 min)."""
+    if status is None or status >= 500 or status == 409:
+        return "retry"
+    if status == wanted or (status == 404 and wanted == 200 and unanswered_before):
+        return "done"
+    return "problem"
+
+
 def log_time(log: str, start: int, *needles: str) -> float | None:
     """Unix time of the log line holding the last of `needles`, found in order from character `start` on (the
     daemon's lines begin "2026-12-06 18:54:04,485 "); None until they are all there. A comeback timed from the log

@@ -8,7 +8,8 @@ looped entry clip: Obama comes and goes, so tracks, events and the history are m
 process's RSS, the memory tracemalloc sees, the source lines whose allocations grew most since the first snapshot
 after the warm-up (the first interval), and the object types whose count grew most (gc). `--enrol-every` enrols a
 new person through the web API (curl: the requests are not this process's allocations) and forgets the one before,
-as the chaos soak does; `--hup-every` sends SIGHUP with an unchanged config. What only grows, line after line,
+as the chaos soak does; `--hup-every` changes the frame rate of a second camera (`pattern`, 640x360, as in the
+chaos soak) and sends SIGHUP: the reload restarts that camera. What only grows, line after line,
 is a leak candidate; what settles is a cache or a warm-up.
 """
 
@@ -29,6 +30,8 @@ import threading
 import time
 import tracemalloc
 from pathlib import Path
+
+import yaml
 
 from devtools import shared_data
 from devtools.daemon import write_config
@@ -104,7 +107,10 @@ def driver(args: argparse.Namespace, base_url: str, config: Path, photo: Path) -
             enrolled.append(name)
         if now >= next_hup:
             next_hup += args.hup_every
-            config.touch()
+            settings = yaml.safe_load(config.read_text())
+            pattern = settings["cameras"]["pattern"]
+            pattern["fps"] = 10 if pattern["fps"] == 15 else 15
+            config.write_text(yaml.safe_dump(settings))
             os.kill(os.getpid(), signal.SIGHUP)
         if now >= next_report:
             next_report += args.interval
@@ -136,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         faces = folder / "faces"
         (faces / "Obama").mkdir(parents=True)
         shutil.copyfile(shared_data() / "images" / "obama2.jpg", faces / "Obama" / "obama2.jpg")
-        config, port = write_config(folder, {"door": {"source": str(clip.path), "loop": True}}, faces)
+        cameras = {"door": {"source": str(clip.path), "loop": True},
+                   "pattern": {"source": "pattern", "width": 640, "height": 360, "fps": 15, "recognize": False}}
+        config, port = write_config(folder, cameras, faces)
         tracemalloc.start(FRAMES)
         threading.Thread(target=driver, daemon=True, args=(args, f"http://127.0.0.1:{port}", config,
                                                           shared_data() / "known_faces" / "GEM.jpg")).start()

@@ -9,6 +9,7 @@ from devtools.chaos_plan import (
     KINDS,
     Comeback,
     Outcome,
+    api_answer,
     encoder_cameras,
     judge,
     log_time,
@@ -55,6 +56,15 @@ def test_an_encoder_kill_never_hits_a_camera_another_fault_of_its_step_holds_dow
     # The 20-minute run's 10.1 s: ipcam's encoder waits for frames from its camera server, held down in that step.
     assert encoder_cameras(("camera_server", "ffmpeg", "sighup")) == ("door",)
     assert encoder_cameras(("ffmpeg", "camera_server")) == ("door", "pattern")
+
+
+def test_a_forget_whose_first_answer_was_lost_to_a_fault_is_done_when_the_retry_finds_nobody():
+    # The one-hour run's death: gunicorn's master was killed while it served the DELETE; the retry got 404.
+    assert api_answer(404, 200, unanswered_before=True) == "done"
+    assert api_answer(404, 200, unanswered_before=False) == "problem"  # never enrolled: a real loss
+    assert api_answer(200, 200, False) == "done" and api_answer(201, 201, False) == "done"
+    assert api_answer(None, 200, False) == api_answer(502, 201, False) == api_answer(409, 200, True) == "retry"
+    assert api_answer(400, 201, True) == "problem" and api_answer(404, 201, True) == "problem"
 
 
 def clean(**changes) -> Outcome:
