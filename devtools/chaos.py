@@ -28,13 +28,25 @@ from pathlib import Path
 import requests
 import yaml
 
-from devtools import shared_data
+from devtools import chaos_plan, shared_data
 from devtools.camera_server import CAMERA_SCRIPT, RtspCamera
-from devtools.chaos_plan import PAUSE, Comeback, Outcome, Step, judge, log_time, missing_events, schedule, table
+from devtools.chaos_plan import (
+    PAUSE,
+    Comeback,
+    Outcome,
+    Step,
+    api_answer,
+    encoder_cameras,
+    judge,
+    log_time,
+    missing_events,
+    schedule,
+    table,
+)
 from devtools.daemon import Daemons, RunningDaemon, bundled_ffmpeg, write_config
 from devtools.mosquitto import Mosquitto
 from devtools.processes import SYSTEM_PYTHON, alive, cmdline, descendants, free_port, system_python_problem
-from devtools.soak import Sample, growth, sample
+from devtools.soak import PARTS, Sample, growth, part_columns, part_growth, sample
 from devtools.webhook import Receiver
 from facedaemon.bench.clip import make_entry_clip
 from facedaemon.outputs.rtsp.server import SIDECAR
@@ -216,7 +228,7 @@ class Rig:
     started: float = field(default_factory=time.monotonic)
     enrolled: dict[str, int] = field(default_factory=dict)  # person -> photos the API said it added
     counter: int = 0
-    reloading: bool = False  # the current step sends a SIGHUP that restarts the pattern camera
+    step_kinds: tuple[str, ...] = ()  # the faults of the current step
     _log: str = ""
     _log_bytes: int = 0
 
@@ -281,7 +293,8 @@ def ready(daemon: RunningDaemon) -> bool:
 
 
 class Sampler(threading.Thread):
-    """Samples the daemon's process tree every `interval` s (and remembers every pid it ever had)."""
+    """Samples the daemon's process tree every `interval` s, the tree and each of its parts (and remembers every pid
+    it ever had)."""
 
     def __init__(self, rig: Rig, interval: float) -> None:
         super().__init__(daemon=True)
@@ -289,7 +302,8 @@ class Sampler(threading.Thread):
         self.halt = threading.Event()
 
     def run(self) -> None:
-        print("t_s\trss_mib\topen_files\tthreads\thls_files\tprocesses", flush=True)
+        print("t_s\trss_mib\topen_files\tthreads\thls_files\tprocesses\t"
+              + "\t".join(f"rss_{part}" for part in PARTS), flush=True)
         while not self.halt.wait(self.interval):
             daemon = self.rig.daemon
             if daemon.process.poll() is not None:
@@ -297,7 +311,8 @@ class Sampler(threading.Thread):
             daemon.seen_pids |= descendants(daemon.process.pid)
             current = sample(daemon.process.pid, daemon.runtime_dir, self.rig.started)
             self.samples.append(current)
-            print("\t".join(str(getattr(current, name)) for name in ("at", *Sample.FIELDS)), flush=True)
+            print("\t".join(str(getattr(current, name)) for name in ("at", *Sample.FIELDS)) + "\t"
+                  + part_columns(current), flush=True)
 
 
 # -- the faults: each injects and returns (what it hit, when its clock starts, a probe that says "back") -----------
@@ -317,8 +332,7 @@ def new_segment_since(rig: Rig, camera: str, since: Callable[[], float]) -> Prob
 
 
 def kill_ffmpeg(rig: Rig, pick: int) -> Injected:
-    # Not the camera a SIGHUP in the same step replaces: its old encoder is going anyway, and no restart is counted.
-    cameras = ("door", "ipcam") if rig.reloading else ("door", "ipcam", "pattern")
+    cameras = encoder_cameras(rig.step_kinds)
     camera = cameras[pick % len(cameras)]
     pids = kill_own(rig.daemon, pids_with(rig.daemon, f"{camera}/index.m3u8"))
     killed = time.time()
@@ -496,9 +510,10 @@ def enrol(rig: Rig, pick: int) -> Injected:
     def back() -> bool:
         if not done:  # the web server may be down (another fault): try again, as a user would
             response = api(rig, "POST", f"/api/faces/{name}", files={"images": (photo, data, "image/jpeg")})
-            if response is None or response.status_code >= 500:
+            answer = api_answer(None if response is None else response.status_code, 201, False)
+            if answer == "retry":
                 return False
-            if response.status_code != 201:
+            if answer == "problem":
                 raise ChaosProblem(f"enrolling {name}: {response.status_code} {response.text[:300]}")
             rig.enrolled[name] = len(response.json()["added"])
             done.append(True)
@@ -514,13 +529,17 @@ def forget(rig: Rig, pick: int) -> Injected:
     name = sorted(rig.enrolled)[pick % len(rig.enrolled)]
     started = time.time()
     done: list[bool] = []
+    unanswered: list[bool] = []  # a DELETE the web server may have served before a fault cut its answer
 
     def back() -> bool:
         if not done:
             response = api(rig, "DELETE", f"/api/faces/{name}")
+            answer = api_answer(None if response is None else response.status_code, 200, bool(unanswered))
             if response is None or response.status_code >= 500:
+                unanswered.append(True)
+            if answer == "retry":
                 return False
-            if response.status_code != 200:
+            if answer == "problem":
                 raise ChaosProblem(f"forgetting {name}: {response.status_code} {response.text[:300]}")
             del rig.enrolled[name]
             done.append(True)
@@ -542,7 +561,7 @@ HELD: dict[str, Callable[[Rig, Step], Injected]] = {
 def run_step(rig: Rig, step: Step) -> list[Comeback]:
     """Inject the step's faults (held ones in threads, so they overlap), then time each until its probe says back."""
     at = rig.now()
-    rig.reloading = "sighup" in step.kinds
+    rig.step_kinds = step.kinds
     hit: dict[str, Injected] = {}
     threads = []
     for kind in step.kinds:
@@ -693,12 +712,13 @@ def chaos(rig: Rig, seconds: float, seed: int, interval: float) -> Outcome:
     sampler.halt.set()
     sampler.join()
     lost = events_lost(rig, sent)
-    flat = {}
+    flat, parts = {}, {}
     if seconds >= MIN_FLAT_MINUTES * 60:
         warm = [s for s in sampler.samples if s.at >= seconds * WARM_UP_SHARE]
-        flat = {name: change for name, change in growth(warm).items() if name in ("rss_mib", "open_files", "threads")}
+        flat = {name: change for name, change in growth(warm).items() if name in chaos_plan.FLAT_FIELDS}
+        parts = part_growth(warm)
     return Outcome(comebacks, {part: after.get(part, 0.0) - before.get(part, 0.0) for part in after}, [], 0,
-                   enrolments_lost(rig), sent, lost, flat)
+                   enrolments_lost(rig), sent, lost, flat, parts)
 
 
 def report(outcome: Outcome, watchers: Watchers, minutes: float, seed: int) -> int:

@@ -3,9 +3,10 @@
     scripts/soak [--minutes 30] [--interval 10]
     scripts/soak --chaos [--minutes 30] [--seed 1]   faults all at once (devtools/chaos.py)
 
-Samples the daemon's whole process tree (RSS, open files, threads) and the HLS files on disk. After a warm-up
-(the first quarter), the median of the last quarter is compared with the median of the second quarter; growth
-above 5 % on any of them fails the run (exit 1).
+Samples the daemon's whole process tree (RSS, open files, threads) and the HLS files on disk, and the RSS of each
+part of the tree (`PARTS`: the main process, the recognition worker, gunicorn, the ffmpegs, the RTSP sidecar). After
+a warm-up (the first quarter), the median of the last quarter is compared with the median of the second quarter;
+growth above 5 % on any tree-wide figure fails the run (exit 1).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools import shared_data
@@ -27,6 +28,10 @@ from facedaemon.bench.clip import make_people_clip
 from facedaemon.bench.probe import descendants, rss_bytes
 
 LIMIT = 0.05
+# The parts of the daemon's tree whose RSS is sampled one by one: the sum over the tree mixes the main process (it
+# lives as long as the device) with children the chaos soak kills and restarts, whose RSS depends on their age.
+PARTS = ("main", "worker", "web_master", "web_workers", "encoders", "decoders", "rtsp_sidecar", "camera_server",
+         "other")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class Sample:
     threads: int
     hls_files: int
     processes: int = 1
+    parts: dict[str, float] = field(default_factory=dict, compare=False)  # part -> RSS MiB (absent: no process)
+    part_pids: dict[str, frozenset[int]] = field(default_factory=dict, compare=False)  # part -> its pids
 
     FIELDS = ("rss_mib", "open_files", "threads", "hls_files", "processes")
 
@@ -58,12 +65,79 @@ def threads_of(pid: int) -> int:
     return 0
 
 
+def parent_of(pid: int) -> int:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        return int(text[text.rindex(")") + 2:].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def part_of(pid: int, root: int, parent: int, line: str) -> str:
+    """Which of PARTS a process of the daemon's tree is, from its command line (and parent, for gunicorn)."""
+    if pid == root:
+        return "main"
+    if "gunicorn" in line:
+        return "web_master" if parent == root else "web_workers"
+    if "resource_tracker" in line:  # multiprocessing's, started with the first worker and never restarted
+        return "other"
+    if "multiprocessing" in line:  # the recognition worker (spawned)
+        return "worker"
+    if "sidecar_gst" in line:
+        return "rtsp_sidecar"
+    if "rtsp_camera" in line:
+        return "camera_server"
+    if "ffmpeg" in line:
+        return "encoders" if "index.m3u8" in line else "decoders"
+    return "other"
+
+
 def sample(root: int, runtime_dir: Path, started: float) -> Sample:
     pids = descendants(root)
     hls = sum(count_entries(folder) for folder in runtime_dir.iterdir() if folder.is_dir())
-    return Sample(round(time.monotonic() - started, 1), round(sum(rss_bytes(p) for p in pids) / 2**20, 1),
+    rss = {pid: rss_bytes(pid) for pid in pids}
+    parts: dict[str, float] = {}
+    part_pids: dict[str, set[int]] = {}
+    for pid in pids:
+        if rss[pid] or pid == root:  # 0: gone between the listing and the read
+            part = part_of(pid, root, parent_of(pid), command_line(pid))
+            parts[part] = parts.get(part, 0.0) + rss[pid] / 2**20
+            part_pids.setdefault(part, set()).add(pid)
+    return Sample(round(time.monotonic() - started, 1), round(sum(rss.values()) / 2**20, 1),
                   sum(count_entries(Path(f"/proc/{p}/fd")) for p in pids), sum(threads_of(p) for p in pids), hls,
-                  len(pids))
+                  len(pids), {part: round(mib, 1) for part, mib in parts.items()},
+                  {part: frozenset(found) for part, found in part_pids.items()})
+
+
+def part_growth(samples: list[Sample]) -> dict[str, tuple[float, bool]]:
+    """Per part, as growth() does for the tree (over the samples where the part had a process): (change, whether
+    the same processes lived through the whole comparison, i.e. the part was never restarted from the second
+    quarter on). Only such a part's change says something about a leak: a restarted one starts small again."""
+    quarter = max(1, len(samples) // 4)
+    judged = samples[quarter:]
+    early, late = samples[quarter: 2 * quarter], samples[-quarter:]
+    result = {}
+    for part in PARTS:
+        before = [s.parts[part] for s in early if part in s.parts]
+        after = [s.parts[part] for s in late if part in s.parts]
+        if not before or not after:
+            continue
+        change = (statistics.median(after) - statistics.median(before)) / statistics.median(before)
+        lives = {s.part_pids.get(part, frozenset()) for s in judged}
+        result[part] = (change, len(lives) == 1)
+    return result
+
+
+def part_columns(current: Sample) -> str:
+    """The sample's per-part RSS as tab-separated columns in PARTS order (empty: no such process then)."""
+    return "\t".join(str(current.parts.get(part, "")) for part in PARTS)
 
 
 def growth(samples: list[Sample]) -> dict[str, float]:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from devtools.chaos_plan import ALONE, KINDS, Comeback, Outcome, judge, log_time, missing_events, schedule, table
+from devtools.chaos_plan import (
+    ALONE,
+    KINDS,
+    Comeback,
+    Outcome,
+    api_answer,
+    encoder_cameras,
+    judge,
+    log_time,
+    missing_events,
+    schedule,
+    table,
+)
 
 
 def test_the_same_seed_gives_the_same_schedule_and_another_seed_another():
@@ -36,6 +48,23 @@ def test_some_faults_come_together_never_the_disk_and_never_one_kind_twice():
 def test_holds_and_pauses_stay_in_their_ranges():
     for step in schedule(5, 200):
         assert 2.0 <= step.hold <= 16.0 and 2.0 <= step.pause <= 8.0 and step.pick >= 0
+
+
+def test_an_encoder_kill_never_hits_a_camera_another_fault_of_its_step_holds_down_or_replaces():
+    assert encoder_cameras(("ffmpeg",)) == ("door", "ipcam", "pattern")
+    assert encoder_cameras(("ffmpeg", "sighup")) == ("door", "ipcam")
+    # The 20-minute run's 10.1 s: ipcam's encoder waits for frames from its camera server, held down in that step.
+    assert encoder_cameras(("camera_server", "ffmpeg", "sighup")) == ("door",)
+    assert encoder_cameras(("ffmpeg", "camera_server")) == ("door", "pattern")
+
+
+def test_a_forget_whose_first_answer_was_lost_to_a_fault_is_done_when_the_retry_finds_nobody():
+    # The one-hour run's death: gunicorn's master was killed while it served the DELETE; the retry got 404.
+    assert api_answer(404, 200, unanswered_before=True) == "done"
+    assert api_answer(404, 200, unanswered_before=False) == "problem"  # never enrolled: a real loss
+    assert api_answer(200, 200, False) == "done" and api_answer(201, 201, False) == "done"
+    assert api_answer(None, 200, False) == api_answer(502, 201, False) == api_answer(409, 200, True) == "retry"
+    assert api_answer(400, 201, True) == "problem" and api_answer(404, 201, True) == "problem"
 
 
 def clean(**changes) -> Outcome:
@@ -83,7 +112,7 @@ def test_the_table_shows_each_kind_each_part_and_each_target():
     assert "| comeback: ffmpeg | 3 faults, median 3.0 s, worst 4.0 s, 1 never | ≤ 10 s |" in text
     assert '| restarts_total{part="encoder"} | +1 | ≥ 3 (the kills) |' in text
     assert '| restarts_total{part="worker"} | +1 | ≥ 0 (the kills) |' in text
-    assert "| events lost: mqtt | 0 of 12 | 0 |" in text and "| rss_mib after warm-up | +1.2 % |" in text
+    assert "| events lost: mqtt | 0 of 12 | 0 |" in text and "| rss_mib after warm-up, whole tree | +1.2 % |" in text
 
 
 LOG = ("2026-12-06 18:53:58,075 WARNING x: recognition: worker (pid 5727) exited with code -9; restarting in 0.5 s\n"
