@@ -140,6 +140,9 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     os.umask(os.umask(0o027) | 0o027)
     from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
     from facedaemon.daemon.arbiter import Daemon
+    from facedaemon.daemon.malloc import fix_mmap_threshold
+
+    fix_mmap_threshold()  # before the cameras start: frame buffers freed by restarted threads go back to the system
 
     try:
         log.info("using ffmpeg %s", find_ffmpeg(config.encoder.ffmpeg))
