@@ -5,17 +5,16 @@ judge shows the neutral "face"). This module only decides which of those label c
 
 - only on cameras that opted in (events.unknown_visitors);
 - only the "Unknown" label starts or confirms a visitor: "face" never does, and a name cancels;
-- a face must read "Unknown" on results at least `confirm` seconds apart, so a track that is still being
-  recognised and turns into a name within that time sends nothing. A new track that reads "Unknown" while such a
-  track is gone from the frame (seen less than `grace` ago) carries on its time: the worker lost the face and found
-  it again before it was announced;
-- one event per visitor. A visitor is a track, or a chain of tracks: a track never seen before that reads
-  "Unknown" or "face" while an announced visitor's track is missing from the frame, and that visitor was seen less
-  than `grace` ago, continues that visitor (the worker lost the face and found it again). Two tracks of one visitor
-  on one frame are two faces: the newer is released and may become a visitor of its own;
-- a visitor unseen for more than `grace` on two results in a row has left ("left", without a picture); the same
-  stranger back later is a new visitor with a new event. Results can come seconds apart on a loaded machine: one
-  missed detection is not a departure, and the same track back must not be a second visitor.
+- a face must read "Unknown" on results at least `confirm` seconds apart, so a track that is still being recognised
+  and turns into a name within that time sends nothing. A new track that reads "Unknown" while such a track is gone
+  from the frame (seen less than `grace` ago) carries on its time: the worker lost the face and found it again
+  before it was announced;
+- one event per visitor. A visitor is a track, or a chain of tracks: a track never seen before that reads "Unknown"
+  or "face" while an announced visitor's track is missing from the frame, and that visitor was seen less than
+  `grace` ago, continues that visitor (the worker lost the face and found it again). Two tracks of one visitor on
+  one frame are two faces: the newer is released and may become a visitor of its own;
+- a visitor unseen for more than `grace`, and missing from two results in a row, has left ("left", without a
+  picture); the same stranger back later is a new visitor with a new event.
 """
 
 from __future__ import annotations
@@ -28,6 +27,9 @@ from facedaemon.events.event import LEFT, RECOGNISED, Event
 from facedaemon.faces.types import FACE, UNKNOWN, FaceResult, is_person
 
 CONFIRM = 1.0  # seconds a track must keep reading "Unknown" before it is announced
+# Results in a row without a visitor that, past the grace period, make it gone: results can come seconds apart on a
+# loaded machine, and one missed detection must neither end a visit nor let the same face be announced again.
+MISSES = 2
 
 
 @dataclass(slots=True)
@@ -36,6 +38,7 @@ class _Visitor:
     track: int  # the track that carries the visitor now
     confidence: float
     last_seen: float
+    misses: int = 0  # results of the camera in a row without it
 
 
 @dataclass(slots=True)
@@ -45,7 +48,6 @@ class _Camera:
     visitors: dict[int, _Visitor] = field(default_factory=dict)  # a number of this camera's -> visitor
     owner: dict[int, int] = field(default_factory=dict)  # any track of a visitor -> its key in `visitors`
     done: dict[int, float] = field(default_factory=dict)  # tracks that were part of a visitor -> last seen
-    previous: float | None = None  # the time of the result before the latest: departures are judged there
 
 
 class UnknownVisitors:
@@ -82,14 +84,15 @@ class UnknownVisitors:
                 state.pending[face.track] = (first, now)
                 if face.name == UNKNOWN and now - first >= self.confirm:  # "face" never confirms
                     events.append(self._announce(camera, state, face, now))
-        previous, state.previous = state.previous, now
-        return events if previous is None else events + self._expire(camera, previous, self.grace)
+        for visitor in state.visitors.values():
+            visitor.misses = 0 if visitor.last_seen >= now else visitor.misses + 1
+        return events + self._expire(camera, now, self.grace, MISSES)
 
     def expire(self, now: float, margin: float = 0.0) -> list[Event]:
         """'left' for visitors of cameras whose results stopped coming (`margin`: allow for a slow worker)."""
         events: list[Event] = []
         for camera in list(self._state):
-            events += self._expire(camera, now, self.grace + margin)
+            events += self._expire(camera, now, self.grace + margin, misses=0)
         return events
 
     def present(self, camera: str) -> int:
@@ -146,13 +149,14 @@ class UnknownVisitors:
         state.done[face.track] = now
         return Event(RECOGNISED, camera, UNKNOWN, face.confidence, face.track, now)
 
-    def _expire(self, camera: str, now: float, grace: float) -> list[Event]:
+    def _expire(self, camera: str, now: float, grace: float, misses: int) -> list[Event]:
         state = self._state.get(camera)
         if state is None:
             return []
         state.pending = {track: seen for track, seen in state.pending.items() if now - seen[1] <= grace}
         state.done = {track: seen for track, seen in state.done.items() if now - seen <= grace}
-        gone = [key for key, visitor in state.visitors.items() if now - visitor.last_seen > grace]
+        gone = [key for key, visitor in state.visitors.items()
+                if now - visitor.last_seen > grace and visitor.misses >= misses]
         events = []
         for key in gone:
             visitor = state.visitors.pop(key)

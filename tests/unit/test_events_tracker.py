@@ -32,11 +32,18 @@ def test_leaving_is_reported_only_after_the_grace_period():
     tracker.update(result(100.0, face("Obama", 3)))
     assert tracker.update(result(101.0)) == []
     assert tracker.update(result(101.9)) == []
-    assert tracker.update(result(102.5)) == []  # the result before this one was still within the grace period
-    events = tracker.update(result(103.0))
+    events = tracker.update(result(102.5))
     assert kinds(events) == [(LEFT, "Obama", 3)]
     assert events[0].time == 100.0  # when he was last seen
-    assert tracker.update(result(103.5)) == []
+    assert tracker.update(result(103.0)) == []
+
+
+def test_an_empty_scene_seen_every_two_seconds_still_reports_the_departure_on_time():
+    # Nobody in view and nothing moving: the camera sends the worker a frame every 2 s (pipeline/pacing.py).
+    tracker = PresenceTracker(grace=2.0)
+    tracker.update(result(100.0, face("Obama", 3)))
+    assert tracker.update(result(100.4)) == []
+    assert kinds(tracker.update(result(102.4))) == [(LEFT, "Obama", 3)]
 
 
 def test_one_missed_result_seconds_apart_is_not_a_departure():
