@@ -110,6 +110,7 @@ class CameraPipeline:
         self._gallery: object = None  # the recognizer's gallery when a frame last went to it (output thread)
         self._refused: Refusal | None = None  # the camera refuses our credentials (capture thread only)
         self._resized_at = 0.0  # wall time the camera's picture last changed size
+        self._resumed: FrameSource | None = None  # a file whose picture changed size: opened again, plays on
         self._frame_wanted: list[Callable[[np.ndarray], None]] = []  # snapshots: the next annotated frame
         self._wanted_lock = threading.Lock()
         self.status = PipelineStatus()
@@ -158,7 +159,7 @@ class CameraPipeline:
     def _run_source(self, restarter: Restarter) -> bool | None:
         """Open the source and read until it fails; True when it ended for good (a file without loop), None when
         it changed size (to be reopened now)."""
-        source = self._source_factory(self.camera)
+        source, self._resumed = self._resumed or self._source_factory(self.camera), None
         try:
             began = time.monotonic()
             source.open()
@@ -180,6 +181,7 @@ class CameraPipeline:
             # looked at at once.
             self._resized_at = time.time()
             self._motions, self._pacer = {}, SubmitPacer()
+            self._resumed = source if exc.resumes else None
             return None
         except SourceRefused as exc:
             self._refusal(mask_credentials(str(exc)))

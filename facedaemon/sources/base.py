@@ -23,11 +23,17 @@ class SourceRefused(SourceError):
 
 
 class SourceResized(SourceError):
-    """The camera's picture changed size mid-stream (its settings were edited): reopen it at once, at the new size."""
+    """The camera's picture changed size mid-stream (its settings were edited): reopen it at once, at the new size.
 
-    def __init__(self, description: str, was: tuple[int, int], size: tuple[int, int]) -> None:
-        super().__init__(f"{description}: the picture changed size {was[0]}x{was[1]} -> {size[0]}x{size[1]}")
-        self.was, self.size = was, size
+    at: seconds into the stream (a file: into the file) of the first frame of the new size, when known. resumes: reopen
+    this same source, which plays on from the change (a file); else a new source is made (a live camera goes on by
+    itself, and a new one starts clean)."""
+
+    def __init__(self, description: str, was: tuple[int, int], size: tuple[int, int], *, at: float | None = None,
+                 resumes: bool = False) -> None:
+        where = f" at {at:.2f} s" if at is not None else ""
+        super().__init__(f"{description}: the picture changed size {was[0]}x{was[1]} -> {size[0]}x{size[1]}{where}")
+        self.was, self.size, self.at, self.resumes = was, size, at, resumes
 
 
 @dataclass(frozen=True, slots=True)

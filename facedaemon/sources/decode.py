@@ -18,7 +18,9 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -91,6 +93,11 @@ class Damage:
 
 
 _CROPPED = re.compile(r"\[Parsed_crop_0 @ [^\]]*\] w:\d+ h:\d+ .*-> w:(\d{1,5}) h:(\d{1,5})\b")
+# A file's frames, one line each (frame_info): their time and their size before ffmpeg scales them to the first size.
+# The filter's time base comes first (again after each reconfiguration); the integer pts keeps a long file's times
+# exact (pts_time has 6 significant digits: 0.1 s at 3 h).
+_SHOWN = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] n:\s*\d+ pts:\s*(-?\d+|NOPTS)\b.*? s:(\d{1,5})x(\d{1,5})\b")
+_TIME_BASE = re.compile(r"\[Parsed_showinfo_\d+ @ [^\]]*\] config in time_base: (\d+)/(\d+)")
 
 
 def parse_stream_info(lines: list[str]) -> StreamInfo | None:
@@ -122,20 +129,52 @@ def cropped_size(line: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def decode_args(ffmpeg: str, source: list[str], *, threads: int | None = None) -> list[str]:
+def shown_frame(line: str) -> tuple[int | None, tuple[int, int]] | None:
+    """(pts in the filter's time base or None, size before scaling) from showinfo's line for a frame; None for any
+    other line."""
+    match = _SHOWN.search(line)
+    if match is None:
+        return None
+    pts = None if match.group(1) == "NOPTS" else int(match.group(1))
+    return pts, (int(match.group(2)), int(match.group(3)))
+
+
+def shown_time_base(line: str) -> Fraction | None:
+    match = _TIME_BASE.search(line)
+    return Fraction(int(match.group(1)), int(match.group(2))) if match and int(match.group(2)) else None
+
+
+def decode_args(ffmpeg: str, source: list[str], *, threads: int | None = None, frame_info: bool = False) -> list[str]:
     """argv: `source` (input options and -i) decoded to yuv420p frames of even size on stdout, as they come.
     verbose: ffmpeg then says when the filters are reconfigured for a new frame size (cropped_size); it adds a
-    few lines at start and none per frame."""
+    few lines at start and none per frame. frame_info: and one line per frame with its time and size (showinfo
+    without checksums: the frame is not read again)."""
     args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     if threads:
         args += ["-threads", str(threads)]
-    return [*args, *source, "-map", "0:v:0", "-an", "-sn", "-dn",
-            "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2",  # 4:2:0 needs even sizes: an odd last row/column goes
+    # 4:2:0 needs even sizes: an odd last row/column goes
+    crop = "crop=trunc(iw/2)*2:trunc(ih/2)*2" + (",showinfo=checksum=0" if frame_info else "")
+    return [*args, *source, "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", crop,
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]
 
 
-def file_input(path: str, *, loop: bool) -> list[str]:
+def file_input(path: str, *, loop: bool, start: float = 0.0) -> list[str]:
+    """From the beginning (looped by ffmpeg itself: no gap at the seam), or from `start` seconds in (after a size
+    change) to the end: seeking before -i decodes from the keyframe before `start` and drops what comes before it."""
+    if start > 0:
+        return ["-ss", f"{start:.6f}", "-i", path]
     return [*(["-stream_loop", "-1"] if loop else []), "-i", path]
+
+
+def resume_point(start: float, at: float | None, rate: float) -> float | None:
+    """Where to seek to play on from a size change found `at` s into a run that began `start` s into the file: half
+    a frame before the new size's first frame, so that frame comes first and the one before it not again. None when
+    that is no later than `start` (the file's time went back at the change: seeking there would play the same part
+    again)."""
+    if at is None or rate <= 0:
+        return None
+    point = start + at - 0.5 / rate
+    return point if point > start else None
 
 
 def rtsp_options(transport: str = "tcp") -> list[tuple[str, str]]:
@@ -177,8 +216,15 @@ class Decoder:
     """One ffmpeg run: open() waits for the stream's description, next() returns each frame as a pooled I420 array."""
 
     def __init__(self, ffmpeg: str, source: list[str], *, description: str, threads: int | None = None,
-                 pass_fds: tuple[int, ...] = (), read_timeout: float = READ_TIMEOUT) -> None:
-        self.argv = decode_args(ffmpeg, source, threads=threads)
+                 pass_fds: tuple[int, ...] = (), read_timeout: float = READ_TIMEOUT, frame_info: bool = False) -> None:
+        self.argv = decode_args(ffmpeg, source, threads=threads, frame_info=frame_info)
+        # A file: each frame's own size and time, so a size change is found at its very frame (the frames before it
+        # all given out, none scaled to the old size) and the file can be played on from there.
+        self.frame_info = frame_info
+        self.position: float | None = None  # s from the run's start of the last frame next() gave (frame_info)
+        self._shown: deque[tuple[float | None, tuple[int, int]]] = deque()
+        self._shown_ready = threading.Condition()
+        self._time_base = Fraction(1, 90000)
         self.description = description
         self.pass_fds = pass_fds
         self.read_timeout = read_timeout
@@ -222,7 +268,7 @@ class Decoder:
         """The next frame; None when the input ended cleanly (a file); SourceError on failure or silence."""
         if self._socket is None or self.info is None:
             raise SourceError("not open")
-        if self.resized is not None:
+        if self.resized is not None and not self.frame_info:
             raise SourceResized(self.description, self.info.size, self.resized)
         width, height = self.info.size
         image = self._buffers.take((height * 3 // 2, width))  # reused once nobody holds it (buffers.py)
@@ -236,8 +282,22 @@ class Decoder:
         except OSError as exc:
             raise SourceError(f"no frame from {self.description}: {exc.strerror}") from None
         if got == image.nbytes:
-            return image
+            return self._checked(image) if self.frame_info else image
         return self._short_read(got)
+
+    def _checked(self, image: np.ndarray) -> np.ndarray:
+        """The frame, if it is as large as it was decoded; SourceResized at the first frame of a new size (ffmpeg
+        scaled it to the first size)."""
+        assert self.info is not None
+        with self._shown_ready:
+            # ffmpeg says it before it writes the frame; the thread reading its report may lag behind.
+            if not self._shown_ready.wait_for(lambda: self._shown, self.read_timeout):
+                raise SourceError(f"{self.description}: ffmpeg gave a frame without its report")
+            at, size = self._shown.popleft()
+        if size != self.info.size:
+            raise SourceResized(self.description, self.info.size, size, at=at)
+        self.position = at
+        return image
 
     def _short_read(self, got: int) -> None:
         assert self._proc is not None
@@ -247,7 +307,7 @@ class Decoder:
         if code == 0 and got == 0:
             # It ended; a size change it reported last may still be unread when its frames have all been read.
             self._proc.drained(1.0)
-            if self.resized is not None:
+            if self.resized is not None and not self.frame_info:
                 raise SourceResized(self.description, self.info.size, self.resized)
             return None
         raise SourceError(f"{self.description}: ffmpeg stopped decoding ({self._why()})")
@@ -261,6 +321,8 @@ class Decoder:
             sock.close()
 
     def _on_line(self, line: str) -> None:
+        if self.frame_info and self._frame_line(line):
+            return
         if self._described.is_set():
             if self.damage.note(line):
                 return
@@ -275,6 +337,19 @@ class Decoder:
         if info is not None:
             self.info = info
             self._described.set()
+
+    def _frame_line(self, line: str) -> bool:
+        shown = shown_frame(line)
+        if shown is None:
+            base = shown_time_base(line)
+            if base is not None:
+                self._time_base = base
+            return False
+        pts, size = shown
+        with self._shown_ready:
+            self._shown.append((None if pts is None else float(pts * self._time_base), size))
+            self._shown_ready.notify()
+        return True
 
     def _why(self) -> str:
         """ffmpeg's last words (credentials masked by ManagedProcess)."""

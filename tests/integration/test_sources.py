@@ -13,7 +13,7 @@ from facedaemon import yuv
 from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
 from facedaemon.sources.base import SourceEnded, SourceError, SourceResized
 from facedaemon.sources.capture import CaptureSource
-from facedaemon.sources.decode import Decoder, cropped_size
+from facedaemon.sources.decode import Decoder, cropped_size, file_input
 from facedaemon.sources.factory import make_source
 from facedaemon.sources.file import FileSource
 from facedaemon.sources.pattern import PatternSource
@@ -188,6 +188,14 @@ def late_report(monkeypatch, hold, when=lambda line: True) -> None:
     monkeypatch.setattr(Decoder, "_on_line", late)
 
 
+def camera_decoder(path, ffmpeg) -> Decoder:
+    """The clip decoded as a camera's stream is (rtsp.py): the size change heard from ffmpeg's filter report, with no
+    line per frame. (A file's own source finds it at its very frame: tests/integration/test_file_size_change.py.)"""
+    decoder = Decoder(ffmpeg, file_input(str(path), loop=False), description=str(path))
+    decoder.open()
+    return decoder
+
+
 def test_a_size_change_mid_stream_is_reported_not_scaled_away(sizes_clip):
     """A camera whose resolution is changed while it streams: ffmpeg would scale the new frames to the first size
     without a word (recognition losing detail, or the old size kept for good); the source says so instead, so the
@@ -195,15 +203,15 @@ def test_a_size_change_mid_stream_is_reported_not_scaled_away(sizes_clip):
     # Read at the clip's own 25 fps, like a camera: ffmpeg's report of the new size is read by another thread,
     # which has the first size's second (25 frames) to be heard before a frame scaled to the old size is read.
     path, ffmpeg = sizes_clip
-    source = FileSource(path, ffmpeg=ffmpeg)
-    source.open()
+    decoder = camera_decoder(path, ffmpeg)
     try:
         sizes = []
         with pytest.raises(SourceResized) as caught:
             for _ in range(100):
-                sizes.append(yuv.size(source.read().image))
+                sizes.append(yuv.size(decoder.next()))
+                time.sleep(1 / 25)
     finally:
-        source.close()
+        decoder.close()
     # ffmpeg decodes a file ahead of the reader, so the news may come before the first size's last frames are read,
     # or (on a loaded machine) before its first: no frame of the new size scaled to the old one gets through.
     assert set(sizes) <= {(320, 180)} and len(sizes) <= 25, "the first size's frames, then the news"
@@ -235,11 +243,10 @@ def test_a_size_change_heard_after_the_last_frame_is_still_a_size_change(sizes_c
     monkeypatch.setattr(Decoder, "_short_read", end)
     late_report(monkeypatch, lambda decoder: at_the_end.wait(30.0), when=lambda line: cropped_size(line) == (640, 360))
     path, ffmpeg = sizes_clip
-    source = FileSource(path, fps=1000.0, ffmpeg=ffmpeg)
-    source.open()
+    decoder = camera_decoder(path, ffmpeg)
     try:
         with pytest.raises(SourceResized, match="changed size 320x180 -> 640x360"):
             for _ in range(100):
-                source.read()  # 50 frames, the last 25 scaled to the old size, then the end of the stream
+                decoder.next()  # 50 frames, the last 25 scaled to the old size, then the end of the stream
     finally:
-        source.close()
+        decoder.close()

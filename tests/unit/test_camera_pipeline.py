@@ -165,6 +165,43 @@ def test_a_size_change_reopens_the_source_at_once_with_one_line_and_no_backoff(c
     assert pipeline.current_faces(time.time(), after) == (FACE,)
 
 
+def test_a_file_whose_size_changed_is_opened_again_itself_to_play_on(caplog) -> None:
+    # A file plays on from the change only if the same source is opened again (it knows where the change was); a
+    # new one would start the file from its beginning (issue 25).
+    from facedaemon.sources.base import SourceResized
+
+    class Resuming(Source):
+        def __init__(self) -> None:
+            super().__init__()
+            self.opens = self.closes = 0
+
+        def open(self) -> None:
+            self.opens += 1
+
+        def read(self) -> Frame:
+            frame = super().read()
+            if self.reads == 5:
+                raise SourceResized("/v/a.ts", (80, 60), (160, 120), at=3.0, resumes=True)
+            return frame
+
+        def close(self) -> None:
+            self.closes += 1
+
+    sink, made = Sink(), []
+
+    def factory(camera):
+        made.append(Resuming())
+        return made[-1]
+
+    pipeline = CameraPipeline(CAMERA, source_factory=factory, sink=sink, metrics=DaemonMetrics.create(process=False))
+    with caplog.at_level("INFO", logger="facedaemon.pipeline.camera"):
+        run(pipeline, lambda: made[0].opens == 2 and sink.frames > 10)
+    assert len(made) == 1 and made[0].closes >= 1, "closed, then the same source opened again"
+    lines = [record.getMessage() for record in caplog.records if "changed size" in record.getMessage()]
+    assert lines == ["camera door: /v/a.ts: the picture changed size 80x60 -> 160x120 at 3.00 s; reopening it"]
+    assert pipeline._resized_at > 0, "boxes of the old picture are not drawn on the new"
+
+
 def test_wrong_credentials_are_said_once_and_retried_slower_up_to_a_cap(caplog, monkeypatch) -> None:
     from facedaemon.pipeline import camera as camera_module
     from facedaemon.sources.base import SourceRefused

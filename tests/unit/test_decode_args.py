@@ -3,6 +3,7 @@ decoded source says about its stream."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ from facedaemon.sources.decode import (
     file_input,
     last_words,
     parse_stream_info,
+    resume_point,
     rtsp_input,
+    shown_frame,
+    shown_time_base,
 )
 from facedaemon.sources.file import FileSource
 from facedaemon.sources.rtsp import RtspSource
@@ -95,6 +99,41 @@ def test_a_filter_reconfiguration_line_gives_the_new_size() -> None:
     assert cropped_size("[scaler_out_0_0 @ 0x55b06a90bd40] w:1280 h:720 fmt:yuv444p sar:1/1 -> w:640 h:360") is None
     assert cropped_size("[h264 @ 0x55b06a574480] Reinit context to 1280x720, pix_fmt: yuv444p") is None
     assert decode_args("ffmpeg", rtsp_input(5))[5] == "verbose", "the reconfiguration lines are verbose ones"
+
+
+def test_a_file_is_decoded_with_each_frames_time_and_size_and_a_camera_without() -> None:
+    vf = decode_args("ffmpeg", file_input("/v/a.ts", loop=False), frame_info=True)
+    assert vf[vf.index("-vf") + 1] == "crop=trunc(iw/2)*2:trunc(ih/2)*2,showinfo=checksum=0", "after the crop, no sums"
+    camera = decode_args("ffmpeg", rtsp_input(5))
+    assert camera[camera.index("-vf") + 1] == "crop=trunc(iw/2)*2:trunc(ih/2)*2", "no line per frame for a camera"
+
+
+def test_showinfo_lines_give_each_frames_pts_and_size_and_the_time_base() -> None:
+    # ffmpeg 9.0 (imageio-ffmpeg) and 5.1 (Debian 12), -loglevel verbose, showinfo=checksum=0.
+    assert shown_frame("[Parsed_showinfo_1 @ 0x7f32bc005200] n:  74 pts: 536400 pts_time:5.96    duration:   3600 "
+                       "duration_time:0.04    fmt:yuv420p cl:left sar:1/1 s:1280x720 i:P iskey:0 type:P ") == \
+        (536400, (1280, 720))
+    assert shown_frame("[Parsed_showinfo_1 @ 0x5582a44e2800] n:   0 pts:   1800 pts_time:0.02    pos:   682816 "
+                       "fmt:yuv420p sar:1/1 s:640x360 i:P iskey:1 type:I ") == (1800, (640, 360))
+    assert shown_frame("[Parsed_showinfo_1 @ 0x1] n:   3 pts:NOPTS pts_time:NOPTS fmt:yuv420p s:320x180 i:P") == \
+        (None, (320, 180))
+    assert shown_frame("[Parsed_showinfo_1 @ 0x7f92f4002280] color_range:unknown color_space:unknown") is None
+    assert shown_frame("[Parsed_crop_0 @ 0x55b06a565a40] w:1280 h:720 sar:1/1 -> w:1280 h:720 sar:1/1") is None
+    line = "[Parsed_showinfo_1 @ 0x7f92f4002280] config in time_base: 1/90000, frame_rate: 25/1"
+    assert shown_time_base(line) == Fraction(1, 90000)
+    assert shown_time_base("[Parsed_showinfo_1 @ 0x7f92f4002280] config out time_base: 0/0, frame_rate: 0/0") is None
+
+
+def test_a_file_plays_on_half_a_frame_before_the_new_sizes_first_frame() -> None:
+    assert file_input("/v/a.ts", loop=True, start=2.98) == ["-ss", "2.980000", "-i", "/v/a.ts"], \
+        "seek before -i; no -stream_loop: the file starts again through the source, which tells the owner"
+    assert file_input("/v/a.ts", loop=True, start=0.0) == ["-stream_loop", "-1", "-i", "/v/a.ts"]
+    assert resume_point(0.0, 3.0, 25.0) == pytest.approx(2.98), "the frame before (2.96) is not played again"
+    assert resume_point(2.98, 3.02, 25.0) == pytest.approx(5.98), "a second change: from where that run began"
+    assert resume_point(0.0, 3.0, 50.0) == pytest.approx(2.99)
+    assert resume_point(2.98, 0.0, 25.0) is None, "the time went back at the change: no way on"
+    assert resume_point(2.98, 0.01, 25.0) is None
+    assert resume_point(0.0, None, 25.0) is None, "no timestamp"
 
 
 def test_the_reason_is_the_last_line_before_the_exit_summary() -> None:
