@@ -61,6 +61,29 @@ def joined(out: Path, *parts: Path) -> Path:
     return out
 
 
+def numbered(ffmpeg: str, out: Path, *, codec: str, size: tuple[int, int], fps: int, seconds: float, u: int,
+             step: int) -> Path:
+    """Flat frames whose brightness counts them (16 + step * n) and whose blue-difference (u) names the clip: each
+    decoded frame says which clip and which frame of it it is."""
+    width, height = size
+    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    f"color=c=black:s={width}x{height}:r={fps}:d={seconds},format=yuv420p,"
+                    f"geq=lum='16+{step}*N':cb={u}:cr=128", *ENCODERS[codec], "-g", str(fps), "-bf", "0",
+                    "-f", "mpegts", str(out)], check=True, timeout=300, capture_output=True)
+    return out
+
+
+def concatenated(ffmpeg: str, out: Path, *parts: Path) -> Path:
+    """The parts as one recording: ffmpeg's concat demuxer runs each part's timestamps on from the last (joined():
+    they start again)."""
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{part}'\n" for part in parts))
+    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                    "-f", "mpegts", str(out)], check=True, timeout=120, capture_output=True)
+    listing.unlink()
+    return out
+
+
 def corrupted(source: Path, out: Path, *, every: int = 150, seed: int = 25) -> Path:
     """The clip with bytes of the payload of one TS packet in `every` overwritten (the 4-byte headers kept, so the
     demuxer still finds the video): broken slices and NAL units, as after lost or damaged packets."""

@@ -29,7 +29,7 @@ import pytest
 
 from devtools.daemon import RunningDaemon, status
 from devtools.processes import SYSTEM_PYTHON, free_port, stop_process, system_python_problem
-from devtools.source_clips import Clip, corrupted, encode, joined, probe
+from devtools.source_clips import Clip, concatenated, corrupted, encode, joined, numbered, probe
 from tests import ffmpegs
 from tests.e2e.media import gallery
 from tests.realparts import missing
@@ -328,6 +328,30 @@ def check_the_resize(daemon: RunningDaemon, served: Served, first: Named) -> Non
               "measured\n" + "\n".join(timeline))
     assert daemon.log().count("changed size") == 1, "one line for one change"
     assert daemon.process.poll() is None
+
+
+def test_a_looping_file_whose_size_changes_plays_both_parts_in_turn(tmp_path, run_daemon):
+    """A video file (a recording) at 640x360 for 2 s, then 1280x720 for 2 s, looped: the camera plays on at each
+    change from the very frame (one line each, naming the file, both sizes and where), never from the file's
+    beginning again (issue 25: before, the first part played for ever)."""
+    ffmpeg = ffmpegs.SUITE()
+    parts = [numbered(ffmpeg, tmp_path / f"part{n}.ts", codec="h264", size=size, fps=25, seconds=2, u=u, step=4)
+             for n, size, u in ((1, (640, 360), 80), (2, (1280, 720), 190))]
+    path = concatenated(ffmpeg, tmp_path / "recording.ts", *parts)
+    daemon = run_daemon(tmp_path, {"cam": {"source": str(path), "loop": True, "recognize": False}},
+                        events={"log": False})
+    larger = f"camera cam: {path}: the picture changed size 640x360 -> 1280x720 at 2.00 s; reopening it"
+    smaller = f"camera cam: {path}: the picture changed size 1280x720 -> 640x360 at 0.00 s; reopening it"
+    # Two whole turns of the 4 s file; a loaded machine opens ffmpeg in up to a few seconds each time.
+    daemon.wait_for(lambda: daemon.log().count(larger) >= 2 and daemon.log().count(smaller) >= 2, 90,
+                    "two turns of the file, both changes each turn")
+    log = daemon.log()
+    changes = [line[line.index("camera cam: "):] for line in log.splitlines() if "changed size" in line]
+    assert changes[:4] == [larger, smaller, larger, smaller], changes
+    opened = re.findall(r"camera cam: opened file \S+ \(h264 (\d+x\d+)", log)
+    assert opened[:4] == ["640x360", "1280x720", "640x360", "1280x720"], opened
+    assert "reconnecting" not in log and "ended" not in log and "Traceback" not in log, log[-3000:]
+    assert status(daemon)["cameras"]["cam"]["state"] == "streaming"
 
 
 def test_wrong_credentials_are_one_clear_error_retried_slowly_without_a_flood(camera_server, tmp_path, run_daemon):

@@ -4,20 +4,20 @@ first part is not played again, it ends after the second part, and with `loop` i
 Before the fix the owner reopened the file from its beginning at each change: part 1 again, the change again, for
 ever; part 2 was never shown.
 
-Each clip is made here with ffmpeg: part 1 at 640x360 and part 2 at 1280x720, each frame one flat colour whose
-brightness counts the frames of its part and whose blue-difference tells the parts apart, joined with ffmpeg's
-concat demuxer (timestamps run on through the join, as in a recording).
+Each clip is made with ffmpeg (devtools/source_clips.py): part 1 at 640x360 and part 2 at 1280x720, each frame one
+flat colour whose brightness counts the frames of its part and whose blue-difference tells the parts apart, joined
+with ffmpeg's concat demuxer (timestamps run on through the join, as in a recording). The real daemon playing such a
+file: tests/e2e/test_source_matrix.py.
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from devtools.source_clips import joined
+from devtools.source_clips import concatenated, joined, numbered
 from facedaemon import yuv
 from facedaemon.sources.base import SourceEnded, SourceError, SourceResized
 from facedaemon.sources.file import FileSource
@@ -28,17 +28,10 @@ SECONDS = 2  # per part
 PER_PART = FPS * SECONDS
 STEP = 4  # luma per frame: 16 + 4 * 49 = 212, well apart after compression
 PARTS = ((1, (640, 360), 80), (2, (1280, 720), 190))  # (part, size, U of its frames)
-ENCODERS = {"h264": ["-c:v", "libx264", "-preset", "ultrafast"],
-            "h265": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]}
 
 
 def make_part(ffmpeg: str, out: Path, codec: str, size: tuple[int, int], u: int) -> Path:
-    width, height = size
-    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-f", "lavfi", "-i",
-                    f"color=c=black:s={width}x{height}:r={FPS}:d={SECONDS},format=yuv420p,"
-                    f"geq=lum='16+{STEP}*N':cb={u}:cr=128", *ENCODERS[codec], "-g", str(FPS), "-bf", "0",
-                    "-f", "mpegts", str(out)], check=True, timeout=300, capture_output=True)
-    return out
+    return numbered(ffmpeg, out, codec=codec, size=size, fps=FPS, seconds=SECONDS, u=u, step=STEP)
 
 
 @pytest.fixture(scope="module", params=["h264", "h265"])
@@ -46,12 +39,7 @@ def two_sizes(request, tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp(f"sizes-{request.param}")
     ffmpeg = ffmpegs.SUITE()
     parts = [make_part(ffmpeg, tmp / f"part{part}.ts", request.param, size, u) for part, size, u in PARTS]
-    listing = tmp / "parts.txt"
-    listing.write_text("".join(f"file '{part}'\n" for part in parts))
-    joined = tmp / f"two-sizes-{request.param}.ts"
-    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
-                    "-c", "copy", "-f", "mpegts", str(joined)], check=True, timeout=120, capture_output=True)
-    return joined
+    return concatenated(ffmpeg, tmp / f"two-sizes-{request.param}.ts", *parts)
 
 
 def which(image: np.ndarray) -> tuple[int, tuple[int, int], int]:
