@@ -11,6 +11,7 @@ password does not show in the process list.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -314,9 +315,14 @@ class Decoder:
 
     def close(self) -> None:
         proc, self._proc = self._proc, None
+        sock, self._socket = self._socket, None
+        if sock is not None and proc is not None:
+            # ffmpeg blocked writing into a full socket sits on SIGTERM until the SIGKILL a second later (every
+            # reopen of a file or camera mid-stream took 1.0 s): its write fails now, and it exits at once.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         if proc is not None:
             proc.stop(timeout=1.0)
-        sock, self._socket = self._socket, None
         if sock is not None:
             sock.close()
 
