@@ -372,9 +372,15 @@ _SUMMARY = re.compile(r"^(\[(AVIOContext|in#|out#)[^\]]*\] ?)?\s*(Statistics:|In
                       r"Exiting (normally|with exit code)|Last message repeated)")
 
 
+# A file's report of each frame (frame_info): what it decoded, never why it stopped.
+_FRAME_REPORT = re.compile(r"^\[Parsed_showinfo_\d+ @ ")
+
+
 def last_words(lines: list[str]) -> str | None:
-    """The last line of ffmpeg's stderr that says something, past its exit summary; None if there is none."""
-    said = [line.strip() for line in lines if line.strip() and not _SUMMARY.match(line.strip())]
+    """The last line of ffmpeg's stderr that says something, past its exit summary and its frame reports; None if
+    there is none."""
+    said = [line.strip() for line in lines
+            if line.strip() and not _SUMMARY.match(line.strip()) and not _FRAME_REPORT.match(line.strip())]
     return said[-1] if said else None
 
 

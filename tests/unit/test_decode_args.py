@@ -147,6 +147,10 @@ def test_the_reason_is_the_last_line_before_the_exit_summary() -> None:
              "video:40500kB audio:0kB", "  Input stream #0:0 (video): 120 packets read"]
     assert last_words(ended) == "[h264 @ 0x1] error while decoding MB 3 4"
     assert last_words(["Exiting normally, received signal 15."]) is None
+    truncated = ["[h264 @ 0x1] Invalid NAL unit size (3 > 1).", "[h264 @ 0x1] error while decoding MB 3 4",
+                 "[Parsed_showinfo_1 @ 0x7f] n:  41 pts: 151200 pts_time:1.68 fmt:yuv420p s:640x360 i:P",
+                 "[Parsed_showinfo_1 @ 0x7f] color_range:unknown color_space:unknown"]
+    assert last_words(truncated) == "[h264 @ 0x1] error while decoding MB 3 4", "a file's frame reports say no why"
 
 
 def test_a_401_or_403_is_a_refusal_and_other_failures_are_not() -> None:
