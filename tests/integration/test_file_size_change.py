@@ -28,6 +28,7 @@ SECONDS = 2  # per part
 PER_PART = FPS * SECONDS
 STEP = 4  # luma per frame: 16 + 4 * 49 = 212, well apart after compression
 PARTS = ((1, (640, 360), 80), (2, (1280, 720), 190))  # (part, size, U of its frames)
+THIRD = (3, (640, 360), 135)  # back to the first size
 
 
 def make_part(ffmpeg: str, out: Path, codec: str, size: tuple[int, int], u: int) -> Path:
@@ -46,11 +47,12 @@ def which(image: np.ndarray) -> tuple[int, tuple[int, int], int]:
     """(part, size, frame of its part) of one decoded frame."""
     width, height = yuv.size(image)
     luma, u = image[:height].mean(), image[height:height + height // 4].mean()
-    return (1 if u < 135 else 2), (width, height), round((luma - 16) / STEP)
+    part = min((*PARTS, THIRD), key=lambda known: abs(known[2] - u))[0]
+    return part, (width, height), round((luma - 16) / STEP)
 
 
 def expected(*parts: int) -> list[tuple[int, tuple[int, int], int]]:
-    sizes = {part: size for part, size, _ in PARTS}
+    sizes = {part: size for part, size, _ in (*PARTS, THIRD)}
     return [(part, sizes[part], n) for part in parts for n in range(PER_PART)]
 
 
@@ -94,6 +96,20 @@ def test_a_looping_file_with_a_size_change_plays_both_parts_in_turn(two_sizes):
     assert [change.split(": ", 1)[1][:40] for change in changes] == [
         "the picture changed size 640x360 -> 1280", "the picture changed size 1280x720 -> 640",
         "the picture changed size 640x360 -> 1280", "the picture changed size 1280x720 -> 640"], changes
+
+
+def test_a_looping_file_that_ends_at_its_first_size_starts_again_without_a_change(tmp_path):
+    # 640x360, 1280x720, 640x360: the last run (from the second change on) ends at the size the file starts with, so
+    # the source starts the file again itself, without telling the owner of a change that is none.
+    ffmpeg = ffmpegs.SUITE()
+    parts = [make_part(ffmpeg, tmp_path / f"part{part}.ts", "h264", size, u) for part, size, u in (*PARTS, THIRD)]
+    path = concatenated(ffmpeg, tmp_path / "three.ts", *parts)
+    seen, changes, stopped = play(path, loop=True, frames=6 * PER_PART)
+    assert stopped == "enough frames", stopped
+    assert seen == expected(1, 2, 3, 1, 2, 3), summary(seen)
+    assert [change.split(": ", 1)[1] for change in changes] == [
+        "the picture changed size 640x360 -> 1280x720 at 2.00 s",
+        "the picture changed size 1280x720 -> 640x360 at 4.00 s"] * 2, changes
 
 
 def test_the_seam_at_a_size_change_is_short(two_sizes):
