@@ -145,17 +145,21 @@ def shown_time_base(line: str) -> Fraction | None:
     return Fraction(int(match.group(1)), int(match.group(2))) if match and int(match.group(2)) else None
 
 
-def decode_args(ffmpeg: str, source: list[str], *, threads: int | None = None, frame_info: bool = False) -> list[str]:
+def decode_args(ffmpeg: str, source: list[str], *, threads: int | None = None, frame_info: bool = False,
+                size: tuple[int, int] | None = None) -> list[str]:
     """argv: `source` (input options and -i) decoded to yuv420p frames of even size on stdout, as they come.
     verbose: ffmpeg then says when the filters are reconfigured for a new frame size (cropped_size); it adds a
     few lines at start and none per frame. frame_info: and one line per frame with its time and size (showinfo
-    without checksums: the frame is not read again)."""
+    without checksums: the frame is not read again). size: the frames written at this size (a file played on from a
+    size change: ffmpeg 5.1 sizes its output by the first frame decoded, one from before the seek point that it then
+    drops, not by the first it keeps)."""
     args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "verbose"]
     if threads:
         args += ["-threads", str(threads)]
     # 4:2:0 needs even sizes: an odd last row/column goes
-    crop = "crop=trunc(iw/2)*2:trunc(ih/2)*2" + (",showinfo=checksum=0" if frame_info else "")
-    return [*args, *source, "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", crop,
+    chain = ["crop=trunc(iw/2)*2:trunc(ih/2)*2", *(["showinfo=checksum=0"] if frame_info else []),
+             *([f"scale={size[0]}:{size[1]}"] if size else [])]
+    return [*args, *source, "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", ",".join(chain),
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]
 
 
@@ -217,8 +221,9 @@ class Decoder:
     """One ffmpeg run: open() waits for the stream's description, next() returns each frame as a pooled I420 array."""
 
     def __init__(self, ffmpeg: str, source: list[str], *, description: str, threads: int | None = None,
-                 pass_fds: tuple[int, ...] = (), read_timeout: float = READ_TIMEOUT, frame_info: bool = False) -> None:
-        self.argv = decode_args(ffmpeg, source, threads=threads, frame_info=frame_info)
+                 pass_fds: tuple[int, ...] = (), read_timeout: float = READ_TIMEOUT, frame_info: bool = False,
+                 size: tuple[int, int] | None = None) -> None:
+        self.argv = decode_args(ffmpeg, source, threads=threads, frame_info=frame_info, size=size)
         # A file: each frame's own size and time, so a size change is found at its very frame (the frames before it
         # all given out, none scaled to the old size) and the file can be played on from there.
         self.frame_info = frame_info

@@ -52,7 +52,7 @@ class FileSource(Decoded):
         # it plays to the end and read() starts the file again.
         start, expected, self._resume, self._expected = self._resume, self._expected, 0.0, None
         decoder = Decoder(ffmpeg, file_input(str(self.path), loop=self.loop, start=start), description=str(self.path),
-                          threads=1, frame_info=True)
+                          threads=1, frame_info=True, size=expected)
         info = decoder.open()
         if expected is not None and info.size != expected:
             decoder.close()

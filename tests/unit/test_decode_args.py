@@ -104,6 +104,9 @@ def test_a_filter_reconfiguration_line_gives_the_new_size() -> None:
 def test_a_file_is_decoded_with_each_frames_time_and_size_and_a_camera_without() -> None:
     vf = decode_args("ffmpeg", file_input("/v/a.ts", loop=False), frame_info=True)
     assert vf[vf.index("-vf") + 1] == "crop=trunc(iw/2)*2:trunc(ih/2)*2,showinfo=checksum=0", "after the crop, no sums"
+    resumed = decode_args("ffmpeg", file_input("/v/a.ts", loop=False, start=2.98), frame_info=True, size=(1280, 720))
+    assert resumed[resumed.index("-vf") + 1] == "crop=trunc(iw/2)*2:trunc(ih/2)*2,showinfo=checksum=0,scale=1280:720", \
+        "played on from a size change: written at the new size whatever ffmpeg decoded first; each own size seen"
     camera = decode_args("ffmpeg", rtsp_input(5))
     assert camera[camera.index("-vf") + 1] == "crop=trunc(iw/2)*2:trunc(ih/2)*2", "no line per frame for a camera"
 
