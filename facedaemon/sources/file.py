@@ -53,10 +53,7 @@ class FileSource(Decoded):
         start, expected, self._resume, self._expected = self._resume, self._expected, 0.0, None
         decoder = Decoder(ffmpeg, file_input(str(self.path), loop=self.loop, start=start), description=str(self.path),
                           threads=1, frame_info=True, size=expected)
-        info = decoder.open()
-        if expected is not None and info.size != expected:
-            decoder.close()
-            raise self._lost(f"found {info.size[0]}x{info.size[1]} there, not {expected[0]}x{expected[1]}")
+        info = decoder.open()  # past a size change: written at the expected size, whatever ffmpeg found first
         rate = self.fps or info.rate
         if not rate or not 0 < rate <= 240:
             rate = DEFAULT_FPS
@@ -80,6 +77,8 @@ class FileSource(Decoded):
         try:
             return self._decoder.next()
         except SourceResized as exc:
+            if self._start > 0 and self._decoder.position is None:  # the seek did not land on the new picture
+                raise self._lost(f"found {exc.size[0]}x{exc.size[1]} there, not {exc.was[0]}x{exc.was[1]}") from None
             info = self._decoder.info
             rate = (info.rate if info is not None else None) or DEFAULT_FPS  # the file's own, not camera.fps
             resume = resume_point(self._start, exc.at, rate)
