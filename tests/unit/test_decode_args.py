@@ -189,3 +189,24 @@ def test_decoded_sources_say_what_their_decoder_found_and_nothing_while_closed(m
     decoder.info = StreamInfo(15.0, (3840, 2160), "hevc")
     source._decoder = decoder
     assert source.details == "hevc 3840x2160, 15 fps" and source.damage is decoder.damage
+
+
+def test_a_resumed_file_whose_first_frame_is_the_old_size_again_is_a_clear_error() -> None:
+    # Timestamps that go back at the change (files joined byte by byte) can land the seek in the first part.
+    from facedaemon.sources.base import SourceError, SourceResized
+
+    class Landed:
+        info, position = StreamInfo(25.0, (1280, 720)), None
+
+        def next(self):
+            raise SourceResized("/v/cat.ts", (1280, 720), (640, 360), at=0.02)
+
+        def close(self) -> None:
+            pass
+
+    source = FileSource(Path("/v/cat.ts"))
+    source._decoder, source._start, source._change_at = Landed(), 1.98, 2.0
+    with pytest.raises(SourceError, match=r"cat\.ts on from its size change at 2\.00 s: found 640x360 there, not "
+                                          r"1280x720") as caught:
+        source.read()
+    assert not isinstance(caught.value, SourceResized), "not another change to follow: that could go round for ever"
