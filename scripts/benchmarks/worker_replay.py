@@ -4,16 +4,23 @@ them), in one process, on a simulated clock. Counts BlazeFace forwards and face 
 recognise() per simulated second (as % of one core): the worker's share of `facedaemon bench`, reproducible to a
 forward on a loaded machine, where the real-time bench is not.
 
-Usage: .venv/bin/python scripts/benchmarks/worker_replay.py CLIP FACES_DIR [LOOPS=3] [APPEAR_AT=2.0]
-  e.g. the bench's clip: python -c "from pathlib import Path; from facedaemon.bench.clip import *;
-       make_entry_clip(Path('SHARED'), Path('/tmp/entry.mp4'), mover=True); make_bench_gallery(Path('SHARED'),
-       Path('/tmp/faces'))"
+Usage: .venv/bin/python scripts/benchmarks/worker_replay.py [CLIP FACES_DIR [LOOPS=3 [APPEAR_AT=2.0]]]
+           [--loops N] [--gap SECONDS] [--resolution 720p|1080p] [--data SHARED]
+  Without CLIP and FACES_DIR the bench's own clip and gallery are built from the shared photos (--data, else
+  $FACEDAEMON_SHARED_DATA): `facedaemon bench`'s 720p clip with a 150 px face, or with --resolution 1080p its
+  1080p clip with one 48 px face; both walk right at 60 px/s and loop every 8 s (each loop a new face).
+  --gap SECONDS: at least this long between frames sent, as a worker that answers late (a loaded machine, a Pi)
+  allows: the pacer's frames in between are refused as a busy worker refuses them.
+  Prints the counts (forwards, encodings, results, tracks made: distinct track ids in the results) per simulated
+  second and the first label after the face appears in each loop.
+  To replay another commit's worker: PYTHONPATH=CHECKOUT .venv/bin/python scripts/benchmarks/worker_replay.py ...
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -74,11 +81,52 @@ def counting(counts: dict[str, int]) -> None:
     engine.encode = counted_encode
 
 
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("clip", nargs="?", type=Path, help="a video; default: the bench's clip (--resolution)")
+    parser.add_argument("faces", nargs="?", type=Path, help="its known faces folder; default: the bench's gallery")
+    parser.add_argument("loops_pos", nargs="?", type=int, metavar="LOOPS", help="(old form of --loops)")
+    parser.add_argument("appear_pos", nargs="?", type=float, metavar="APPEAR_AT", help="(old form of --appear-at)")
+    parser.add_argument("--loops", type=int, default=3, help="times through the clip (default 3)")
+    parser.add_argument("--appear-at", type=float, default=2.0, help="when the face appears in the clip (default 2)")
+    parser.add_argument("--gap", type=float, default=0.0,
+                        help="at least this many seconds between frames sent, as a late worker allows (default 0)")
+    parser.add_argument("--resolution", choices=("720p", "1080p"), default="720p",
+                        help="the built clip: 720p with a 150 px face, or 1080p with one 48 px face")
+    parser.add_argument("--data", type=Path, default=None, help="the shared photos (default $FACEDAEMON_SHARED_DATA)")
+    args = parser.parse_args()
+    if (args.clip is None) != (args.faces is None):
+        parser.error("give both CLIP and FACES_DIR, or neither")
+    args.loops = args.loops_pos if args.loops_pos is not None else args.loops
+    args.appear_at = args.appear_pos if args.appear_pos is not None else args.appear_at
+    return args
+
+
+def built(args: argparse.Namespace, tmp: Path) -> tuple[Path, Path]:
+    """The bench's clip at --resolution and its gallery, made from the shared photos into `tmp`."""
+    from facedaemon.bench.cli import PICTURES
+    from facedaemon.bench.clip import make_bench_gallery, make_entry_clip
+
+    shared = args.data or (Path(os.environ["FACEDAEMON_SHARED_DATA"]) if "FACEDAEMON_SHARED_DATA" in os.environ
+                           else None)
+    if shared is None:
+        raise SystemExit("worker_replay: give CLIP and FACES_DIR, or --data SHARED (or set FACEDAEMON_SHARED_DATA)")
+    size, face_px = PICTURES[args.resolution]
+    clip = make_entry_clip(shared, tmp / "entry.mp4", appear_at=args.appear_at, mover=True, size=size,
+                           face_px=face_px)
+    return clip.path, make_bench_gallery(shared, tmp / "faces")
+
+
 def main() -> None:
-    clip, faces = Path(sys.argv[1]), Path(sys.argv[2])
-    loops = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    appear_at = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
-    frames = frames_of(clip)
+    args = arguments()
+    with tempfile.TemporaryDirectory() as tmp:
+        clip, faces = (args.clip, args.faces) if args.clip is not None else built(args, Path(tmp))
+        frames = frames_of(clip)
+        print(json.dumps({"clip": args.resolution if args.clip is None else str(clip), "gap_s": args.gap,
+                          **replay(frames, faces, args.loops, args.appear_at, args.gap)}))
+
+
+def replay(frames: list, faces: Path, loops: int, appear_at: float, gap: float) -> dict:
     fps = 30.0
     clock = Clock()
     child_module.time = clock  # type: ignore[assignment]
@@ -92,6 +140,9 @@ def main() -> None:
         counts["forwards"] = counts["encodings"] = 0  # the warm-up's
         blocks, pacer, latest = FrameBlocks(), SubmitPacer(), None
         cpu, results, first_names, named = 0.0, 0, [], False
+        tracks: set[int] = set()
+        names: set[str] = set()  # every label shown: a wrong person's name would be among them
+        last_sent = float("-inf")
         try:
             for index in range(len(frames) * loops):
                 clock.now = 1000.0 + index / fps
@@ -99,14 +150,19 @@ def main() -> None:
                 image = frames[at]
                 if at == 0:
                     named = False
+                if clock.now - last_sent < gap - 1e-9:
+                    continue  # the worker is still busy with the last frame: a late worker refuses this one
                 if not pacer.wants(clock.now, latest, image):
                     continue
+                last_sent = clock.now
                 block = blocks.put("cam", image)
                 request = Request("cam", block.name, tuple(image.shape), clock.now, pacer.hint)
                 began = time.process_time()
                 latest = worker.recognise(request)
                 cpu += time.process_time() - began
                 results += 1
+                tracks.update(face.track for face in latest.faces)
+                names.update(face.name for face in latest.faces)
                 pacer.sent(clock.now, latest, image)
                 if not named and at / fps >= appear_at and any(face.name != "face" for face in latest.faces):
                     named = True
@@ -115,10 +171,11 @@ def main() -> None:
             worker.close()
             blocks.release_all()
     seconds = len(frames) * loops / fps
-    print(json.dumps({"worker_cpu_pct": round(100 * cpu / seconds, 2), "results_per_s": round(results / seconds, 2),
-                      "forwards_per_s": round(counts["forwards"] / seconds, 2),
-                      "encodings_per_s": round(counts["encodings"] / seconds, 3),
-                      "first_label_after_appearing_s": first_names, "simulated_s": seconds}))
+    return {"worker_cpu_pct": round(100 * cpu / seconds, 2), "results_per_s": round(results / seconds, 2),
+            "forwards_per_s": round(counts["forwards"] / seconds, 2),
+            "encodings": counts["encodings"], "encodings_per_s": round(counts["encodings"] / seconds, 3),
+            "tracks_made": len(tracks), "labels_shown": sorted(names),
+            "first_label_after_appearing_s": first_names, "simulated_s": seconds}
 
 
 if __name__ == "__main__":
