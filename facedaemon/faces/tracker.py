@@ -47,7 +47,9 @@ RUNNER_UP_REACH = max(NAME_MARGIN, TURNED_NAME_MARGIN)
 # was a new track, encoded and decided afresh (docs/performance.md, "Third round: faces followed by motion").
 MOTION_HORIZON = 1.5  # s: a track's box is carried along its velocity at most this far past its last sighting
 REACH_BASE = 0.5  # a box whose centre is this many face heights from where the track should be is the same face …
-REACH_PER_SECOND = 1.5  # … plus this many for each second since it was seen (up to MOTION_HORIZON): a leap
+REACH_PER_SECOND = 1.0  # … plus this many for each second since it was seen, up to REACH_SECONDS: a leap. The
+REACH_SECONDS = 1.2  # bench's 48 px face at 60 px/s leaps 1.4 heights in 1.1 s; the labels bench's next stranger
+# steps in 2 heights from where the last one left (bench/labels_clip.py STRANGER_SPOTS): someone new, never a leap
 LEAP_SIZE_RATIO = 1.6  # a leap keeps its track only if the face is at most this much bigger or smaller
 VELOCITY_SMOOTHING = 0.5  # weight of the newest measured velocity (box jitter must not fling the prediction)
 
@@ -356,7 +358,7 @@ def cost(track: Track, box: Box, min_iou: float, now: float) -> tuple[float, boo
     in face heights plus the size change (|log| of the height ratio): the pair's rank in associate(). None when the
     box is not this face: it overlaps neither the track's last box nor the predicted one by `min_iou`, and is no
     leap either. A leap (the second value True): the centre within REACH_BASE + REACH_PER_SECOND × the seconds
-    since the track was seen (capped at MOTION_HORIZON) face heights of the predicted one, the height within
+    since the track was seen (capped at REACH_SECONDS) face heights of the predicted one, the height within
     LEAP_SIZE_RATIO of the track's. Two faces side by side or crossing each keep their own track: each one's box
     is nearer its own track's prediction than the other's."""
     ahead = predicted(track, now)
@@ -366,7 +368,7 @@ def cost(track: Track, box: Box, min_iou: float, now: float) -> tuple[float, boo
     rank = math.hypot(y1 - y0, x1 - x0) / size + abs(math.log(height_now / height_then))
     if iou(ahead, box) >= min_iou or iou(track.box, box) >= min_iou:
         return rank, False
-    since = min(max(0.0, now - track.last_seen), MOTION_HORIZON)
+    since = min(max(0.0, now - track.last_seen), REACH_SECONDS)
     reach = REACH_BASE + REACH_PER_SECOND * since
     ratio = max(height_now, height_then) / min(height_now, height_then)
     if math.hypot(y1 - y0, x1 - x0) <= reach * size and ratio <= LEAP_SIZE_RATIO:

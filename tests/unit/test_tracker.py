@@ -356,6 +356,18 @@ def test_a_face_far_from_where_one_was_is_a_new_track(gap: float) -> None:
     assert other.id != first.id and other.name != "Obama"
 
 
+@pytest.mark.parametrize("gap", [0.6, 1.1, 1.5, 3.0])
+def test_someone_stepping_in_two_faces_from_where_someone_left_is_someone_new(gap: float) -> None:
+    """The labels bench's strangers take turns 0.23 of the frame apart (bench/labels_clip.py STRANGER_SPOTS: 294
+    px, two heights of their 150 px faces): with a worker that looks `gap` s apart the next one is found where the
+    last one was just seen. His own track: his own crops, his own unknown visit, no name carried over."""
+    tracker = Tracker(expire_seconds=10.0)
+    (first,) = tracker.update([face_at(0.62 * 1280, 324, 150)], now=0.0)
+    first.vote(UNKNOWN, 0.8, 0.2, now=0.0)
+    (other,) = tracker.update([face_at(0.85 * 1280, 324, 150)], now=gap)
+    assert other.id != first.id
+
+
 def test_a_far_jump_along_a_known_motion_is_still_a_new_track() -> None:
     """The prediction is capped: a face walking right and lost for long is not found anywhere along the line."""
     tracker = Tracker(expire_seconds=10.0)
