@@ -1,11 +1,12 @@
-"""Follow faces across frames by box overlap so a face is encoded once per track, not once per frame, and decide
-each track's label (a person, Unknown, or the neutral "face") from the judgeable looks at it.
+"""Follow faces across frames by box overlap and motion so a face is encoded once per track, not once per frame,
+and decide each track's label (a person, Unknown, or the neutral "face") from the judgeable looks at it.
 
 Pure: the caller passes the time in, so tests need no sleeping.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,17 @@ BETTER_SHOT_SECONDS = 1.0  # … at most once this often per track
 TURNED_RETRY_SECONDS = 0.5  # an unnamed track's turned look that named nobody is tried again this soon
 # How far past a match to look for the next person (matcher.runner_up): enough for either rule's margin.
 RUNNER_UP_REACH = max(NAME_MARGIN, TURNED_NAME_MARGIN)
+
+# Following a face between looks (associate). A worker that answers late (a loaded machine, a Pi: 0.6 s or more
+# between looks) sees a small walking face move more than its own width between looks: by overlap alone each look
+# was a new track, encoded and decided afresh (docs/performance.md, "Third round: faces followed by motion").
+MOTION_HORIZON = 1.5  # s: a track's box is carried along its velocity at most this far past its last sighting
+REACH_BASE = 0.5  # a box whose centre is this many face heights from where the track should be is the same face …
+REACH_PER_SECOND = 1.0  # … plus this many for each second since it was seen, up to REACH_SECONDS: a leap. The
+REACH_SECONDS = 1.2  # bench's 48 px face at 60 px/s leaps 1.4 heights in 1.1 s; the labels bench's next stranger
+# steps in 2 heights from where the last one left (bench/labels_clip.py STRANGER_SPOTS): someone new, never a leap
+LEAP_SIZE_RATIO = 1.6  # a leap keeps its track only if the face is at most this much bigger or smaller
+VELOCITY_SMOOTHING = 0.5  # weight of the newest measured velocity (box jitter must not fling the prediction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +94,7 @@ class Track:
     last_shot: float | None = None  # monotonic time a better look was last encoded for (BETTER_SHOT_SECONDS)
     ignored: bool = False  # near an ignored unknown group (gallery/groups.py): "face", never Unknown, no crop
     turned_tried: float | None = None  # when a turned look (quality.turned_but_nameable) last named nobody
+    velocity: tuple[float, float] | None = None  # the box centre's (down, right) px/s; None until seen twice
 
     def vote(self, name: str, distance: float | None, confidence: float, now: float, decisive: bool = True) -> None:
         if self.stale:
@@ -275,14 +288,22 @@ class Tracker:
     def update(self, boxes: list[Box], now: float) -> list[Track]:
         """Associate this frame's detections with tracks; return the track for each box, in box order."""
         self.expire(now)
-        assigned = associate(self.tracks, boxes, self.min_iou)
+        assigned = associate(self.tracks, boxes, self.min_iou, now)
         result: list[Track] = []
         for index, box in enumerate(boxes):
-            track = assigned.get(index)
-            if track is None:
+            match = assigned.get(index)
+            if match is None:
                 track = Track(self._next_id, box, now, votes=deque(maxlen=self.votes_kept))
                 self._next_id += 1
                 self.tracks.append(track)
+            else:
+                track, leapt = match
+                if leapt:
+                    # Followed by distance alone: most likely the face moved, but it may be someone who stepped
+                    # in where a face the detector missed was. Its next judgeable look decides its label alone,
+                    # as a new face's would; the label shown meanwhile stays (no blink).
+                    track.redecide()
+                track.velocity = followed_velocity(track, box, now)
             track.box = box
             track.last_seen = now
             result.append(track)
@@ -308,25 +329,81 @@ class Tracker:
         return [t for t in self.tracks if t.id not in ids and t.label != FACE and now - t.last_seen <= within]
 
 
-def associate(tracks: list[Track], boxes: list[Box], min_iou: float) -> dict[int, Track]:
-    """Greedy best-overlap-first matching: each track and each box used at most once."""
-    pairs = [
-        (overlap, b, t)
-        for b, box in enumerate(boxes)
-        for t, track in enumerate(tracks)
-        if (overlap := iou(track.box, box)) >= min_iou
-    ]
-    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+def associate(tracks: list[Track], boxes: list[Box], min_iou: float,
+              now: float | None = None) -> dict[int, tuple[Track, bool]]:
+    """Which track each box continues, as (track, leapt): greedy, nearest to where the track should be first
+    (cost()), each track and each box used at most once. `now`: the look's time (None: the tracks' boxes are not
+    moved). Leapt: followed by distance alone (cost())."""
+    pairs = []
+    for b, box in enumerate(boxes):
+        for t, track in enumerate(tracks):
+            found = cost(track, box, min_iou, track.last_seen if now is None else now)
+            if found is not None:
+                pairs.append((found[0], b, t, found[1]))
+    pairs.sort(key=lambda p: (p[0], p[1], p[2]))
     used_boxes: set[int] = set()
     used_tracks: set[int] = set()
-    result: dict[int, Track] = {}
-    for _, b, t in pairs:
+    result: dict[int, tuple[Track, bool]] = {}
+    for _, b, t, leapt in pairs:
         if b in used_boxes or t in used_tracks:
             continue
         used_boxes.add(b)
         used_tracks.add(t)
-        result[b] = tracks[t]
+        result[b] = (tracks[t], leapt)
     return result
+
+
+def cost(track: Track, box: Box, min_iou: float, now: float) -> tuple[float, bool] | None:
+    """How far `box` is from where `track` should be at `now` (its box carried along its velocity, predicted()),
+    in face heights plus the size change (|log| of the height ratio): the pair's rank in associate(). None when the
+    box is not this face: it overlaps neither the track's last box nor the predicted one by `min_iou`, and is no
+    leap either. A leap (the second value True): the centre within REACH_BASE + REACH_PER_SECOND × the seconds
+    since the track was seen (capped at REACH_SECONDS) face heights of the predicted one, the height within
+    LEAP_SIZE_RATIO of the track's. Two faces side by side or crossing each keep their own track: each one's box
+    is nearer its own track's prediction than the other's."""
+    ahead = predicted(track, now)
+    height_then, height_now = max(1, track.box[2] - track.box[0]), max(1, box[2] - box[0])
+    size = (height_then + height_now) / 2.0
+    (y0, x0), (y1, x1) = centre(ahead), centre(box)
+    rank = math.hypot(y1 - y0, x1 - x0) / size + abs(math.log(height_now / height_then))
+    if iou(ahead, box) >= min_iou or iou(track.box, box) >= min_iou:
+        return rank, False
+    since = min(max(0.0, now - track.last_seen), REACH_SECONDS)
+    reach = REACH_BASE + REACH_PER_SECOND * since
+    ratio = max(height_now, height_then) / min(height_now, height_then)
+    if math.hypot(y1 - y0, x1 - x0) <= reach * size and ratio <= LEAP_SIZE_RATIO:
+        return rank, True
+    return None
+
+
+def centre(box: Box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+
+
+def predicted(track: Track, at: float) -> Box:
+    """The track's box moved along its velocity to `at`, at most MOTION_HORIZON past its last sighting; its size
+    as last seen (a face walking up grows, but the detector's box size jitters as much from look to look)."""
+    if track.velocity is None:
+        return track.box
+    ahead = min(max(0.0, at - track.last_seen), MOTION_HORIZON)
+    dy, dx = round(track.velocity[0] * ahead), round(track.velocity[1] * ahead)
+    top, right, bottom, left = track.box
+    return (top + dy, right + dx, bottom + dy, left + dx)
+
+
+def followed_velocity(track: Track, box: Box, now: float) -> tuple[float, float] | None:
+    """The track's velocity after seeing it at `box` at `now`: the centre's movement since its last sighting per
+    second, averaged with the earlier velocity (VELOCITY_SMOOTHING); the first measurement as it is."""
+    span = now - track.last_seen
+    if span <= 0:
+        return track.velocity
+    (y0, x0), (y1, x1) = centre(track.box), centre(box)
+    measured = ((y1 - y0) / span, (x1 - x0) / span)
+    if track.velocity is None:
+        return measured
+    keep = 1.0 - VELOCITY_SMOOTHING
+    return (VELOCITY_SMOOTHING * measured[0] + keep * track.velocity[0],
+            VELOCITY_SMOOTHING * measured[1] + keep * track.velocity[1])
 
 
 def all_tracks_looked_at(tracks: list[Track], min_height: int) -> bool:

@@ -276,3 +276,120 @@ def test_a_box_that_shrank_is_extrapolated_at_its_size() -> None:
     top, right, bottom, left = predict(second, 1.0, horizon=0.5)
     assert (bottom - top, right - left) == (160, 160), "size as last seen, not shrinking further"
     assert (left + right) / 2 > (140 + 300) / 2, "still moving right"
+
+
+# Faces followed by motion (associate): a worker that answers late looks at a camera 0.6-1.1 s apart or more.
+FACE = 48  # px: the 1080p bench clip's face
+
+
+def face_at(x: float, y: float = 300.0, size: int = FACE) -> tuple[int, int, int, int]:
+    """A square face box whose centre is at (x, y)."""
+    half = size / 2
+    return (round(y - half), round(x + half), round(y + half), round(x - half))
+
+
+def test_a_small_face_walking_keeps_its_track_when_looked_at_a_second_apart() -> None:
+    """The 1080p bench clip's face (48 px, 60 px/s) moves more than its width between looks 1 s apart: by overlap
+    alone every look was a new track, encoded and decided afresh (docs/performance.md, "The cause, replayed")."""
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([face_at(100)], now=0.0)
+    first.vote("Obama", 0.4, 0.9, now=0.0)
+    for look in range(1, 8):
+        (track,) = tracker.update([face_at(100 + 60 * look)], now=float(look))
+        assert track.id == first.id and track.name == "Obama", f"look {look}"
+        if look == 1:
+            track.vote("Obama", 0.4, 0.9, now=1.0)  # the first leap is judged again (next test)
+        else:
+            assert not track.stale and track.last_encoded == 1.0, f"look {look}: followed by its motion"
+    assert len(tracker.tracks) == 1
+
+
+def test_the_first_leap_of_a_track_is_judged_again_keeping_its_label_meanwhile() -> None:
+    """A leap (no overlap, followed by distance alone) may be someone who stepped in where a face the detector
+    missed was: the next look decides the label alone, as a new face's would, but the name does not blink."""
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([face_at(100)], now=0.0)
+    first.vote("Obama", 0.4, 0.9, now=0.0)
+    (track,) = tracker.update([face_at(160)], now=1.0)
+    assert track.id == first.id and track.name == "Obama"
+    assert track.stale and needs_encoding(track, 1.0, recheck_seconds=2.0)
+    track.vote("Biden", 0.35, 0.9, now=1.0)
+    assert track.name == "Biden", "someone else: his own look names him, the old votes do not outvote it"
+
+
+@pytest.mark.parametrize("gap", [0.35, 0.6, 1.0])
+def test_two_faces_passing_each_other_keep_their_tracks(gap: float) -> None:
+    """Walking towards each other at 60 px/s, a face apart in height, looked at `gap` s apart: each track follows
+    its own face through the crossing (a swapped name is worse than a re-encoding)."""
+    tracker = Tracker(expire_seconds=1.0)
+    left, right = tracker.update([face_at(100, 300), face_at(400, 340)], now=0.0)
+    steps = round(6.0 / gap)
+    for step in range(1, steps + 1):
+        now = step * gap
+        # the detector's order varies: the right-hand walker first on odd looks
+        boxes = [face_at(100 + 60 * now, 300), face_at(400 - 60 * now, 340)]
+        order = [1, 0] if step % 2 else [0, 1]
+        found = dict(zip(order, tracker.update([boxes[i] for i in order], now=now), strict=True))
+        assert (found[0].id, found[1].id) == (left.id, right.id), f"look at {now:.2f} s"
+
+
+def test_two_faces_side_by_side_keep_their_tracks_when_one_is_missed() -> None:
+    """Standing cheek to cheek (centres 1.2 faces apart), looked at 1 s apart: the one found keeps its own
+    track whichever the detector missed, and neither takes the other's (kept 2.5 s when missed here)."""
+    tracker = Tracker(expire_seconds=2.5)
+    a, b = tracker.update([face_at(200), face_at(258)], now=0.0)
+    (only_b,) = tracker.update([face_at(261)], now=1.0)
+    assert only_b.id == b.id
+    a2, b2 = tracker.update([face_at(198), face_at(259)], now=2.0)
+    assert (a2.id, b2.id) == (a.id, b.id)
+    (only_a,) = tracker.update([face_at(203)], now=3.0)
+    assert only_a.id == a.id
+
+
+@pytest.mark.parametrize("gap", [0.2, 1.0, 1.5, 5.0])
+def test_a_face_far_from_where_one_was_is_a_new_track(gap: float) -> None:
+    """Someone entering at the other end of the picture while the face that was tracked left is someone new."""
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([face_at(100)], now=0.0)
+    first.vote("Obama", 0.4, 0.9, now=0.0)
+    (other,) = tracker.update([face_at(100 + 6 * FACE)], now=gap)
+    assert other.id != first.id and other.name != "Obama"
+
+
+@pytest.mark.parametrize("gap", [0.6, 1.1, 1.5, 3.0])
+def test_someone_stepping_in_two_faces_from_where_someone_left_is_someone_new(gap: float) -> None:
+    """The labels bench's strangers take turns 0.23 of the frame apart (bench/labels_clip.py STRANGER_SPOTS: 294
+    px, two heights of their 150 px faces): with a worker that looks `gap` s apart the next one is found where the
+    last one was just seen. His own track: his own crops, his own unknown visit, no name carried over."""
+    tracker = Tracker(expire_seconds=10.0)
+    (first,) = tracker.update([face_at(0.62 * 1280, 324, 150)], now=0.0)
+    first.vote(UNKNOWN, 0.8, 0.2, now=0.0)
+    (other,) = tracker.update([face_at(0.85 * 1280, 324, 150)], now=gap)
+    assert other.id != first.id
+
+
+def test_a_far_jump_along_a_known_motion_is_still_a_new_track() -> None:
+    """The prediction is capped: a face walking right and lost for long is not found anywhere along the line."""
+    tracker = Tracker(expire_seconds=10.0)
+    (first,) = tracker.update([face_at(100)], now=0.0)
+    tracker.update([face_at(160)], now=1.0)
+    (other,) = tracker.update([face_at(160 + 60 * 8)], now=9.0)
+    assert other.id != first.id
+
+
+def test_a_face_walking_up_to_the_camera_keeps_its_track_as_it_grows() -> None:
+    """Walking towards the camera and across: 48 → 90 px in 4 s, looked at 1 s apart."""
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([face_at(100, 300, 48)], now=0.0)
+    for look, size in enumerate((58, 68, 78, 90), start=1):
+        (track,) = tracker.update([face_at(100 + 40 * look, 300 + 10 * look, size)], now=float(look))
+        assert track.id == first.id, f"look {look}: {size} px"
+
+
+def test_a_face_much_bigger_or_smaller_where_one_was_is_a_new_track() -> None:
+    """A child's small face stepping in beside where a grown-up's was, or a face close to the camera in front of
+    a distant one: not the same face, however near the centres."""
+    tracker = Tracker(expire_seconds=1.0)
+    (first,) = tracker.update([face_at(100, 300, 48)], now=0.0)
+    (near,) = tracker.update([face_at(160, 300, 96)], now=1.0)
+    assert near.id != first.id
