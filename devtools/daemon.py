@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from devtools import REPO
-from devtools.processes import alive, cmdline, descendants, free_port
+from devtools.processes import SeenPids, cmdline, descendants, free_port
 
 
 def bundled_ffmpeg() -> str:
@@ -35,7 +35,7 @@ class RunningDaemon:
     config_path: Path
     runtime_dir: Path
     log_path: Path
-    seen_pids: set[int] = field(default_factory=set)
+    seen_pids: SeenPids = field(default_factory=SeenPids)
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.base_url + path, timeout=10, **kwargs)
@@ -76,9 +76,10 @@ class RunningDaemon:
     def kill_leftovers(self, grace: float = 2.0) -> list[str]:
         """Kill what is still alive of every process the daemon ever had; return them as 'pid cmdline'."""
         deadline = time.monotonic() + grace
-        while any(alive(pid) for pid in self.seen_pids) and time.monotonic() < deadline:
+        running = self.seen_pids.still_running
+        while any(running(pid) for pid in self.seen_pids) and time.monotonic() < deadline:
             time.sleep(0.1)  # helpers that exit on their parent's EOF (multiprocessing's tracker) need a moment
-        left = [pid for pid in self.seen_pids if alive(pid)]
+        left = [pid for pid in self.seen_pids if running(pid)]
         names = [f"{pid} {cmdline(pid)}" for pid in left]
         for pid in left:
             with contextlib.suppress(ProcessLookupError):

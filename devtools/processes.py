@@ -37,6 +37,36 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def start_time(pid: int) -> int | None:
+    """When the process started (clock ticks since boot, /proc/PID/stat field 22); None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class SeenPids(set):
+    """Pids seen below a process, each with its start time. In an hour of faults the kernel hands a dead child's
+    pid to an unrelated process (another engineer's run): that one is no leftover, and must never be killed."""
+
+    def __init__(self, pids: set[int] = frozenset()) -> None:
+        super().__init__()
+        self.born: dict[int, int | None] = {}
+        self |= pids
+
+    def __ior__(self, pids):  # seen as a descendant now: its current start time is the one that counts
+        for pid in pids:
+            self.born[pid] = start_time(pid)
+        super().__ior__(set(pids))
+        return self
+
+    def still_running(self, pid: int) -> bool:
+        """Alive, and still the process that was seen (not a later one given the same pid)."""
+        born = self.born.get(pid)
+        return born is not None and alive(pid) and start_time(pid) == born
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
