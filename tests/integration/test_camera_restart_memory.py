@@ -2,7 +2,7 @@
 come and go, and glibc gave each new thread an arena an ended thread had left, so each arena came to keep its own
 high-water mark of a camera's frames (3 MiB steps at reloads for a 640x360 camera; docs/performance.md, "Chaos
 soak"). The daemon keeps one arena (facedaemon/daemon/malloc.py): no thread arena appears, and the heap's resident
-size stays where the first run of the camera left it.
+size stays where the first run of the camera left it. No stopped pipeline is kept either.
 
 Each probe runs in a fresh interpreter, as the daemon's main process does: an arena limit binds only threads that
 have not allocated yet. The camera is the real pipeline and test pattern; its encoder is a sink that drops the
@@ -27,13 +27,14 @@ RUN_SECONDS = 1.0
 HEAP_GROWTH_MIB = 1.5
 
 PIPELINE_PROBE = """
-import json, sys, threading, time
+import gc, json, sys, threading, time, weakref
 mode, restarts, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 from facedaemon.daemon import malloc
 if mode == "daemon":
     malloc.tune()
 else:
     malloc.fix_mmap_threshold()  # as before one_arena
+from devtools.memwatch import classify, mappings
 from facedaemon.config.models import CameraConfig, SourceConfig, SourceKind
 from facedaemon.metrics.registry import DaemonMetrics
 from facedaemon.pipeline.camera import CameraPipeline
@@ -50,7 +51,7 @@ class Dropped:
 camera = CameraConfig(name="pattern", source=SourceConfig(kind=SourceKind.PATTERN, uri="pattern"), width=640,
                       height=360, fps=15, recognize=False)
 metrics = DaemonMetrics.create()
-heaps = []
+heaps, stopped = [], []
 for _ in range(restarts):
     pipeline = CameraPipeline(camera, source_factory=lambda camera: make_source(camera, "ffmpeg"), sink=Dropped(),
                               metrics=metrics)
@@ -59,10 +60,13 @@ for _ in range(restarts):
     stopper = threading.Thread(target=pipeline.stop, args=(3.0,), name="pattern-stop")  # as the arbiter stops it
     stopper.start()
     stopper.join()
+    stopped.append(weakref.ref(pipeline))
+    del pipeline, stopper
     kinds = classify(mappings())
     heaps.append([kinds.get("[heap]", (0, 0))[0] + kinds.get("arena heaps", (0, 0))[0],
                   kinds.get("arena heaps", (0, 0))[1]])
-print(json.dumps({"heaps": heaps, "frames": Dropped.frames}))
+gc.collect()
+print(json.dumps({"heaps": heaps, "frames": Dropped.frames, "kept": sum(ref() is not None for ref in stopped)}))
 """
 
 
@@ -78,6 +82,7 @@ def test_a_camera_restarted_ten_times_leaves_no_arena_and_no_heap_growth() -> No
     found = restarted("daemon")
     heaps = found["heaps"]
     assert found["frames"] >= RESTARTS, "the pattern camera produced frames in each run"
+    assert found["kept"] == 0, "a stopped pipeline is not kept (nor its source, sink and buffers)"
     assert [count for _, count in heaps] == [0] * RESTARTS, f"thread arenas appeared (KiB, count): {heaps}"
     growth = (heaps[-1][0] - heaps[0][0]) / 1024
     assert growth < HEAP_GROWTH_MIB, f"the heap grew {growth:.1f} MiB over {RESTARTS - 1} restarts: {heaps}"
