@@ -34,8 +34,8 @@ def fix_mmap_threshold(environ: Mapping[str, str] | None = None) -> bool:
 
 def one_arena(environ: Mapping[str, str] | None = None) -> bool:
     """Every thread allocates from glibc's main arena; True when done, False where it does not apply (another C
-    library, or the user's own MALLOC_ARENA_MAX). Only threads that have not allocated yet follow it: call it before
-    the first thread starts."""
+    library, or the user's own MALLOC_ARENA_MAX). glibc reads the limit once, when a thread first needs an arena:
+    call it before any thread starts."""
     return _mallopt("MALLOC_ARENA_MAX", M_ARENA_MAX, ARENA_MAX, environ)
 
 

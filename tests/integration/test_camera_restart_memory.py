@@ -4,8 +4,8 @@ high-water mark of a camera's frames (3 MiB steps at reloads for a 640x360 camer
 soak"). The daemon keeps one arena (facedaemon/daemon/malloc.py): no thread arena appears, and the heap's resident
 size stays where the first run of the camera left it. No stopped pipeline is kept either.
 
-Each probe runs in a fresh interpreter, as the daemon's main process does: an arena limit binds only threads that
-have not allocated yet. The camera is the real pipeline and test pattern; its encoder is a sink that drops the
+Each probe runs in a fresh interpreter, as the daemon's main process does: glibc reads the arena limit once, when a
+thread first needs an arena. The camera is the real pipeline and test pattern; its encoder is a sink that drops the
 frames (ffmpeg is another process: its memory is not the main process's)."""
 
 from __future__ import annotations
