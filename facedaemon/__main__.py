@@ -139,10 +139,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     # also for ffmpeg and gunicorn (they inherit it) and outside systemd (whose unit sets UMask=0027 too).
     os.umask(os.umask(0o027) | 0o027)
     from facedaemon.children.ffmpeg import FfmpegNotFound, find_ffmpeg
+    from facedaemon.daemon import malloc
     from facedaemon.daemon.arbiter import Daemon
-    from facedaemon.daemon.malloc import fix_mmap_threshold
 
-    fix_mmap_threshold()  # before the cameras start: frame buffers freed by restarted threads go back to the system
+    malloc.tune()  # before any thread starts: restarted camera threads must not leave memory in arenas of their own
 
     try:
         log.info("using ffmpeg %s", find_ffmpeg(config.encoder.ffmpeg))
