@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READ_POLL_SECONDS = 0.2
+CV2_IMPORT_WAIT_SECONDS = 5.0  # OpenCV's loader puts sys.path back within ~30 ms of its start
 
 
 @dataclass
@@ -325,9 +327,23 @@ def child_settings(config: Config) -> ChildSettings:
     )
 
 
-def _await_cv2_import() -> None:
+def _await_cv2_import(deadline: float = CV2_IMPORT_WAIT_SECONDS) -> None:
     """OpenCV's loader puts its own folder first on sys.path while `import cv2` runs (opencv issue 18502), and a
-    spawned child starts from the parent's sys.path as it is at start(): a worker spawned while a camera thread ran
-    its first `import cv2` found cv2/typing for `typing` and died at start (two tracebacks in a chaos soak). This
-    import waits for one in progress in another thread to finish (the module's import lock), path put back."""
-    import cv2  # noqa: F401
+    spawned child starts from the parent's sys.path as it is at start(): a worker spawned while another thread ran
+    the first `import cv2` found cv2/typing for `typing` and died at start (chaos soaks, twice). The import lock is
+    not enough: the native module sits in sys.modules, not marked as initializing, for the ~10 ms of its own start,
+    and an `import cv2` then returns at once. So wait for the path itself to be put back."""
+    import cv2
+
+    folder = os.path.dirname(os.path.realpath(cv2.__file__))
+    waited_until = time.monotonic() + deadline
+    while any(_inside(entry, folder) for entry in sys.path if entry):
+        if time.monotonic() > waited_until:
+            log.warning("recognition: OpenCV's folder %s is still on sys.path; starting the worker anyway", folder)
+            return
+        time.sleep(0.005)
+
+
+def _inside(entry: str, folder: str) -> bool:
+    path = os.path.realpath(entry)
+    return path == folder or path.startswith(folder + os.sep)
