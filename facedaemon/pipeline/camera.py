@@ -28,7 +28,7 @@ from facedaemon.annotate.scale import scale_faces
 from facedaemon.children.backoff import Backoff
 from facedaemon.children.restarter import Restarter
 from facedaemon.config.models import CameraConfig
-from facedaemon.faces.types import Box, RecognitionResult, is_person
+from facedaemon.faces.types import FACE, Box, RecognitionResult, is_person
 from facedaemon.pipeline.handoff import LatestSlot
 from facedaemon.pipeline.motion import Motion, follow, moved
 from facedaemon.pipeline.pacing import SubmitPacer
@@ -343,6 +343,10 @@ class CameraPipeline:
         self._motions = {face.track: follow(previous.get(face.track), face.box, result.frame_time)
                          for face in result.faces}
         for face in result.faces:
+            # "face" is not a verdict (too small, or not judged yet): counting it as "unknown" would report a
+            # stranger at every known person's first sighting; the track is counted once it is named.
+            if face.name == FACE:
+                continue
             if self._named_tracks.get(face.track) != face.name:
                 self._named_tracks[face.track] = face.name
                 person = metrics.person_label(face.name, is_person(face.name))

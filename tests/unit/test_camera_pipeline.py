@@ -366,3 +366,26 @@ def test_a_new_gallery_sends_the_next_frame_of_a_still_empty_scene_to_the_worker
     assert board.submits == 2
     frames(31, 20)
     assert board.submits == 2
+
+
+def test_a_face_not_judged_yet_is_not_counted_as_a_stranger() -> None:
+    """The neutral "face" (too small, or not judged yet) is no verdict: a known person's first frames must not count
+    as an unknown visitor in facedaemon_faces_recognized_total, and a track is counted once per name it is given."""
+    metrics = DaemonMetrics.create(process=False)
+    pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=Sink(), metrics=metrics)
+    ann = FACE
+
+    def result(*faces: FaceResult) -> RecognitionResult:
+        return RecognitionResult(camera="door", frame_time=time.time(), faces=faces, inference_seconds=0.05,
+                                 encoded=0)
+
+    def neutral(track: int) -> FaceResult:
+        return FaceResult(name="face", confidence=0.0, distance=None, box=(10, 40, 40, 10), track=track)
+
+    stranger = FaceResult(name="Unknown", confidence=0.2, distance=0.7, box=(50, 90, 90, 50), track=2)
+    for faces in [(neutral(1), neutral(2)), (neutral(1), neutral(2)), (ann, stranger), (neutral(1), stranger),
+                  (ann, stranger)]:
+        pipeline.on_result(result(*faces))
+    count = lambda person: metrics.registry.get_sample_value(  # noqa: E731
+        "facedaemon_faces_recognized_total", {"camera": "door", "person": person})
+    assert (count("known"), count("unknown")) == (1.0, 1.0)
