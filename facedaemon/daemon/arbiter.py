@@ -16,7 +16,7 @@ from pathlib import Path
 
 from facedaemon.config import ConfigError, load
 from facedaemon.config.models import Config
-from facedaemon.daemon import systemd
+from facedaemon.daemon import malloc, systemd
 from facedaemon.daemon.housekeeping import UnknownsSweep
 from facedaemon.daemon.reload import ReloadPlan, plan_reload, plan_start, plan_stop
 from facedaemon.daemon.web_server import WebServer
@@ -62,6 +62,7 @@ class Daemon:
         self._status_failing = False
         self._next_watchdog = 0.0
         self._unknowns = UnknownsSweep()  # unknown-face crops past retention
+        self._heap = malloc.HeapTrim()  # free pages in the heap's holes back to the system, once a minute
         self._gallery_seen: dict | None = None  # the worker's gallery summary the events were last told
         self.history: HistoryRecorder | None = None  # the visit history (history.enabled)
         self._history_seen: dict | None = None  # the gallery summary the history was last told
@@ -213,6 +214,7 @@ class Daemon:
         if self.history is not None:
             self._gallery_to_history()
             self.history.tick(now)
+        self._heap.tick(now)
         self._notify_systemd(now)
 
     def _notify_systemd(self, now: float) -> None:

@@ -53,6 +53,8 @@ class Part:
 
 
 class FakeWorker(Part):
+    gallery = None  # no gallery loaded yet
+
     def reconfigure(self, config, timeout: float = 3.0) -> None:
         self._log("reconfigure")
 
@@ -218,3 +220,14 @@ def test_unknown_crops_are_swept_on_the_first_tick_then_every_prune_every(monkey
     for now in (100.0, 100.0 + housekeeping.PRUNE_EVERY - 1, 100.0 + housekeeping.PRUNE_EVERY):
         sweep.tick(now, folder, 3600.0)
     assert swept == [(folder, 3600.0), (folder, 3600.0)]
+
+
+def test_the_main_loop_trims_the_heap_once_a_minute(daemon, monkeypatch) -> None:
+    from facedaemon.daemon import malloc
+
+    daemon, _wiring, _path = daemon
+    trims: list[bool] = []
+    monkeypatch.setattr(malloc, "trim", lambda: trims.append(True) or True)
+    for now in (5000.0, 5000.0 + malloc.TRIM_EVERY / 2, 5000.0 + malloc.TRIM_EVERY):
+        daemon._check(now)
+    assert trims == [True]

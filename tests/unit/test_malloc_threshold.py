@@ -1,5 +1,6 @@
 """The daemon's main process fixes glibc's mmap threshold, so a freed frame-sized block does not move the next ones
-into the heap (where restarted camera threads left holes), unless the user set MALLOC_MMAP_THRESHOLD_."""
+into the heap (where restarted camera threads left holes), unless the user set MALLOC_MMAP_THRESHOLD_; and it gives
+the free pages in the heap's holes back once a minute (malloc_trim)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-from facedaemon.daemon.malloc import fix_mmap_threshold
+from facedaemon.daemon.malloc import HeapTrim, fix_mmap_threshold
 
 # In a fresh interpreter (the setting is the process's for good): free one 1.5 MB block, then count the blocks
 # glibc maps while a 1.2 MB one is held (mallinfo2().hblks). glibc's dynamic threshold rose to 1.5 MB at the free,
@@ -51,3 +52,50 @@ def test_a_frame_sized_block_stays_mapped_after_a_bigger_one_was_freed() -> None
 
 def test_the_users_own_threshold_wins() -> None:
     assert fix_mmap_threshold({"MALLOC_MMAP_THRESHOLD_": "131072"}) is False
+
+
+# In a fresh interpreter: fill the heap with 2,000 blocks of 64 KiB (below any mmap threshold), pin the heap's top
+# with one small block, free the rest: glibc keeps the hole's pages resident until malloc_trim. Prints the resident
+# heap (KiB, from /proc/self/smaps) before and after trim().
+TRIM_PROBE = """
+import ctypes
+from facedaemon.daemon.malloc import trim
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = (ctypes.c_size_t,)
+libc.free.argtypes = (ctypes.c_void_p,)
+libc.memset.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+def heap_kib():
+    lines = open("/proc/self/smaps").read().splitlines()
+    for i, line in enumerate(lines):
+        if line.endswith("[heap]"):
+            return next(int(x.split()[1]) for x in lines[i:] if x.startswith("Rss:"))
+    return 0
+blocks = [libc.malloc(64 << 10) for _ in range(2000)]
+for block in blocks:
+    libc.memset(block, 1, 64 << 10)
+pin = libc.malloc(512 << 10)
+libc.memset(pin, 1, 512 << 10)
+for block in blocks:
+    libc.free(block)
+before = heap_kib()
+trim()
+print(before, heap_kib())
+"""
+
+
+@pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
+def test_trim_gives_the_pages_of_a_hole_in_the_heap_back() -> None:
+    done = subprocess.run([sys.executable, "-c", TRIM_PROBE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, after = (int(x) for x in done.stdout.split())
+    assert before > 100_000, "the probe's hole is resident before the trim"
+    assert after < before / 4, f"resident heap {before} -> {after} KiB"
+
+
+def test_the_heap_is_trimmed_once_every_period_after_the_first_tick() -> None:
+    calls: list[float] = []
+    heap = HeapTrim(every=60.0, trim_heap=lambda: calls.append(1.0) is None)
+    for now in (1000.0, 1059.0, 1060.0, 1061.0, 1119.0, 1120.0):
+        heap.tick(now)
+    assert len(calls) == 2
