@@ -54,9 +54,10 @@ def test_the_users_own_threshold_wins() -> None:
     assert fix_mmap_threshold({"MALLOC_MMAP_THRESHOLD_": "131072"}) is False
 
 
-# In a fresh interpreter: fill the heap with 2,000 blocks of 64 KiB (below any mmap threshold), pin the heap's top
-# with one small block, free the rest: glibc keeps the hole's pages resident until malloc_trim. Prints the resident
-# heap (KiB, from /proc/self/smaps) before and after trim().
+# In a fresh interpreter: fill the heap with 2,001 blocks of 64 KiB (below any mmap threshold), keep the last one
+# (it sits at the heap's top: no free chunk that large lies below it) and free the rest: glibc returns only the
+# heap's top by itself, so the hole's pages stay resident until malloc_trim. Prints the resident heap (KiB, from
+# /proc/self/smaps) before and after trim().
 TRIM_PROBE = """
 import ctypes
 from facedaemon.daemon.malloc import trim
@@ -71,11 +72,10 @@ def heap_kib():
         if line.endswith("[heap]"):
             return next(int(x.split()[1]) for x in lines[i:] if x.startswith("Rss:"))
     return 0
-blocks = [libc.malloc(64 << 10) for _ in range(2000)]
+blocks = [libc.malloc(64 << 10) for _ in range(2001)]
 for block in blocks:
     libc.memset(block, 1, 64 << 10)
-pin = libc.malloc(512 << 10)
-libc.memset(pin, 1, 512 << 10)
+pin = blocks.pop()
 for block in blocks:
     libc.free(block)
 before = heap_kib()
