@@ -365,13 +365,14 @@ def cost(track: Track, box: Box, min_iou: float, now: float) -> tuple[float, boo
     height_then, height_now = max(1, track.box[2] - track.box[0]), max(1, box[2] - box[0])
     size = (height_then + height_now) / 2.0
     (y0, x0), (y1, x1) = centre(ahead), centre(box)
-    rank = math.hypot(y1 - y0, x1 - x0) / size + abs(math.log(height_now / height_then))
+    distance = math.hypot(y1 - y0, x1 - x0)
+    rank = distance / size + abs(math.log(height_now / height_then))
     if iou(ahead, box) >= min_iou or iou(track.box, box) >= min_iou:
         return rank, False
     since = min(max(0.0, now - track.last_seen), REACH_SECONDS)
     reach = REACH_BASE + REACH_PER_SECOND * since
     ratio = max(height_now, height_then) / min(height_now, height_then)
-    if math.hypot(y1 - y0, x1 - x0) <= reach * size and ratio <= LEAP_SIZE_RATIO:
+    if distance <= reach * size and ratio <= LEAP_SIZE_RATIO:
         return rank, True
     return None
 
