@@ -16,8 +16,8 @@ from pathlib import Path
 
 from facedaemon.config import ConfigError, load
 from facedaemon.config.models import Config
-from facedaemon.daemon import malloc, systemd
-from facedaemon.daemon.housekeeping import UnknownsSweep
+from facedaemon.daemon import systemd
+from facedaemon.daemon.housekeeping import HeapTrim, UnknownsSweep
 from facedaemon.daemon.reload import ReloadPlan, plan_reload, plan_start, plan_stop
 from facedaemon.daemon.web_server import WebServer
 from facedaemon.daemon.wiring import Wiring
@@ -62,7 +62,7 @@ class Daemon:
         self._status_failing = False
         self._next_watchdog = 0.0
         self._unknowns = UnknownsSweep()  # unknown-face crops past retention
-        self._heap = malloc.HeapTrim()  # free pages in the heap's holes back to the system, once a minute
+        self._heap = HeapTrim()  # free pages in the heap's holes back to the system, once a minute
         self._gallery_seen: dict | None = None  # the worker's gallery summary the events were last told
         self.history: HistoryRecorder | None = None  # the visit history (history.enabled)
         self._history_seen: dict | None = None  # the gallery summary the history was last told

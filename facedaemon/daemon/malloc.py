@@ -13,9 +13,9 @@ Two settings, each made at the daemon's start unless the user set its environmen
   arena had held a camera's frames (docs/performance.md, "Chaos soak"). With one arena there is one high-water
   mark. The main process's threads allocate under Python's GIL almost always, so one arena's lock costs little.
 
-And one habit: the arbiter calls malloc_trim(0) once a minute (HeapTrim). Free pages in holes below a live block
-stay resident otherwise (glibc returns only the heap's top), and the main process crept by ~1 MiB in ten minutes
-without a reload; malloc_trim gives those pages back. It takes a few milliseconds on the arbiter's thread.
+And one habit: trim(), which the arbiter's housekeeping calls once a minute (daemon/housekeeping.py). Free pages
+in holes below a live block stay resident otherwise (glibc returns only the heap's top), and the main process crept
+by ~1 MiB in ten minutes without a reload; malloc_trim gives those pages back, in a few milliseconds.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 M_ARENA_MAX = -8
 MMAP_THRESHOLD = 1 << 20
 ARENA_MAX = 1
-TRIM_EVERY = 60.0  # seconds between two malloc_trim(0) calls
 
 
 def fix_mmap_threshold(environ: Mapping[str, str] | None = None) -> bool:
@@ -53,38 +52,24 @@ def tune(environ: Mapping[str, str] | None = None) -> None:
 def _mallopt(variable: str, option: int, value: int, environ: Mapping[str, str] | None) -> bool:
     if variable in (os.environ if environ is None else environ):
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the process's own C library
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    return mallopt(option, value) == 1
+    mallopt = _libc("mallopt", ctypes.c_int, ctypes.c_int)
+    return mallopt is not None and mallopt(option, value) == 1
+
 
 
 def trim() -> bool:
     """Give the heap's free pages back to the system (glibc's malloc_trim(0)); True when some were released, False
     when none were or where it does not apply (another C library)."""
+    malloc_trim = _libc("malloc_trim", ctypes.c_size_t)
+    return malloc_trim is not None and malloc_trim(0) == 1
+
+
+def _libc(name: str, *argtypes: type) -> Callable[..., int] | None:
+    """A function of the process's own C library returning an int; None where it has no such function."""
     try:
-        malloc_trim = ctypes.CDLL(None).malloc_trim
+        function = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
-        return False
-    malloc_trim.argtypes = (ctypes.c_size_t,)
-    malloc_trim.restype = ctypes.c_int
-    return malloc_trim(0) == 1
-
-
-class HeapTrim:
-    """Calls trim() every `every` seconds, from the arbiter's tick; the first tick only starts the clock."""
-
-    def __init__(self, every: float = TRIM_EVERY, trim_heap: Callable[[], bool] | None = None) -> None:
-        self._every = every
-        self._trim = trim_heap
-        self._next: float | None = None
-
-    def tick(self, now: float) -> None:
-        if self._next is None:
-            self._next = now + self._every
-        elif now >= self._next:
-            self._next = now + self._every
-            (self._trim or trim)()
+        return None
+    function.argtypes = argtypes
+    function.restype = ctypes.c_int
+    return function

@@ -223,11 +223,11 @@ def test_unknown_crops_are_swept_on_the_first_tick_then_every_prune_every(monkey
 
 
 def test_the_main_loop_trims_the_heap_once_a_minute(daemon, monkeypatch) -> None:
-    from facedaemon.daemon import malloc
+    from facedaemon.daemon import housekeeping, malloc
 
     daemon, _wiring, _path = daemon
     trims: list[bool] = []
     monkeypatch.setattr(malloc, "trim", lambda: trims.append(True) or True)
-    for now in (5000.0, 5000.0 + malloc.TRIM_EVERY / 2, 5000.0 + malloc.TRIM_EVERY):
+    for now in (5000.0, 5000.0 + housekeeping.TRIM_EVERY / 2, 5000.0 + housekeeping.TRIM_EVERY):
         daemon._check(now)
     assert trims == [True]

@@ -373,7 +373,6 @@ def test_a_face_not_judged_yet_is_not_counted_as_a_stranger() -> None:
     as an unknown visitor in facedaemon_faces_recognized_total, and a track is counted once per name it is given."""
     metrics = DaemonMetrics.create(process=False)
     pipeline = CameraPipeline(CAMERA, source_factory=lambda camera: Source(), sink=Sink(), metrics=metrics)
-    ann = FACE
 
     def result(*faces: FaceResult) -> RecognitionResult:
         return RecognitionResult(camera="door", frame_time=time.time(), faces=faces, inference_seconds=0.05,
@@ -383,8 +382,8 @@ def test_a_face_not_judged_yet_is_not_counted_as_a_stranger() -> None:
         return FaceResult(name="face", confidence=0.0, distance=None, box=(10, 40, 40, 10), track=track)
 
     stranger = FaceResult(name="Unknown", confidence=0.2, distance=0.7, box=(50, 90, 90, 50), track=2)
-    for faces in [(neutral(1), neutral(2)), (neutral(1), neutral(2)), (ann, stranger), (neutral(1), stranger),
-                  (ann, stranger)]:
+    for faces in [(neutral(1), neutral(2)), (neutral(1), neutral(2)), (FACE, stranger), (neutral(1), stranger),
+                  (FACE, stranger)]:
         pipeline.on_result(result(*faces))
     count = lambda person: metrics.registry.get_sample_value(  # noqa: E731
         "facedaemon_faces_recognized_total", {"camera": "door", "person": person})

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from facedaemon.daemon.malloc import HeapTrim, fix_mmap_threshold
+from facedaemon.daemon import housekeeping, malloc
+from facedaemon.daemon.malloc import fix_mmap_threshold
 
 # In a fresh interpreter (the setting is the process's for good): free one 1.5 MB block, then count the blocks
 # glibc maps while a 1.2 MB one is held (mallinfo2().hblks). glibc's dynamic threshold rose to 1.5 MB at the free,
@@ -93,9 +94,11 @@ def test_trim_gives_the_pages_of_a_hole_in_the_heap_back() -> None:
     assert after < before / 4, f"resident heap {before} -> {after} KiB"
 
 
-def test_the_heap_is_trimmed_once_every_period_after_the_first_tick() -> None:
+def test_the_heap_is_trimmed_once_every_period_after_the_first_tick(monkeypatch) -> None:
     calls: list[float] = []
-    heap = HeapTrim(every=60.0, trim_heap=lambda: calls.append(1.0) is None)
-    for now in (1000.0, 1059.0, 1060.0, 1061.0, 1119.0, 1120.0):
+    monkeypatch.setattr(malloc, "trim", lambda: calls.append(1.0) is None)
+    heap, every = housekeeping.HeapTrim(), housekeeping.TRIM_EVERY
+    for now in (1000.0, 1000.0 + every - 1, 1000.0 + every, 1000.0 + every + 1, 1000.0 + 2 * every - 1,
+                1000.0 + 2 * every):
         heap.tick(now)
     assert len(calls) == 2
